@@ -1,0 +1,1 @@
+"""Dagster definitions: the platform's control plane (see ``definitions.py``)."""

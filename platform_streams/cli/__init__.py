@@ -1,0 +1,1 @@
+"""The ``tradeplat`` command line."""

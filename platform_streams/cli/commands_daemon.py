@@ -1,0 +1,58 @@
+"""``tradeplat daemon`` and ``tradeplat supervise``: run one daemon, or one deployment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+
+from platform_streams.daemons import DAEMON_KINDS, daemon_kind
+from platform_streams.embedded.paths import state_dir
+from platform_streams.settings import ConfigError, load_settings
+from platform_streams.structured_logging import configure_logging
+from platform_streams.supervisor.process_supervisor import Supervisor
+from platform_streams.supervisor.spec import load_spec
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    daemon = sub.add_parser("daemon", help="run one daemon in the foreground")
+    daemon.add_argument("kind", choices=sorted(DAEMON_KINDS))
+    daemon.add_argument("--config", type=Path, help="YAML file of settings")
+    daemon.add_argument("--values-json", help="settings as a JSON object (used by the supervisor)")
+    daemon.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override one setting")
+    daemon.set_defaults(run=run_daemon)
+
+    supervise = sub.add_parser("supervise", help="run a deployment spec against KAFKA_BOOTSTRAP_SERVERS")
+    supervise.add_argument("spec", type=Path)
+    supervise.set_defaults(run=run_supervise)
+
+
+def run_daemon(args: argparse.Namespace) -> int:
+    kind = daemon_kind(args.kind)
+    values = json.loads(args.values_json) if args.values_json else None
+    if values is not None and not isinstance(values, dict):
+        raise ConfigError("--values-json must be a JSON object")
+    settings = load_settings(kind.settings, yaml_path=args.config, values=values, overrides=args.set)
+    configure_logging(daemon=settings.name, instance=settings.instance or None)
+    kind.daemon(settings).run()
+    return 0
+
+
+def run_supervise(args: argparse.Namespace) -> int:
+    configure_logging(component="supervisor")
+    spec = load_spec(args.spec)
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        raise ConfigError("KAFKA_BOOTSTRAP_SERVERS is not set (use `tradeplat up` for the embedded stack)")
+    supervisor = Supervisor(spec, {"KAFKA_BOOTSTRAP_SERVERS": os.environ["KAFKA_BOOTSTRAP_SERVERS"]}, state_dir())
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    supervisor.start()
+    try:
+        supervisor.run_until(stop.is_set)
+    finally:
+        supervisor.stop()
+    return 0

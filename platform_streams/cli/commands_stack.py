@@ -1,0 +1,133 @@
+"""``tradeplat up``, ``down`` and ``status``: the whole platform on one machine."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from platform_streams.database.migrate import migrate
+from platform_streams.embedded.paths import REPOSITORY_ROOT, state_dir
+from platform_streams.embedded.postgres import EmbeddedPostgres
+from platform_streams.embedded.processes import cmdline, pid_alive, terminate_pid
+from platform_streams.embedded.stack import PlatformStack
+from platform_streams.settings import ConfigError
+from platform_streams.structured_logging import JsonFormatter
+from platform_streams.supervisor.process_supervisor import Supervisor
+from platform_streams.supervisor.spec import load_spec
+from platform_streams.supervisor.status import as_json, read_statuses, render
+from platform_streams.topics import DEFAULT_PARTITIONS, TOPICS, ensure_topics
+
+DEFAULT_DEPLOYMENT = REPOSITORY_ROOT / "deployments" / "demo.yaml"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    up = sub.add_parser("up", help="start broker, database and a deployment in the foreground (Ctrl-C stops all)")
+    up.add_argument("--deployment", type=Path, default=DEFAULT_DEPLOYMENT)
+    up.add_argument("--partitions", type=int, default=int(os.environ.get("TRADEPLAT_PARTITIONS", DEFAULT_PARTITIONS)))
+    up.set_defaults(run=run_up)
+    down = sub.add_parser("down", help="stop what `tradeplat up` started")
+    down.set_defaults(run=run_down)
+    status = sub.add_parser("status", help="show each daemon's state, restarts, lag and last heartbeat")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=run_status)
+
+
+def _log_to_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(JsonFormatter({"component": "up"}))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run_up(args: argparse.Namespace) -> int:
+    state = state_dir()
+    state.mkdir(parents=True, exist_ok=True)
+    pid_file = state / "up.pid"
+    if pid_file.exists():
+        previous = int(pid_file.read_text().strip() or 0)
+        if previous and pid_alive(previous) and any(word in cmdline(previous) for word in ("tradeplat", "platform_streams")):
+            raise ConfigError(f"the platform is already running (pid {previous}); stop it with `tradeplat down`")
+    spec = load_spec(args.deployment)
+    _log_to_file(state / "logs" / "up.log")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda *_: stop.set())
+    pid_file.write_text(str(os.getpid()))
+    stack = PlatformStack(state)
+    supervisor: Supervisor | None = None
+    _say(f"tradeplat up: state in {state}")
+    try:
+        started = time.monotonic()
+        connections = stack.start()
+        kafka_note = f"embedded Apache Kafka, pid {stack.kafka.pid}" if stack.kafka else "external"
+        pg_note = f"embedded PostgreSQL, pid {stack.postgres.pid}" if stack.postgres else "external"
+        _say(f"  kafka       {connections.kafka_bootstrap_servers}  ({kafka_note})")
+        _say(f"  postgres    {connections.database_url}  ({pg_note})")
+        created = ensure_topics(connections.kafka_bootstrap_servers, default_partitions=args.partitions)
+        _say(f"  topics      {len(TOPICS)} registered, {len(created)} created now ({args.partitions} partitions by default)")
+        applied = migrate(connections.database_url)
+        _say(f"  migrations  {'applied ' + str(applied) if applied else 'up to date'}")
+        supervisor = Supervisor(spec, connections.as_env(), state)
+        supervisor.start()
+        _say(f"  deployment  {spec.name}: {len(supervisor.replicas)} processes, logs in {supervisor.log_dir}")
+        for replica in supervisor.replicas:
+            pid = replica.process.pid if replica.process else "-"
+            _say(f"    {replica.instance:<28} pid {pid:<8} metrics http://127.0.0.1:{replica.metrics_port}/metrics")
+        _say(
+            f"ready in {time.monotonic() - started:.1f}s. `tradeplat status` shows the daemons; Ctrl-C or `tradeplat down` stops everything."
+        )
+        supervisor.run_until(stop.is_set)
+        _say("stopping...")
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+        stack.stop()
+        pid_file.unlink(missing_ok=True)
+    _say("stopped: daemons, broker and database are down.")
+    return 0
+
+
+def run_down(_args: argparse.Namespace) -> int:
+    state = state_dir()
+    pid_file = state / "up.pid"
+    stopped_up = False
+    if pid_file.exists():
+        pid = int(pid_file.read_text().strip() or 0)
+        if pid and pid_alive(pid):
+            print(f"stopping tradeplat up (pid {pid})...")
+            if not terminate_pid(pid, 90.0):
+                print("it did not stop within 90s and was killed", file=sys.stderr)
+            stopped_up = True
+        pid_file.unlink(missing_ok=True)
+    # leftovers of an `up` that was killed: its broker and database
+    broker_pid_file = state / "kafka" / "broker.pid"
+    if broker_pid_file.exists():
+        pid = int(broker_pid_file.read_text().strip() or 0)
+        if pid and pid_alive(pid) and "kafka.Kafka" in cmdline(pid):
+            print(f"stopping a leftover broker (pid {pid})")
+            terminate_pid(pid, 30.0)
+        broker_pid_file.unlink(missing_ok=True)
+    postgres = EmbeddedPostgres(state / "postgres")
+    if postgres.pid is not None:
+        print(f"stopping a leftover database (pid {postgres.pid})")
+        postgres.stop()
+    print("stopped" if stopped_up else "nothing was running")
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    statuses = read_statuses(state_dir() / "supervisor")
+    print(as_json(statuses) if args.json else render(statuses))
+    return 0

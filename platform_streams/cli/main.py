@@ -1,0 +1,40 @@
+"""``tradeplat``: run the platform, its daemons and its admin tasks.
+
+tradeplat up [--deployment FILE]     embedded stack + deployment, in the foreground
+tradeplat down                       stop what `up` started
+tradeplat status [--json]            state, restarts, lag and heartbeats of each daemon
+tradeplat daemon KIND [options]      run one daemon (what the supervisor runs)
+tradeplat supervise FILE             run a deployment against the configured servers
+tradeplat topics                     create the registry's topics
+tradeplat migrate                    apply database migrations
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from platform_streams.cli import commands_admin, commands_daemon, commands_stack
+from platform_streams.settings import ConfigError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tradeplat", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    commands_stack.register(sub)
+    commands_daemon.register(sub)
+    commands_admin.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except ConfigError as exc:
+        print(f"tradeplat: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

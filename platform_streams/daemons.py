@@ -1,0 +1,41 @@
+"""Registry of runnable daemon kinds: the name a deployment spec uses → class and settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from platform_streams.demo.passthrough import PassThroughDaemon, PassThroughSettings
+from platform_streams.demo.synthetic_trades import SyntheticTradeSettings, SyntheticTradeSource
+
+
+class DaemonKind(msgspec.Struct, frozen=True):
+    """A runnable daemon: its class and the settings struct it is configured with."""
+
+    daemon: type
+    settings: type
+    description: str
+
+
+DAEMON_KINDS: Mapping[str, DaemonKind] = {
+    "passthrough": DaemonKind(PassThroughDaemon, PassThroughSettings, "copies input topics to an output topic"),
+    "synthetic-trades": DaemonKind(SyntheticTradeSource, SyntheticTradeSettings, "emits synthetic trades at a rate"),
+}
+
+
+class UnknownDaemonKind(KeyError):
+    def __str__(self) -> str:
+        return f"unknown daemon kind {self.args[0]!r}; known: {', '.join(sorted(DAEMON_KINDS))}"
+
+
+def daemon_kind(name: str) -> DaemonKind:
+    try:
+        return DAEMON_KINDS[name]
+    except KeyError:
+        raise UnknownDaemonKind(name) from None
+
+
+def describe() -> dict[str, Any]:
+    return {name: kind.description for name, kind in DAEMON_KINDS.items()}

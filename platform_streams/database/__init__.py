@@ -1,0 +1,1 @@
+"""PostgreSQL schema: ordered SQL migrations applied once and recorded."""

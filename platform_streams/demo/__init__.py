@@ -1,0 +1,1 @@
+"""The demo deployment's stages: a synthetic trade source and a pass-through stage."""

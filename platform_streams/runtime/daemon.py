@@ -1,0 +1,282 @@
+"""StreamDaemon: the consume → handle → produce → commit loop, with its delivery guarantee.
+
+Delivery semantics (at-least-once):
+1. a batch is consumed (``poll`` for the first message, then whatever is already
+   fetched, up to ``batch_max``; no waiting to fill a batch);
+2. the stage's pure ``handle(batch)`` returns outputs; a message on which it
+   raises is dead-lettered with the reason instead (see ``isolation``);
+3. outputs are handed to the producer with a delivery callback per batch ticket;
+4. input offsets are committed only once every output of their batch and of all
+   earlier batches is acknowledged by the broker.
+A crash anywhere therefore re-delivers, never skips; consumers drop duplicates by
+event id. On SIGTERM/SIGINT the loop finishes its batch, flushes, commits and
+leaves the group; a restart resumes from the committed offsets.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from platform_streams.kafka_clients import consumer_settings
+from platform_streams.runtime.delivery import DeliveryFailed, DeliveryTracker, TopicPartitionKey
+from platform_streams.runtime.isolation import handle_isolating_failures
+from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
+from platform_streams.runtime.output import Output
+from platform_streams.runtime.watchdog import StallWatchdog
+from platform_streams.runtime.watermarks import WatermarkPoller
+from platform_streams.schemas import DeadLetter, PartitionLag, encode
+
+log = logging.getLogger(__name__)
+
+
+class DaemonSettings(BaseSettings, kw_only=True):
+    """Settings of a consuming daemon; a stage extends this struct with its own fields."""
+
+    inputs: list[str]
+    group: str = ""
+    batch_max: int = 5_000
+    poll_timeout_ms: int = 100
+    commit_interval_ms: int = 100
+    watchdog_interval_s: float = 2.0
+    stall_timeout_s: float = 30.0
+
+    def resolved_group(self) -> str:
+        return self.group or self.name
+
+
+class StreamDaemon(DaemonLifecycle, abc.ABC):
+    """Base of every consuming stage: subclass, implement :meth:`handle`, call :meth:`run`."""
+
+    settings: DaemonSettings
+
+    def __init__(self, settings: DaemonSettings) -> None:
+        super().__init__(settings)
+        self.group = settings.resolved_group()
+        self._tracker = DeliveryTracker()
+        self._watchdog = StallWatchdog(int(settings.stall_timeout_s * 1e9))
+        self._watermarks = WatermarkPoller(self.bootstrap_servers, self.group, settings.watchdog_interval_s)
+        self._assigned: set[TopicPartitionKey] = set()
+        self._positions: dict[TopicPartitionKey, int] = {}
+        self._consumer: Consumer | None = None
+        self._next_commit = 0.0
+        self._next_watchdog = 0.0
+        self.batch_observer: Any = None  # optional callable(n_messages, consumed_ns, handed_ns) for benchmarks
+
+    # -- the stage's contract ---------------------------------------------------------
+    @abc.abstractmethod
+    def handle(self, batch: Sequence[Message]) -> Iterable[Output]:
+        """Turn a batch of input messages into outputs. Pure: no I/O, no side effects that
+        survive an exception (the runtime may call it again message by message)."""
+
+    def create_consumer(self, settings: dict[str, Any]) -> Consumer:
+        """Build the Kafka consumer (a seam for conformance tests that simulate a stalled client)."""
+        return Consumer(settings)
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self) -> None:
+        """Run until :meth:`stop` or a signal; then drain, commit and close."""
+        self.install_signal_handlers()
+        self.serve_metrics()
+        self._watermarks.start()
+        self._consumer = self._subscribe()
+        self._state = "running"
+        log.info("daemon started", extra={"daemon": self.settings.name, "instance": self.instance, "group": self.group})
+        try:
+            while not self.stopping:
+                self._step()
+        finally:
+            self._shutdown()
+
+    def _subscribe(self) -> Consumer:
+        settings = consumer_settings(
+            self.bootstrap_servers, self.group, self.settings.kafka.consumer, **{"client.id": self.instance}
+        )
+        consumer = self.create_consumer(settings)
+        consumer.subscribe(self.settings.inputs, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
+        return consumer
+
+    def _step(self) -> None:
+        assert self._consumer is not None
+        first = self._consumer.poll(self.settings.poll_timeout_ms / 1000)
+        if first is not None:
+            batch = [first]
+            if self.settings.batch_max > 1:
+                batch.extend(self._consumer.consume(self.settings.batch_max - 1, 0))
+            self._process(batch)
+        self.producers.poll()
+        now = time.monotonic()
+        if now >= self._next_commit:
+            self._next_commit = now + self.settings.commit_interval_ms / 1000
+            self._commit(asynchronous=True)
+        if now >= self._next_watchdog:
+            self._next_watchdog = now + self.settings.watchdog_interval_s
+            self._check_progress()
+        if self.heartbeat_due(now):
+            self.send_heartbeat(self._lags(), self.group)
+
+    def _process(self, batch: list[Message]) -> None:
+        consumed_ns = time.perf_counter_ns()
+        good: list[Message] = []
+        offsets: dict[TopicPartitionKey, int] = {}
+        for message in batch:
+            if message.error() is not None:
+                self._consumer_error(message.error())
+                continue
+            offsets[(message.topic(), message.partition())] = message.offset() + 1
+            good.append(message)
+        outputs, failures = handle_isolating_failures(self.handle, good)
+        for message, error in failures:
+            outputs.append(self._dead_letter(message, error))
+        ticket = self._tracker.open(offsets)
+        for output in outputs:
+            ticket.pending += 1
+            self.producers.produce(output, ticket.on_delivery)
+        ticket.sealed = True
+        handed_ns = time.perf_counter_ns()
+        self._positions.update(offsets)
+        self.messages_in += len(good)
+        self.messages_out += len(outputs)
+        self.metrics.messages_in.inc(len(good))
+        self.metrics.messages_out.inc(len(outputs))
+        self.metrics.batch_size.observe(len(batch))
+        self.metrics.batch_seconds.observe((handed_ns - consumed_ns) / 1e9)
+        if self.batch_observer is not None:
+            self.batch_observer(len(good), consumed_ns, handed_ns)
+
+    def _dead_letter(self, message: Message, error: Exception) -> Output:
+        self.error_count += 1
+        self.metrics.dead_letters.inc()
+        log.warning(
+            "message dead-lettered",
+            extra={"topic": message.topic(), "partition": message.partition(), "offset": message.offset(), "reason": str(error)},
+        )
+        record = DeadLetter(
+            source_topic=message.topic() or "",
+            source_partition=message.partition() or 0,
+            source_offset=message.offset() or 0,
+            key=message.key(),
+            payload=message.value() or b"",
+            reason=f"{type(error).__name__}: {error}",
+            error_type=type(error).__name__,
+            daemon=self.settings.name,
+            exchange=getattr(error, "exchange", ""),
+            ts_ns=time.time_ns(),
+        )
+        return Output(self.settings.deadletter_topic, encode(record), message.key())
+
+    def _consumer_error(self, error: KafkaError) -> None:
+        self.metrics.error("consumer")
+        if error.fatal():
+            raise KafkaException(error)
+        log.warning("consumer error", extra={"error": str(error)})
+
+    # -- commits ----------------------------------------------------------------------------
+    def _commit(self, asynchronous: bool) -> None:
+        self.metrics.in_flight.set(self._tracker.in_flight)
+        try:
+            offsets = self._tracker.committable()
+        except DeliveryFailed:
+            self.metrics.error("delivery")
+            raise
+        if not offsets or self._consumer is None:
+            return
+        partitions = [TopicPartition(topic, partition, offset) for (topic, partition), offset in offsets.items()]
+        try:
+            self._consumer.commit(offsets=partitions, asynchronous=asynchronous)
+            self.metrics.commits.inc()
+        except KafkaException as exc:
+            # a commit lost to a rebalance is harmless: the new owner re-reads and dedupes
+            self.metrics.error("commit")
+            log.warning("commit failed", extra={"error": str(exc)})
+
+    def _drain(self, timeout_s: float) -> None:
+        """Wait for every output in flight, then commit synchronously."""
+        remaining = self.producers.flush(timeout_s)
+        if remaining:
+            log.error("outputs still undelivered at drain; their inputs stay uncommitted", extra={"undelivered": remaining})
+        self._commit(asynchronous=False)
+
+    # -- rebalances ---------------------------------------------------------------------------
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._assigned.update((tp.topic, tp.partition) for tp in partitions)
+        self._watermarks.track(frozenset(self._assigned))
+        log.info("partitions assigned", extra={"count": len(partitions), "total": len(self._assigned)})
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._drain(self.settings.shutdown_timeout_s)
+        self._release(partitions)
+
+    def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._tracker.forget((tp.topic, tp.partition) for tp in partitions)
+        self._release(partitions)
+
+    def _release(self, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            self._assigned.discard((tp.topic, tp.partition))
+            self._positions.pop((tp.topic, tp.partition), None)
+        self._watermarks.track(frozenset(self._assigned))
+
+    # -- lag and the stall watchdog -------------------------------------------------------------
+    def _current_positions(self) -> dict[TopicPartitionKey, int]:
+        snapshot = self._watermarks.snapshot
+        positions: dict[TopicPartitionKey, int] = {}
+        for key in self._assigned:
+            position = self._positions.get(key)
+            if position is None:  # nothing consumed here yet: we start at the committed offset
+                position = max(snapshot.committed.get(key, 0), snapshot.low.get(key, 0))
+            positions[key] = position
+        return positions
+
+    def _lags(self) -> list[PartitionLag]:
+        high = self._watermarks.snapshot.high
+        lags = []
+        for (topic, partition), position in sorted(self._current_positions().items()):
+            hw = high.get((topic, partition), position)
+            lags.append(PartitionLag(topic, partition, position, hw))
+            self.metrics.set_lag(topic, partition, max(hw - position, 0))
+        return lags
+
+    def _check_progress(self) -> None:
+        snapshot = self._watermarks.snapshot
+        if not snapshot.read_at_ns:
+            return
+        stalled = self._watchdog.observe(time.time_ns(), self._current_positions(), snapshot.high)
+        if stalled:
+            self._recover_stalled_consumer(stalled)
+
+    def _recover_stalled_consumer(self, stalled: list[TopicPartitionKey]) -> None:
+        """Recreate the consumer: it resumes from the committed offsets, so nothing is skipped."""
+        self.metrics.stall_recoveries.inc()
+        log.warning(
+            "consumer stalled; recreating it from committed offsets",
+            extra={"partitions": [f"{t}[{p}]" for t, p in stalled], "stall_timeout_s": self.settings.stall_timeout_s},
+        )
+        assert self._consumer is not None
+        self._drain(self.settings.shutdown_timeout_s)
+        self._consumer.close()
+        self._assigned.clear()
+        self._positions.clear()
+        self._watchdog.reset()
+        self._watermarks.track(frozenset())
+        self._consumer = self._subscribe()
+
+    # -- shutdown ---------------------------------------------------------------------------------
+    def _shutdown(self) -> None:
+        self._state = "stopping"
+        try:
+            if self._consumer is not None:
+                self._drain(self.settings.shutdown_timeout_s)
+                self._consumer.close()
+                self._consumer = None
+        finally:
+            self._state = "stopped"
+            self.send_heartbeat([], self.group)
+            self.producers.flush(5.0)
+            self._watermarks.stop()
+            log.info("daemon stopped", extra={"messages_in": self.messages_in, "messages_out": self.messages_out})

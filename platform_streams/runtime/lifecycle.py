@@ -1,0 +1,114 @@
+"""What every daemon has, whether it consumes or only produces: settings, metrics endpoint,
+producers, heartbeats, structured logs and signal-driven shutdown."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Sequence
+
+import msgspec
+from confluent_kafka import KafkaException
+
+from platform_streams.kafka_clients import KafkaOverrides
+from platform_streams.runtime.metrics import RuntimeMetrics
+from platform_streams.runtime.output import Output
+from platform_streams.runtime.producers import OutputProducers
+from platform_streams.schemas import Heartbeat, PartitionLag
+from platform_streams.settings import ConfigError
+from platform_streams.topics import DEADLETTER_TOPIC, HEARTBEAT_TOPIC
+
+log = logging.getLogger(__name__)
+
+
+class BaseSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Settings every daemon shares; a stage's settings struct extends this one."""
+
+    name: str
+    instance: str = ""
+    bootstrap_servers: str = ""
+    heartbeat_interval_s: float = 5.0
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
+    deadletter_topic: str = DEADLETTER_TOPIC
+    heartbeat_topic: str = HEARTBEAT_TOPIC
+    shutdown_timeout_s: float = 30.0
+    kafka: KafkaOverrides = msgspec.field(default_factory=KafkaOverrides)
+
+    def resolved_bootstrap_servers(self) -> str:
+        servers = self.bootstrap_servers or os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+        if not servers:
+            raise ConfigError(f"{self.name}: no Kafka bootstrap servers (set bootstrap_servers or KAFKA_BOOTSTRAP_SERVERS)")
+        return servers
+
+    def resolved_instance(self) -> str:
+        return self.instance or f"{self.name}-{socket.gethostname()}-{os.getpid()}"
+
+
+class DaemonLifecycle:
+    """Shared plumbing of a daemon process; subclasses provide the main loop."""
+
+    def __init__(self, settings: BaseSettings) -> None:
+        self.settings = settings
+        self.bootstrap_servers = settings.resolved_bootstrap_servers()
+        self.instance = settings.resolved_instance()
+        self.metrics = RuntimeMetrics(settings.name)
+        self.metrics_port = -1
+        self.producers = OutputProducers(self.bootstrap_servers, settings.kafka, self.instance)
+        self._stop_requested = threading.Event()
+        self._state = "starting"
+        self._next_heartbeat = 0.0
+        self.messages_in = 0
+        self.messages_out = 0
+        self.error_count = 0
+
+    # -- shutdown -------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the loop to finish its batch, flush, commit and exit (safe from signals and threads)."""
+        self._stop_requested.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_requested.is_set()
+
+    def install_signal_handlers(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda _signum, _frame: self.stop())
+
+    # -- metrics and heartbeats ------------------------------------------------------
+    def serve_metrics(self) -> None:
+        if self.settings.metrics_port >= 0:
+            self.metrics_port = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
+            log.info("metrics endpoint", extra={"url": f"http://{self.settings.metrics_host}:{self.metrics_port}/metrics"})
+
+    def heartbeat_due(self, now: float) -> bool:
+        if now < self._next_heartbeat:
+            return False
+        self._next_heartbeat = now + self.settings.heartbeat_interval_s
+        return True
+
+    def send_heartbeat(self, lags: Sequence[PartitionLag], group: str = "") -> None:
+        beat = Heartbeat(
+            daemon=self.settings.name,
+            instance=self.instance,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            ts_ns=time.time_ns(),
+            state=self._state,
+            group=group,
+            lags=list(lags),
+            messages_in=self.messages_in,
+            messages_out=self.messages_out,
+            errors=self.error_count,
+            metrics_port=self.metrics_port,
+        )
+        try:
+            self.producers.produce(Output.event(self.settings.heartbeat_topic, beat))
+        except KafkaException as exc:  # a missed heartbeat must never stop the work it reports on
+            self.metrics.error("heartbeat")
+            log.warning("heartbeat not sent", extra={"topic": self.settings.heartbeat_topic, "error": str(exc)})

@@ -1,0 +1,399 @@
+"""Canonical events: the typed, versioned structs that travel between stages.
+
+Every struct is encoded as a compact msgpack array whose first element is its tag
+(``"trade.1"``): the name says what it is, the number is its schema version. A new
+version of an event is a new struct with a new tag, decoded side by side with the
+old one while producers migrate.
+
+Money is exact: prices, sizes and fees are integer mantissas with a decimal scale
+(see :mod:`platform_streams.schemas.fixed_point`); no float is ever a price.
+Market events carry the exchange's timestamp, the platform's receive timestamp
+(ns since the epoch), the exchange's id or sequence number, and ``exchange`` and
+``symbol``, whose ``exchange:symbol`` join is their Kafka key.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+Level = tuple[int, int]
+"""One order-book level: (price mantissa, size mantissa); size 0 removes the level."""
+
+
+class Side(enum.Enum):
+    """Side of an order, or the aggressor side of a trade."""
+
+    BUY = "buy"
+    SELL = "sell"
+    UNKNOWN = "unknown"
+
+
+class OrderType(enum.Enum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class TimeInForce(enum.Enum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class OrderStatus(enum.Enum):
+    """Life-cycle states of an order, as the exchange reports them."""
+
+    PENDING = "pending"
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class Liquidity(enum.Enum):
+    MAKER = "maker"
+    TAKER = "taker"
+    UNKNOWN = "unknown"
+
+
+class _Event(msgspec.Struct, array_like=True, frozen=True, gc=False, tag_field="type"):
+    """Base of every canonical event (``tag_field`` only names the tag in JSON renderings)."""
+
+
+class _MarketEvent(_Event, frozen=True):
+    """Fields every market event carries, in wire order."""
+
+    exchange: str
+    symbol: str
+    exchange_ts_ns: int
+    receive_ts_ns: int
+    sequence: int
+
+    @property
+    def key(self) -> str:
+        """The Kafka key: ``exchange:symbol``, so one instrument stays in one partition."""
+        return f"{self.exchange}:{self.symbol}"
+
+
+class Trade(_MarketEvent, frozen=True, tag="trade.1"):
+    """A public trade. ``sequence`` is the exchange's trade id when it is numeric."""
+
+    trade_id: str
+    side: Side
+    price: int
+    size: int
+    price_scale: int
+    size_scale: int
+
+    @property
+    def event_id(self) -> str:
+        return f"trade:{self.exchange}:{self.symbol}:{self.trade_id}"
+
+
+class BookSnapshot(_MarketEvent, frozen=True, tag="book_snapshot.1"):
+    """A full order book (best first on each side) as of exchange sequence ``sequence``."""
+
+    bids: list[Level]
+    asks: list[Level]
+    price_scale: int
+    size_scale: int
+
+    @property
+    def event_id(self) -> str:
+        return f"book_snapshot:{self.key}:{self.sequence}"
+
+
+class BookDelta(_MarketEvent, frozen=True, tag="book_delta.1"):
+    """Changed levels; ``first_sequence``..``sequence`` are the exchange update ids covered
+    and ``prev_sequence`` the id the previous delta ended at (0 where the exchange has none)."""
+
+    first_sequence: int
+    prev_sequence: int
+    bids: list[Level]
+    asks: list[Level]
+    price_scale: int
+    size_scale: int
+
+    @property
+    def event_id(self) -> str:
+        return f"book_delta:{self.key}:{self.sequence}"
+
+
+class BestBidOffer(_MarketEvent, frozen=True, tag="bbo.1"):
+    """Top of book. An empty side has price and size 0."""
+
+    bid_price: int
+    bid_size: int
+    ask_price: int
+    ask_size: int
+    price_scale: int
+    size_scale: int
+
+    @property
+    def event_id(self) -> str:
+        return f"bbo:{self.key}:{self.sequence}:{self.exchange_ts_ns}"
+
+
+class Candle(_MarketEvent, frozen=True, tag="candle.1"):
+    """OHLCV bar over ``[open_ts_ns, open_ts_ns + interval_s)``; ``closed`` once final."""
+
+    interval_s: int
+    open_ts_ns: int
+    open: int
+    high: int
+    low: int
+    close: int
+    volume: int
+    trade_count: int
+    closed: bool
+    price_scale: int
+    size_scale: int
+
+    @property
+    def event_id(self) -> str:
+        return f"candle:{self.key}:{self.interval_s}:{self.open_ts_ns}:{self.sequence}:{int(self.closed)}"
+
+
+class IndicatorValue(_MarketEvent, frozen=True, tag="indicator.1"):
+    """One value of a named indicator (``"ema"`` with ``parameters`` ``"period=20"``) as fixed point."""
+
+    indicator: str
+    parameters: str
+    interval_s: int
+    value: int
+    value_scale: int
+
+    @property
+    def event_id(self) -> str:
+        return f"indicator:{self.key}:{self.indicator}:{self.parameters}:{self.interval_s}:{self.exchange_ts_ns}"
+
+
+class Hop(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """Time a causal chain spent in one stage: consumed at ``in_ts_ns``, produced at ``out_ts_ns``.
+
+    The gap between one hop's ``out_ts_ns`` and the next hop's ``in_ts_ns`` is broker wait."""
+
+    stage: str
+    in_ts_ns: int
+    out_ts_ns: int
+
+
+class StrategyIntent(_Event, frozen=True, tag="intent.1"):
+    """What a strategy wants: move its position in one instrument to ``target_size``."""
+
+    intent_id: str
+    strategy: str
+    strategy_version: str
+    exchange: str
+    symbol: str
+    side: Side
+    target_size: int
+    limit_price: int | None
+    price_scale: int
+    size_scale: int
+    reason: str
+    created_ts_ns: int
+    market_receive_ts_ns: int
+    hops: list[Hop]
+
+    @property
+    def key(self) -> str:
+        return f"{self.exchange}:{self.symbol}"
+
+    @property
+    def event_id(self) -> str:
+        return f"intent:{self.intent_id}"
+
+
+class OrderRequest(_Event, frozen=True, tag="order_request.1"):
+    """An order to send, keyed by ``account`` so one executor handles an account in order.
+
+    ``client_order_id`` is deterministic and recorded before sending, so a retry never
+    places a second order. ``market_receive_ts_ns`` and ``hops`` trace its latency."""
+
+    client_order_id: str
+    account: str
+    exchange: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    price: int | None
+    size: int
+    price_scale: int
+    size_scale: int
+    strategy: str
+    intent_id: str
+    created_ts_ns: int
+    market_receive_ts_ns: int
+    hops: list[Hop]
+
+    @property
+    def key(self) -> str:
+        return self.account
+
+    @property
+    def event_id(self) -> str:
+        return f"order_request:{self.client_order_id}"
+
+
+class OrderEvent(_Event, frozen=True, tag="order_event.1"):
+    """A change in an order's life cycle; ``sequence`` orders the events of one order."""
+
+    client_order_id: str
+    exchange_order_id: str
+    account: str
+    exchange: str
+    symbol: str
+    status: OrderStatus
+    side: Side
+    price: int | None
+    size: int
+    filled_size: int
+    price_scale: int
+    size_scale: int
+    reason: str
+    exchange_ts_ns: int
+    receive_ts_ns: int
+    sequence: int
+
+    @property
+    def key(self) -> str:
+        return self.account
+
+    @property
+    def event_id(self) -> str:
+        return f"order_event:{self.client_order_id}:{self.sequence}"
+
+
+class Fill(_Event, frozen=True, tag="fill.1"):
+    """One execution of one of our orders; ``fill_id`` is the exchange's trade id."""
+
+    fill_id: str
+    client_order_id: str
+    exchange_order_id: str
+    account: str
+    exchange: str
+    symbol: str
+    side: Side
+    price: int
+    size: int
+    price_scale: int
+    size_scale: int
+    fee: int
+    fee_scale: int
+    fee_asset: str
+    liquidity: Liquidity
+    exchange_ts_ns: int
+    receive_ts_ns: int
+
+    @property
+    def key(self) -> str:
+        return self.account
+
+    @property
+    def event_id(self) -> str:
+        return f"fill:{self.exchange}:{self.account}:{self.symbol}:{self.fill_id}"
+
+
+class Position(_Event, frozen=True, tag="position.1"):
+    """Net position of an account in an instrument; ``version`` increases with every change."""
+
+    account: str
+    exchange: str
+    symbol: str
+    size: int
+    size_scale: int
+    average_price: int
+    price_scale: int
+    realized_pnl: int
+    pnl_scale: int
+    updated_ts_ns: int
+    version: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.account}:{self.exchange}:{self.symbol}"
+
+    @property
+    def event_id(self) -> str:
+        return f"position:{self.key}:{self.version}"
+
+
+class PartitionLag(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """A consumer's position in one partition and how far behind the high watermark it is."""
+
+    topic: str
+    partition: int
+    position: int
+    high_watermark: int
+
+    @property
+    def lag(self) -> int:
+        return max(self.high_watermark - self.position, 0) if self.position >= 0 else self.high_watermark
+
+
+class Heartbeat(_Event, frozen=True, tag="heartbeat.1"):
+    """A daemon's periodic sign of life with its counters and per-partition lag."""
+
+    daemon: str
+    instance: str
+    host: str
+    pid: int
+    ts_ns: int
+    state: str
+    group: str
+    lags: list[PartitionLag]
+    messages_in: int
+    messages_out: int
+    errors: int
+    metrics_port: int
+
+    @property
+    def key(self) -> str:
+        return self.instance
+
+    @property
+    def event_id(self) -> str:
+        return f"heartbeat:{self.instance}:{self.ts_ns}"
+
+
+class DeadLetter(_Event, frozen=True, tag="dead_letter.1"):
+    """Input a stage could not handle, kept whole with the reason, never dropped."""
+
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    key: bytes | None
+    payload: bytes
+    reason: str
+    error_type: str
+    daemon: str
+    exchange: str
+    ts_ns: int
+
+    @property
+    def event_id(self) -> str:
+        return f"dead_letter:{self.source_topic}:{self.source_partition}:{self.source_offset}"
+
+
+CanonicalEvent = (
+    Trade
+    | BookSnapshot
+    | BookDelta
+    | BestBidOffer
+    | Candle
+    | IndicatorValue
+    | StrategyIntent
+    | OrderRequest
+    | OrderEvent
+    | Fill
+    | Position
+    | Heartbeat
+    | DeadLetter
+)
+
+EVENT_TYPES: tuple[type[_Event], ...] = CanonicalEvent.__args__  # type: ignore[attr-defined]
