@@ -122,6 +122,20 @@ class BookDelta(_MarketEvent, frozen=True, tag="book_delta.1"):
         return f"book_delta:{self.key}:{self.sequence}"
 
 
+class BookResync(_MarketEvent, frozen=True, tag="book_resync.1"):
+    """The book of an instrument was found wrong (sequence gap, checksum mismatch,
+    reconnect) and is being rebuilt from a fresh snapshot; deltas until the next
+    :class:`BookSnapshot` must not be applied. ``sequence`` is the last good id."""
+
+    reason: str
+    expected_sequence: int
+    received_sequence: int
+
+    @property
+    def event_id(self) -> str:
+        return f"book_resync:{self.key}:{self.sequence}:{self.receive_ts_ns}"
+
+
 class BestBidOffer(_MarketEvent, frozen=True, tag="bbo.1"):
     """Top of book. An empty side has price and size 0."""
 
@@ -384,6 +398,7 @@ CanonicalEvent = (
     Trade
     | BookSnapshot
     | BookDelta
+    | BookResync
     | BestBidOffer
     | Candle
     | IndicatorValue

@@ -68,7 +68,7 @@ def test_every_event_type_round_trips(event_type: type) -> None:
 def test_there_is_an_event_type_for_each_canonical_kind() -> None:
     names = {t.__name__ for t in EVENT_TYPES}
     assert names == {
-        "Trade", "BookSnapshot", "BookDelta", "BestBidOffer", "Candle", "IndicatorValue", "StrategyIntent",
+        "Trade", "BookSnapshot", "BookDelta", "BookResync", "BestBidOffer", "Candle", "IndicatorValue", "StrategyIntent",
         "OrderRequest", "OrderEvent", "Fill", "Position", "Heartbeat", "DeadLetter",
     }  # fmt: skip
 
