@@ -31,13 +31,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_daemon(args: argparse.Namespace) -> int:
+    early_stop = threading.Event()  # a SIGTERM while the daemon is being built still drains cleanly
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: early_stop.set())
     kind = daemon_kind(args.kind)
     values = json.loads(args.values_json) if args.values_json else None
     if values is not None and not isinstance(values, dict):
         raise ConfigError("--values-json must be a JSON object")
     settings = load_settings(kind.settings, yaml_path=args.config, values=values, overrides=args.set)
     configure_logging(daemon=settings.name, instance=settings.instance or None)
-    kind.daemon(settings).run()
+    daemon = kind.daemon(settings)
+    if early_stop.is_set():
+        daemon.stop()
+    daemon.run()
     return 0
 
 

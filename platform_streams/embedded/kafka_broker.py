@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import shutil
 import subprocess
 import time
@@ -156,6 +157,7 @@ class EmbeddedKafka:
             "-XX:MaxGCPauseMillis=20",
             "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true",
+            *os.environ.get("TRADEPLAT_KAFKA_JVM_OPTS", "").split(),
             f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
             f"-Dkafka.logs.dir={self.log_dir}",
             "-cp",

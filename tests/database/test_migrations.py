@@ -1,0 +1,96 @@
+"""Migrations against a real PostgreSQL: applied once, recorded, a no-op the second time."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from platform_streams.database.migrate import (
+    Migration,
+    MigrationError,
+    apply_migrations,
+    discover_migrations,
+    migrate,
+)
+
+
+async def fetch(url: str, sql: str, *args):
+    connection = await asyncpg.connect(url)
+    try:
+        return await connection.fetch(sql, *args)
+    finally:
+        await connection.close()
+
+
+def tables(url: str) -> set[str]:
+    rows = asyncio.run(fetch(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+    return {row["tablename"] for row in rows}
+
+
+def test_apply_on_empty_database_then_no_op(database_url: str) -> None:
+    assert tables(database_url) == set()
+    versions = [m.version for m in discover_migrations()]
+    assert migrate(database_url) == versions
+    created = tables(database_url)
+    assert {"trades", "book_top", "candles", "instruments", "orders", "order_events", "fills", "positions"} <= created
+    recorded = asyncio.run(fetch(database_url, "SELECT version FROM schema_migrations ORDER BY version"))
+    assert [r["version"] for r in recorded] == versions
+    assert migrate(database_url) == []
+    assert tables(database_url) == created
+
+
+def test_replayed_rows_are_not_inserted_twice(database_url: str) -> None:
+    migrate(database_url)
+
+    async def replay() -> int:
+        connection = await asyncpg.connect(database_url)
+        try:
+            await connection.execute("SELECT ensure_daily_partitions('trades', '2026-11-25', '2026-11-25')")
+            insert = (
+                "INSERT INTO trades VALUES ('binance', 'BTC/USDT', '42', '2026-11-25T10:00:00Z', 1, 2, 'buy', 65000.01, 0.5)"
+                " ON CONFLICT DO NOTHING"
+            )
+            await connection.execute(insert)
+            await connection.execute(insert)
+            return await connection.fetchval("SELECT count(*) FROM trades")
+        finally:
+            await connection.close()
+
+    assert asyncio.run(replay()) == 1
+
+
+def test_partitions_are_daily_and_idempotent(database_url: str) -> None:
+    migrate(database_url)
+    created = asyncio.run(fetch(database_url, "SELECT ensure_daily_partitions('candles', '2026-01-30', '2026-02-02') AS n"))
+    again = asyncio.run(fetch(database_url, "SELECT ensure_daily_partitions('candles', '2026-01-30', '2026-02-02') AS n"))
+    assert created[0]["n"] == 4 and again[0]["n"] == 0
+    assert {"candles_p20260130", "candles_p20260202"} <= tables(database_url)
+
+
+def test_edited_migration_is_refused(database_url: str) -> None:
+    original = [Migration(1, "first", "CREATE TABLE a (x int);")]
+    asyncio.run(apply_migrations(database_url, original))
+    edited = [Migration(1, "first", "CREATE TABLE a (x bigint);")]
+    with pytest.raises(MigrationError, match="edited after it was applied"):
+        asyncio.run(apply_migrations(database_url, edited))
+
+
+def test_failed_migration_rolls_back_and_names_itself(database_url: str) -> None:
+    broken = [Migration(1, "ok", "CREATE TABLE ok (x int);"), Migration(2, "broken", "CREATE TABLE b (x nosuchtype);")]
+    with pytest.raises(MigrationError, match="migration 2 \\(broken\\) failed"):
+        asyncio.run(apply_migrations(database_url, broken))
+    assert tables(database_url) == {"ok", "schema_migrations"}
+
+
+def test_discovery_rejects_misnamed_and_duplicate_files(tmp_path: Path) -> None:
+    (tmp_path / "0001_a.sql").write_text("SELECT 1;")
+    (tmp_path / "1_b.sql").write_text("SELECT 1;")
+    with pytest.raises(MigrationError, match="not named"):
+        discover_migrations(tmp_path)
+    (tmp_path / "1_b.sql").unlink()
+    (tmp_path / "0001_c.sql").write_text("SELECT 1;")
+    with pytest.raises(MigrationError, match="two migrations have version 1"):
+        discover_migrations(tmp_path)

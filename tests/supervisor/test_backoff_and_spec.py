@@ -1,0 +1,42 @@
+import pytest
+
+from platform_streams.settings import ConfigError
+from platform_streams.supervisor.backoff import RestartBackoff
+from platform_streams.supervisor.spec import RestartPolicy, parse_spec
+
+
+def test_backoff_doubles_up_to_a_cap_and_resets_after_a_stable_run() -> None:
+    backoff = RestartBackoff(initial_s=1, max_s=8, stable_s=60)
+    assert [backoff.next_delay(ran_for_s=1) for _ in range(5)] == [1, 2, 4, 8, 8]
+    assert backoff.next_delay(ran_for_s=120) == 1
+
+
+def valid_spec() -> dict:
+    return {
+        "name": "d",
+        "daemons": [{"name": "p", "kind": "passthrough", "replicas": 2, "config": {"inputs": ["a"], "output": "b"}}],
+    }
+
+
+def test_valid_spec() -> None:
+    spec = parse_spec(valid_spec())
+    assert spec.daemons[0].replicas == 2 and spec.daemons[0].restart is RestartPolicy.ON_FAILURE
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda s: s["daemons"][0].update(kind="nope"), "unknown daemon kind 'nope'"),
+        (lambda s: s["daemons"][0]["config"].update(batch_max="x"), "batch_max"),
+        (lambda s: s["daemons"][0]["config"].pop("output"), "output"),
+        (lambda s: s["daemons"].append(dict(s["daemons"][0])), "used twice"),
+        (lambda s: s["daemons"][0].update(replicas=-1), "replicas=-1"),
+        (lambda s: s["daemons"][0].update(restart="sometimes"), "restart"),
+        (lambda s: s.update(extra=1), "extra"),
+    ],
+)
+def test_invalid_specs_fail_at_load_with_the_reason(mutate, message: str) -> None:
+    spec = valid_spec()
+    mutate(spec)
+    with pytest.raises(ConfigError, match=message):
+        parse_spec(spec)

@@ -1,0 +1,71 @@
+"""The supervisor with real child processes against the real broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from platform_streams.embedded.processes import pid_alive
+from platform_streams.supervisor.process_supervisor import Supervisor
+from platform_streams.supervisor.spec import parse_spec
+from platform_streams.supervisor.status import read_statuses, render
+
+
+def wait_for(condition, timeout_s: float, supervisor: Supervisor, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: {supervisor.status()}"
+        supervisor.tick()
+        time.sleep(0.1)
+
+
+def test_crashed_daemon_is_restarted_status_reported_and_all_stop_cleanly(kafka_bootstrap, topic_factory, tmp_path: Path) -> None:
+    source, sink = topic_factory("sup-in"), topic_factory("sup-out")
+    spec = parse_spec(
+        {
+            "name": "suptest",
+            "daemons": [
+                {"name": "trades", "kind": "synthetic-trades", "config": {"output": source, "rate": 500, "limit": 300}},
+                {
+                    "name": "copy",
+                    "kind": "passthrough",
+                    "replicas": 2,
+                    "restart": "always",
+                    "config": {"inputs": [source], "output": sink, "heartbeat_interval_s": 0.5, "group": f"g{time.time_ns()}"},
+                },
+            ],
+        }
+    )
+    supervisor = Supervisor(spec, {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}, tmp_path)
+    supervisor.start()
+    try:
+        trades, copy0, copy1 = supervisor.replicas
+        # the limited source finishes cleanly and is not restarted (on-failure policy)
+        wait_for(lambda: trades.state == "completed", 60, supervisor, "the source to complete")
+        assert trades.last_exit_code == 0 and trades.restarts == 0
+        # heartbeats reach the status: lag and counters of the copies
+        wait_for(
+            lambda: sum(r.messages_in for r in supervisor.status().replicas if r.name == "copy") >= 300,
+            60, supervisor, "heartbeats with the copies' counters",
+        )  # fmt: skip
+        # kill -9 one copy: it is restarted after a backoff
+        victim = copy0.process.pid
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: copy0.restarts == 1 and copy0.state == "running", 30, supervisor, "the restart")
+        assert copy0.last_exit_code == -signal.SIGKILL
+        assert copy0.process.pid != victim
+        wait_for(lambda: supervisor.status().replicas[1].lag is not None, 60, supervisor, "a heartbeat from the new process")
+        supervisor.write_status()
+        statuses = read_statuses(tmp_path / "supervisor")
+        assert [s.deployment for s in statuses] == ["suptest"]
+        table = render(statuses)
+        assert "copy[0]" in table and "completed" in table
+        pids = [r.process.pid for r in (copy0, copy1)]
+    finally:
+        supervisor.stop(grace_s=30)
+    assert all(not pid_alive(pid) for pid in pids)
+    # SIGTERM drains: clean exit status 0 from both copies
+    assert copy0.process.returncode == 0 and copy1.process.returncode == 0
+    assert all(r.state == "stopped" for r in supervisor.replicas)
