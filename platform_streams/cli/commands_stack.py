@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 from pathlib import Path
 
 from platform_streams.database.migrate import migrate
+from platform_streams.embedded.dagster_ui import DagsterUI, ensure_database
 from platform_streams.embedded.paths import REPOSITORY_ROOT, state_dir
 from platform_streams.embedded.postgres import EmbeddedPostgres
-from platform_streams.embedded.processes import cmdline, pid_alive, terminate_pid
-from platform_streams.embedded.stack import PlatformStack
+from platform_streams.embedded.processes import cmdline, free_port, pid_alive, terminate_pid
+from platform_streams.embedded.stack import Connections, PlatformStack
 from platform_streams.settings import ConfigError
 from platform_streams.structured_logging import JsonFormatter
 from platform_streams.supervisor.process_supervisor import Supervisor
@@ -30,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     up = sub.add_parser("up", help="start broker, database and a deployment in the foreground (Ctrl-C stops all)")
     up.add_argument("--deployment", type=Path, default=DEFAULT_DEPLOYMENT)
     up.add_argument("--partitions", type=int, default=int(os.environ.get("TRADEPLAT_PARTITIONS", DEFAULT_PARTITIONS)))
+    up.add_argument("--ui-port", type=int, default=int(os.environ.get("TRADEPLAT_DAGSTER_PORT", 3000)))
+    up.add_argument("--no-ui", action="store_true", help="do not start the Dagster UI and daemon")
     up.set_defaults(run=run_up)
     down = sub.add_parser("down", help="stop what `tradeplat up` started")
     down.set_defaults(run=run_down)
@@ -67,6 +72,7 @@ def run_up(args: argparse.Namespace) -> int:
     pid_file.write_text(str(os.getpid()))
     stack = PlatformStack(state)
     supervisor: Supervisor | None = None
+    ui: DagsterUI | None = None
     _say(f"tradeplat up: state in {state}")
     try:
         started = time.monotonic()
@@ -79,12 +85,17 @@ def run_up(args: argparse.Namespace) -> int:
         _say(f"  topics      {len(TOPICS)} registered, {len(created)} created now ({args.partitions} partitions by default)")
         applied = migrate(connections.database_url)
         _say(f"  migrations  {'applied ' + str(applied) if applied else 'up to date'}")
+        if not args.no_ui:
+            ui = _start_dagster(state, connections, args.ui_port, embedded_database=stack.postgres is not None)
         supervisor = Supervisor(spec, connections.as_env(), state)
         supervisor.start()
         _say(f"  deployment  {spec.name}: {len(supervisor.replicas)} processes, logs in {supervisor.log_dir}")
         for replica in supervisor.replicas:
             pid = replica.process.pid if replica.process else "-"
             _say(f"    {replica.instance:<28} pid {pid:<8} metrics http://127.0.0.1:{replica.metrics_port}/metrics")
+        if ui is not None:
+            ui.wait_ready()
+            _say(f"  dagster ui  {ui.url}  (runs stored in PostgreSQL, instance in {ui.home})")
         _say(
             f"ready in {time.monotonic() - started:.1f}s. `tradeplat status` shows the daemons; Ctrl-C or `tradeplat down` stops everything."
         )
@@ -93,10 +104,33 @@ def run_up(args: argparse.Namespace) -> int:
     finally:
         if supervisor is not None:
             supervisor.stop()
+        if ui is not None:
+            ui.stop()
         stack.stop()
         pid_file.unlink(missing_ok=True)
     _say("stopped: daemons, broker and database are down.")
     return 0
+
+
+def _start_dagster(state: Path, connections: Connections, port: int, embedded_database: bool) -> DagsterUI:
+    """Dagster keeps its runs in a database of its own on the embedded server; on an external
+    server in ``DAGSTER_DATABASE_URL`` if given, else next to the platform's tables."""
+    if embedded_database:
+        storage = asyncio.run(ensure_database(connections.database_url, "dagster"))
+    else:
+        storage = os.environ.get("DAGSTER_DATABASE_URL") or connections.database_url
+    ui = DagsterUI(state / "dagster", storage, port if _port_free(port) else free_port(), connections.as_env())
+    ui.start()
+    return ui
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def run_down(_args: argparse.Namespace) -> int:

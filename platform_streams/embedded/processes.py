@@ -74,3 +74,37 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+def terminate_group(leader_pid: int, timeout_s: float) -> None:
+    """SIGTERM a process group (a child started with ``start_new_session``), SIGKILL what remains."""
+    try:
+        os.killpg(leader_pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(leader_pid, 0)
+        except ProcessLookupError:
+            return
+        if not pid_alive(leader_pid) and not _group_members(leader_pid):
+            return
+        time.sleep(0.1)
+    try:
+        os.killpg(leader_pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+
+
+def _group_members(group_id: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[2]) == group_id and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members

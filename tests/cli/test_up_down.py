@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from platform_streams.embedded.processes import pid_alive
+from platform_streams.embedded.processes import free_port, pid_alive
 
 DEPLOYMENT = """
 name: uptest
@@ -57,16 +59,19 @@ def platform_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def start_up(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen, Path]:
+def start_up(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[subprocess.Popen, Path]:
     output = tmp_path / "up.out"
     process = subprocess.Popen(
-        [sys.executable, "-m", "platform_streams.cli.main", "up", "--deployment", str(tmp_path / "deployment.yaml"), "--partitions", "3"],
+        [
+            sys.executable, "-m", "platform_streams.cli.main", "up",
+            "--deployment", str(tmp_path / "deployment.yaml"), "--partitions", "3", "--ui-port", str(free_port()), *extra,
+        ],  # fmt: skip
         env=env,
         stdout=open(output, "wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    wait_for(lambda: "ready in" in output.read_text() or process.poll() is not None, 120, "`up` to be ready")
+    wait_for(lambda: "ready in" in output.read_text() or process.poll() is not None, 240, "`up` to be ready")
     assert process.poll() is None, output.read_text()
     return process, output
 
@@ -84,6 +89,9 @@ def test_up_runs_the_deployment_and_ctrl_c_leaves_no_process(tmp_path: Path, pla
     try:
         text = output.read_text()
         assert "kafka       127.0.0.1:" in text and "postgres    postgresql://" in text and "migrations  applied" in text
+        ui_url = re.search(r"dagster ui  (http://127.0.0.1:\d+)", text).group(1)
+        with urllib.request.urlopen(f"{ui_url}/server_info", timeout=10) as response:
+            assert json.loads(response.read())["dagster_version"]
 
         def flowing() -> bool:
             replicas = status(platform_env)[0]["replicas"]
@@ -101,14 +109,14 @@ def test_up_runs_the_deployment_and_ctrl_c_leaves_no_process(tmp_path: Path, pla
 
 
 def test_down_stops_a_running_up_and_cleans_up_after_a_killed_one(tmp_path: Path, platform_env) -> None:
-    up, _ = start_up(tmp_path, platform_env)
+    up, _ = start_up(tmp_path, platform_env, "--no-ui")
     down = [sys.executable, "-m", "platform_streams.cli.main", "down"]
     result = subprocess.run(down, env=platform_env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0 and "stopped" in result.stdout
     assert up.wait(timeout=30) == 0
     assert processes_mentioning(platform_env["TRADEPLAT_STATE_DIR"]) == []
     # an `up` killed with SIGKILL: its children die with it, `down` stops the database it left
-    up, _ = start_up(tmp_path, platform_env)
+    up, _ = start_up(tmp_path, platform_env, "--no-ui")
     up.kill()
     up.wait()
     subprocess.run(down, env=platform_env, capture_output=True, text=True, timeout=180, check=True)

@@ -1,0 +1,1 @@
+"""Jobs: operations launched from the Dagster UI."""

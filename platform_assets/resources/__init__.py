@@ -1,0 +1,1 @@
+"""Resources: typed connections to the platform's servers, configured in one place."""
