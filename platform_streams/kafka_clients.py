@@ -4,7 +4,7 @@ Roles:
 - ``consumer``: manual commits (the runtime commits only after outputs are
   acknowledged), earliest reset, cooperative rebalancing, short fetch wait.
 - ``latency`` producer (trading path: trades, books, intents, orders): idempotent,
-  ``acks=all``, ``linger.ms`` 1 ms, no compression.
+  ``acks=all``, ``linger.ms`` 0 (send at once), no compression.
 - ``bulk`` producer (raw frames, dead letters): idempotent, 20 ms linger, large
   batches, lz4 compression.
 
@@ -58,7 +58,7 @@ _PRODUCER_COMMON: dict[str, Any] = {
 PRODUCER_DEFAULTS: dict[ProducerProfile, dict[str, Any]] = {
     ProducerProfile.LATENCY: {
         **_PRODUCER_COMMON,
-        "linger.ms": 1,
+        "linger.ms": 0,  # send at once; requests still batch while one is in flight
         "batch.num.messages": 10_000,
         "compression.type": "none",
     },

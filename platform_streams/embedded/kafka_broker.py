@@ -142,6 +142,9 @@ class EmbeddedKafka:
             "num.io.threads": "4",
             "log.segment.bytes": str(128 * 1024 * 1024),
             "log.retention.check.interval.ms": "60000",
+            # the log cleaner's dedupe buffer is 128 MB of heap by default; compacted
+            # control topics here are tiny
+            "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
         }
         config = self.home / "server.properties"
         config.write_text("".join(f"{k}={v}\n" for k, v in properties.items()))
@@ -171,7 +174,8 @@ class EmbeddedKafka:
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         result = subprocess.run(
-            self._java_command("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
+            # "--cluster-id=" form: a base64 id may start with "-", which would read as an option
+            self._java_command("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "--config", str(config)),
             capture_output=True,
             text=True,
             timeout=120,
