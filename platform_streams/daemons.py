@@ -9,6 +9,7 @@ import msgspec
 
 from platform_streams.demo.passthrough import PassThroughDaemon, PassThroughSettings
 from platform_streams.demo.synthetic_trades import SyntheticTradeSettings, SyntheticTradeSource
+from platform_streams.sinks.daemon import PostgresSinkDaemon, PostgresSinkSettings
 
 
 class DaemonKind(msgspec.Struct, frozen=True):
@@ -22,6 +23,9 @@ class DaemonKind(msgspec.Struct, frozen=True):
 DAEMON_KINDS: Mapping[str, DaemonKind] = {
     "passthrough": DaemonKind(PassThroughDaemon, PassThroughSettings, "copies input topics to an output topic"),
     "synthetic-trades": DaemonKind(SyntheticTradeSource, SyntheticTradeSettings, "emits synthetic trades at a rate"),
+    "postgres-sink": DaemonKind(
+        PostgresSinkDaemon, PostgresSinkSettings, "writes trades, top of book and dead letters to PostgreSQL; candles from trades"
+    ),
 }
 
 

@@ -14,8 +14,8 @@ from platform_streams.runtime.lifecycle import DaemonLifecycle
 from platform_streams.schemas import encode
 
 
-def make_trades(count: int, instruments: int = 20, seed: int = 1) -> list:
-    return TradeGenerator("test", instruments, seed).take(count, time.time_ns())
+def make_trades(count: int, instruments: int = 20, seed: int = 1, now_ns: int | None = None) -> list:
+    return TradeGenerator("test", instruments, seed).take(count, time.time_ns() if now_ns is None else now_ns)
 
 
 def produce_events(bootstrap: str, topic: str, events: list, rate: float | None = None) -> None:

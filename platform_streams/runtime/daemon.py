@@ -28,6 +28,7 @@ from platform_streams.runtime.delivery import DeliveryFailed, DeliveryTracker, T
 from platform_streams.runtime.isolation import handle_isolating_failures
 from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
 from platform_streams.runtime.output import Output
+from platform_streams.runtime.storage import split_records, store_isolating_failures
 from platform_streams.runtime.watchdog import StallWatchdog
 from platform_streams.runtime.watermarks import WatermarkPoller
 from platform_streams.schemas import DeadLetter, PartitionLag, encode
@@ -74,6 +75,14 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         """Turn a batch of input messages into outputs. Pure: no I/O, no side effects that
         survive an exception (the runtime may call it again message by message)."""
 
+    def store(self, records: list[Any]) -> None:
+        """Write the non-Kafka records ``handle`` returned (database rows) before the batch commits.
+
+        Raise :class:`TransientStoreError` for failures worth retrying; anything else is
+        treated as bad data and isolated to dead letters. Stages that only produce to
+        Kafka never return such records."""
+        raise TypeError(f"{type(self).__name__}.handle returned {type(records[0]).__name__} records but defines no store()")
+
     def create_consumer(self, settings: dict[str, Any]) -> Consumer:
         """Build the Kafka consumer (a seam for conformance tests that simulate a stalled client)."""
         return Consumer(settings)
@@ -119,6 +128,11 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
             self._check_progress()
         if self.heartbeat_due(now):
             self.send_heartbeat(self._lags(), self.group)
+        self.periodic()
+
+    def periodic(self) -> None:
+        """Called on every turn of the loop, batch or not (time-driven work such as flushing
+        derived state); must be quick and handle its own errors. Does nothing by default."""
 
     def _process(self, batch: list[Message]) -> None:
         consumed_ns = time.perf_counter_ns()
@@ -131,6 +145,16 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
             offsets[(message.topic(), message.partition())] = message.offset() + 1
             good.append(message)
         outputs, failures = handle_isolating_failures(self.handle, good)
+        outputs, records = split_records(outputs)
+        if records:
+            failed = {id(message) for message, _ in failures}
+            handled = [m for m in good if id(m) not in failed]
+            stored_outputs, store_failures = store_isolating_failures(
+                self.store, self.handle, handled, records, lambda: self.stopping, lambda: self.metrics.error("store_retry")
+            )
+            if store_failures:  # only then were outputs rebuilt per message: keep the stored ones
+                outputs = stored_outputs
+            failures.extend(store_failures)
         for message, error in failures:
             outputs.append(self._dead_letter(message, error))
         ticket = self._tracker.open(offsets)

@@ -11,6 +11,7 @@ from confluent_kafka.admin import AdminClient
 from platform_assets.definitions import defs
 from platform_assets.jobs.platform_setup import TopicSetupConfig
 from platform_assets.resources.platform_servers import KafkaResource, PostgresResource
+from platform_streams.database.migrate import discover_migrations
 from platform_streams.topics import TOPICS
 
 
@@ -26,7 +27,7 @@ def test_platform_setup_job_creates_topics_and_schema(kafka_bootstrap: str, data
         resources={"kafka": KafkaResource(bootstrap_servers=kafka_bootstrap), "postgres": PostgresResource(url=database_url)},
     )
     assert result.success
-    assert result.output_for_node("apply_database_migrations") == [1, 2]
+    assert result.output_for_node("apply_database_migrations") == [m.version for m in discover_migrations()]
     topics = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=10).topics
     assert {spec.name for spec in TOPICS} <= set(topics)
 

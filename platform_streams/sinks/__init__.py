@@ -1,0 +1,1 @@
+"""Persistence sinks: canonical topics into PostgreSQL, in batches, idempotent on replay."""

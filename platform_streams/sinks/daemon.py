@@ -1,0 +1,99 @@
+"""The PostgreSQL sink daemon: canonical events from its input topics into their tables.
+
+``handle`` turns events into rows (pure); ``store`` writes them in one transaction
+per batch before the batch's offsets are committed. Trades also feed the candle
+rollup, refreshed every ``candle_refresh_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from confluent_kafka import Message
+from prometheus_client import Counter, Histogram
+
+from platform_streams.runtime import DaemonSettings, StreamDaemon
+from platform_streams.runtime.storage import TransientStoreError
+from platform_streams.schemas import TypedDecoder
+from platform_streams.settings import ConfigError
+from platform_streams.sinks.candle_rollup import CandleRollup, minute_of
+from platform_streams.sinks.postgres_writer import PostgresWriter
+from platform_streams.sinks.tables import ROW_BUILDERS, TableRow
+
+log = logging.getLogger(__name__)
+
+
+class PostgresSinkSettings(DaemonSettings, kw_only=True):
+    database_url: str = ""  # default: $DATABASE_URL
+    candle_refresh_s: float = 2.0
+    candle_close_grace_s: float = 5.0
+    batch_max: int = 20_000
+
+
+class PostgresSinkDaemon(StreamDaemon):
+    """Persists trades, top of book and dead letters; derives one-minute candles from trades."""
+
+    settings: PostgresSinkSettings
+
+    def __init__(self, settings: PostgresSinkSettings) -> None:
+        super().__init__(settings)
+        url = settings.database_url or os.environ.get("DATABASE_URL", "")
+        if not url:
+            raise ConfigError(f"{settings.name}: no database (set database_url or DATABASE_URL)")
+        self._decoder = TypedDecoder(*ROW_BUILDERS)
+        self._loop = asyncio.new_event_loop()
+        self._writer = PostgresWriter(url)
+        self._candles = CandleRollup(settings.candle_close_grace_s)
+        self._next_candle_refresh = 0.0
+        registry = self.metrics.registry
+        self._rows_written = Counter("platform_sink_rows_written", "Rows inserted", ("daemon", "table"), registry=registry)
+        self._rows_skipped = Counter(
+            "platform_sink_rows_duplicate", "Rows already present (replays)", ("daemon", "table"), registry=registry
+        )
+        self._write_seconds = Histogram(
+            "platform_sink_write_seconds", "Time to write one batch", ("daemon",), registry=registry
+        ).labels(settings.name)
+
+    def handle(self, batch: Sequence[Message]) -> Iterable[TableRow]:
+        return [ROW_BUILDERS[type(event)](event) for event in map(self._decoder.decode, (m.value() for m in batch))]
+
+    def store(self, records: list[Any]) -> None:
+        rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        for record in records:
+            rows[record.table].append(record.values)
+        started = time.perf_counter()
+        inserted = self._loop.run_until_complete(self._writer.write(rows))
+        self._write_seconds.observe(time.perf_counter() - started)
+        for table, count in inserted.items():
+            self._rows_written.labels(self.settings.name, table).inc(count)
+            self._rows_skipped.labels(self.settings.name, table).inc(len(rows[table]) - count)
+        if "trades" in rows:
+            self._candles.touch((r[0], r[1], minute_of(r[3])) for r in rows["trades"])
+
+    def periodic(self) -> None:
+        """Candles are derived data: a failed refresh is logged and retried, never a reason
+        to hold back or dead-letter the trades it is derived from."""
+        now = time.monotonic()
+        if now < self._next_candle_refresh or not self._candles.pending:
+            return
+        self._next_candle_refresh = now + self.settings.candle_refresh_s
+        try:
+            self._loop.run_until_complete(self._candles.refresh(self._writer, datetime.now(UTC)))
+        except (TransientStoreError, asyncpg.PostgresError) as exc:
+            self.metrics.error("candle_refresh")
+            log.error("candle refresh failed; will retry", extra={"error": str(exc), "pending": len(self._candles.pending)})
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self._loop.run_until_complete(self._writer.close())
+            self._loop.close()

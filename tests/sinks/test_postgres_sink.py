@@ -1,0 +1,113 @@
+"""The PostgreSQL sink against the real broker and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+
+from platform_streams.database.migrate import migrate
+from platform_streams.embedded.postgres import EmbeddedPostgres
+from platform_streams.schemas import BestBidOffer, DeadLetter, TypedDecoder
+from platform_streams.schemas.fixed_point import to_decimal
+from platform_streams.sinks.daemon import PostgresSinkDaemon, PostgresSinkSettings
+from tests.kafka_helpers import DaemonThread, make_trades, produce_events, produce_raw, read_until
+
+
+async def query(url: str, sql: str, *args):
+    connection = await asyncpg.connect(url)
+    try:
+        return await connection.fetch(sql, *args)
+    finally:
+        await connection.close()
+
+
+def wait_for(condition, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def sink_settings(bootstrap: str, url: str, inputs: list[str], **extra) -> PostgresSinkSettings:
+    return PostgresSinkSettings(
+        name="sink-test", group=f"sink-{time.time_ns()}", bootstrap_servers=bootstrap, database_url=url,
+        inputs=inputs, metrics_port=-1, candle_refresh_s=0.2, candle_close_grace_s=0.0, **extra,
+    )  # fmt: skip
+
+
+def store_retries(daemon: PostgresSinkDaemon) -> float | None:
+    return daemon.metrics.registry.get_sample_value("platform_runtime_errors_total", {"daemon": "sink-test", "kind": "store_retry"})
+
+
+def count(url: str, table: str) -> int:
+    return asyncio.run(query(url, f"SELECT count(*) AS n FROM {table}"))[0]["n"]
+
+
+def test_trades_and_top_of_book_land_exactly_once_with_candles(kafka_bootstrap, topic_factory, database_url) -> None:
+    migrate(database_url)
+    trades_topic, bbo_topic, dead = topic_factory("trades"), topic_factory("bbo"), topic_factory("dead")
+    trades = make_trades(2_000, instruments=8, now_ns=1_764_000_000_000_000_000)  # a closed minute in the past
+    bbos = [BestBidOffer("test", t.symbol, t.exchange_ts_ns, t.receive_ts_ns, i, t.price - 1, 10, t.price + 1, 20, 2, 6) for i, t in enumerate(trades[:300])]
+    produce_events(kafka_bootstrap, trades_topic, trades)
+    produce_events(kafka_bootstrap, trades_topic, trades[:500])  # a replay: duplicates
+    produce_events(kafka_bootstrap, bbo_topic, bbos)
+    produce_raw(kafka_bootstrap, trades_topic, [(b"junk", b"\x00garbage")])
+    daemon = PostgresSinkDaemon(sink_settings(kafka_bootstrap, database_url, [trades_topic, bbo_topic], deadletter_topic=dead))
+    with DaemonThread(daemon):
+        wait_for(lambda: count(database_url, "trades") == 2_000 and count(database_url, "book_top") == 300, 60, "rows")
+        letters = read_until(kafka_bootstrap, dead, lambda got: len(got) >= 1)
+        wait_for(lambda: not daemon._candles.pending, 30, "candles")  # noqa: SLF001
+    assert count(database_url, "trades") == 2_000  # duplicates ignored
+    letter = TypedDecoder(DeadLetter).decode(letters[0].value())
+    assert letter.payload == b"\x00garbage" and "EventDecodeError" in letter.reason
+    stored = asyncio.run(query(database_url, "SELECT trade_id, symbol, price, size, side FROM trades"))
+    by_id = {(r["symbol"], r["trade_id"]): r for r in stored}
+    for trade in trades:
+        row = by_id[(trade.symbol, trade.trade_id)]
+        assert row["price"] == to_decimal(trade.price, trade.price_scale)
+        assert row["size"] == to_decimal(trade.size, trade.size_scale)
+        assert row["side"] == trade.side.value
+    # candles equal an independent aggregation of the trades
+    expected: dict[tuple, dict] = defaultdict(lambda: {"n": 0, "volume": Decimal(0)})
+    for trade in sorted(trades, key=lambda t: (t.exchange_ts_ns, len(t.trade_id), t.trade_id)):
+        minute = trade.exchange_ts_ns // 60_000_000_000
+        candle = expected[(trade.symbol, minute)]
+        price = to_decimal(trade.price, trade.price_scale)
+        candle.setdefault("open", price)
+        candle["close"] = price
+        candle["high"] = max(candle.get("high", price), price)
+        candle["low"] = min(candle.get("low", price), price)
+        candle["n"] += 1
+        candle["volume"] += to_decimal(trade.size, trade.size_scale)
+    rows = asyncio.run(query(database_url, "SELECT * FROM candles"))
+    assert len(rows) == len(expected)
+    for row in rows:
+        want = expected[(row["symbol"], int(row["open_time"].timestamp()) // 60)]
+        assert (row["open"], row["high"], row["low"], row["close"]) == (want["open"], want["high"], want["low"], want["close"])
+        assert (row["trade_count"], row["volume"], row["closed"]) == (want["n"], want["volume"], True)
+
+
+def test_sink_rides_out_a_database_restart(kafka_bootstrap, topic_factory, tmp_path: Path) -> None:
+    server = EmbeddedPostgres(tmp_path / "pg")
+    url = server.start()
+    try:
+        migrate(url)
+        topic = topic_factory("trades")
+        trades = make_trades(3_000)
+        daemon = PostgresSinkDaemon(sink_settings(kafka_bootstrap, url, [topic], batch_max=200))
+        with DaemonThread(daemon):
+            produce_events(kafka_bootstrap, topic, trades[:1_000])
+            wait_for(lambda: count(url, "trades") == 1_000, 60, "the first rows")
+            server.stop()
+            produce_events(kafka_bootstrap, topic, trades[1_000:])
+            wait_for(lambda: (store_retries(daemon) or 0) >= 1, 60, "the sink to meet the outage")
+            server.start()
+            wait_for(lambda: count(url, "trades") == 3_000, 90, "every row after the restart")
+        assert daemon.messages_in == 3_000
+    finally:
+        server.stop()
