@@ -40,3 +40,12 @@ def test_invalid_specs_fail_at_load_with_the_reason(mutate, message: str) -> Non
     mutate(spec)
     with pytest.raises(ConfigError, match=message):
         parse_spec(spec)
+
+
+def test_every_shipped_deployment_spec_is_valid(repo_root) -> None:
+    from platform_streams.supervisor.spec import load_spec
+
+    specs = sorted((repo_root / "deployments").glob("*.yaml"))
+    assert specs
+    for path in specs:
+        assert load_spec(path).daemons
