@@ -10,6 +10,7 @@ import msgspec
 from platform_streams.demo.passthrough import PassThroughDaemon, PassThroughSettings
 from platform_streams.demo.synthetic_trades import SyntheticTradeSettings, SyntheticTradeSource
 from platform_streams.sinks.daemon import PostgresSinkDaemon, PostgresSinkSettings
+from platform_streams.sinks.raw_archive_sink import RawArchiveDaemon, RawArchiveSettings
 
 
 class DaemonKind(msgspec.Struct, frozen=True):
@@ -23,6 +24,7 @@ class DaemonKind(msgspec.Struct, frozen=True):
 DAEMON_KINDS: Mapping[str, DaemonKind] = {
     "passthrough": DaemonKind(PassThroughDaemon, PassThroughSettings, "copies input topics to an output topic"),
     "synthetic-trades": DaemonKind(SyntheticTradeSource, SyntheticTradeSettings, "emits synthetic trades at a rate"),
+    "raw-archive": DaemonKind(RawArchiveDaemon, RawArchiveSettings, "archives md.raw into hourly zstd files"),
     "postgres-sink": DaemonKind(
         PostgresSinkDaemon, PostgresSinkSettings, "writes trades, top of book and dead letters to PostgreSQL; candles from trades"
     ),

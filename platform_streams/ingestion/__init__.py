@@ -1,0 +1,1 @@
+"""Ingestion: exchange connections into ``md.raw``, frames unmodified, plus replays of archives."""

@@ -1,0 +1,71 @@
+"""The ``md.raw`` record: an exchange frame exactly as received, with its provenance in headers.
+
+Key: the connection id, so one connection's frames stay in order in one partition.
+Headers: exchange, connection id, per-connection sequence number (a gap in it is a
+lost frame), receive time (ns), and the kind of frame (``ws`` for a WebSocket
+message, ``rest`` for a REST body fetched for that connection, e.g. a book
+snapshot, with the request path in ``x-path``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+import msgspec
+
+from platform_streams.runtime.output import Output
+
+RAW_TOPIC = "md.raw"
+
+_EXCHANGE, _CONNECTION, _SEQUENCE, _RECEIVED, _KIND, _PATH = "x-exchange", "x-conn", "x-seq", "x-rx-ns", "x-kind", "x-path"
+
+
+class FrameKind(enum.Enum):
+    WEBSOCKET = "ws"
+    REST = "rest"
+
+
+class RawFrameError(ValueError):
+    """An ``md.raw`` record without the headers every raw frame carries."""
+
+
+class RawFrame(msgspec.Struct, frozen=True, gc=False):
+    """One received frame and where it came from."""
+
+    exchange: str
+    connection_id: str
+    sequence: int
+    receive_ts_ns: int
+    kind: FrameKind
+    payload: bytes
+    path: str = ""
+
+    def to_output(self, topic: str = RAW_TOPIC) -> Output:
+        headers = [
+            (_EXCHANGE, self.exchange.encode()),
+            (_CONNECTION, self.connection_id.encode()),
+            (_SEQUENCE, str(self.sequence).encode()),
+            (_RECEIVED, str(self.receive_ts_ns).encode()),
+            (_KIND, self.kind.value.encode()),
+        ]
+        if self.path:
+            headers.append((_PATH, self.path.encode()))
+        return Output(topic, self.payload, self.connection_id, headers)
+
+    @classmethod
+    def from_record(cls, payload: bytes, headers: Sequence[tuple[str, bytes]] | None) -> RawFrame:
+        """Rebuild a frame from a consumed record's value and headers."""
+        fields = dict(headers or ())
+        try:
+            return cls(
+                exchange=fields[_EXCHANGE].decode(),
+                connection_id=fields[_CONNECTION].decode(),
+                sequence=int(fields[_SEQUENCE]),
+                receive_ts_ns=int(fields[_RECEIVED]),
+                kind=FrameKind(fields.get(_KIND, b"ws").decode()),
+                payload=payload,
+                path=fields.get(_PATH, b"").decode(),
+            )
+        except (KeyError, ValueError) as exc:
+            raise RawFrameError(f"md.raw record without valid provenance headers ({exc}); headers: {sorted(fields)}") from None
