@@ -1,0 +1,102 @@
+"""The snapshot budget: priority order within the weight, backoff after a 429, shared across processes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from platform_streams.ingestion.snapshot_budget import WeightBudget
+from platform_streams.ingestion.snapshot_budget_service import (
+    LocalSnapshotBudget,
+    SnapshotBudgetClient,
+    SnapshotBudgetError,
+    SnapshotBudgetServer,
+)
+
+
+def test_grants_in_priority_order_within_the_capacity() -> None:
+    budget = WeightBudget(weight=100, window_s=10, now=0, safety=1.0)
+    for name, weight, priority in [("a", 40, 2), ("b", 40, 1), ("c", 40, 0), ("d", 10, 2)]:
+        budget.request(name, weight, priority)
+    assert budget.grants(0) == ["c", "b"]  # 80 used; "a" (40) does not fit in the 20 left
+    assert budget.grants(0) == []  # the head blocks "d" too: no starvation of big requests
+    assert budget.next_grant_at(0) == pytest.approx(2.0)  # 20 missing at 10 per second
+    assert budget.grants(2.0) == ["a"]
+    assert budget.grants(3.0) == ["d"]
+
+
+def test_a_429_blocks_every_grant_until_retry_after() -> None:
+    budget = WeightBudget(weight=100, window_s=1, now=0, safety=1.0)
+    budget.block_until(30)
+    budget.request("x", 1, 0)
+    assert budget.grants(29.9) == []
+    assert budget.next_grant_at(29.9) == 30
+    assert budget.grants(30) == ["x"]
+
+
+def test_invalid_budgets_and_requests() -> None:
+    with pytest.raises(ValueError):
+        WeightBudget(weight=0, window_s=1, now=0)
+    budget = WeightBudget(weight=100, window_s=1, now=0, safety=0.5)
+    with pytest.raises(ValueError, match="exceeds"):
+        budget.request("big", 60, 0)
+
+
+async def grant_times(acquire, requests) -> list[tuple[str, float]]:
+    started = time.monotonic()
+    granted: list[tuple[str, float]] = []
+
+    async def one(name: str, weight: int, priority: int) -> None:
+        await acquire("binance", weight, priority)
+        granted.append((name, time.monotonic() - started))
+
+    await asyncio.gather(*(one(*r) for r in requests))
+    return granted
+
+
+def test_local_budget_spaces_grants_by_weight() -> None:
+    budget = LocalSnapshotBudget({"binance": (100, 1.0)}, safety=1.0)  # 100 weight per second
+    requests = [(f"r{i}", 50, 1) for i in range(6)]  # 300 weight: two at once, then one per 0.5 s
+    granted = asyncio.run(grant_times(budget.acquire, requests))
+    times = [t for _, t in granted]
+    assert len(granted) == 6
+    assert times[3] >= 0.49 and times[5] >= 1.49  # never faster than the budget allows
+
+
+def test_service_shares_one_budget_between_clients_with_priorities(tmp_path: Path) -> None:
+    async def scenario() -> list[str]:
+        server = SnapshotBudgetServer(tmp_path / "budget.sock", {"binance": (100, 1.0)}, safety=1.0)
+        await server.start()
+        first, second = SnapshotBudgetClient(server.socket_path), SnapshotBudgetClient(server.socket_path)
+        try:
+            order: list[str] = []
+
+            async def ask(client: SnapshotBudgetClient, name: str, priority: int, delay: float) -> None:
+                await asyncio.sleep(delay)  # arrival order is part of the scenario, not a wait for a result
+                await client.acquire("binance", 100, priority)
+                order.append(name)
+
+            await asyncio.gather(
+                ask(first, "low-1", 5, 0.0), ask(first, "low-2", 5, 0.01), ask(second, "urgent", 0, 0.05)
+            )
+            with pytest.raises(SnapshotBudgetError, match="no snapshot budget"):
+                await first.acquire("kraken", 1)
+            return order
+        finally:
+            await first.close()
+            await second.close()
+            await server.stop()
+
+    # low-1 takes the full bucket at once; urgent (arriving later, from another client) overtakes low-2
+    assert asyncio.run(scenario()) == ["low-1", "urgent", "low-2"]
+
+
+def test_unreachable_service_is_a_clear_error(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        await SnapshotBudgetClient(tmp_path / "missing.sock").acquire("binance", 1)
+
+    with pytest.raises(SnapshotBudgetError, match="not reachable"):
+        asyncio.run(scenario())
