@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from platform_streams.cli import commands_admin, commands_daemon, commands_stack
+from platform_streams.cli import commands_admin, commands_daemon, commands_replay, commands_stack
 from platform_streams.settings import ConfigError
 
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_stack.register(sub)
     commands_daemon.register(sub)
     commands_admin.register(sub)
+    commands_replay.register(sub)
     return parser
 
 
