@@ -7,6 +7,7 @@ tradeplat daemon KIND [options]      run one daemon (what the supervisor runs)
 tradeplat supervise FILE             run a deployment against the configured servers
 tradeplat topics                     create the registry's topics
 tradeplat migrate                    apply database migrations
+tradeplat simulate [--exchanges ...] run the exchange simulator in the foreground
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from platform_streams.cli import commands_admin, commands_daemon, commands_replay, commands_stack
+from platform_streams.cli import commands_admin, commands_daemon, commands_replay, commands_simulator, commands_stack
 from platform_streams.settings import ConfigError
 
 
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_stack.register(sub)
     commands_daemon.register(sub)
     commands_admin.register(sub)
+    commands_simulator.register(sub)
     commands_replay.register(sub)
     return parser
 

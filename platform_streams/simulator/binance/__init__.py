@@ -1,0 +1,1 @@
+"""Binance spot protocol of the simulator: market and user data streams, REST API, limits."""

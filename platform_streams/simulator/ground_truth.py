@@ -1,0 +1,212 @@
+"""Ground truth of a simulator run: every message it emitted and every order it received.
+
+Emitted messages are kept in typed columns (``array``), a few tens of bytes per
+message, appended once per flush, so millions of them fit; past ``max_events``
+the oldest half is dropped and counted. Queries return numpy arrays. A message is
+identified by exchange, channel, symbol and its id on the wire (trade id, aggregate
+id, final update id ``u``, kline open time...); ``first_id`` carries the diff
+stream's ``U`` (or the aggregate's first trade id), ``fanout`` how many connections
+got it, ``emit_ns`` the wall-clock time it was written to their sockets.
+Orders record their arrival time (wall clock, ns) so a benchmark can compute
+tick-to-order latency against ``emit_ns``.
+"""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import repeat
+
+import numpy as np
+
+
+class GroundTruthError(LookupError):
+    """A query named an exchange, channel or symbol the run never registered."""
+
+
+@dataclass(frozen=True, slots=True)
+class EmittedEvents:
+    """Columns of the emitted messages matching a query, in emission order."""
+
+    exchange: np.ndarray  # exchange names, object array
+    channel: np.ndarray  # channel names, object array
+    symbol: np.ndarray  # exchange-native symbols, object array
+    event_id: np.ndarray  # int64
+    first_id: np.ndarray  # int64
+    emit_ns: np.ndarray  # int64
+    fanout: np.ndarray  # int32
+
+    def __len__(self) -> int:
+        return len(self.event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderArrival:
+    """One order request as it reached the simulator."""
+
+    exchange: str
+    account: str  # the API key's label, never the secret
+    symbol: str
+    side: str
+    order_type: str
+    client_order_id: str
+    order_id: int  # -1 when rejected
+    arrival_ns: int
+    error_code: int  # 0 when accepted
+
+
+class _Exchange:
+    __slots__ = ("name", "symbols", "symbol_codes", "channels", "channel_codes")
+
+    def __init__(self, name: str, symbols: Sequence[str], channels: Sequence[str]) -> None:
+        self.name = name
+        self.symbols = list(symbols)
+        self.symbol_codes = {symbol: code for code, symbol in enumerate(symbols)}
+        self.channels = list(channels)
+        self.channel_codes = {channel: code for code, channel in enumerate(channels)}
+
+
+class GroundTruth:
+    """Records emitted messages and received orders; thread-safe, so tests may query while a server runs."""
+
+    def __init__(self, max_events: int = 10_000_000) -> None:
+        self.max_events = max_events
+        self.dropped_events = 0
+        self._lock = threading.Lock()
+        self._exchanges: list[_Exchange] = []
+        self._exchange_col = array("b")
+        self._channel_col = array("b")
+        self._symbol_col = array("i")
+        self._event_id = array("q")
+        self._first_id = array("q")
+        self._emit_ns = array("q")
+        self._fanout = array("i")
+        self._orders: list[OrderArrival] = []
+
+    def register_exchange(self, name: str, symbols: Sequence[str], channels: Sequence[str]) -> int:
+        """Declare an exchange's symbols (by instrument index) and channel names; returns its code."""
+        with self._lock:
+            self._exchanges.append(_Exchange(name, symbols, channels))
+            return len(self._exchanges) - 1
+
+    def record_emitted(
+        self,
+        exchange: int,
+        channels: Sequence[int],
+        instruments: Sequence[int],
+        event_ids: Sequence[int],
+        first_ids: Sequence[int],
+        fanouts: Sequence[int],
+        emit_ns: int,
+    ) -> None:
+        """Append one flush worth of messages (parallel sequences), all written at ``emit_ns``."""
+        count = len(channels)
+        if not count:
+            return
+        with self._lock:
+            self._exchange_col.extend(repeat(exchange, count))
+            self._channel_col.extend(channels)
+            self._symbol_col.extend(instruments)
+            self._event_id.extend(event_ids)
+            self._first_id.extend(first_ids)
+            self._emit_ns.extend(repeat(emit_ns, count))
+            self._fanout.extend(fanouts)
+            if len(self._event_id) > self.max_events:
+                self._drop_oldest(len(self._event_id) - self.max_events // 2)
+
+    def _drop_oldest(self, count: int) -> None:
+        for column in (
+            self._exchange_col,
+            self._channel_col,
+            self._symbol_col,
+            self._event_id,
+            self._first_id,
+            self._emit_ns,
+            self._fanout,
+        ):
+            del column[:count]
+        self.dropped_events += count
+
+    def record_order(self, arrival: OrderArrival) -> None:
+        with self._lock:
+            self._orders.append(arrival)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._event_id)
+
+    def events(self, exchange: str | None = None, channel: str | None = None, symbol: str | None = None) -> EmittedEvents:
+        """The emitted messages matching every given filter, in emission order."""
+        with self._lock:
+            columns = {
+                "exchange": np.frombuffer(self._exchange_col, dtype=np.int8).copy(),
+                "channel": np.frombuffer(self._channel_col, dtype=np.int8).copy(),
+                "symbol": np.frombuffer(self._symbol_col, dtype=np.int32).copy(),
+                "event_id": np.frombuffer(self._event_id, dtype=np.int64).copy(),
+                "first_id": np.frombuffer(self._first_id, dtype=np.int64).copy(),
+                "emit_ns": np.frombuffer(self._emit_ns, dtype=np.int64).copy(),
+                "fanout": np.frombuffer(self._fanout, dtype=np.int32).copy(),
+            }
+            exchanges = list(self._exchanges)
+        mask = np.ones(len(columns["event_id"]), dtype=bool)
+        if exchange is not None:
+            code = self._exchange_code(exchanges, exchange)
+            mask &= columns["exchange"] == code
+            if channel is not None:
+                mask &= columns["channel"] == self._channel_code(exchanges[code], channel)
+            if symbol is not None:
+                mask &= columns["symbol"] == self._symbol_code(exchanges[code], symbol)
+        elif channel is not None or symbol is not None:
+            raise GroundTruthError("filtering by channel or symbol needs the exchange too")
+        return self._decode({name: column[mask] for name, column in columns.items()}, exchanges)
+
+    def emit_time_ns(self, exchange: str, channel: str, symbol: str, event_id: int) -> int | None:
+        """When the message with this id went out (the first time), or None if it never did."""
+        found = self.events(exchange, channel, symbol)
+        hits = np.flatnonzero(found.event_id == event_id)
+        return int(found.emit_ns[hits[0]]) if hits.size else None
+
+    def orders(self, exchange: str | None = None) -> list[OrderArrival]:
+        with self._lock:
+            return [o for o in self._orders if exchange is None or o.exchange == exchange]
+
+    @staticmethod
+    def _exchange_code(exchanges: list[_Exchange], name: str) -> int:
+        for code, registered in enumerate(exchanges):
+            if registered.name == name:
+                return code
+        raise GroundTruthError(f"no exchange {name!r} in this run")
+
+    @staticmethod
+    def _channel_code(exchange: _Exchange, channel: str) -> int:
+        if channel not in exchange.channel_codes:
+            raise GroundTruthError(f"{exchange.name} has no channel {channel!r} (has {exchange.channels})")
+        return exchange.channel_codes[channel]
+
+    @staticmethod
+    def _symbol_code(exchange: _Exchange, symbol: str) -> int:
+        if symbol not in exchange.symbol_codes:
+            raise GroundTruthError(f"{exchange.name} has no symbol {symbol!r}")
+        return exchange.symbol_codes[symbol]
+
+    @staticmethod
+    def _decode(columns: dict[str, np.ndarray], exchanges: list[_Exchange]) -> EmittedEvents:
+        exchange_names = np.array([e.name for e in exchanges] or [""], dtype=object)
+        channel_names = np.empty(len(columns["channel"]), dtype=object)
+        symbol_names = np.empty(len(columns["symbol"]), dtype=object)
+        for code, registered in enumerate(exchanges):
+            rows = columns["exchange"] == code
+            if rows.any():
+                channel_names[rows] = np.array(registered.channels, dtype=object)[columns["channel"][rows]]
+                symbol_names[rows] = np.array(registered.symbols, dtype=object)[columns["symbol"][rows]]
+        return EmittedEvents(
+            exchange=exchange_names[columns["exchange"]] if len(columns["exchange"]) else np.array([], dtype=object),
+            channel=channel_names,
+            symbol=symbol_names,
+            event_id=columns["event_id"],
+            first_id=columns["first_id"],
+            emit_ns=columns["emit_ns"],
+            fanout=columns["fanout"],
+        )

@@ -1,0 +1,1 @@
+"""The simulated market shared by every protocol: universe, prices, order flow, books, trades and candles."""

@@ -1,0 +1,253 @@
+"""The exchange simulator server: the market world, one HTTP + WebSocket port per exchange, and the clock.
+
+:class:`Simulator` runs on an asyncio loop (``await start()`` / ``await stop()``);
+:class:`SimulatorThread` runs one on its own loop in a background thread for
+synchronous code and tests; :func:`run_simulator` is what ``tradeplat simulate``
+calls. With ``clock="realtime"`` a driver task steps the world as many quanta as
+real time has advanced (catching up in bursts if the loop was busy, so the content
+never depends on timing); with ``clock="manual"`` only :meth:`Simulator.step` moves it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from platform_streams.settings import ConfigError
+from platform_streams.simulator.binance.venue import BinanceVenue
+from platform_streams.simulator.clock import SimClock
+from platform_streams.simulator.config import SimulatorConfig, load_simulator_config
+from platform_streams.simulator.ground_truth import GroundTruth
+from platform_streams.simulator.market.price_model import PriceModelParameters
+from platform_streams.simulator.market.universe import UniverseError
+from platform_streams.simulator.market.venue_market import MarketParameters
+from platform_streams.simulator.market.world import MarketWorld
+from platform_streams.simulator.matching.accounts import AccountRegistry
+from platform_streams.simulator.venue_protocol import ExchangeVenue, VenueContext, VenueUrls
+
+log = logging.getLogger(__name__)
+
+#: Protocol packages by exchange name.
+PROTOCOLS: dict[str, Callable[[VenueContext], ExchangeVenue]] = {"binance": BinanceVenue}
+_MAX_CATCH_UP_QUANTA = 20  # then yield to the loop so sockets and requests are served
+_LAG_WARNING_S = 1.0
+
+T = TypeVar("T")
+
+
+class Simulator:
+    """Every configured exchange, served on its own port, over one simulated market."""
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        unknown = [name for name in config.exchanges if name not in PROTOCOLS]
+        if unknown:
+            raise ConfigError(
+                f"invalid SimulatorConfig setting exchanges: {unknown} not implemented (available: {sorted(PROTOCOLS)})"
+            )
+        self.config = config
+        epoch_ns = config.epoch_ms * 1_000_000 if config.epoch_ms is not None else time.time_ns() // 1_000_000 * 1_000_000
+        self.clock = SimClock(epoch_ns, config.quantum_ms * 1_000_000)
+        try:
+            self.world = MarketWorld(
+                config.seed,
+                dict.fromkeys(config.exchanges, config.instruments),
+                config.rate,
+                self.clock,
+                MarketParameters(book_depth=config.book_depth, history_minutes=config.candle_history_minutes),
+                PriceModelParameters(volatility_scale=config.volatility_scale),
+            )
+        except UniverseError as exc:
+            raise ConfigError(f"invalid SimulatorConfig setting instruments: {exc}") from None
+        self.ground_truth = GroundTruth(config.ground_truth_max_events)
+        self.venues: dict[str, ExchangeVenue] = {
+            name: PROTOCOLS[name](
+                VenueContext(
+                    name, self.world.venues[name], self.clock, self.ground_truth, AccountRegistry(config.accounts), config
+                )
+            )
+            for name in config.exchanges
+        }
+        self.urls: dict[str, VenueUrls] = {}
+        self._runners: list[web.AppRunner] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.max_lag_s = 0.0  # how far simulated time has fallen behind real time at worst (real-time clock)
+
+    async def start(self) -> None:
+        """Bind every exchange's port (``config.<exchange>.port``, 0 = any free one) and start the clock."""
+        for name, venue in self.venues.items():
+            runner = web.AppRunner(venue.application(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
+            await runner.setup()
+            self._runners.append(runner)
+            site = web.TCPSite(runner, self.config.host, self._port_of(name), reuse_address=True)
+            await site.start()
+            port = int(runner.addresses[0][1])
+            self.urls[name] = venue.urls(self.config.host, port)
+            log.info(
+                "simulated exchange listening",
+                extra={"exchange": name, "rest": self.urls[name].rest, "websocket": self.urls[name].websocket},
+            )
+            self._tasks += [asyncio.create_task(task) for task in venue.background_tasks()]
+        if self.config.clock == "realtime":
+            self._tasks.append(asyncio.create_task(self._drive()))
+
+    def _port_of(self, exchange: str) -> int:
+        settings = getattr(self.config, exchange, None)
+        return int(getattr(settings, "port", 0))
+
+    async def stop(self) -> None:
+        """Stop the clock, drop every connection, close the ports."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        for venue in self.venues.values():
+            venue.close_connections()
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners = []
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def step(self, quanta: int = 1) -> None:
+        """Advance the world ``quanta`` quanta and publish each to the connected clients (call on the loop)."""
+        for _ in range(quanta):
+            self.world.step()
+            now_ns = self.clock.now_ns
+            for venue in self.venues.values():
+                venue.publish(now_ns)
+
+    async def _drive(self) -> None:
+        quantum_ns = self.clock.quantum_ns
+        started = time.monotonic_ns()
+        done, last_warning = 0, 0.0
+        while True:
+            behind = (time.monotonic_ns() - started) // quantum_ns - done
+            batch = min(behind, _MAX_CATCH_UP_QUANTA)
+            if batch > 0:
+                self.step(batch)
+                done += batch
+            lag_s = (behind - batch) * quantum_ns / 1e9
+            self.max_lag_s = max(self.max_lag_s, lag_s)
+            if lag_s > _LAG_WARNING_S and time.monotonic() - last_warning > 10.0:
+                last_warning = time.monotonic()
+                log.warning(
+                    "simulated time is behind real time: the rate is too high for this machine", extra={"lag_s": round(lag_s, 3)}
+                )
+            if behind > batch:
+                await asyncio.sleep(0)
+                continue
+            await asyncio.sleep(max(0.0, (started + (done + 1) * quantum_ns - time.monotonic_ns()) / 1e9))
+
+
+class SimulatorThread:
+    """A :class:`Simulator` on its own event loop in a daemon thread; use as a context manager."""
+
+    def __init__(self, config: SimulatorConfig, start_timeout_s: float = 30.0) -> None:
+        self.simulator = Simulator(config)
+        self._timeout = start_timeout_s
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="exchange-simulator", daemon=True)
+
+    def start(self) -> SimulatorThread:
+        self._thread.start()
+        try:
+            asyncio.run_coroutine_threadsafe(self.simulator.start(), self._loop).result(self._timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self.simulator.stop(), self._loop).result(self._timeout)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(self._timeout)
+            self._loop.close()
+
+    def __enter__(self) -> SimulatorThread:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run ``function(*args)`` on the simulator's loop and return its result (a consistent view of its state)."""
+
+        async def run() -> T:
+            return function(*args)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(self._timeout)
+
+    def step(self, quanta: int = 1) -> None:
+        """Advance a manual clock by ``quanta`` quanta."""
+        self.call(self.simulator.step, quanta)
+
+    @property
+    def urls(self) -> dict[str, VenueUrls]:
+        return self.simulator.urls
+
+    @property
+    def ground_truth(self) -> GroundTruth:
+        return self.simulator.ground_truth
+
+
+def run_simulator(
+    exchanges: Sequence[str],
+    instruments: int,
+    rate: float,
+    seed: int,
+    host: str = "127.0.0.1",
+    ports: dict[str, int] | None = None,
+    print_line: Callable[[str], None] = print,
+    **settings: Any,
+) -> int:
+    """Run the simulator in the foreground until SIGINT/SIGTERM; prints every exchange's URLs once listening."""
+    values: dict[str, Any] = {
+        "exchanges": list(exchanges),
+        "instruments": instruments,
+        "rate": rate,
+        "seed": seed,
+        "host": host,
+        **settings,
+    }
+    for exchange, port in (ports or {}).items():
+        values.setdefault(exchange, {})["port"] = port
+    config = load_simulator_config(values)
+    asyncio.run(_serve_forever(config, print_line))
+    return 0
+
+
+async def _serve_forever(config: SimulatorConfig, print_line: Callable[[str], None]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    simulator = Simulator(config)
+    await simulator.start()
+    try:
+        print_line(
+            f"exchange simulator: seed {config.seed}, {config.instruments} instruments per exchange, {config.rate:g} events/s"
+        )
+        for urls in simulator.urls.values():
+            print_line(
+                f"  {urls.exchange:<8} REST {urls.rest}/api/v3   WS {urls.websocket}/ws/<stream>   {urls.websocket}/stream?streams=<a>/<b>"
+            )
+        print_line("Ctrl-C stops it.")
+        await stop.wait()
+    finally:
+        await simulator.stop()

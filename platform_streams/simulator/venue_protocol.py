@@ -1,0 +1,59 @@
+"""What the server needs from an exchange protocol package (``simulator/binance/``, later okx, kraken).
+
+A venue turns its market's events into the exchange's wire format after every
+quantum, serves its REST and WebSocket API from one aiohttp application, and runs
+its own background tasks (pings, key expiry). The server owns the sockets, the
+clock and the start/stop order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from platform_streams.simulator.clock import SimClock
+from platform_streams.simulator.config import SimulatorConfig
+from platform_streams.simulator.ground_truth import GroundTruth
+from platform_streams.simulator.market.venue_market import VenueMarket
+from platform_streams.simulator.matching.accounts import AccountRegistry
+
+
+@dataclass(frozen=True, slots=True)
+class VenueUrls:
+    """Where clients reach one simulated exchange."""
+
+    exchange: str
+    rest: str  # base URL of the REST API (ccxt: urls.api.public / private)
+    websocket: str  # base URL of the WebSocket API
+
+
+@dataclass(frozen=True, slots=True)
+class VenueContext:
+    """Everything a protocol package gets to build its venue."""
+
+    name: str
+    market: VenueMarket
+    clock: SimClock
+    ground_truth: GroundTruth
+    accounts: AccountRegistry
+    config: SimulatorConfig
+
+
+class ExchangeVenue(Protocol):
+    """One simulated exchange speaking one protocol."""
+
+    name: str
+    market: VenueMarket
+
+    def application(self) -> web.Application: ...
+
+    def publish(self, now_ns: int) -> None: ...
+
+    def background_tasks(self) -> list[Coroutine[Any, Any, None]]: ...
+
+    def close_connections(self) -> None: ...
+
+    def urls(self, host: str, port: int) -> VenueUrls: ...

@@ -1,0 +1,133 @@
+"""A server-side WebSocket client connection whose text frames are coalesced into one socket write per flush.
+
+aiohttp does the handshake, the reading and the control frames; market data is
+written here straight to the transport. Server frames are unmasked and carry no
+extension bits (connections are opened without permessage-deflate), so a frame is
+a 2-10 byte header and the payload: queuing costs an append, and a flush joins
+all queued frames into one ``transport.write``. A client that lets more than
+``max_buffer_bytes`` pile up unread is dropped, as a real exchange drops slow
+consumers.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import time
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+_TEXT = 0x81
+_PING = 0x89
+_SMALL_HEADERS = [bytes((_TEXT, n)) for n in range(126)]
+_MEDIUM = struct.Struct("!BBH").pack
+_LARGE = struct.Struct("!BBQ").pack
+
+
+def text_frame_header(length: int) -> bytes:
+    """Header of an unmasked, final text frame carrying ``length`` bytes."""
+    if length < 126:
+        return _SMALL_HEADERS[length]
+    if length < 65536:
+        return _MEDIUM(_TEXT, 126, length)
+    return _LARGE(_TEXT, 127, length)
+
+
+class ClientConnection:
+    """One connected client: its socket, queued frames, and liveness bookkeeping (pings, incoming rate)."""
+
+    __slots__ = (
+        "ws",
+        "transport",
+        "peer",
+        "pending",
+        "closed",
+        "opened_monotonic",
+        "unanswered_ping_since",
+        "last_ping_at",
+        "ping_payloads",
+        "incoming_window_start",
+        "incoming_in_window",
+        "max_buffer_bytes",
+    )
+
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, max_buffer_bytes: int) -> None:
+        self.ws = ws
+        self.transport = request.transport
+        self.peer = request.remote or ""
+        self.pending: list[bytes] = []
+        self.closed = False
+        self.opened_monotonic = time.monotonic()
+        self.unanswered_ping_since: float | None = None
+        self.last_ping_at = self.opened_monotonic
+        self.ping_payloads: list[bytes] = []
+        self.incoming_window_start = 0.0
+        self.incoming_in_window = 0
+        self.max_buffer_bytes = max_buffer_bytes
+
+    def queue(self, payload: bytes) -> None:
+        self.pending.append(payload)
+
+    def flush(self) -> int:
+        """Write every queued frame in one call; returns how many frames went out."""
+        pending = self.pending
+        if not pending:
+            return 0
+        self.pending = []
+        transport = self.transport
+        if self.closed or transport is None or transport.is_closing():
+            self.closed = True
+            return 0
+        header = text_frame_header
+        transport.write(b"".join([part for payload in pending for part in (header(len(payload)), payload)]))
+        if transport.get_write_buffer_size() > self.max_buffer_bytes:
+            log.warning(
+                "dropping a client that does not read",
+                extra={"peer": self.peer, "buffered_bytes": transport.get_write_buffer_size()},
+            )
+            self.closed = True
+            transport.abort()
+        return len(pending)
+
+    def send_now(self, payload: bytes) -> None:
+        """Queue one frame and flush at once (replies to requests, user data events)."""
+        self.pending.append(payload)
+        self.flush()
+
+    def send_ping(self, payload: bytes, now: float) -> None:
+        transport = self.transport
+        if self.closed or transport is None or transport.is_closing():
+            return
+        transport.write(bytes((_PING, len(payload))) + payload)
+        self.last_ping_at = now
+        self.ping_payloads = [*self.ping_payloads[-3:], payload]
+        if self.unanswered_ping_since is None:
+            self.unanswered_ping_since = now
+
+    def on_pong(self, payload: bytes) -> None:
+        """A pong counts only if it echoes one of our pings (unsolicited pongs do not keep a connection alive)."""
+        if payload in self.ping_payloads:
+            self.unanswered_ping_since = None
+            self.ping_payloads = []
+
+    def count_incoming(self, now: float) -> int:
+        """Count one incoming frame in the current one-second window; returns the count so far."""
+        if now - self.incoming_window_start >= 1.0:
+            self.incoming_window_start = now
+            self.incoming_in_window = 0
+        self.incoming_in_window += 1
+        return self.incoming_in_window
+
+    async def close(self, code: int, message: str) -> None:
+        self.pending = []
+        if not self.closed:
+            self.closed = True
+            await self.ws.close(code=code, message=message.encode())
+
+    def abort(self) -> None:
+        """Drop the TCP connection without a close handshake (server shutdown)."""
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
