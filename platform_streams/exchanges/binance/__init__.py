@@ -1,0 +1,1 @@
+"""Binance spot: WebSocket market streams (raw and combined), REST depth snapshots and exchangeInfo."""

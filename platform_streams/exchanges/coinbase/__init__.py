@@ -1,0 +1,1 @@
+"""Coinbase Exchange (the ``ws-feed`` WebSocket, not Advanced Trade) market data and its products endpoint."""

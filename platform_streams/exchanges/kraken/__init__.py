@@ -1,0 +1,1 @@
+"""Kraken spot WebSocket API v1 (``wss://ws.kraken.com``) market data and the public AssetPairs endpoint."""

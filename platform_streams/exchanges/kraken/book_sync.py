@@ -1,0 +1,100 @@
+"""Kraken v1's book rule: a snapshot (``as``/``bs``), then updates, each followed by truncation to the
+subscribed depth and a check of its CRC32 checksum ``c``.
+
+The checksum string is the top 10 asks (lowest first) then the top 10 bids (highest
+first), each level as its price then its volume, written as Kraken wrote them (with the
+pair's fixed number of decimals, kept in :class:`BookChecksum`) with the dot and the
+leading zeros removed; the CRC32 is compared as an unsigned integer. Republished levels
+(``"r"``) are applied like any other. Kraken sends no removal for a level pushed out of
+the subscribed depth, hence the truncation. A mismatch or a crossed book answers
+``resync``: resubscribe the pair's book.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from platform_streams.books.order_book import OrderBook
+from platform_streams.books.sync import AWAITING_SNAPSHOT, BookSync, SyncResult, SyncStatus
+from platform_streams.exchanges.base import BookChecksum
+from platform_streams.exchanges.decimal_text import LevelTextCache, digits_at_scale
+from platform_streams.exchanges.kraken.instruments import EXCHANGE
+from platform_streams.schemas.events import BookDelta, BookSnapshot
+from platform_streams.schemas.fixed_point import FixedPointError
+
+CHECKSUM_DEPTH = 10
+BOOK_DEPTHS = frozenset({10, 25, 100, 500, 1000})
+
+
+def kraken_checksum(book: OrderBook, price_text_scale: int, size_text_scale: int) -> int:
+    """Kraken v1's CRC32 of the top 10 asks then bids, with Kraken's text rebuilt at the given decimals."""
+    return KrakenBookChecksum()(book, price_text_scale, size_text_scale)
+
+
+class KrakenBookChecksum:
+    """Computes Kraken's checksum of a book, remembering how it spelled each level."""
+
+    def __init__(self) -> None:
+        self._scales: tuple[int, int, int, int] | None = None
+        self._texts: LevelTextCache | None = None
+
+    def __call__(self, book: OrderBook, price_text_scale: int, size_text_scale: int) -> int:
+        price_scale, size_scale = book.price_scale, book.size_scale
+        texts = self._texts
+        if texts is None or self._scales != (price_scale, size_scale, price_text_scale, size_text_scale):
+            self._scales = (price_scale, size_scale, price_text_scale, size_text_scale)
+            texts = self._texts = LevelTextCache(
+                lambda price, size: (
+                    digits_at_scale(price, price_scale, price_text_scale) + digits_at_scale(size, size_scale, size_text_scale)
+                )
+            )
+        return zlib.crc32("".join(texts.of(book.top_asks(CHECKSUM_DEPTH)) + texts.of(book.top_bids(CHECKSUM_DEPTH))).encode())
+
+
+class KrakenBookSync(BookSync):
+    """One Kraken pair's book at subscription ``depth`` (10, 25, 100, 500 or 1000)."""
+
+    exchange = EXCHANGE
+
+    def __init__(self, symbol: str, depth: int) -> None:
+        if depth not in BOOK_DEPTHS:
+            raise ValueError(f"Kraken book depth must be one of {sorted(BOOK_DEPTHS)}, not {depth}")
+        super().__init__(symbol)
+        self.depth = depth
+        self.checksum = KrakenBookChecksum()
+
+    def on_snapshot(self, snapshot: BookSnapshot, checksum: BookChecksum | None = None) -> SyncResult:
+        book = self._load_snapshot(snapshot)
+        book.truncate(self.depth)
+        mismatch = self._checksum_mismatch(book, checksum)
+        if mismatch:
+            return self._resync(snapshot, f"{mismatch} (snapshot)")
+        return SyncResult(SyncStatus.APPLIED, (snapshot,))
+
+    def on_delta(self, delta: BookDelta, checksum: BookChecksum | None = None) -> SyncResult:
+        book = self.book
+        if not self.live or book is None:
+            return AWAITING_SNAPSHOT
+        if self._scales_differ(book, delta):
+            return self._resync(delta, "price or size scale changed")
+        book.apply(delta.bids, delta.asks)
+        book.truncate(self.depth)
+        if book.is_crossed():
+            return self._resync(delta, f"book crossed: bid {book.best_bid()} ask {book.best_ask()}")
+        mismatch = self._checksum_mismatch(book, checksum)
+        if mismatch:
+            return self._resync(delta, mismatch)
+        self.last_sequence = delta.sequence
+        return SyncResult(SyncStatus.APPLIED, (delta,))
+
+    def _checksum_mismatch(self, book: OrderBook, checksum: BookChecksum | None) -> str:
+        """Why the checksum does not confirm the book ("" when it does, or when there is none)."""
+        if checksum is None:
+            return ""
+        if checksum.price_text_scale is None or checksum.size_text_scale is None:
+            return "cannot verify the checksum: no decimals of Kraken's text"
+        try:
+            computed = self.checksum(book, checksum.price_text_scale, checksum.size_text_scale)
+        except FixedPointError as exc:
+            return f"cannot verify the checksum: book levels cannot be written as Kraken's text: {exc}"
+        return "" if computed == checksum.value else f"checksum mismatch: exchange {checksum.value}, rebuilt book {computed}"

@@ -1,0 +1,1 @@
+"""OKX v5 public WebSocket market data and the public instruments endpoint."""
