@@ -44,7 +44,7 @@ class TopicSpec(msgspec.Struct, frozen=True):
 _L, _B = ProducerProfile.LATENCY, ProducerProfile.BULK
 
 TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec("md.raw", "connection id", "raw exchange frames (bytes as received)", _B, retention_ms=2 * DAY_MS),
+    TopicSpec("md.raw", "connection id", "raw exchange frames (bytes as received)", _L, retention_ms=2 * DAY_MS),
     TopicSpec("md.trade", "exchange:symbol", events.Trade.__name__, _L),
     TopicSpec("md.book", "exchange:symbol", f"{events.BookSnapshot.__name__} | {events.BookDelta.__name__} | {events.BookResync.__name__}", _L),
     TopicSpec("md.bbo", "exchange:symbol", events.BestBidOffer.__name__, _L),
@@ -56,6 +56,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("exec.order_event", "account", events.OrderEvent.__name__, _L, retention_ms=30 * DAY_MS),
     TopicSpec("exec.fill", "account", events.Fill.__name__, _L, retention_ms=90 * DAY_MS),
     TopicSpec("state.position", "account:exchange:symbol", events.Position.__name__, _L, compacted=True),
+    TopicSpec("ref.instrument", "exchange:symbol", events.Instrument.__name__, _L, compacted=True),
+    TopicSpec("ctl.resync", "connection id", events.SnapshotRequest.__name__, _L, retention_ms=HOUR_MS),
     TopicSpec("ctl.deployment", "deployment name", "deployment spec (desired state)", _L, compacted=True, partitions=1),
     TopicSpec("ctl.heartbeat", "daemon instance", events.Heartbeat.__name__, _L, retention_ms=DAY_MS, partitions=1),
     TopicSpec("demo.input", "exchange:symbol", f"{events.Trade.__name__} (demo deployment)", _L, retention_ms=HOUR_MS),

@@ -8,53 +8,14 @@ for futures and ``BASE/QUOTE:SETTLE-YYMMDD-STRIKE-C|P`` for options.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Iterator
 
-import msgspec
-
+from platform_streams.schemas.events import Instrument as Instrument  # the canonical event, re-exported
+from platform_streams.schemas.events import InstrumentKind as InstrumentKind
 from platform_streams.schemas.fixed_point import normalise, parse_at_scale, parse_decimal
 
 ASSET_ALIASES: dict[str, str] = {"XBT": "BTC", "XDG": "DOGE"}
 """Exchange asset codes that differ from the platform's (Kraken's), mapped to the platform's."""
-
-
-class InstrumentKind(enum.Enum):
-    """What is traded: the asset itself or a contract on it."""
-
-    SPOT = "spot"
-    SWAP = "swap"
-    FUTURE = "future"
-    OPTION = "option"
-
-
-class Instrument(msgspec.Struct, frozen=True, gc=False):
-    """One tradable instrument of one exchange, with the scales its prices and sizes are parsed at.
-
-    ``tick_size``, ``lot_size`` and ``min_size`` are mantissas at ``price_scale`` /
-    ``size_scale``; ``min_notional`` (in the quote asset) and ``contract_value`` carry
-    their own scales; 0 means the exchange publishes no such constraint.
-    ``exchange_symbol`` is the name on the market-data WebSocket; ``aliases`` are the
-    exchange's other names for it (REST names such as Kraken's ``XXBTZUSD``)."""
-
-    exchange: str
-    symbol: str
-    exchange_symbol: str
-    base: str
-    quote: str
-    price_scale: int
-    size_scale: int
-    tick_size: int
-    lot_size: int
-    min_size: int = 0
-    min_notional: int = 0
-    min_notional_scale: int = 0
-    kind: InstrumentKind = InstrumentKind.SPOT
-    settle: str = ""
-    contract_value: int = 0
-    contract_value_scale: int = 0
-    active: bool = True
-    aliases: tuple[str, ...] = ()
 
 
 class InstrumentLookupError(KeyError):

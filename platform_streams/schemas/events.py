@@ -185,6 +185,72 @@ class IndicatorValue(_MarketEvent, frozen=True, tag="indicator.1"):
         return f"indicator:{self.key}:{self.indicator}:{self.parameters}:{self.interval_s}:{self.exchange_ts_ns}"
 
 
+class InstrumentKind(enum.Enum):
+    """What is traded: the asset itself or a contract on it."""
+
+    SPOT = "spot"
+    SWAP = "swap"
+    FUTURE = "future"
+    OPTION = "option"
+
+
+class Instrument(_Event, frozen=True, tag="instrument.1"):
+    """One tradable instrument of one exchange, with the scales its prices and sizes are parsed at
+    (reference data on the compacted ``ref.instrument`` topic, keyed ``exchange:symbol``).
+
+    ``tick_size``, ``lot_size`` and ``min_size`` are mantissas at ``price_scale`` /
+    ``size_scale``; ``min_notional`` (in the quote asset) and ``contract_value`` carry
+    their own scales; 0 means the exchange publishes no such constraint.
+    ``exchange_symbol`` is the name on the market-data WebSocket; ``aliases`` are the
+    exchange's other names for it (REST names such as Kraken's ``XXBTZUSD``)."""
+
+    exchange: str
+    symbol: str
+    exchange_symbol: str
+    base: str
+    quote: str
+    price_scale: int
+    size_scale: int
+    tick_size: int
+    lot_size: int
+    min_size: int = 0
+    min_notional: int = 0
+    min_notional_scale: int = 0
+    kind: InstrumentKind = InstrumentKind.SPOT
+    settle: str = ""
+    contract_value: int = 0
+    contract_value_scale: int = 0
+    active: bool = True
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.exchange}:{self.symbol}"
+
+    @property
+    def event_id(self) -> str:
+        return f"instrument:{self.key}"
+
+
+class SnapshotRequest(_Event, frozen=True, tag="snapshot_request.1"):
+    """A normaliser asks ingestion for a fresh book snapshot of ``exchange_symbol`` on the
+    connection that carries it (``ctl.resync``, keyed by connection id)."""
+
+    exchange: str
+    exchange_symbol: str
+    connection_id: str
+    reason: str
+    requested_ts_ns: int
+
+    @property
+    def key(self) -> str:
+        return self.connection_id
+
+    @property
+    def event_id(self) -> str:
+        return f"snapshot_request:{self.connection_id}:{self.exchange_symbol}:{self.requested_ts_ns}"
+
+
 class Hop(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """Time a causal chain spent in one stage: consumed at ``in_ts_ns``, produced at ``out_ts_ns``.
 
@@ -409,6 +475,8 @@ CanonicalEvent = (
     | Position
     | Heartbeat
     | DeadLetter
+    | Instrument
+    | SnapshotRequest
 )
 
 EVENT_TYPES: tuple[type[_Event], ...] = CanonicalEvent.__args__  # type: ignore[attr-defined]
