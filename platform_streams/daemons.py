@@ -9,6 +9,8 @@ import msgspec
 
 from platform_streams.demo.passthrough import PassThroughDaemon, PassThroughSettings
 from platform_streams.demo.synthetic_trades import SyntheticTradeSettings, SyntheticTradeSource
+from platform_streams.ingestion.daemon import IngestionDaemon, IngestionSettings
+from platform_streams.normalisation.daemon import NormaliserDaemon, NormaliserSettings
 from platform_streams.sinks.daemon import PostgresSinkDaemon, PostgresSinkSettings
 from platform_streams.sinks.raw_archive_sink import RawArchiveDaemon, RawArchiveSettings
 
@@ -24,6 +26,8 @@ class DaemonKind(msgspec.Struct, frozen=True):
 DAEMON_KINDS: Mapping[str, DaemonKind] = {
     "passthrough": DaemonKind(PassThroughDaemon, PassThroughSettings, "copies input topics to an output topic"),
     "synthetic-trades": DaemonKind(SyntheticTradeSource, SyntheticTradeSettings, "emits synthetic trades at a rate"),
+    "ingestion": DaemonKind(IngestionDaemon, IngestionSettings, "one replica's shard of an exchange's WebSockets into md.raw"),
+    "normaliser": DaemonKind(NormaliserDaemon, NormaliserSettings, "md.raw into canonical trades, books and top of book"),
     "raw-archive": DaemonKind(RawArchiveDaemon, RawArchiveSettings, "archives md.raw into hourly zstd files"),
     "postgres-sink": DaemonKind(
         PostgresSinkDaemon, PostgresSinkSettings, "writes trades, top of book and dead letters to PostgreSQL; candles from trades"

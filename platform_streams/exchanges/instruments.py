@@ -76,6 +76,10 @@ class InstrumentRegistry:
             raise InstrumentLookupError(f"{self.exchange} has no instrument {exchange_symbol!r}")
         return instrument
 
+    def get_symbol(self, symbol: str) -> Instrument | None:
+        """The instrument with normalised symbol ``symbol``, or None."""
+        return self._by_symbol.get(symbol)
+
     def by_symbol(self, symbol: str) -> Instrument:
         """The instrument with normalised symbol ``symbol`` (``"BTC/USDT"``)."""
         instrument = self._by_symbol.get(symbol)

@@ -4,7 +4,8 @@ Key: the connection id, so one connection's frames stay in order in one partitio
 Headers: exchange, connection id, per-connection sequence number (a gap in it is a
 lost frame), receive time (ns), and the kind of frame (``ws`` for a WebSocket
 message, ``rest`` for a REST body fetched for that connection, e.g. a book
-snapshot, with the request path in ``x-path``).
+snapshot, with the request path in ``x-path``, ``ctl`` for a :class:`ConnectionEvent`
+that ingestion writes when a connection opens or is lost).
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ _EXCHANGE, _CONNECTION, _SEQUENCE, _RECEIVED, _KIND, _PATH = "x-exchange", "x-co
 
 
 class FrameKind(enum.Enum):
+    """What a raw record holds: a WebSocket message, a REST body fetched for the connection,
+    or a control record written by ingestion itself (connection opened or lost)."""
+
     WEBSOCKET = "ws"
     REST = "rest"
+    CONTROL = "ctl"
 
 
 class RawFrameError(ValueError):
@@ -69,3 +74,16 @@ class RawFrame(msgspec.Struct, frozen=True, gc=False):
             )
         except (KeyError, ValueError) as exc:
             raise RawFrameError(f"md.raw record without valid provenance headers ({exc}); headers: {sorted(fields)}") from None
+
+
+class ConnectionEvent(msgspec.Struct, frozen=True):
+    """Payload of a ``ctl`` raw record: a connection session began (``connected``, with the
+    exchange symbols it subscribes) or ended (``disconnected``). Books of those symbols must
+    be rebuilt: frames may have been lost in between."""
+
+    event: str
+    symbols: list[str] = []
+    reason: str = ""
+
+
+CONNECTION_EVENT_DECODER = msgspec.json.Decoder(ConnectionEvent)

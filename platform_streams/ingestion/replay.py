@@ -36,4 +36,12 @@ def paced(
 def relabelled(frames: Iterable[RawFrame], prefix: str) -> Iterator[RawFrame]:
     """The same frames on connection ids ``prefix + original``."""
     for frame in frames:
-        yield RawFrame(frame.exchange, prefix + frame.connection_id, frame.sequence, frame.receive_ts_ns, frame.kind, frame.payload, frame.path)
+        yield RawFrame(
+            frame.exchange,
+            prefix + frame.connection_id,
+            frame.sequence,
+            frame.receive_ts_ns,
+            frame.kind,
+            frame.payload,
+            frame.path,
+        )

@@ -44,7 +44,9 @@ def plan_shards(
         raise PlanError(f"{exchange}: no channels to subscribe")
     per_connection = streams_per_connection // len(channels)
     if per_connection < 1:
-        raise PlanError(f"{exchange}: {len(channels)} channels per instrument exceed {streams_per_connection} streams per connection")
+        raise PlanError(
+            f"{exchange}: {len(channels)} channels per instrument exceed {streams_per_connection} streams per connection"
+        )
     ordered = sorted(set(symbols))
     if not ordered:
         return []

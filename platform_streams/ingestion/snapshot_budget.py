@@ -1,7 +1,9 @@
 """The snapshot budget: one exchange's REST weight, shared out by priority.
 
-A token bucket holds the weight the platform allows itself per window (a safety
-fraction of what the exchange documents); requests wait in a priority queue
+A token bucket refills at the rate the platform allows itself and holds at most a
+burst; burst plus a window's refill never exceed ``safety`` × the documented weight,
+so even an exchange counting in fixed windows sees at most that much in any window
+(a full bucket refilled at the whole rate could reach twice it). Requests wait in a priority queue
 (lower number first, FIFO within a priority) and are granted while the bucket
 covers their weight. A 429/418 with ``Retry-After`` blocks every grant until then.
 Pure logic: the service (:mod:`snapshot_budget_service`) drives it with real time.
@@ -17,11 +19,11 @@ from collections.abc import Hashable
 class WeightBudget:
     """Grants weighted requests in priority order within ``weight`` per ``window_s``."""
 
-    def __init__(self, weight: int, window_s: float, now: float, safety: float = 0.8) -> None:
-        if weight <= 0 or window_s <= 0 or not 0 < safety <= 1:
-            raise ValueError(f"invalid budget: weight={weight} window_s={window_s} safety={safety}")
-        self.capacity = max(1.0, weight * safety)
-        self.refill_per_s = self.capacity / window_s
+    def __init__(self, weight: int, window_s: float, now: float, safety: float = 0.9, burst: float = 0.2) -> None:
+        if weight <= 0 or window_s <= 0 or not 0 < burst < safety <= 1:
+            raise ValueError(f"invalid budget: weight={weight} window_s={window_s} safety={safety} burst={burst}")
+        self.capacity = max(1.0, weight * burst)
+        self.refill_per_s = weight * (safety - burst) / window_s
         self._tokens = self.capacity
         self._updated = now
         self._blocked_until = now
@@ -54,7 +56,7 @@ class WeightBudget:
         granted: list[Hashable] = []
         if now < self._blocked_until:
             return granted
-        while self._queue and self._queue[0][2] <= self._tokens:
+        while self._queue and self._queue[0][2] <= self._tokens + 1e-9:  # float refill may fall a hair short
             _, _, weight, request_id = heapq.heappop(self._queue)
             self._tokens -= weight
             granted.append(request_id)

@@ -32,9 +32,9 @@ class SnapshotBudgetError(RuntimeError):
 class _Scheduler:
     """Budgets per exchange driven by the event loop's clock; waiters are futures."""
 
-    def __init__(self, limits: BudgetLimits, safety: float) -> None:
+    def __init__(self, limits: BudgetLimits, safety: float, burst: float) -> None:
         now = time.monotonic()
-        self.budgets = {exchange: WeightBudget(weight, window, now, safety) for exchange, (weight, window) in limits.items()}
+        self.budgets = {exchange: WeightBudget(weight, window, now, safety, burst) for exchange, (weight, window) in limits.items()}
         self._waiters: dict[int, asyncio.Future[None]] = {}
         self._ids = itertools.count()
         self._wakeup: asyncio.TimerHandle | None = None
@@ -86,8 +86,8 @@ class _Scheduler:
 class LocalSnapshotBudget:
     """The budget inside one process (when a host runs a single ingestion daemon)."""
 
-    def __init__(self, limits: BudgetLimits, safety: float = 0.8) -> None:
-        self._scheduler = _Scheduler(limits, safety)
+    def __init__(self, limits: BudgetLimits, safety: float = 0.9, burst: float = 0.2) -> None:
+        self._scheduler = _Scheduler(limits, safety, burst)
 
     async def acquire(self, exchange: str, weight: int, priority: int = 1) -> None:
         await self._scheduler.acquire(exchange, weight, priority)
@@ -99,9 +99,9 @@ class LocalSnapshotBudget:
 class SnapshotBudgetServer:
     """Serves one scheduler to every process on the host over a unix socket."""
 
-    def __init__(self, socket_path: Path, limits: BudgetLimits, safety: float = 0.8) -> None:
+    def __init__(self, socket_path: Path, limits: BudgetLimits, safety: float = 0.9, burst: float = 0.2) -> None:
         self.socket_path = Path(socket_path)
-        self._scheduler = _Scheduler(limits, safety)
+        self._scheduler = _Scheduler(limits, safety, burst)
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:

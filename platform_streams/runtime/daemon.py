@@ -156,7 +156,7 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
                 outputs = stored_outputs
             failures.extend(store_failures)
         for message, error in failures:
-            outputs.append(self._dead_letter(message, error))
+            outputs.append(self.dead_letter(message, error))
         ticket = self._tracker.open(offsets)
         for output in outputs:
             ticket.pending += 1
@@ -173,7 +173,10 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         if self.batch_observer is not None:
             self.batch_observer(len(good), consumed_ns, handed_ns)
 
-    def _dead_letter(self, message: Message, error: Exception) -> Output:
+    def dead_letter(self, message: Message, error: Exception) -> Output:
+        """The ``md.deadletter`` record of a message that ``error`` made unhandleable. A stateful
+        stage calls it from ``handle`` for input it rejects before touching its state, rather
+        than raising (which would make the runtime replay the batch message by message)."""
         self.error_count += 1
         self.metrics.dead_letters.inc()
         log.warning(

@@ -18,18 +18,32 @@ from platform_streams.ingestion.snapshot_budget_service import (
 
 
 def test_grants_in_priority_order_within_the_capacity() -> None:
-    budget = WeightBudget(weight=100, window_s=10, now=0, safety=1.0)
+    budget = WeightBudget(weight=100, window_s=10, now=0, safety=1.0, burst=0.8)  # 80 at once, then 2 per second
     for name, weight, priority in [("a", 40, 2), ("b", 40, 1), ("c", 40, 0), ("d", 10, 2)]:
         budget.request(name, weight, priority)
-    assert budget.grants(0) == ["c", "b"]  # 80 used; "a" (40) does not fit in the 20 left
+    assert budget.grants(0) == ["c", "b"]  # 80 used; "a" (40) does not fit
     assert budget.grants(0) == []  # the head blocks "d" too: no starvation of big requests
-    assert budget.next_grant_at(0) == pytest.approx(2.0)  # 20 missing at 10 per second
-    assert budget.grants(2.0) == ["a"]
-    assert budget.grants(3.0) == ["d"]
+    assert budget.next_grant_at(0) == pytest.approx(20.0)  # 40 missing at 2 per second
+    assert budget.grants(20.0) == ["a"]
+    assert budget.grants(25.0) == ["d"]
+
+
+def test_no_window_ever_sees_more_than_the_safe_share() -> None:
+    budget = WeightBudget(weight=6000, window_s=60, now=0, safety=0.9, burst=0.2)
+    grants: list[float] = []
+    for i in range(400):
+        budget.request(i, 50, 1)
+    t = 0.0
+    while budget.waiting:
+        grants.extend([t] * len(budget.grants(t)))
+        t = budget.next_grant_at(t) or t
+    for start in range(0, 300, 7):  # any fixed 60-second window, at several phases
+        used = 50 * sum(1 for g in grants if start <= g < start + 60)
+        assert used <= 0.9 * 6000
 
 
 def test_a_429_blocks_every_grant_until_retry_after() -> None:
-    budget = WeightBudget(weight=100, window_s=1, now=0, safety=1.0)
+    budget = WeightBudget(weight=100, window_s=1, now=0, safety=1.0, burst=0.5)
     budget.block_until(30)
     budget.request("x", 1, 0)
     assert budget.grants(29.9) == []
@@ -40,9 +54,11 @@ def test_a_429_blocks_every_grant_until_retry_after() -> None:
 def test_invalid_budgets_and_requests() -> None:
     with pytest.raises(ValueError):
         WeightBudget(weight=0, window_s=1, now=0)
-    budget = WeightBudget(weight=100, window_s=1, now=0, safety=0.5)
+    budget = WeightBudget(weight=100, window_s=1, now=0, safety=0.9, burst=0.5)
     with pytest.raises(ValueError, match="exceeds"):
         budget.request("big", 60, 0)
+    with pytest.raises(ValueError):
+        WeightBudget(weight=100, window_s=1, now=0, safety=0.5, burst=0.6)
 
 
 async def grant_times(acquire, requests) -> list[tuple[str, float]]:
@@ -58,7 +74,7 @@ async def grant_times(acquire, requests) -> list[tuple[str, float]]:
 
 
 def test_local_budget_spaces_grants_by_weight() -> None:
-    budget = LocalSnapshotBudget({"binance": (100, 1.0)}, safety=1.0)  # 100 weight per second
+    budget = LocalSnapshotBudget({"binance": (200, 1.0)}, safety=1.0, burst=0.5)  # 100 at once, then 100 per second
     requests = [(f"r{i}", 50, 1) for i in range(6)]  # 300 weight: two at once, then one per 0.5 s
     granted = asyncio.run(grant_times(budget.acquire, requests))
     times = [t for _, t in granted]
@@ -68,7 +84,7 @@ def test_local_budget_spaces_grants_by_weight() -> None:
 
 def test_service_shares_one_budget_between_clients_with_priorities(tmp_path: Path) -> None:
     async def scenario() -> list[str]:
-        server = SnapshotBudgetServer(tmp_path / "budget.sock", {"binance": (100, 1.0)}, safety=1.0)
+        server = SnapshotBudgetServer(tmp_path / "budget.sock", {"binance": (200, 1.0)}, safety=1.0, burst=0.5)
         await server.start()
         first, second = SnapshotBudgetClient(server.socket_path), SnapshotBudgetClient(server.socket_path)
         try:

@@ -1,0 +1,213 @@
+"""One exchange WebSocket connection of an ingestion daemon, kept alive for as long as it runs.
+
+Session life cycle: connect → ``connected`` control record → subscribe (paced within the
+exchange's message limit) → REST snapshots through the budget where the exchange needs
+them → frames into ``md.raw`` unmodified, each with a receive time and the next
+sequence number. A close, an error or ``stall_timeout_s`` without a frame ends the
+session with a ``disconnected`` record (books of its symbols must be rebuilt) and a
+reconnect after a jittered exponential backoff, with everything resubscribed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+
+import msgspec
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from platform_streams.exchanges.instruments import Instrument
+from platform_streams.ingestion.feed import MarketDataFeed
+from platform_streams.ingestion.raw_frames import ConnectionEvent, FrameKind, RawFrame
+from platform_streams.ingestion.rest_snapshots import RestSnapshotClient, SnapshotUnavailable
+
+log = logging.getLogger(__name__)
+
+RESYNC_PRIORITY = 0  # a book that was live and broke
+INITIAL_PRIORITY = 1  # a book starting with its session
+
+
+class ConnectionSettings(msgspec.Struct, frozen=True):
+    stall_timeout_s: float = 30.0
+    reconnect_initial_s: float = 0.5
+    reconnect_max_s: float = 30.0
+    open_timeout_s: float = 10.0
+    message_rate_safety: float = 0.6  # share of the exchange's incoming-message limit we use
+
+
+class FeedConnection:
+    """Keeps one planned connection open and its frames flowing to ``emit``."""
+
+    def __init__(
+        self,
+        feed: MarketDataFeed,
+        connection_id: str,
+        instruments: Sequence[Instrument],
+        channels: Sequence[str],
+        emit: Callable[[RawFrame], None],
+        snapshots: RestSnapshotClient | None,
+        settings: ConnectionSettings | None = None,
+    ) -> None:
+        self.feed = feed
+        self.connection_id = connection_id
+        self.instruments = list(instruments)
+        self._by_exchange_symbol = {i.exchange_symbol: i for i in self.instruments}
+        self.channels = list(channels)
+        self._emit = emit
+        self._snapshots = snapshots
+        self.settings = settings = settings or ConnectionSettings()
+        self._sequence = time.time_ns() // 1000  # grows across restarts faster than any connection's frame rate
+        self._request_id = 1
+        self._ws: ClientConnection | None = None
+        self._send_lock = asyncio.Lock()
+        self._last_send = 0.0
+        self._last_frame = time.monotonic()
+        self._stopping = asyncio.Event()
+        self.sessions = 0
+        self.frames = 0
+        limit = feed.limits.subscribe_messages
+        self._send_interval_s = (limit.window_s / limit.count / settings.message_rate_safety) if limit else 0.0
+
+    # -- records ---------------------------------------------------------------------
+    def _next_sequence(self) -> int:
+        self._sequence += 1
+        return self._sequence
+
+    def _record(self, kind: FrameKind, payload: bytes, received_ns: int, path: str = "") -> None:
+        self._emit(RawFrame(self.feed.exchange, self.connection_id, self._next_sequence(), received_ns, kind, payload, path))
+
+    def _control(self, event: str, reason: str = "") -> None:
+        symbols = [i.exchange_symbol for i in self.instruments]
+        self._record(FrameKind.CONTROL, msgspec.json.encode(ConnectionEvent(event, symbols, reason)), time.time_ns())
+
+    # -- the session loop ------------------------------------------------------------------
+    async def run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            reason = "closed by the exchange"
+            started = time.monotonic()
+            try:
+                url = self.feed.ws_base_url + self.feed.connection_path()
+                async with connect(
+                    url, open_timeout=self.settings.open_timeout_s, max_size=None, compression=None, proxy=None,
+                    ping_interval=20, ping_timeout=20, max_queue=4096,
+                ) as ws:  # fmt: skip
+                    self._ws = ws
+                    self.sessions += 1
+                    self._control("connected")
+                    await self._session(ws)
+            except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+            finally:
+                self._ws = None
+            if self.sessions:
+                self._control("disconnected", reason)
+            if self._stopping.is_set():
+                return
+            failures = 0 if time.monotonic() - started > 60 else failures + 1
+            delay = min(self.settings.reconnect_max_s, self.settings.reconnect_initial_s * 2 ** min(failures, 10))
+            delay *= random.uniform(0.5, 1.0)
+            log.warning(
+                "connection lost; reconnecting",
+                extra={"connection": self.connection_id, "reason": reason, "retry_in_s": round(delay, 2)},
+            )
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+            except TimeoutError:
+                continue
+
+    async def _session(self, ws: ClientConnection) -> None:
+        tasks = [asyncio.create_task(self._subscribe_then_snapshot()), asyncio.create_task(self._watch_stall(ws))]
+        if self.feed.keepalive_message() is not None:
+            tasks.append(asyncio.create_task(self._keepalive()))
+        try:
+            self._last_frame = time.monotonic()
+            while True:
+                frame = await ws.recv(decode=False)
+                received = time.time_ns()
+                self._last_frame = time.monotonic()
+                self.frames += 1
+                self._record(FrameKind.WEBSOCKET, frame, received)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _send(self, message: bytes) -> None:
+        """Send within the exchange's incoming-message limit for this connection."""
+        async with self._send_lock:
+            wait = self._last_send + self._send_interval_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            ws = self._ws
+            if ws is None:
+                return
+            await ws.send(message.decode())
+            self._last_send = time.monotonic()
+
+    async def _subscribe_then_snapshot(self) -> None:
+        messages = self.feed.subscribe_messages(self.instruments, self.channels, self._request_id)
+        self._request_id += len(messages)
+        for message in messages:
+            await self._send(message)
+        if self._snapshots is not None:
+            await asyncio.gather(*(self._fetch_snapshot(i, INITIAL_PRIORITY) for i in self.instruments))
+
+    async def _fetch_snapshot(self, instrument: Instrument, priority: int) -> None:
+        fetch = self.feed.book_snapshot(instrument)
+        if fetch is None or self._snapshots is None:
+            return
+        try:
+            body, received = await self._snapshots.get(fetch.path, fetch.weight, priority)
+        except SnapshotUnavailable as exc:
+            log.error(
+                "snapshot refused", extra={"connection": self.connection_id, "symbol": instrument.symbol, "error": str(exc)}
+            )
+            return
+        if self._ws is not None:  # a snapshot of an ended session would bridge nothing
+            self._record(FrameKind.REST, body, received, fetch.path)
+
+    async def _keepalive(self) -> None:
+        message = self.feed.keepalive_message()
+        assert message is not None
+        while True:
+            await asyncio.sleep(self.feed.keepalive_interval_s)
+            await self._send(message)
+
+    async def _watch_stall(self, ws: ClientConnection) -> None:
+        timeout = self.settings.stall_timeout_s
+        while True:
+            await asyncio.sleep(min(1.0, timeout / 4))
+            if time.monotonic() - self._last_frame > timeout:
+                log.warning(
+                    "no frame within the stall timeout; reconnecting",
+                    extra={"connection": self.connection_id, "timeout_s": timeout},
+                )
+                await ws.close(code=1000, reason="stalled")
+                return
+
+    # -- requests from outside ---------------------------------------------------------------
+    def request_resync(self, exchange_symbol: str) -> asyncio.Task[None] | None:
+        """A normaliser found this symbol's book wrong: get it a new snapshot."""
+        instrument = self._by_exchange_symbol.get(exchange_symbol)
+        if instrument is None or self._ws is None:
+            return None  # not ours, or the next session starts with fresh snapshots anyway
+        if self.feed.book_snapshot(instrument) is not None:
+            return asyncio.create_task(self._fetch_snapshot(instrument, RESYNC_PRIORITY))
+        messages = self.feed.book_resubscribe_messages(instrument, self._request_id)
+        self._request_id += len(messages)
+        return asyncio.create_task(self._send_all(messages))
+
+    async def _send_all(self, messages: list[bytes]) -> None:
+        for message in messages:
+            await self._send(message)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        ws = self._ws
+        if ws is not None:
+            asyncio.create_task(ws.close())

@@ -1,0 +1,256 @@
+"""The ingestion daemon: one replica's shard of an exchange's instruments, from WebSockets to ``md.raw``.
+
+At start it loads the exchange's instrument metadata (publishing it to ``ref.instrument``
+for normalisers and everyone else), plans the shards (the same plan in every replica),
+and keeps its own connections open. It listens on ``ctl.resync`` for normalisers'
+snapshot requests about its connections. Frames are produced unmodified; a delivery
+that fails after the producer's retries stops the daemon (the supervisor restarts it,
+and the new sessions resync every book).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+import aiohttp
+from confluent_kafka import Consumer, KafkaException
+from prometheus_client import Counter, Gauge
+
+from platform_streams.embedded.paths import state_dir
+from platform_streams.exchanges.instruments import Instrument
+from platform_streams.ingestion.connection import ConnectionSettings, FeedConnection
+from platform_streams.ingestion.feed import MarketDataFeed
+from platform_streams.ingestion.feeds import build_feed
+from platform_streams.ingestion.raw_frames import RAW_TOPIC, RawFrame
+from platform_streams.ingestion.rest_snapshots import RestSnapshotClient
+from platform_streams.ingestion.shard_planner import plan_shards, shard_of
+from platform_streams.ingestion.snapshot_budget_service import LocalSnapshotBudget, SnapshotBudgetClient
+from platform_streams.kafka_clients import consumer_settings
+from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
+from platform_streams.runtime.output import Output
+from platform_streams.schemas import EventDecodeError, SnapshotRequest, TypedDecoder
+from platform_streams.settings import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class IngestionSettings(BaseSettings, kw_only=True):
+    exchange: str
+    rest_url: str = ""  # default: the exchange's real REST host
+    ws_url: str = ""  # default: the exchange's real WebSocket host
+    replica: int = 0
+    replicas: int = 1
+    symbols: list[str] = []  # normalised symbols to ingest; empty: every active instrument
+    max_instruments: int = 0  # 0: no cap (else the first N symbols in order)
+    channels: list[str] = []  # empty: the feed's defaults
+    streams_per_connection: int = 0  # 0: the exchange's limit
+    budget_socket: str = ""  # the host's snapshot budget service; empty: a budget in this process
+    raw_topic: str = RAW_TOPIC
+    instrument_topic: str = "ref.instrument"
+    resync_topic: str = "ctl.resync"
+    stall_timeout_s: float = 30.0
+    reconnect_max_s: float = 30.0
+
+
+class IngestionDaemon(DaemonLifecycle):
+    """Connections of one replica's shard, their frames into ``md.raw``."""
+
+    settings: IngestionSettings
+
+    def __init__(self, settings: IngestionSettings) -> None:
+        super().__init__(settings)
+        if not 0 <= settings.replica < settings.replicas:
+            raise ConfigError(f"{settings.name}: replica {settings.replica} is not in 0..{settings.replicas - 1}")
+        self.feed: MarketDataFeed = build_feed(settings.exchange, settings.rest_url, settings.ws_url)
+        self.connections: list[FeedConnection] = []
+        self._delivery_failure: object | None = None
+        registry = self.metrics.registry
+        self._frames = Gauge(
+            "platform_ingestion_frames", "Frames received per connection", ("daemon", "connection"), registry=registry
+        )
+        self._sessions = Gauge(
+            "platform_ingestion_sessions", "Sessions opened per connection", ("daemon", "connection"), registry=registry
+        )
+        self._snapshots = Gauge("platform_ingestion_snapshots", "REST snapshots fetched", ("daemon",), registry=registry).labels(
+            settings.name
+        )
+        self._rate_limited = Gauge("platform_ingestion_rate_limited", "429/418 answers", ("daemon",), registry=registry).labels(
+            settings.name
+        )
+        self._resync_requests = Counter(
+            "platform_ingestion_resync_requests", "Snapshot requests served", ("daemon",), registry=registry
+        ).labels(settings.name)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- start-up -----------------------------------------------------------------------
+    async def _load_instruments(self) -> list[Instrument]:
+        """The exchange's instruments, retried until the metadata endpoint answers."""
+        url = self.feed.rest_base_url + self.feed.instruments_path()
+        delay = 1.0
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), trust_env=False) as session:
+            while not self.stopping:
+                try:
+                    async with session.get(url) as response:
+                        body = await response.read()
+                        if response.status == 200:
+                            return self.feed.parse_instruments(body)
+                        reason = f"HTTP {response.status}"
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    reason = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "instrument metadata unavailable; retrying", extra={"url": url, "reason": reason, "retry_in_s": delay}
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        return []
+
+    def _select(self, instruments: list[Instrument]) -> list[Instrument]:
+        by_symbol = {i.symbol: i for i in instruments}
+        if self.settings.symbols:
+            missing = [s for s in self.settings.symbols if s not in by_symbol]
+            if missing:
+                raise ConfigError(f"{self.settings.name}: {self.settings.exchange} has no instruments {missing[:10]}")
+            chosen = [by_symbol[s] for s in self.settings.symbols]
+        else:
+            chosen = sorted(instruments, key=lambda i: i.symbol)
+        if self.settings.max_instruments:
+            chosen = chosen[: self.settings.max_instruments]
+        return chosen
+
+    def _publish_instruments(self, instruments: list[Instrument]) -> None:
+        for instrument in instruments:
+            self.producers.produce(Output.event(self.settings.instrument_topic, instrument), self._on_delivery)
+
+    # -- the main loop ------------------------------------------------------------------------
+    def run(self) -> None:
+        self.install_signal_handlers()
+        self.serve_metrics()
+        self._state = "starting"
+        try:
+            asyncio.run(self._main())
+        finally:
+            self._state = "stopped"
+            self.send_heartbeat([])
+            undelivered = self.producers.flush(self.settings.shutdown_timeout_s)
+            log.info("ingestion stopped", extra={"frames": sum(c.frames for c in self.connections), "undelivered": undelivered})
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        instruments = self._select(await self._load_instruments())
+        if self.stopping:
+            return
+        self._publish_instruments(instruments)
+        channels = self.settings.channels or list(self.feed.default_channels)
+        limit = self.settings.streams_per_connection or self.feed.limits.streams_per_connection or 1024
+        plans = shard_of(
+            plan_shards(self.feed.exchange, [i.symbol for i in instruments], channels, limit, self.settings.replicas),
+            self.settings.replica,
+        )
+        by_symbol = {i.symbol: i for i in instruments}
+        budget = self._budget()
+        snapshots = RestSnapshotClient(self.feed.exchange, self.feed.rest_base_url, budget)
+        connection_settings = ConnectionSettings(
+            stall_timeout_s=self.settings.stall_timeout_s, reconnect_max_s=self.settings.reconnect_max_s
+        )
+        self.connections = [
+            FeedConnection(
+                self.feed,
+                plan.connection_id,
+                [by_symbol[s] for s in plan.symbols],
+                channels,
+                self._emit,
+                snapshots,
+                connection_settings,
+            )
+            for plan in plans
+        ]
+        log.info(
+            "ingestion shard",
+            extra={
+                "exchange": self.feed.exchange,
+                "connections": len(self.connections),
+                "instruments": sum(len(p.symbols) for p in plans),
+            },
+        )
+        resync_stop = threading.Event()
+        resync_thread = threading.Thread(target=self._listen_for_resyncs, args=(resync_stop,), name="resync", daemon=True)
+        resync_thread.start()
+        tasks = [asyncio.create_task(c.run()) for c in self.connections]
+        self._state = "running"
+        try:
+            while not self.stopping:
+                self.producers.poll()
+                if self._delivery_failure is not None:
+                    raise RuntimeError(f"raw frame delivery failed: {self._delivery_failure}")
+                now = time.monotonic()
+                if self.heartbeat_due(now):
+                    self._report(snapshots)
+                await asyncio.sleep(0.02)
+        finally:
+            self._state = "stopping"
+            resync_stop.set()
+            for connection in self.connections:
+                connection.stop()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await snapshots.close()
+            resync_thread.join(timeout=5)
+
+    def _budget(self) -> LocalSnapshotBudget | SnapshotBudgetClient:
+        if self.settings.budget_socket:
+            return SnapshotBudgetClient(
+                state_dir() / self.settings.budget_socket
+                if "/" not in self.settings.budget_socket
+                else self.settings.budget_socket
+            )  # type: ignore[arg-type]
+        rest = self.feed.limits.rest_budget
+        if rest is None:
+            raise ConfigError(f"{self.feed.exchange}: no REST budget known; run a snapshot budget service")
+        return LocalSnapshotBudget({self.feed.exchange: (rest.count, rest.window_s)})
+
+    def _emit(self, frame: RawFrame) -> None:
+        self.producers.produce(frame.to_output(self.settings.raw_topic), self._on_delivery)
+        self.messages_out += 1
+
+    def _on_delivery(self, error: object | None, _message: object) -> None:
+        if error is not None and self._delivery_failure is None:
+            self._delivery_failure = error
+
+    def _report(self, snapshots: RestSnapshotClient) -> None:
+        for connection in self.connections:
+            self._sessions.labels(self.settings.name, connection.connection_id).set(connection.sessions)
+            self._frames.labels(self.settings.name, connection.connection_id).set(connection.frames)
+        self._snapshots.set(snapshots.fetched)
+        self._rate_limited.set(snapshots.rate_limited)
+        self.send_heartbeat([])
+
+    # -- resync requests ----------------------------------------------------------------------
+    def _listen_for_resyncs(self, stop: threading.Event) -> None:
+        """Reads ``ctl.resync`` (every replica reads all of it, from the end) and hands requests
+        for our connections to the event loop."""
+        ours = {c.connection_id: c for c in self.connections}
+        decoder = TypedDecoder(SnapshotRequest)
+        consumer = Consumer(
+            consumer_settings(self.bootstrap_servers, f"{self.instance}-resync", **{"auto.offset.reset": "latest"})
+        )
+        try:
+            consumer.subscribe([self.settings.resync_topic])
+            while not stop.is_set():
+                message = consumer.poll(0.5)
+                if message is None or message.error() is not None:
+                    continue
+                try:
+                    request = decoder.decode(message.value())
+                except EventDecodeError as exc:
+                    log.warning("undecodable snapshot request", extra={"error": str(exc)})
+                    continue
+                connection = ours.get(request.connection_id)
+                if connection is not None and self._loop is not None:
+                    self._resync_requests.inc()
+                    self._loop.call_soon_threadsafe(connection.request_resync, request.exchange_symbol)
+        except KafkaException as exc:
+            log.error("resync listener stopped", extra={"error": str(exc)})
+        finally:
+            consumer.close()

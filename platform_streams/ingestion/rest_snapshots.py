@@ -1,0 +1,80 @@
+"""REST book snapshots through the snapshot budget, honouring the exchange's 429/418 ``Retry-After``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import Protocol
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+
+class SnapshotBudget(Protocol):
+    async def acquire(self, exchange: str, weight: int, priority: int = 1) -> None: ...
+
+    async def backoff(self, exchange: str, seconds: float) -> None: ...
+
+
+class SnapshotUnavailable(RuntimeError):
+    """The exchange answered with an error that retrying will not fix (400, 404)."""
+
+
+class RestSnapshotClient:
+    """Fetches REST bodies (book snapshots) for one exchange, within the shared budget."""
+
+    def __init__(self, exchange: str, base_url: str, budget: SnapshotBudget, timeout_s: float = 10.0) -> None:
+        self.exchange = exchange
+        self._base_url = base_url.rstrip("/")
+        self._budget = budget
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+        self.rate_limited = 0
+        self.fetched = 0
+
+    async def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout, trust_env=False)
+        return self._session
+
+    async def get(self, path: str, weight: int, priority: int = 1) -> tuple[bytes, int]:
+        """The body of ``GET path`` and its receive time (ns); waits out budgets and bans."""
+        failures = 0
+        while True:
+            await self._budget.acquire(self.exchange, weight, priority)
+            session = await self._http()
+            try:
+                async with session.get(self._base_url + path) as response:
+                    body = await response.read()
+                    received = time.time_ns()
+                    if response.status == 200:
+                        self.fetched += 1
+                        return body, received
+                    if response.status in (418, 429):
+                        self.rate_limited += 1
+                        retry_after = float(response.headers.get("Retry-After", "60"))
+                        log.warning(
+                            "rate limited on a snapshot",
+                            extra={"exchange": self.exchange, "status": response.status, "retry_after_s": retry_after},
+                        )
+                        await self._budget.backoff(self.exchange, retry_after)
+                        continue
+                    if 400 <= response.status < 500:
+                        raise SnapshotUnavailable(f"{self.exchange} {path}: HTTP {response.status}: {body[:200]!r}")
+                    reason = f"HTTP {response.status}"
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+            failures += 1
+            delay = min(30.0, 0.5 * 2 ** min(failures, 6)) * random.uniform(0.5, 1.0)
+            log.warning(
+                "snapshot request failed; retrying",
+                extra={"exchange": self.exchange, "path": path, "reason": reason, "retry_in_s": round(delay, 2)},
+            )
+            await asyncio.sleep(delay)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -1,0 +1,81 @@
+"""The normalisation daemon: the :class:`Normaliser` on ``md.raw`` under the stream runtime.
+
+Bad frames (malformed, unknown channel, unknown instrument) become dead letters with
+the exchange and the reason, before they can touch a book; everything else flows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+
+import msgspec
+from confluent_kafka import Message
+from prometheus_client import Gauge
+
+from platform_streams.exchanges.base import FrameError, UnknownInstrument
+from platform_streams.ingestion.raw_frames import RAW_TOPIC, RawFrame, RawFrameError
+from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
+from platform_streams.normalisation.normaliser import Normaliser, NormaliserTopics
+from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
+
+
+class NormaliserSettings(DaemonSettings, kw_only=True):
+    inputs: list[str] = msgspec.field(default_factory=lambda: [RAW_TOPIC])
+    topics: NormaliserTopics = msgspec.field(default_factory=NormaliserTopics)
+    instrument_topic: str = "ref.instrument"
+    resync_retry_s: float = 30.0
+    book_depths: dict[str, int] = {}  # subscribed depths where a book rule needs them (default: ingestion's defaults)
+
+
+class NormaliserDaemon(StreamDaemon):
+    """Parses raw frames into canonical events and keeps every instrument's book honest."""
+
+    settings: NormaliserSettings
+
+    def __init__(self, settings: NormaliserSettings) -> None:
+        super().__init__(settings)
+        self.normaliser = Normaliser(settings.topics, int(settings.resync_retry_s * 1e9), settings.book_depths)
+        self._catalog = InstrumentCatalog(self.bootstrap_servers, settings.instrument_topic)
+        self._use_instruments(self._catalog.load_all())
+        self._next_check = 0.0
+        registry = self.metrics.registry
+        self._books = Gauge("platform_normalisation_books", "Books kept", ("daemon",), registry=registry).labels(settings.name)
+        self._resyncs = Gauge("platform_normalisation_resyncs", "Book resyncs", ("daemon",), registry=registry).labels(
+            settings.name
+        )
+
+    def _use_instruments(self, exchanges: set[str]) -> None:
+        for exchange in exchanges:
+            self.normaliser.set_instruments(exchange, self._catalog.registries[exchange])
+
+    def handle(self, batch: Sequence[Message]) -> Iterable[Output]:
+        outputs: list[Output] = []
+        for message in batch:
+            try:
+                frame = RawFrame.from_record(message.value(), message.headers())
+                try:
+                    outputs.extend(self.normaliser.handle(frame))
+                except UnknownInstrument:
+                    self._use_instruments(self._catalog.poll_updates())  # it may have been listed just now
+                    outputs.extend(self.normaliser.handle(frame))
+            except (FrameError, RawFrameError) as error:
+                outputs.append(self.dead_letter(message, error))
+        return outputs
+
+    def periodic(self) -> None:
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + 1.0
+        self._use_instruments(self._catalog.poll_updates())
+        for output in self.normaliser.overdue_snapshot_requests(time.time_ns()):
+            self.producers.produce(output)
+        self._books.set(len(self.normaliser.books()))
+        self._resyncs.set(self.normaliser.resyncs)
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self._catalog.close()

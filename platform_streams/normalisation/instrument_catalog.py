@@ -1,0 +1,83 @@
+"""Reads the compacted ``ref.instrument`` topic: every exchange's instruments, kept current."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+from platform_streams.exchanges.instruments import InstrumentRegistry
+from platform_streams.kafka_clients import consumer_settings
+from platform_streams.schemas import EventDecodeError, Instrument, TypedDecoder
+
+log = logging.getLogger(__name__)
+
+_ELECTING = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._TIMED_OUT,
+}
+
+
+class InstrumentCatalog:
+    """Registries per exchange, built from ``ref.instrument`` (no consumer group: it always reads it all)."""
+
+    def __init__(self, bootstrap_servers: str, topic: str = "ref.instrument") -> None:
+        self._consumer = Consumer(consumer_settings(bootstrap_servers, f"instrument-catalog-{time.time_ns()}"))
+        metadata = self._consumer.list_topics(topic, timeout=30).topics.get(topic)
+        partitions = sorted(metadata.partitions) if metadata is not None and metadata.partitions else []
+        self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        self._topic = topic
+        self._partitions = partitions
+        self._decoder = TypedDecoder(Instrument)
+        self.registries: dict[str, InstrumentRegistry] = {}
+
+    def load_all(self, timeout_s: float = 30.0) -> set[str]:
+        """Read up to the current end of every partition; returns the exchanges seen."""
+        deadline = time.monotonic() + timeout_s
+        ends = {p: self._high_watermark(p, deadline) for p in self._partitions}
+        changed: set[str] = set()
+        positions = {p: 0 for p in self._partitions}
+        while any(positions[p] < ends[p] for p in self._partitions) and time.monotonic() < deadline:
+            for message in self._consumer.consume(1000, 0.2):
+                if message.error() is None:
+                    positions[message.partition()] = message.offset() + 1
+                    changed |= self._apply(message.value())
+        return changed
+
+    def _high_watermark(self, partition: int, deadline: float) -> int:
+        """The partition's end, retried while a just-created topic elects its leaders."""
+        while True:
+            try:
+                return self._consumer.get_watermark_offsets(TopicPartition(self._topic, partition), timeout=10)[1]
+            except KafkaException as exc:
+                if exc.args[0].code() not in _ELECTING or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def poll_updates(self) -> set[str]:
+        """Apply whatever arrived since; returns the exchanges whose instruments changed."""
+        changed: set[str] = set()
+        for message in self._consumer.consume(1000, 0):
+            if message.error() is None:
+                changed |= self._apply(message.value())
+        return changed
+
+    def _apply(self, payload: bytes | None) -> set[str]:
+        if not payload:
+            return set()  # a tombstone
+        try:
+            instrument = self._decoder.decode(payload)
+        except EventDecodeError as exc:
+            log.warning("undecodable instrument record", extra={"error": str(exc)})
+            return set()
+        registry = self.registries.setdefault(instrument.exchange, InstrumentRegistry(instrument.exchange))
+        if registry.get_symbol(instrument.symbol) == instrument:
+            return set()
+        registry.add(instrument)
+        return {instrument.exchange}
+
+    def close(self) -> None:
+        self._consumer.close()

@@ -1,0 +1,125 @@
+"""The normaliser on real exchange captures: frames in, canonical events out, books kept honest."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from platform_streams.exchanges.base import FrameError
+from platform_streams.exchanges.binance.parser import BinanceParser
+from platform_streams.exchanges.kraken.instruments import registry_from_asset_pairs
+from platform_streams.exchanges.okx.instruments import registry_from_instruments
+from platform_streams.ingestion.raw_frames import ConnectionEvent, FrameKind, RawFrame
+from platform_streams.normalisation.normaliser import Normaliser
+from platform_streams.schemas import BookDelta, BookResync, BookSnapshot, SnapshotRequest, Trade, decode
+from tests.exchanges.captures import read_capture, rest_bodies
+
+BINANCE_2024 = "binance/2024-08-08_hftbacktest_spot_BTCUSDT.jsonl.gz"
+OKX_BOOKS = "okx/2022-05-13_cryptofeed_v5_books.ws.jsonl"
+KRAKEN_BOOK = "kraken/2021-04-17_cryptofeed_v1_book.ws.jsonl"
+
+
+def raw_frames(capture: str, exchange: str, rest_path: str = "") -> list[RawFrame]:
+    frames = []
+    for sequence, record in enumerate(read_capture(capture)):
+        if record.direction == "in":
+            frames.append(RawFrame(exchange, "conn-1", sequence, record.receive_ts_ns, FrameKind.WEBSOCKET, record.frame))
+        elif record.direction == "rest":
+            frames.append(RawFrame(exchange, "conn-1", sequence, record.receive_ts_ns, FrameKind.REST, record.frame, rest_path))
+    return frames
+
+
+def run(normaliser: Normaliser, frames: list[RawFrame]) -> list:
+    outputs = []
+    for frame in frames:
+        outputs.extend(normaliser.handle(frame))
+    return outputs
+
+
+def by_topic(outputs: list, topic: str) -> list:
+    return [decode(o.value) for o in outputs if o.topic == topic]
+
+
+def test_binance_trades_and_book_from_snapshot_and_diffs() -> None:
+    normaliser = Normaliser()
+    outputs = run(normaliser, raw_frames(BINANCE_2024, "binance", "/api/v3/depth?symbol=BTCUSDT&limit=1000"))
+    trades = by_topic(outputs, "md.trade")
+    assert len(trades) == 19_904 and all(isinstance(t, Trade) for t in trades)
+    assert [t.sequence for t in trades] == sorted(t.sequence for t in trades)
+    book_events = by_topic(outputs, "md.book")
+    assert isinstance(book_events[0], BookSnapshot)
+    assert not any(isinstance(e, BookResync) for e in book_events)
+    assert sum(isinstance(e, BookDelta) for e in book_events) == 6_493  # per INDEX.md: the bridging diff and 6,492 more
+    assert len(by_topic(outputs, "md.bbo")) == 73_174
+    sync = normaliser.books()[("binance", "BTC/USDT")]
+    assert sync.live and not sync.book.is_crossed()
+    assert all(o.key == "binance:BTC/USDT" for o in outputs)
+
+
+def test_okx_books_with_checksums_never_resync() -> None:
+    normaliser = Normaliser()
+    normaliser.set_instruments("okx", registry_from_instruments([r.frame for r in rest_bodies("okx/2022-05-13_cryptofeed_instruments.rest.jsonl")]))
+    outputs = run(normaliser, raw_frames(OKX_BOOKS, "okx"))
+    events = by_topic(outputs, "md.book")
+    assert events and not any(isinstance(e, BookResync) for e in events)
+    assert normaliser.resyncs == 0
+    assert all(sync.live for sync in normaliser.books().values())
+
+
+def test_kraken_books_with_checksums_never_resync() -> None:
+    normaliser = Normaliser(book_depths={"kraken": 1000})  # the capture subscribed at depth 1000
+    normaliser.set_instruments("kraken", registry_from_asset_pairs(rest_bodies("kraken/2021-04-17_cryptofeed_AssetPairs.rest.jsonl")[0].frame))
+    outputs = run(normaliser, raw_frames(KRAKEN_BOOK, "kraken"))
+    assert by_topic(outputs, "md.book") and normaliser.resyncs == 0
+
+
+def test_a_lost_okx_update_resyncs_and_asks_ingestion_for_a_snapshot() -> None:
+    normaliser = Normaliser()
+    normaliser.set_instruments("okx", registry_from_instruments([r.frame for r in rest_bodies("okx/2022-05-13_cryptofeed_instruments.rest.jsonl")]))
+    frames = raw_frames(OKX_BOOKS, "okx")
+    updates = [i for i, f in enumerate(frames) if b'"action":"update"' in f.payload]
+    lost = updates[5]
+    outputs = run(normaliser, frames[:lost] + frames[lost + 1 : lost + 40])
+    resyncs = [e for e in by_topic(outputs, "md.book") if isinstance(e, BookResync)]
+    requests = by_topic(outputs, "ctl.resync")
+    assert resyncs and "checksum" in resyncs[0].reason
+    assert requests and isinstance(requests[0], SnapshotRequest)
+    registry = normaliser._registries["okx"]  # noqa: SLF001
+    assert requests[0].connection_id == "conn-1"
+    assert {r.exchange_symbol for r in requests} == {registry.by_symbol(r.symbol).exchange_symbol for r in resyncs}
+    assert all(o.key == "conn-1" for o in outputs if o.topic == "ctl.resync")
+
+
+def test_a_new_connection_session_resets_live_books() -> None:
+    normaliser = Normaliser()
+    run(normaliser, raw_frames(BINANCE_2024, "binance", "/api/v3/depth?symbol=BTCUSDT&limit=1000")[:5_000])
+    assert normaliser.books()[("binance", "BTC/USDT")].live
+    control = RawFrame("binance", "conn-1", 10**9, 1, FrameKind.CONTROL, msgspec.json.encode(ConnectionEvent("connected", ["BTCUSDT"])))
+    outputs = normaliser.handle(control)
+    assert [type(decode(o.value)) for o in outputs] == [BookResync]
+    assert not normaliser.books()[("binance", "BTC/USDT")].live
+    # while it waits, a re-request is due only after the retry interval
+    assert normaliser.overdue_snapshot_requests(1 + 10**9) == []
+    overdue = normaliser.overdue_snapshot_requests(1 + 31 * 10**9)
+    assert [decode(o.value).exchange_symbol for o in overdue] == ["BTCUSDT"]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        RawFrame("binance", "c", 1, 1, FrameKind.WEBSOCKET, b'{"stream":"btcusdt@trade","data":{"e":"trade"'),
+        RawFrame("binance", "c", 1, 1, FrameKind.WEBSOCKET, b'{"stream":"btcusdt@nosuch","data":{"e":"nosuch"}}'),
+        RawFrame("nowhere", "c", 1, 1, FrameKind.WEBSOCKET, b"{}"),
+        RawFrame("binance", "c", 1, 1, FrameKind.CONTROL, b"not json"),
+        RawFrame("binance", "c", 1, 1, FrameKind.REST, b"{}", "/api/v3/ticker/price"),
+    ],
+    ids=["truncated", "unknown-channel", "unknown-exchange", "bad-control", "unknown-rest"],
+)
+def test_bad_frames_raise_frame_errors_with_the_exchange(frame: RawFrame) -> None:
+    with pytest.raises(FrameError) as error:
+        Normaliser().handle(frame)
+    assert error.value.exchange == frame.exchange
+
+
+def test_parser_is_binance_without_metadata() -> None:
+    assert isinstance(Normaliser()._parser("binance"), BinanceParser)  # noqa: SLF001
