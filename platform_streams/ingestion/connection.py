@@ -24,6 +24,7 @@ from platform_streams.exchanges.instruments import Instrument
 from platform_streams.ingestion.feed import MarketDataFeed
 from platform_streams.ingestion.raw_frames import ConnectionEvent, FrameKind, RawFrame
 from platform_streams.ingestion.rest_snapshots import RestSnapshotClient, SnapshotUnavailable
+from platform_streams.ingestion.snapshot_budget import WeightBudget
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,19 @@ class ConnectionSettings(msgspec.Struct, frozen=True):
     reconnect_max_s: float = 30.0
     open_timeout_s: float = 10.0
     message_rate_safety: float = 0.6  # share of the exchange's incoming-message limit we use
+
+
+class MessagePacer:
+    """Spends a connection's message allowance (``count`` per ``window_s``) as a token bucket:
+    a small burst at once, the rest at the allowed rate, never above ``safety`` of the limit."""
+
+    def __init__(self, count: int, window_s: float, safety: float) -> None:
+        self._budget = WeightBudget(count, window_s, time.monotonic(), safety=safety, burst=min(0.2, safety / 2))
+
+    async def acquire(self) -> None:
+        self._budget.request("message", 1, 0)
+        while not self._budget.grants(time.monotonic()):
+            await asyncio.sleep(max(0.001, (self._budget.next_grant_at(time.monotonic()) or 0) - time.monotonic()))
 
 
 class FeedConnection:
@@ -64,13 +78,12 @@ class FeedConnection:
         self._request_id = 1
         self._ws: ClientConnection | None = None
         self._send_lock = asyncio.Lock()
-        self._last_send = 0.0
         self._last_frame = time.monotonic()
         self._stopping = asyncio.Event()
         self.sessions = 0
         self.frames = 0
         limit = feed.limits.subscribe_messages
-        self._send_interval_s = (limit.window_s / limit.count / settings.message_rate_safety) if limit else 0.0
+        self._pacer = MessagePacer(limit.count, limit.window_s, settings.message_rate_safety) if limit else None
 
     # -- records ---------------------------------------------------------------------
     def _next_sequence(self) -> int:
@@ -140,14 +153,12 @@ class FeedConnection:
     async def _send(self, message: bytes) -> None:
         """Send within the exchange's incoming-message limit for this connection."""
         async with self._send_lock:
-            wait = self._last_send + self._send_interval_s - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            if self._pacer is not None:
+                await self._pacer.acquire()
             ws = self._ws
             if ws is None:
                 return
             await ws.send(message.decode())
-            self._last_send = time.monotonic()
 
     async def _subscribe_then_snapshot(self) -> None:
         messages = self.feed.subscribe_messages(self.instruments, self.channels, self._request_id)
