@@ -9,6 +9,7 @@ import msgspec
 
 from platform_streams.demo.passthrough import PassThroughDaemon, PassThroughSettings
 from platform_streams.demo.synthetic_trades import SyntheticTradeSettings, SyntheticTradeSource
+from platform_streams.ingestion.ccxt_daemon import CcxtIngestionDaemon, CcxtIngestionSettings
 from platform_streams.ingestion.daemon import IngestionDaemon, IngestionSettings
 from platform_streams.normalisation.daemon import NormaliserDaemon, NormaliserSettings
 from platform_streams.sinks.daemon import PostgresSinkDaemon, PostgresSinkSettings
@@ -27,6 +28,9 @@ DAEMON_KINDS: Mapping[str, DaemonKind] = {
     "passthrough": DaemonKind(PassThroughDaemon, PassThroughSettings, "copies input topics to an output topic"),
     "synthetic-trades": DaemonKind(SyntheticTradeSource, SyntheticTradeSettings, "emits synthetic trades at a rate"),
     "ingestion": DaemonKind(IngestionDaemon, IngestionSettings, "one replica's shard of an exchange's WebSockets into md.raw"),
+    "ccxt-ingestion": DaemonKind(
+        CcxtIngestionDaemon, CcxtIngestionSettings, "any exchange ccxt.pro supports, as ccxt-format frames into md.raw"
+    ),
     "normaliser": DaemonKind(NormaliserDaemon, NormaliserSettings, "md.raw into canonical trades, books and top of book"),
     "raw-archive": DaemonKind(RawArchiveDaemon, RawArchiveSettings, "archives md.raw into hourly zstd files"),
     "postgres-sink": DaemonKind(

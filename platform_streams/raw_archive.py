@@ -3,7 +3,7 @@
 Layout: ``<root>/<exchange>/<YYYY-MM-DD>/<HH>.<writer>.raw.zst``, hours in UTC by
 receive time; each writer (one per archiver replica) has its own files. A file is a
 sequence of zstd frames, one per written batch, each holding length-prefixed
-msgpack records ``[receive_ts_ns, connection_id, sequence, kind, path, payload]``.
+msgpack records ``[receive_ts_ns, connection_id, sequence, kind, path, payload, format]``.
 A crash can leave a torn last frame: readers keep every complete record before it.
 Duplicates (a batch re-archived after a crash) are dropped on read by
 (connection id, sequence).
@@ -26,7 +26,7 @@ from platform_streams.ingestion.raw_frames import FrameKind, RawFrame
 
 _LENGTH = struct.Struct(">I")
 _encoder = msgspec.msgpack.Encoder()
-_record_decoder = msgspec.msgpack.Decoder(tuple[int, str, int, str, str, bytes])
+_record_decoder = msgspec.msgpack.Decoder(tuple[int, str, int, str, str, bytes, str])
 
 
 class ArchiveError(ValueError):
@@ -59,7 +59,15 @@ class RawArchiveWriter:
         for frame in frames:
             path = archive_path(self.root, frame.exchange, hour_of(frame.receive_ts_ns), self.writer)
             record = _encoder.encode(
-                (frame.receive_ts_ns, frame.connection_id, frame.sequence, frame.kind.value, frame.path, frame.payload)
+                (
+                    frame.receive_ts_ns,
+                    frame.connection_id,
+                    frame.sequence,
+                    frame.kind.value,
+                    frame.path,
+                    frame.payload,
+                    frame.format,
+                )
             )
             chunks.setdefault(path, []).extend((_LENGTH.pack(len(record)), record))
             count += 1
@@ -109,10 +117,10 @@ def read_file(path: Path) -> Iterator[RawFrame]:
             if len(body) < length:
                 return
             try:
-                ts, connection, sequence, kind, request_path, payload = _record_decoder.decode(body)
+                ts, connection, sequence, kind, request_path, payload, frame_format = _record_decoder.decode(body)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 raise ArchiveError(f"{path}: not a raw archive record: {exc}") from None
-            yield RawFrame(exchange, connection, sequence, ts, FrameKind(kind), payload, request_path)
+            yield RawFrame(exchange, connection, sequence, ts, FrameKind(kind), payload, request_path, frame_format)
 
 
 def archive_files(root: Path, exchange: str, start: datetime | None = None, end: datetime | None = None) -> list[Path]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from platform_streams.exchanges.binance.feed import BinanceFeed
+from platform_streams.exchanges.coinbase.feed import CoinbaseFeed
 from platform_streams.exchanges.kraken.feed import KrakenFeed
 from platform_streams.exchanges.okx.feed import OkxFeed
 from platform_streams.ingestion.feed import MarketDataFeed
 from platform_streams.settings import ConfigError
 
-FEEDS: dict[str, type] = {"binance": BinanceFeed, "okx": OkxFeed, "kraken": KrakenFeed}
+FEEDS: dict[str, type] = {"binance": BinanceFeed, "okx": OkxFeed, "kraken": KrakenFeed, "coinbase": CoinbaseFeed}
 
 
 def build_feed(exchange: str, rest_url: str = "", ws_url: str = "") -> MarketDataFeed:

@@ -5,7 +5,9 @@ Headers: exchange, connection id, per-connection sequence number (a gap in it is
 lost frame), receive time (ns), and the kind of frame (``ws`` for a WebSocket
 message, ``rest`` for a REST body fetched for that connection, e.g. a book
 snapshot, with the request path in ``x-path``, ``ctl`` for a :class:`ConnectionEvent`
-that ingestion writes when a connection opens or is lost).
+that ingestion writes when a connection opens or is lost), and, for frames not in the
+exchange's own format, that format in ``x-format`` (``ccxt``: ccxt's unified structures,
+written by the generic ccxt ingestion).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from platform_streams.runtime.output import Output
 
 RAW_TOPIC = "md.raw"
 
-_EXCHANGE, _CONNECTION, _SEQUENCE, _RECEIVED, _KIND, _PATH = "x-exchange", "x-conn", "x-seq", "x-rx-ns", "x-kind", "x-path"
+_EXCHANGE, _CONNECTION, _SEQUENCE, _RECEIVED, _KIND, _PATH, _FORMAT = (
+    "x-exchange", "x-conn", "x-seq", "x-rx-ns", "x-kind", "x-path", "x-format",
+)  # fmt: skip
 
 
 class FrameKind(enum.Enum):
@@ -45,6 +49,7 @@ class RawFrame(msgspec.Struct, frozen=True, gc=False):
     kind: FrameKind
     payload: bytes
     path: str = ""
+    format: str = ""  # empty: the exchange's own wire format
 
     def to_output(self, topic: str = RAW_TOPIC) -> Output:
         headers = [
@@ -56,6 +61,8 @@ class RawFrame(msgspec.Struct, frozen=True, gc=False):
         ]
         if self.path:
             headers.append((_PATH, self.path.encode()))
+        if self.format:
+            headers.append((_FORMAT, self.format.encode()))
         return Output(topic, self.payload, self.connection_id, headers)
 
     @classmethod
@@ -71,6 +78,7 @@ class RawFrame(msgspec.Struct, frozen=True, gc=False):
                 kind=FrameKind(fields.get(_KIND, b"ws").decode()),
                 payload=payload,
                 path=fields.get(_PATH, b"").decode(),
+                format=fields.get(_FORMAT, b"").decode(),
             )
         except (KeyError, ValueError) as exc:
             raise RawFrameError(f"md.raw record without valid provenance headers ({exc}); headers: {sorted(fields)}") from None

@@ -1,0 +1,169 @@
+"""Generic ingestion through ccxt.pro, for exchanges without a native adapter.
+
+``watch_trades_for_symbols`` and ``watch_order_book_for_symbols`` deliver ccxt's unified
+structures; each becomes a ``ccxt``-format frame in ``md.raw`` (numbers as decimal
+text), parsed by :mod:`platform_streams.exchanges.ccxt_unified`. Trades come from a
+client whose numbers are strings (``exchange.number = str``: exact). ccxt.pro keeps
+books with float prices (its sorted sides negate them), so book levels are written as
+the shortest text that round-trips the float — the exchange's own decimal for any
+price of up to 15 significant digits — and the parser refuses any that is not exact at
+the instrument's scale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from decimal import Decimal
+from typing import Any
+
+import ccxt.pro as ccxtpro
+import msgspec
+
+from platform_streams.exchanges.ccxt_unified.instruments import UnusableMarket, instrument_from_market
+from platform_streams.exchanges.ccxt_unified.messages import UnifiedBook, UnifiedTrade
+from platform_streams.exchanges.ccxt_unified.parser import FORMAT
+from platform_streams.ingestion.raw_frames import RAW_TOPIC, FrameKind, RawFrame
+from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
+from platform_streams.runtime.output import Output
+from platform_streams.settings import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class CcxtIngestionSettings(BaseSettings, kw_only=True):
+    ccxt_exchange: str  # ccxt's id, e.g. "bybit"
+    exchange: str = ""  # the platform's name for it; default: the ccxt id
+    symbols: list[str] = []  # ccxt unified symbols; empty: every active spot market (capped by max_instruments)
+    max_instruments: int = 50
+    book_depth: int = 20
+    trades: bool = True
+    books: bool = True
+    ccxt_config: dict[str, Any] = {}  # passed to the ccxt constructor: urls, options (keys stay out of logs)
+    raw_topic: str = RAW_TOPIC
+    instrument_topic: str = "ref.instrument"
+
+
+def float_text(value: float) -> str:
+    """The shortest decimal text that round-trips ``value``, without exponent (``1e-05`` → ``0.00001``)."""
+    text = repr(float(value))
+    if "e" in text or "E" in text:
+        return format(Decimal(text), "f")
+    return text[:-2] if text.endswith(".0") else text
+
+
+class CcxtIngestionDaemon(DaemonLifecycle):
+    """One ccxt.pro client's trades and books into ``md.raw``."""
+
+    settings: CcxtIngestionSettings
+
+    def __init__(self, settings: CcxtIngestionSettings) -> None:
+        super().__init__(settings)
+        if settings.ccxt_exchange not in ccxtpro.exchanges:
+            raise ConfigError(f"{settings.name}: ccxt.pro has no exchange {settings.ccxt_exchange!r}")
+        self.exchange = settings.exchange or settings.ccxt_exchange
+        self.connection_id = f"ccxt-{self.exchange}"
+        self._sequence = time.time_ns() // 1000
+        self.frames = 0
+
+    def _client(self, numbers_as_text: bool) -> Any:
+        client = getattr(ccxtpro, self.settings.ccxt_exchange)(dict(self.settings.ccxt_config))
+        if numbers_as_text:
+            client.number = str
+        return client
+
+    def _emit(self, payload: bytes) -> None:
+        self._sequence += 1
+        frame = RawFrame(
+            self.exchange, self.connection_id, self._sequence, time.time_ns(), FrameKind.WEBSOCKET, payload, format=FORMAT
+        )
+        self.producers.produce(frame.to_output(self.settings.raw_topic))
+        self.frames += 1
+        self.messages_out += 1
+
+    def run(self) -> None:
+        self.install_signal_handlers()
+        self.serve_metrics()
+        try:
+            asyncio.run(self._main())
+        finally:
+            self._state = "stopped"
+            self.send_heartbeat([])
+            self.producers.flush(self.settings.shutdown_timeout_s)
+
+    async def _main(self) -> None:
+        trades_client, books_client = self._client(numbers_as_text=True), self._client(numbers_as_text=False)
+        try:
+            markets = await books_client.load_markets()
+            symbols = self._symbols(markets)
+            for symbol in symbols:
+                try:
+                    instrument = instrument_from_market(self.exchange, markets[symbol], books_client.precisionMode)
+                except UnusableMarket as exc:
+                    log.warning("market skipped", extra={"symbol": symbol, "reason": str(exc)})
+                    continue
+                self.producers.produce(Output.event(self.settings.instrument_topic, instrument))
+            self._state = "running"
+            tasks = []
+            if self.settings.trades:
+                tasks.append(asyncio.create_task(self._watch_trades(trades_client, symbols)))
+            if self.settings.books:
+                tasks.append(asyncio.create_task(self._watch_books(books_client, symbols)))
+            while not self.stopping:
+                self.producers.poll()
+                if self.heartbeat_due(time.monotonic()):
+                    self.send_heartbeat([])
+                for task in tasks:
+                    if task.done() and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+                await asyncio.sleep(0.05)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            await trades_client.close()
+            await books_client.close()
+
+    def _symbols(self, markets: dict[str, Any]) -> list[str]:
+        if self.settings.symbols:
+            missing = [s for s in self.settings.symbols if s not in markets]
+            if missing:
+                raise ConfigError(f"{self.settings.name}: {self.settings.ccxt_exchange} has no markets {missing[:10]}")
+            return list(self.settings.symbols)
+        spot = sorted(s for s, m in markets.items() if m.get("spot") and m.get("active") is not False)
+        return spot[: self.settings.max_instruments]
+
+    async def _watch_trades(self, client: Any, symbols: list[str]) -> None:
+        encoder = msgspec.json.Encoder()
+        while not self.stopping:
+            for trade in await client.watch_trades_for_symbols(symbols):
+                self._emit(
+                    encoder.encode(
+                        UnifiedTrade(
+                            symbol=trade["symbol"],
+                            id=str(trade["id"] or ""),
+                            timestamp=int(trade["timestamp"] or 0),
+                            side=trade.get("side") or "",
+                            price=str(trade["price"]),
+                            amount=str(trade["amount"]),
+                        )
+                    )
+                )
+
+    async def _watch_books(self, client: Any, symbols: list[str]) -> None:
+        encoder = msgspec.json.Encoder()
+        depth = self.settings.book_depth
+        while not self.stopping:
+            book = await client.watch_order_book_for_symbols(symbols, depth)
+            self._emit(
+                encoder.encode(
+                    UnifiedBook(
+                        symbol=book["symbol"],
+                        timestamp=int(book.get("timestamp") or 0),
+                        nonce=int(book.get("nonce") or 0),
+                        bids=[(float_text(p), float_text(q)) for p, q, *_ in book["bids"][:depth]],
+                        asks=[(float_text(p), float_text(q)) for p, q, *_ in book["asks"][:depth]],
+                    )
+                )
+            )
