@@ -34,7 +34,9 @@ class _Scheduler:
 
     def __init__(self, limits: BudgetLimits, safety: float, burst: float) -> None:
         now = time.monotonic()
-        self.budgets = {exchange: WeightBudget(weight, window, now, safety, burst) for exchange, (weight, window) in limits.items()}
+        self.budgets = {
+            exchange: WeightBudget(weight, window, now, safety, burst) for exchange, (weight, window) in limits.items()
+        }
         self._waiters: dict[int, asyncio.Future[None]] = {}
         self._ids = itertools.count()
         self._wakeup: asyncio.TimerHandle | None = None

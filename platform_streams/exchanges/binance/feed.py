@@ -27,7 +27,8 @@ class BinanceFeed:
     default_channels = ("trade", "depth", "bookTicker")
     keepalive_interval_s = 0.0
     streams_per_message = 200
-    snapshot_depth = 100  # weight 5: a thousand books restart in about a minute of 6,000/min weight (1000 levels: weight 50, ten minutes)
+    # weight 5: a thousand books restart in about a minute of 6,000/min weight (1000 levels: weight 50, ten minutes)
+    snapshot_depth = 100
 
     def __init__(self, rest_base_url: str = endpoints.REST_BASE_URL, ws_base_url: str = endpoints.WS_BASE_URL) -> None:
         self.rest_base_url = rest_base_url.rstrip("/")
