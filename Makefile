@@ -9,15 +9,34 @@ PY_STAMP := $(VENV)/.installed
 KAFKA_POM := platform_streams/embedded/kafka/pom.xml
 KAFKA_DIR := .embedded/kafka
 KAFKA_STAMP := $(KAFKA_DIR)/.resolved
+NATIVE_DIR := native
+NATIVE_SOURCES := $(NATIVE_DIR)/Cargo.toml $(NATIVE_DIR)/Cargo.lock $(NATIVE_DIR)/pyproject.toml \
+    $(NATIVE_DIR)/tradeplat_native.pyi $(wildcard $(NATIVE_DIR)/src/*.rs)
+NATIVE_STAMP := $(VENV)/.native-installed
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+# For the benchmark's comparison only, never in the project venv: cryptofeed and its requirements,
+# at the versions it was measured with.
+BENCH_REQUIREMENTS := cryptofeed==2.4.1 yapic.json==1.9.5 order_book==0.6.1 aiohttp==3.14.5 aiofile==3.12.3 \
+    aiodns==4.0.4 websockets==17.4 uvloop==0.23.0 PyYAML==6.0.4 requests==2.34.2
 
-.PHONY: setup up down status test bench bench-runtime clean-state
+.PHONY: setup native up down status test bench bench-runtime bench-market-data bench-venv clean-state
 
-setup: $(PY_STAMP) $(KAFKA_STAMP)
+setup: $(PY_STAMP) $(NATIVE_STAMP) $(KAFKA_STAMP)
 
 $(PY_STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+native: $(NATIVE_STAMP)
+
+# The Rust extension (native/), built by the venv's maturin with the crates pinned in Cargo.lock
+# (fetched from crates.io); rebuilt only when its sources change.
+$(NATIVE_STAMP): $(NATIVE_SOURCES) | $(PY_STAMP)
+	@command -v cargo >/dev/null || { echo "Rust's cargo is needed to build native/ (install it with rustup)"; exit 1; }
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/maturin develop --release --locked --manifest-path $(NATIVE_DIR)/Cargo.toml
 	@touch $@
 
 $(KAFKA_STAMP): $(KAFKA_POM)
@@ -39,10 +58,21 @@ status: setup
 test: setup
 	$(BIN)/python -m pytest
 
-bench: bench-runtime
+bench: bench-runtime bench-market-data
 
 bench-runtime: setup
 	$(BIN)/python benchmarks/runtime.py
+
+bench-market-data: setup bench-venv
+	$(BIN)/python benchmarks/market_data.py --cryptofeed-python $(BENCH_VENV)/bin/python
+
+bench-venv: $(BENCH_STAMP)
+
+$(BENCH_STAMP): Makefile
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet $(BENCH_REQUIREMENTS)
+	@touch $@
 
 clean-state:
 	$(BIN)/tradeplat down || true

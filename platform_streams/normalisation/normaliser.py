@@ -2,7 +2,9 @@
 
 Per frame: control records (a connection opened or was lost) reset the books of its
 symbols; REST bodies are book snapshots; WebSocket frames go through the exchange's
-parser. Trades, top of book and candles pass straight to their topics; book events
+parser. Binance trade frames take the parser's native fast path, which gives the key and
+the encoded trade without building the event. Trades, top of book and candles pass
+straight to their topics; book events
 go through the instrument's sync rule, and only what it applies is published. A
 resync publishes a :class:`BookResync` on ``md.book`` and asks ingestion (on
 ``ctl.resync``) for a new snapshot, repeated while the book stays down.
@@ -10,7 +12,7 @@ resync publishes a :class:`BookResync` on ``md.book`` and asks ingestion (on
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
@@ -32,6 +34,10 @@ class NormaliserTopics(msgspec.Struct, frozen=True):
     bbo: str = "md.bbo"
     candle: str = "md.candle.1m"
     resync: str = "ctl.resync"
+
+
+TradeFastPath = Callable[[bytes, int], tuple[str, bytes] | None]
+"""``(frame, receive_ts_ns)`` → ``(key, encoded Trade)``, or None for a frame that is not a trade."""
 
 
 class UnsupportedExchange(FrameError):
@@ -63,6 +69,7 @@ class Normaliser:
         self._book_depths = {**DEFAULT_BOOK_DEPTHS, **(book_depths or {})}
         self._registries: dict[str, InstrumentRegistry] = {}
         self._parsers: dict[str, ExchangeParser] = {}
+        self._trade_fast_paths: dict[str, TradeFastPath] = {}
         self._books: dict[tuple[str, str], _BookState] = {}
         self._resync_retry_ns = resync_retry_ns
         self.resyncs = 0
@@ -72,6 +79,7 @@ class Normaliser:
         """Use ``registry`` for ``exchange`` from now on (parsers cache scales: rebuild)."""
         self._registries[exchange] = registry
         self._parsers.pop(exchange, None)
+        self._trade_fast_paths.pop(exchange, None)
 
     def _parser(self, exchange: str) -> ExchangeParser:
         parser = self._parsers.get(exchange)
@@ -80,6 +88,8 @@ class Normaliser:
             if adapter is None:
                 raise UnsupportedExchange(exchange, f"no adapter for exchange {exchange!r}; known: {sorted(ADAPTERS)}")
             parser = self._parsers[exchange] = adapter.parser(self._registries.get(exchange) or InstrumentRegistry(exchange))
+            if isinstance(parser, BinanceParser):
+                self._trade_fast_paths[exchange] = parser.parse_trade_fast
         return parser
 
     def _symbol(self, exchange: str, exchange_symbol: str) -> str:
@@ -104,6 +114,11 @@ class Normaliser:
             return self._connection_event(frame)
         if frame.kind is FrameKind.REST:
             return self._rest_snapshot(frame)
+        parse_trade_fast = self._trade_fast_paths.get(frame.exchange)  # set once the exchange's parser is built
+        if parse_trade_fast is not None:
+            trade = parse_trade_fast(frame.payload, frame.receive_ts_ns)
+            if trade is not None:
+                return [Output(self.topics.trade, trade[1], trade[0])]
         parsed = self._parser(frame.exchange).parse_frame(frame.payload, frame.receive_ts_ns)
         outputs: list[Output] = []
         for event in parsed.events:

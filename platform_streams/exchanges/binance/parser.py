@@ -9,10 +9,16 @@ its payload names no symbol) → :class:`BookSnapshot`. REST ``/api/v3/depth`` b
 through :meth:`BinanceParser.parse_depth_snapshot`. Subscription replies are control
 frames; error replies raise :class:`ExchangeErrorFrame`.
 
-The trade path is the hot one: a frame is recognised by its first bytes and decoded in
-one pass into the union of ``"e"``-tagged events (frames without ``"e"`` fall back to
-``bookTicker``, then to dispatch by stream name); per-symbol scales come from one dict
-lookup and prices and sizes from a text cache.
+Trades are the hot path and are mapped in native code (``native/src/``, the
+``tradeplat_native`` extension): :meth:`BinanceParser.parse_trade_fast` turns a trade or
+aggTrade frame, in the shapes Binance sends, straight into the Kafka key and the encoded
+:class:`Trade` (what the normaliser produces), and :meth:`BinanceParser.parse` decodes that
+into the event. Every other frame is recognised by its first bytes and decoded in one pass
+into the union of ``"e"``-tagged events (frames without ``"e"`` fall back to ``bookTicker``,
+then to dispatch by stream name); a trade found that way (keys in another order, say) is
+respelled as Binance's raw event and mapped by the same native code, so the trade mapping
+has one definition. Per-symbol scales come from one dict lookup (the native code asks for
+them once per symbol) and book prices and sizes from a text cache.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from collections.abc import Callable
 from functools import partial
 
 import msgspec
+from tradeplat_native import BinanceTradeParser as NativeTradeParser
+from tradeplat_native import MalformedTrade
 
 from platform_streams.exchanges.base import (
     ExchangeErrorFrame,
@@ -36,7 +44,7 @@ from platform_streams.exchanges.binance.instruments import EXCHANGE, symbol_with
 from platform_streams.exchanges.decimal_text import mantissa_at_scale
 from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.exchanges.symbol_scales import SymbolScales, SymbolScalesCache
-from platform_streams.schemas.events import BestBidOffer, BookDelta, BookSnapshot, Candle, Level, Side, Trade
+from platform_streams.schemas.events import BestBidOffer, BookDelta, BookSnapshot, Candle, Level, Trade
 from platform_streams.schemas.fixed_point import FixedPointError
 
 NS_PER_MS = 1_000_000
@@ -59,10 +67,10 @@ _book_ticker_frame_decoder = msgspec.json.Decoder(messages.StreamFrame[messages.
 _kline_frame_decoder = msgspec.json.Decoder(messages.StreamFrame[messages.Kline])
 _partial_depth_frame_decoder = msgspec.json.Decoder(messages.StreamFrame[messages.DepthSnapshot])
 _combined_event_decoder = msgspec.json.Decoder(messages.StreamFrame[messages.StreamEvent])
+_trade_decoder = msgspec.msgpack.Decoder(Trade)
 _COMBINED_PREFIX = b'{"stream":"'
 
-_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, FixedPointError)
-_SELL, _BUY = Side.SELL, Side.BUY
+_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, FixedPointError, MalformedTrade)
 
 FrameHandler = Callable[[bytes, int], list[MarketEvent]]
 
@@ -74,6 +82,15 @@ def _symbol_or_unknown(exchange_symbol: str) -> str:
         raise UnknownInstrument(EXCHANGE, str(exc)) from None
 
 
+def _native_symbol(
+    scales: SymbolScalesCache, exchange_symbol: str, price_text: str, size_text: str
+) -> tuple[str, int, int, bool]:
+    """What the native trade path asks once per symbol: its normalised name and scales (by the
+    rules of :class:`SymbolScalesCache`), and whether they hold for its later frames."""
+    resolved = scales.resolve(exchange_symbol, price_text, size_text)
+    return resolved.symbol, resolved.price_scale, resolved.size_scale, exchange_symbol in scales.resolved
+
+
 class BinanceParser:
     """Parses Binance spot frames; ``instruments`` gives the scales (without it, the text's own 8 decimals)."""
 
@@ -82,9 +99,24 @@ class BinanceParser:
     def __init__(self, instruments: InstrumentRegistry | None = None) -> None:
         self._scales = SymbolScalesCache(EXCHANGE, instruments, _symbol_or_unknown)
         self._resolved = self._scales.resolved
+        # a partial of the scales cache, not a bound method: the native object must not hold the parser (a cycle)
+        self._native_trades = NativeTradeParser(EXCHANGE, partial(_native_symbol, self._scales))
+
+    def parse_trade_fast(self, frame: bytes, receive_ts_ns: int) -> tuple[str, bytes] | None:
+        """``(key, encoded Trade)`` of a trade or aggTrade frame as Binance sends it, without building
+        the event; None for any other frame (hand it to :meth:`parse_frame`). Raises like :meth:`parse`."""
+        try:
+            return self._native_trades.parse(frame, receive_ts_ns)
+        except MalformedTrade as exc:
+            raise MalformedFrame(EXCHANGE, str(exc), frame) from None
+        except FrameError as exc:  # from the symbol lookup: UnknownInstrument
+            raise exc if exc.frame else type(exc)(EXCHANGE, exc.reason, frame) from None
 
     def parse(self, frame: bytes, receive_ts_ns: int) -> list[MarketEvent]:
         """Canonical events of one frame; [] for a subscription reply; raises ``FrameError`` subclasses."""
+        trade = self.parse_trade_fast(frame, receive_ts_ns)
+        if trade is not None:
+            return [_trade_decoder.decode(trade[1])]
         try:
             if frame.startswith(_COMBINED_PREFIX):
                 try:
@@ -100,10 +132,6 @@ class BinanceParser:
                 return [self._book_ticker(_book_ticker_decoder.decode(frame), receive_ts_ns)]
             else:
                 return self._parse_other(frame, receive_ts_ns)
-            if type(event) is messages.Trade:
-                return [self._trade(event, receive_ts_ns)]
-            if type(event) is messages.AggTrade:
-                return [self._agg_trade(event, receive_ts_ns)]
             return self._stream_event(event, receive_ts_ns)
         except _DECODE_ERRORS as exc:
             raise MalformedFrame(EXCHANGE, str(exc), frame) from None
@@ -153,12 +181,10 @@ class BinanceParser:
         return handler
 
     def _stream_event(self, event: messages.StreamEvent, receive_ts_ns: int) -> list[MarketEvent]:
-        if type(event) is messages.Trade:
-            return [self._trade(event, receive_ts_ns)]
         if type(event) is messages.DepthUpdate:
             return [self._depth(event, receive_ts_ns)]
-        if type(event) is messages.AggTrade:
-            return [self._agg_trade(event, receive_ts_ns)]
+        if type(event) is messages.Trade or type(event) is messages.AggTrade:
+            return [self._trade_message(event, receive_ts_ns)]
         return [self._kline(event, receive_ts_ns)]  # the union's last member: Kline
 
     def _parse_other(self, frame: bytes, receive_ts_ns: int) -> list[MarketEvent]:
@@ -185,10 +211,10 @@ class BinanceParser:
     # -- combined-stream frames -----------------------------------------------------------
 
     def _trade_frame(self, frame: bytes, receive_ts_ns: int) -> list[MarketEvent]:
-        return [self._trade(_trade_frame_decoder.decode(frame).data, receive_ts_ns)]
+        return [self._trade_message(_trade_frame_decoder.decode(frame).data, receive_ts_ns)]
 
     def _agg_trade_frame(self, frame: bytes, receive_ts_ns: int) -> list[MarketEvent]:
-        return [self._agg_trade(_agg_trade_frame_decoder.decode(frame).data, receive_ts_ns)]
+        return [self._trade_message(_agg_trade_frame_decoder.decode(frame).data, receive_ts_ns)]
 
     def _depth_frame(self, frame: bytes, receive_ts_ns: int) -> list[MarketEvent]:
         return [self._depth(_depth_frame_decoder.decode(frame).data, receive_ts_ns)]
@@ -204,45 +230,18 @@ class BinanceParser:
 
     # -- messages → canonical events -------------------------------------------------------
 
-    def _trade(self, trade: messages.Trade, receive_ts_ns: int) -> Trade:
-        scales = self._resolved.get(trade.symbol) or self._scales.resolve(trade.symbol, trade.price, trade.quantity)
-        prices, sizes = scales.prices, scales.sizes
-        price = prices.values.get(trade.price)
-        if price is None:
-            price = prices.parse(trade.price)
-        size = sizes.values.get(trade.quantity)
-        if size is None:
-            size = sizes.parse(trade.quantity)
-        return Trade(
-            EXCHANGE,
-            scales.symbol,
-            trade.trade_time * NS_PER_MS,
-            receive_ts_ns,
-            trade.trade_id,
-            str(trade.trade_id),
-            _SELL if trade.buyer_is_maker else _BUY,
-            price,
-            size,
-            scales.price_scale,
-            scales.size_scale,
-        )
-
-    def _agg_trade(self, trade: messages.AggTrade, receive_ts_ns: int) -> Trade:
-        scales = self._resolved.get(trade.symbol) or self._scales.resolve(trade.symbol, trade.price, trade.quantity)
-        prices, sizes = scales.prices, scales.sizes
-        return Trade(
-            EXCHANGE,
-            scales.symbol,
-            trade.trade_time * NS_PER_MS,
-            receive_ts_ns,
-            trade.agg_trade_id,
-            str(trade.agg_trade_id),
-            _SELL if trade.buyer_is_maker else _BUY,
-            prices.values[trade.price] if trade.price in prices.values else prices.parse(trade.price),
-            sizes.values[trade.quantity] if trade.quantity in sizes.values else sizes.parse(trade.quantity),
-            scales.price_scale,
-            scales.size_scale,
-        )
+    def _trade_message(self, message: messages.Trade | messages.AggTrade, receive_ts_ns: int) -> Trade:
+        """A trade the native path did not take as sent (other key order or spacing, escapes, duplicate
+        keys), respelled as the raw event Binance sends and mapped by the same native code. Fields the
+        canonical trade does not carry are zeroed: only the mapped fields' values can matter."""
+        if type(message) is messages.Trade:
+            respelled = msgspec.structs.replace(message, event_time=0)
+        else:
+            respelled = msgspec.structs.replace(message, event_time=0, first_trade_id=0, last_trade_id=0)
+        trade = self._native_trades.parse(msgspec.json.encode(respelled), receive_ts_ns)
+        if trade is None:  # never: msgspec writes a trade in the one spelling the native path always takes
+            raise MalformedFrame(EXCHANGE, "the native trade path did not take a trade in Binance's own spelling")
+        return _trade_decoder.decode(trade[1])
 
     def _depth(self, update: messages.DepthUpdate, receive_ts_ns: int) -> BookDelta:
         scales = self._level_scales(update.symbol, update.bids, update.asks)
