@@ -18,6 +18,10 @@ _POWERS_OF_TEN = tuple(10**exponent for exponent in range(40))
 _MAX_INT64_DIGITS = 18  # any 18-digit mantissa fits in a signed 64-bit integer
 
 
+def _power_of_ten(exponent: int) -> int:
+    return _POWERS_OF_TEN[exponent] if exponent < len(_POWERS_OF_TEN) else 10**exponent
+
+
 def mantissa_at_scale(text: str, scale: int) -> int:
     """``("61837.63000000", 2)`` → ``6183763``; raises if a non-zero digit would be dropped."""
     head, _, tail = text.partition(".")
@@ -28,11 +32,11 @@ def mantissa_at_scale(text: str, scale: int) -> int:
     if decimals == scale:  # the usual case: text written at the instrument's scale
         mantissa = int(digits)
     elif decimals > scale:
-        mantissa, remainder = divmod(int(digits), _POWERS_OF_TEN[decimals - scale])
+        mantissa, remainder = divmod(int(digits), _power_of_ten(decimals - scale))
         if remainder:
             raise FixedPointError(f"{text} has more than {scale} decimals")
     else:
-        mantissa = int(digits) * _POWERS_OF_TEN[scale - decimals]
+        mantissa = int(digits) * _power_of_ten(scale - decimals)
     if len(digits) + scale - decimals > _MAX_INT64_DIGITS and mantissa > INT64_MAX:
         raise FixedPointError(f"{text} at scale {scale} does not fit a signed 64-bit mantissa")
     return mantissa

@@ -10,6 +10,9 @@ from platform_streams.books.sync import BookSync
 from platform_streams.exchanges.base import ExchangeParser
 from platform_streams.exchanges.binance.book_sync import BinanceBookSync
 from platform_streams.exchanges.binance.parser import BinanceParser
+from platform_streams.exchanges.ccxt_unified.book_sync import SnapshotBookSync
+from platform_streams.exchanges.ccxt_unified.parser import FORMAT as CCXT_FORMAT
+from platform_streams.exchanges.ccxt_unified.parser import CcxtUnifiedParser
 from platform_streams.exchanges.coinbase.book_sync import CoinbaseBookSync
 from platform_streams.exchanges.coinbase.parser import CoinbaseParser
 from platform_streams.exchanges.instruments import InstrumentRegistry
@@ -37,3 +40,16 @@ ADAPTERS: dict[str, ExchangeAdapter] = {
 
 DEFAULT_BOOK_DEPTHS: dict[str, int] = {"kraken": kraken_endpoints.DEFAULT_BOOK_DEPTH}
 """Subscribed book depths by exchange, as ingestion subscribes them by default."""
+
+
+class FormatAdapter(msgspec.Struct, frozen=True):
+    """How to parse frames written in a format that is not an exchange's own (``x-format``),
+    for whichever exchange they came from."""
+
+    parser: Callable[[str, InstrumentRegistry], ExchangeParser]
+    book_sync: Callable[[str, str], BookSync]  # (exchange, symbol)
+
+
+FORMAT_ADAPTERS: dict[str, FormatAdapter] = {
+    CCXT_FORMAT: FormatAdapter(CcxtUnifiedParser, SnapshotBookSync),
+}

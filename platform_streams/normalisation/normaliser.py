@@ -18,12 +18,12 @@ from urllib.parse import parse_qs, urlsplit
 import msgspec
 
 from platform_streams.books.sync import BookSync, SyncResult, SyncStatus
-from platform_streams.exchanges.base import BookChecksum, ExchangeParser, FrameError, UnknownInstrument
+from platform_streams.exchanges.base import BookChecksum, ExchangeParser, FrameError, MalformedFrame, UnknownInstrument
 from platform_streams.exchanges.binance.instruments import symbol_without_metadata
 from platform_streams.exchanges.binance.parser import BinanceParser
 from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.ingestion.raw_frames import CONNECTION_EVENT_DECODER, FrameKind, RawFrame
-from platform_streams.normalisation.adapters import ADAPTERS, DEFAULT_BOOK_DEPTHS
+from platform_streams.normalisation.adapters import ADAPTERS, DEFAULT_BOOK_DEPTHS, FORMAT_ADAPTERS
 from platform_streams.runtime.output import Output
 from platform_streams.schemas import BestBidOffer, BookDelta, BookSnapshot, Candle, SnapshotRequest, Trade, encode
 
@@ -78,7 +78,8 @@ class Normaliser:
     def set_instruments(self, exchange: str, registry: InstrumentRegistry) -> None:
         """Use ``registry`` for ``exchange`` from now on (parsers cache scales: rebuild)."""
         self._registries[exchange] = registry
-        self._parsers.pop(exchange, None)
+        for key in [k for k in self._parsers if k == exchange or k.endswith(f":{exchange}")]:
+            del self._parsers[key]
         self._trade_fast_paths.pop(exchange, None)
 
     def _parser(self, exchange: str) -> ExchangeParser:
@@ -90,6 +91,22 @@ class Normaliser:
             parser = self._parsers[exchange] = adapter.parser(self._registries.get(exchange) or InstrumentRegistry(exchange))
             if isinstance(parser, BinanceParser):
                 self._trade_fast_paths[exchange] = parser.parse_trade_fast
+        return parser
+
+    def _parser_for(self, frame: RawFrame) -> ExchangeParser:
+        """The exchange's own parser, or the parser of the format the frame declares (``ccxt``)."""
+        if not frame.format:
+            return self._parser(frame.exchange)
+        key = f"{frame.format}:{frame.exchange}"
+        parser = self._parsers.get(key)
+        if parser is None:
+            adapter = FORMAT_ADAPTERS.get(frame.format)
+            if adapter is None:
+                raise UnsupportedExchange(
+                    frame.exchange, f"unknown frame format {frame.format!r}; known: {sorted(FORMAT_ADAPTERS)}"
+                )
+            registry = self._registries.get(frame.exchange) or InstrumentRegistry(frame.exchange)
+            parser = self._parsers[key] = adapter.parser(frame.exchange, registry)
         return parser
 
     def _symbol(self, exchange: str, exchange_symbol: str) -> str:
@@ -114,12 +131,15 @@ class Normaliser:
             return self._connection_event(frame)
         if frame.kind is FrameKind.REST:
             return self._rest_snapshot(frame)
-        parse_trade_fast = self._trade_fast_paths.get(frame.exchange)  # set once the exchange's parser is built
+        parse_trade_fast = None if frame.format else self._trade_fast_paths.get(frame.exchange)  # set with the parser
         if parse_trade_fast is not None:
             trade = parse_trade_fast(frame.payload, frame.receive_ts_ns)
             if trade is not None:
                 return [Output(self.topics.trade, trade[1], trade[0])]
-        parsed = self._parser(frame.exchange).parse_frame(frame.payload, frame.receive_ts_ns)
+        try:
+            parsed = self._parser_for(frame).parse_frame(frame.payload, frame.receive_ts_ns)
+        except UnicodeDecodeError as exc:  # msgspec's error for text that is not UTF-8
+            raise MalformedFrame(frame.exchange, f"frame is not valid UTF-8: {exc}", frame.payload) from None
         outputs: list[Output] = []
         for event in parsed.events:
             if isinstance(event, Trade):
@@ -144,7 +164,10 @@ class Normaliser:
         key = (event.exchange, event.symbol)
         state = self._books.get(key)
         if state is None:
-            sync = ADAPTERS[event.exchange].book_sync(event.symbol, self._book_depths.get(event.exchange, 0))
+            if frame.format:
+                sync = FORMAT_ADAPTERS[frame.format].book_sync(event.exchange, event.symbol)
+            else:
+                sync = ADAPTERS[event.exchange].book_sync(event.symbol, self._book_depths.get(event.exchange, 0))
             state = self._books[key] = _BookState(sync, frame.connection_id, self._exchange_symbol(event.exchange, event.symbol))
         state.connection_id = frame.connection_id
         return self._publish(state, state.sync.on_event(event, checksum), frame.receive_ts_ns)

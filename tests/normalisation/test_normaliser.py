@@ -112,8 +112,9 @@ def test_a_new_connection_session_resets_live_books() -> None:
         RawFrame("nowhere", "c", 1, 1, FrameKind.WEBSOCKET, b"{}"),
         RawFrame("binance", "c", 1, 1, FrameKind.CONTROL, b"not json"),
         RawFrame("binance", "c", 1, 1, FrameKind.REST, b"{}", "/api/v3/ticker/price"),
+        RawFrame("okx", "c", 1, 1, FrameKind.WEBSOCKET, b'{"arg":{"channel":"trades","instId":"\xff"},"data":[]}'),
     ],
-    ids=["truncated", "unknown-channel", "unknown-exchange", "bad-control", "unknown-rest"],
+    ids=["truncated", "unknown-channel", "unknown-exchange", "bad-control", "unknown-rest", "not-utf8"],
 )
 def test_bad_frames_raise_frame_errors_with_the_exchange(frame: RawFrame) -> None:
     with pytest.raises(FrameError) as error:
@@ -123,3 +124,33 @@ def test_bad_frames_raise_frame_errors_with_the_exchange(frame: RawFrame) -> Non
 
 def test_parser_is_binance_without_metadata() -> None:
     assert isinstance(Normaliser()._parser("binance"), BinanceParser)  # noqa: SLF001
+
+
+def ccxt_frame(payload: bytes, sequence: int = 1) -> RawFrame:
+    return RawFrame("bybit", "ccxt-bybit", sequence, 1_700_000_000_000_000_000, FrameKind.WEBSOCKET, payload, format="ccxt")
+
+
+def test_ccxt_format_frames_from_any_exchange() -> None:
+    from platform_streams.exchanges.instruments import Instrument, InstrumentRegistry
+
+    normaliser = Normaliser()
+    normaliser.set_instruments(
+        "bybit", InstrumentRegistry("bybit", [Instrument("bybit", "BTC/USDT", "BTC/USDT", "BTC", "USDT", 2, 6, 1, 1)])
+    )
+    trade = normaliser.handle(
+        ccxt_frame(b'{"type":"trade","symbol":"BTC/USDT","id":"77","timestamp":1700000000123,"side":"sell","price":"65000.10","amount":"0.25"}')
+    )
+    event = decode(trade[0].value)
+    assert trade[0].topic == "md.trade" and trade[0].key == "bybit:BTC/USDT"
+    assert (event.price, event.price_scale, event.size, event.size_scale, event.trade_id, event.sequence) == (6_500_010, 2, 250_000, 6, "77", 77)
+    assert event.exchange_ts_ns == 1_700_000_000_123_000_000
+    book = normaliser.handle(
+        ccxt_frame(b'{"type":"book","symbol":"BTC/USDT","timestamp":0,"nonce":5,"bids":[["65000.1","1"]],"asks":[["65000.2","2.5"]]}', 2)
+    )
+    snapshot = decode(book[0].value)
+    assert isinstance(snapshot, BookSnapshot) and snapshot.bids == [(6_500_010, 1_000_000)] and snapshot.asks == [(6_500_020, 2_500_000)]
+    assert normaliser.books()[("bybit", "BTC/USDT")].live
+    with pytest.raises(FrameError, match="more than|without rounding"):
+        normaliser.handle(ccxt_frame(b'{"type":"trade","symbol":"BTC/USDT","id":"78","timestamp":1,"side":"buy","price":"65000.001","amount":"1"}', 3))
+    with pytest.raises(FrameError, match="unknown frame format"):
+        normaliser.handle(RawFrame("bybit", "c", 1, 1, FrameKind.WEBSOCKET, b"{}", format="nosuch"))
