@@ -19,6 +19,10 @@ from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
 from platform_streams.normalisation.normaliser import Normaliser, NormaliserTopics
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
 
+_LATENCY_BUCKETS = tuple(
+    b / 1000 for b in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 250, 500, 1000, 5000)
+)
+
 
 class NormaliserSettings(DaemonSettings, kw_only=True):
     inputs: list[str] = msgspec.field(default_factory=lambda: [RAW_TOPIC])
@@ -54,6 +58,7 @@ class NormaliserDaemon(StreamDaemon):
         for message in batch:
             try:
                 frame = RawFrame.from_record(message.value(), message.headers())
+                self._batch_receive_ns.append(frame.receive_ts_ns)
                 try:
                     outputs.extend(self.normaliser.handle(frame))
                 except UnknownInstrument:
@@ -62,6 +67,14 @@ class NormaliserDaemon(StreamDaemon):
             except (FrameError, RawFrameError) as error:
                 outputs.append(self.dead_letter(message, error))
         return outputs
+
+    def on_batch_handed(self, messages: int, consumed_ns: int, handed_ns: int) -> None:
+        super().on_batch_handed(messages, consumed_ns, handed_ns)
+        now_ns = time.time_ns()
+        observe = self._receive_to_produce.observe
+        for received_ns in self._batch_receive_ns:
+            observe((now_ns - received_ns) / 1e9)
+        self._batch_receive_ns.clear()
 
     def periodic(self) -> None:
         now = time.monotonic()
