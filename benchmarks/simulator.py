@@ -1,17 +1,19 @@
 """Benchmark of the exchange simulator: market data messages per second it emits to WebSocket clients.
 
 The simulator runs as ``tradeplat simulate`` in its own process, pinned to one CPU,
-with 3,000 Binance instruments. Another process (pinned to another CPU when the
-machine has one) opens raw WebSocket connections that subscribe, 1,000 streams each,
-to ``@trade``, ``@aggTrade``, ``@bookTicker`` and ``@depth@100ms`` of every
-instrument, answers pings and counts the text frames it receives — so no client
-CPU is charged to the server. After a warm-up, each run counts frames per second
+with 3,000 instruments (``--exchanges binance,okx,kraken`` splits them: 1,000 on
+each). Another process (pinned to another CPU when the machine has one) opens raw
+WebSocket connections that subscribe to every instrument — Binance ``@trade``,
+``@aggTrade``, ``@bookTicker``, ``@depth@100ms`` (1,000 streams per connection);
+OKX ``trades``, ``books``, ``bbo-tbt``, ``tickers``; Kraken ``trade``, ``book`` (depth
+10) and ``ticker`` — answers pings and counts the text frames it receives, so no
+client CPU is charged to the server. After a warm-up, each run counts frames per second
 for ``--seconds``; the figure is the median over runs of each run's median
 second, printed with the server's CPU use. The default ``--rate`` saturates one
 core, so the figure is the server's capacity (simulated time then falls behind
 real time, which is reported); a lower rate measures the load that rate produces.
 
-    .venv/bin/python benchmarks/simulator.py [--rate 100000] [--runs 3] [--seconds 10]
+    .venv/bin/python benchmarks/simulator.py [--exchanges binance,okx,kraken] [--rate 100000] [--runs 3] [--seconds 10]
 
 The last line printed is one JSON object: ``{"emit_eps": <frames/s>}``.
 """
@@ -30,18 +32,23 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 CHANNELS = ("trade", "aggTrade", "bookTicker", "depth@100ms")
+OKX_CHANNELS = ("trades", "books", "bbo-tbt", "tickers")
+KRAKEN_SUBSCRIPTIONS = ({"name": "trade"}, {"name": "book", "depth": 10}, {"name": "ticker"})
 STREAMS_PER_CONNECTION = 1000
+#: A client connection: (port, path, subscription messages sent once connected).
+Subscriber = tuple[int, str, list[bytes]]
 
 
 class FrameCounter(asyncio.Protocol):
-    """A minimal WebSocket client: handshake, one SUBSCRIBE, then count text frames and answer pings."""
+    """A minimal WebSocket client: handshake, its subscription messages, then count text frames and answer pings."""
 
-    def __init__(self, host: str, streams: list[str], counter: list[int]) -> None:
-        self.host, self.streams, self.counter = host, streams, counter
+    def __init__(self, host: str, path: str, messages: list[bytes], counter: list[int]) -> None:
+        self.host, self.path, self.messages, self.counter = host, path, messages, counter
         self.buffer = bytearray()
         self.upgraded = False
         self.transport: asyncio.Transport | None = None
@@ -50,7 +57,7 @@ class FrameCounter(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         key = base64.b64encode(os.urandom(16)).decode()
-        request = f"GET /ws HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        request = f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         transport.write(request.encode())
 
     def _send(self, opcode: int, payload: bytes) -> None:
@@ -78,7 +85,8 @@ class FrameCounter(asyncio.Protocol):
                 raise ConnectionError(bytes(buffer[:200]).decode(errors="replace"))
             del buffer[: end + 4]
             self.upgraded = True
-            self._send(1, json.dumps({"method": "SUBSCRIBE", "params": self.streams, "id": 1}).encode())
+            for message in self.messages:
+                self._send(1, message)
         position, size, frames = 0, len(buffer), 0
         while size - position >= 2:
             first, length = buffer[position], buffer[position + 1] & 0x7F
@@ -104,17 +112,18 @@ class FrameCounter(asyncio.Protocol):
 
 
 def client_process(
-    host: str, port: int, groups: list[list[str]], seconds: float, results: multiprocessing.Queue[tuple[float, int]]
+    host: str, subscribers: list[Subscriber], seconds: float, results: multiprocessing.Queue[tuple[float, int]]
 ) -> None:
-    """Connect every group, then report the cumulative frame count every second for ``seconds``."""
+    """Connect every subscriber, then report the cumulative frame count every second for ``seconds``."""
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {1})
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
         counter = [0]
-        for streams in groups:
-            await loop.create_connection(lambda s=streams: FrameCounter(host, s, counter), host, port)
+        for port, path, messages in subscribers:
+            await loop.create_connection(lambda p=path, m=messages: FrameCounter(host, p, m, counter), host, port)
+            await asyncio.sleep(0.4)  # OKX allows 3 connection attempts per second
         started = time.monotonic()
         while time.monotonic() - started < seconds:
             await asyncio.sleep(1.0 - (time.monotonic() - started) % 1.0)
@@ -134,21 +143,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(instruments: int, rate: float, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    exchanges: list[str], instruments: int, rate: float, ports: dict[str, int], log: Path
+) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
         "platform_streams.cli.main",
         "simulate",
+        "--exchanges",
+        ",".join(exchanges),
         "--instruments",
         str(instruments),
         "--rate",
         str(rate),
         "--seed",
         "7",
-        "--port",
-        f"binance={port}",
     ]
+    for exchange, port in ports.items():
+        command += ["--port", f"{exchange}={port}"]
     server = subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=log.open("wb"))
     assert server.stdout is not None
     for line in server.stdout:
@@ -161,17 +174,49 @@ def start_server(instruments: int, rate: float, port: int, log: Path) -> subproc
     return server
 
 
-def stream_groups(port: int, instruments: int) -> list[list[str]]:
-    import urllib.request
+def fetch(url: str) -> dict:
+    return json.loads(urllib.request.urlopen(url, timeout=30).read())
 
-    info = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v3/exchangeInfo", timeout=30).read())
-    names = [f"{s['symbol'].lower()}@{channel}" for s in info["symbols"][:instruments] for channel in CHANNELS]
-    return [names[i : i + STREAMS_PER_CONNECTION] for i in range(0, len(names), STREAMS_PER_CONNECTION)]
+
+def subscribers(exchange: str, port: int) -> list[Subscriber]:
+    """The client connections that subscribe to every instrument of one exchange."""
+    base = f"http://127.0.0.1:{port}"
+    if exchange == "okx":
+        ids = [entry["instId"] for entry in fetch(f"{base}/api/v5/public/instruments?instType=SPOT")["data"]]
+        halves = [ids[: len(ids) // 2], ids[len(ids) // 2 :]]
+        return [
+            (
+                port,
+                "/ws/v5/public",
+                [
+                    json.dumps(
+                        {"op": "subscribe", "args": [{"channel": c, "instId": i} for i in half for c in OKX_CHANNELS]}
+                    ).encode()
+                ],
+            )
+            for half in halves
+        ]
+    if exchange == "kraken":
+        pairs = [entry["wsname"] for entry in fetch(f"{base}/0/public/AssetPairs")["result"].values()]
+        halves = [pairs[: len(pairs) // 2], pairs[len(pairs) // 2 :]]
+        return [
+            (
+                port,
+                "/",
+                [json.dumps({"event": "subscribe", "pair": half, "subscription": s}).encode() for s in KRAKEN_SUBSCRIPTIONS],
+            )
+            for half in halves
+        ]
+    info = fetch(f"{base}/api/v3/exchangeInfo")
+    names = [f"{s['symbol'].lower()}@{channel}" for s in info["symbols"] for channel in CHANNELS]
+    groups = [names[i : i + STREAMS_PER_CONNECTION] for i in range(0, len(names), STREAMS_PER_CONNECTION)]
+    return [(port, "/ws", [json.dumps({"method": "SUBSCRIBE", "params": group, "id": 1}).encode()]) for group in groups]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--instruments", type=int, default=3000)
+    parser.add_argument("--instruments", type=int, default=3000, help="instruments in all, split evenly across the exchanges")
+    parser.add_argument("--exchanges", default="binance", help="comma-separated: binance, okx, kraken")
     parser.add_argument(
         "--rate", type=float, default=100_000.0, help="order-flow events/s to generate (the default saturates one core)"
     )
@@ -180,19 +225,19 @@ def main() -> None:
     parser.add_argument("--warmup-seconds", type=int, default=4)
     args = parser.parse_args()
 
-    port = free_port()
+    exchanges = [name.strip() for name in args.exchanges.split(",") if name.strip()]
+    ports = {exchange: free_port() for exchange in exchanges}
     log = Path(tempfile.mkdtemp(prefix="simulator-bench-")) / "server.log"
-    server = start_server(args.instruments, args.rate, port, log)
+    server = start_server(exchanges, args.instruments // len(exchanges), args.rate, ports, log)
     try:
-        groups = stream_groups(port, args.instruments)
+        clients = [subscriber for exchange in exchanges for subscriber in subscribers(exchange, ports[exchange])]
         print(
-            f"simulator: {args.instruments} instruments, rate {args.rate:g} events/s, pinned to CPU 0; clients: {len(groups)} connections, {sum(map(len, groups))} streams"
+            f"simulator: {args.instruments} instruments on {', '.join(exchanges)}, rate {args.rate:g} events/s, pinned to CPU 0; "
+            f"clients: {len(clients)} connections subscribed to every instrument"
         )
         total = args.warmup_seconds + args.runs * args.seconds + 1
         results: multiprocessing.Queue[tuple[float, int]] = multiprocessing.get_context("spawn").Queue()
-        client = multiprocessing.get_context("spawn").Process(
-            target=client_process, args=("127.0.0.1", port, groups, total, results)
-        )
+        client = multiprocessing.get_context("spawn").Process(target=client_process, args=("127.0.0.1", clients, total, results))
         client.start()
         samples = [results.get(timeout=60) for _ in range(args.warmup_seconds)]
         run_medians = []

@@ -1,4 +1,4 @@
-"""``tradeplat simulate``: run the local exchange simulator in the foreground."""
+"""``tradeplat simulate``: run the local exchange simulator in the foreground, or replay recorded traffic (``--replay``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from platform_streams.settings import ConfigError
+from platform_streams.simulator.replay import ReplayError, run_replay
 from platform_streams.simulator.server import run_simulator
 from platform_streams.structured_logging import configure_logging
 
@@ -24,6 +25,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--port", action="append", default=[], metavar="EXCHANGE=PORT", help="fixed port of one exchange (default: any free port)"
     )
     simulate.add_argument("--config", type=Path, help="YAML file of further SimulatorConfig fields (limits, accounts, clock...)")
+    simulate.add_argument(
+        "--replay",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="replay recorded traffic instead of simulating: a capture file (*.jsonl[.gz]), a directory of them, or a raw archive root; repeatable",
+    )
+    simulate.add_argument(
+        "--speed", type=float, default=1.0, help="replay pace: 1 = as recorded, 10 = ten times faster, 0 = as fast as possible"
+    )
     simulate.set_defaults(run=run_simulate)
 
 
@@ -39,6 +51,11 @@ def _ports(items: list[str]) -> dict[str, int]:
 
 def run_simulate(args: argparse.Namespace) -> int:
     configure_logging(component="simulator")
+    if args.replay:
+        try:
+            return run_replay(args.replay, args.speed, host=args.host, ports=_ports(args.port))
+        except ReplayError as exc:
+            raise ConfigError(f"cannot replay: {exc}") from None
     extra: dict[str, Any] = {}
     if args.config is not None:
         try:

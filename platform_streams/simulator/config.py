@@ -72,6 +72,60 @@ class BinanceSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     listen_key_ttl_s: PositiveFloat = 3600.0
 
 
+class OkxWebSocketLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """OKX v5 public WebSocket limits (OKX's published values by default)."""
+
+    connection_attempts: Positive = 3  # per IP per connection_interval_s; beyond: HTTP 429 on the upgrade
+    connection_interval_s: PositiveFloat = 1.0
+    subscription_requests: Positive = 480  # subscribe/unsubscribe requests per connection per hour; beyond: error 60014
+    subscription_interval_s: PositiveFloat = 3600.0
+    idle_timeout_s: PositiveFloat = 30.0  # nothing pushed (data, pong or event) for this long: OKX drops the connection
+    max_connection_age_s: PositiveFloat = 86_400.0
+    max_buffer_bytes: Positive = 64 * 1024 * 1024
+
+
+class OkxRestLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """OKX public REST limits: requests per IP per two seconds, per endpoint."""
+
+    instruments: Positive = 20
+    candles: Positive = 40
+    books: Positive = 40
+    other: Positive = 20
+    interval_s: PositiveFloat = 2.0
+
+
+class OkxSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The simulated OKX v5 public API."""
+
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
+    rest: OkxRestLimits = OkxRestLimits()
+    websocket: OkxWebSocketLimits = OkxWebSocketLimits()
+
+
+class KrakenWebSocketLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Kraken WebSocket v1 limits (Kraken's published values by default)."""
+
+    connection_attempts: Positive = 150  # per IP per connection_interval_s; beyond: HTTP 429 on the upgrade
+    connection_interval_s: PositiveFloat = 600.0
+    heartbeat_interval_s: PositiveFloat = 1.0  # a subscribed connection with no traffic for this long gets a heartbeat
+    max_buffer_bytes: Positive = 64 * 1024 * 1024
+
+
+class KrakenRestLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Kraken public REST limit: requests per IP per window (about one a second, with a burst)."""
+
+    public_requests: Positive = 20
+    interval_s: PositiveFloat = 20.0
+
+
+class KrakenSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The simulated Kraken (WebSocket v1 and public REST)."""
+
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
+    rest: KrakenRestLimits = KrakenRestLimits()
+    websocket: KrakenWebSocketLimits = KrakenWebSocketLimits()
+
+
 class SimulatorConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Everything a simulator run needs; see the module docstring for ``rate``."""
 
@@ -89,6 +143,9 @@ class SimulatorConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     accounts: tuple[AccountSpec, ...] = (AccountSpec(DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_BALANCES),)
     ground_truth_max_events: Positive = 5_000_000  # about 35 bytes each; past it the oldest half is dropped
     binance: BinanceSettings = BinanceSettings()
+    okx: OkxSettings = OkxSettings()
+    kraken: KrakenSettings = KrakenSettings()
+    control_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0  # the fault and ground-truth control API; 0: any free port
 
 
 def load_simulator_config(values: dict[str, object]) -> SimulatorConfig:

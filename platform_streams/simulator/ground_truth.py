@@ -8,7 +8,9 @@ id, final update id ``u``, kline open time...); ``first_id`` carries the diff
 stream's ``U`` (or the aggregate's first trade id), ``fanout`` how many connections
 got it, ``emit_ns`` the wall-clock time it was written to their sockets.
 Orders record their arrival time (wall clock, ns) so a benchmark can compute
-tick-to-order latency against ``emit_ns``.
+tick-to-order latency against ``emit_ns``. Injected faults (see ``faults/``) are
+recorded as :class:`FaultRecord` rows: what was done, when, to which connection and
+which message, so a test can check the platform reacted to exactly that.
 """
 
 from __future__ import annotations
@@ -57,6 +59,21 @@ class OrderArrival:
     error_code: int  # 0 when accepted
 
 
+@dataclass(frozen=True, slots=True)
+class FaultRecord:
+    """One action of an injected fault: a frame dropped, duplicated, delayed..., a connection dropped or stalled."""
+
+    fault_id: int
+    kind: str  # drop, stall, gap, duplicate, reorder, malformed, latency, maintenance
+    exchange: str
+    connection: str  # connection id ("" when the action is exchange-wide)
+    channel: str  # channel of the affected message, as the exchange names it ("" for connection-level actions)
+    symbol: str  # symbol of the affected message, as the exchange names it
+    event_id: int  # id of the affected message on the wire (update id, seqId, trade id, checksum), -1 when none
+    detail: str
+    at_ns: int  # wall clock
+
+
 class _Exchange:
     __slots__ = ("name", "symbols", "symbol_codes", "channels", "channel_codes")
 
@@ -84,6 +101,7 @@ class GroundTruth:
         self._emit_ns = array("q")
         self._fanout = array("i")
         self._orders: list[OrderArrival] = []
+        self._faults: list[FaultRecord] = []
 
     def register_exchange(self, name: str, symbols: Sequence[str], channels: Sequence[str]) -> int:
         """Declare an exchange's symbols (by instrument index) and channel names; returns its code."""
@@ -132,6 +150,42 @@ class GroundTruth:
     def record_order(self, arrival: OrderArrival) -> None:
         with self._lock:
             self._orders.append(arrival)
+
+    def record_fault(self, record: FaultRecord) -> None:
+        with self._lock:
+            self._faults.append(record)
+
+    def faults(self, exchange: str | None = None, kind: str | None = None) -> list[FaultRecord]:
+        """Fault actions in the order they happened, optionally of one exchange and kind."""
+        with self._lock:
+            return [f for f in self._faults if (exchange is None or f.exchange == exchange) and (kind is None or f.kind == kind)]
+
+    def summary(self) -> dict[str, object]:
+        """Counts per exchange and channel, orders, faults: what ``GET /_control/ground_truth/summary`` returns."""
+        with self._lock:
+            exchanges = list(self._exchanges)
+            exchange_col = np.frombuffer(self._exchange_col, dtype=np.int8).copy()
+            channel_col = np.frombuffer(self._channel_col, dtype=np.int8).copy()
+            orders, faults = list(self._orders), list(self._faults)
+        per_exchange: dict[str, object] = {}
+        for code, registered in enumerate(exchanges):
+            rows = channel_col[exchange_col == code]
+            counts = np.bincount(rows, minlength=len(registered.channels)) if rows.size else np.zeros(len(registered.channels))
+            per_exchange[registered.name] = {
+                "messages": int(rows.size),
+                "channels": {name: int(n) for name, n in zip(registered.channels, counts.tolist(), strict=True) if n},
+                "orders": sum(1 for o in orders if o.exchange == registered.name),
+            }
+        fault_counts: dict[str, int] = {}
+        for record in faults:
+            fault_counts[record.kind] = fault_counts.get(record.kind, 0) + 1
+        return {
+            "messages": int(exchange_col.size),
+            "dropped_messages": self.dropped_events,
+            "exchanges": per_exchange,
+            "orders": len(orders),
+            "fault_actions": fault_counts,
+        }
 
     def __len__(self) -> int:
         with self._lock:

@@ -6,6 +6,8 @@ synchronous code and tests; :func:`run_simulator` is what ``tradeplat simulate``
 calls. With ``clock="realtime"`` a driver task steps the world as many quanta as
 real time has advanced (catching up in bursts if the loop was busy, so the content
 never depends on timing); with ``clock="manual"`` only :meth:`Simulator.step` moves it.
+Faults are injected through :attr:`Simulator.faults` (or the HTTP control API on
+its own port, :attr:`Simulator.control_url`).
 """
 
 from __future__ import annotations
@@ -24,18 +26,25 @@ from platform_streams.settings import ConfigError
 from platform_streams.simulator.binance.venue import BinanceVenue
 from platform_streams.simulator.clock import SimClock
 from platform_streams.simulator.config import SimulatorConfig, load_simulator_config
+from platform_streams.simulator.control_api import ControlApi
+from platform_streams.simulator.faults import FaultController, FaultSpec
+from platform_streams.simulator.faults.frame_inspection import FRAME_READERS
+from platform_streams.simulator.faults.injector import ExchangeFaults
+from platform_streams.simulator.faults.maintenance import maintenance_middleware
 from platform_streams.simulator.ground_truth import GroundTruth
+from platform_streams.simulator.kraken.venue import KrakenVenue
 from platform_streams.simulator.market.price_model import PriceModelParameters
 from platform_streams.simulator.market.universe import UniverseError
 from platform_streams.simulator.market.venue_market import MarketParameters
 from platform_streams.simulator.market.world import MarketWorld
 from platform_streams.simulator.matching.accounts import AccountRegistry
+from platform_streams.simulator.okx.venue import OkxVenue
 from platform_streams.simulator.venue_protocol import ExchangeVenue, VenueContext, VenueUrls
 
 log = logging.getLogger(__name__)
 
 #: Protocol packages by exchange name.
-PROTOCOLS: dict[str, Callable[[VenueContext], ExchangeVenue]] = {"binance": BinanceVenue}
+PROTOCOLS: dict[str, Callable[[VenueContext], ExchangeVenue]] = {"binance": BinanceVenue, "okx": OkxVenue, "kraken": KrakenVenue}
 _MAX_CATCH_UP_QUANTA = 20  # then yield to the loop so sockets and requests are served
 _LAG_WARNING_S = 1.0
 
@@ -66,15 +75,24 @@ class Simulator:
         except UniverseError as exc:
             raise ConfigError(f"invalid SimulatorConfig setting instruments: {exc}") from None
         self.ground_truth = GroundTruth(config.ground_truth_max_events)
+        fault_injectors = {name: ExchangeFaults(name, FRAME_READERS[name], self.ground_truth) for name in config.exchanges}
+        self.faults = FaultController(fault_injectors, config.seed)
         self.venues: dict[str, ExchangeVenue] = {
             name: PROTOCOLS[name](
                 VenueContext(
-                    name, self.world.venues[name], self.clock, self.ground_truth, AccountRegistry(config.accounts), config
+                    name,
+                    self.world.venues[name],
+                    self.clock,
+                    self.ground_truth,
+                    AccountRegistry(config.accounts),
+                    config,
+                    fault_injectors[name],
                 )
             )
             for name in config.exchanges
         }
         self.urls: dict[str, VenueUrls] = {}
+        self.control_url = ""
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.max_lag_s = 0.0  # how far simulated time has fallen behind real time at worst (real-time clock)
@@ -82,7 +100,9 @@ class Simulator:
     async def start(self) -> None:
         """Bind every exchange's port (``config.<exchange>.port``, 0 = any free one) and start the clock."""
         for name, venue in self.venues.items():
-            runner = web.AppRunner(venue.application(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
+            application = venue.application()
+            application.middlewares.insert(0, maintenance_middleware(self.faults.exchanges[name]))
+            runner = web.AppRunner(application, access_log=None, handle_signals=False, shutdown_timeout=1.0)
             await runner.setup()
             self._runners.append(runner)
             site = web.TCPSite(runner, self.config.host, self._port_of(name), reuse_address=True)
@@ -94,6 +114,12 @@ class Simulator:
                 extra={"exchange": name, "rest": self.urls[name].rest, "websocket": self.urls[name].websocket},
             )
             self._tasks += [asyncio.create_task(task) for task in venue.background_tasks()]
+        control = ControlApi(self.faults, self.ground_truth, lambda: self.urls)
+        runner = web.AppRunner(control.application(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        self._runners.append(runner)
+        await web.TCPSite(runner, self.config.host, self.config.control_port, reuse_address=True).start()
+        self.control_url = f"http://{self.config.host}:{int(runner.addresses[0][1])}/_control"
         if self.config.clock == "realtime":
             self._tasks.append(asyncio.create_task(self._drive()))
 
@@ -103,6 +129,7 @@ class Simulator:
 
     async def stop(self) -> None:
         """Stop the clock, drop every connection, close the ports."""
+        self.faults.shutdown()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -202,6 +229,22 @@ class SimulatorThread:
         return self.simulator.urls
 
     @property
+    def control_url(self) -> str:
+        return self.simulator.control_url
+
+    def inject_fault(self, spec: FaultSpec | None = None, **fields: Any) -> int:
+        """Inject a fault (a :class:`FaultSpec`, or its fields: ``kind="gap", exchange="okx"``); returns its id."""
+        return self.call(self.simulator.faults.inject, spec if spec is not None else fields)
+
+    def clear_faults(self, fault_id: int | None = None) -> list[int]:
+        """End one fault, or every fault in force; returns the ids ended."""
+        return self.call(self.simulator.faults.clear, fault_id)
+
+    def connections(self) -> list[dict[str, object]]:
+        """Open WebSocket connections: exchange, connection id (what a fault's ``connection`` names), peer."""
+        return self.call(self.simulator.faults.connections)
+
+    @property
     def ground_truth(self) -> GroundTruth:
         return self.simulator.ground_truth
 
@@ -243,10 +286,9 @@ async def _serve_forever(config: SimulatorConfig, print_line: Callable[[str], No
         print_line(
             f"exchange simulator: seed {config.seed}, {config.instruments} instruments per exchange, {config.rate:g} events/s"
         )
-        for urls in simulator.urls.values():
-            print_line(
-                f"  {urls.exchange:<8} REST {urls.rest}/api/v3   WS {urls.websocket}/ws/<stream>   {urls.websocket}/stream?streams=<a>/<b>"
-            )
+        for name, urls in simulator.urls.items():
+            print_line(f"  {urls.exchange:<8} {simulator.venues[name].banner(urls)}")
+        print_line(f"  control  {simulator.control_url}/faults   {simulator.control_url}/ground_truth/summary")
         print_line("Ctrl-C stops it.")
         await stop.wait()
     finally:

@@ -1,9 +1,10 @@
-"""What the server needs from an exchange protocol package (``simulator/binance/``, later okx, kraken).
+"""What the server needs from an exchange protocol package (``simulator/binance/``, ``okx/``, ``kraken/``).
 
 A venue turns its market's events into the exchange's wire format after every
 quantum, serves its REST and WebSocket API from one aiohttp application, and runs
-its own background tasks (pings, key expiry). The server owns the sockets, the
-clock and the start/stop order.
+its own background tasks (pings, heartbeats, key expiry). It attaches each
+WebSocket connection to its exchange's fault injector. The server owns the sockets, the clock and the
+start/stop order.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiohttp import web
 
 from platform_streams.simulator.clock import SimClock
 from platform_streams.simulator.config import SimulatorConfig
+from platform_streams.simulator.faults.injector import ExchangeFaults
 from platform_streams.simulator.ground_truth import GroundTruth
 from platform_streams.simulator.market.venue_market import VenueMarket
 from platform_streams.simulator.matching.accounts import AccountRegistry
@@ -40,6 +42,7 @@ class VenueContext:
     ground_truth: GroundTruth
     accounts: AccountRegistry
     config: SimulatorConfig
+    faults: ExchangeFaults
 
 
 class ExchangeVenue(Protocol):
@@ -57,3 +60,7 @@ class ExchangeVenue(Protocol):
     def close_connections(self) -> None: ...
 
     def urls(self, host: str, port: int) -> VenueUrls: ...
+
+    def banner(self, urls: VenueUrls) -> str:
+        """One line for the console: where the REST API and the WebSocket endpoints are."""
+        ...

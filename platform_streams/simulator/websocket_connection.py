@@ -6,7 +6,9 @@ extension bits (connections are opened without permessage-deflate), so a frame i
 a 2-10 byte header and the payload: queuing costs an append, and a flush joins
 all queued frames into one ``transport.write``. A client that lets more than
 ``max_buffer_bytes`` pile up unread is dropped, as a real exchange drops slow
-consumers.
+consumers. While a fault is armed on the connection's exchange (``faults/``), the
+frames of a flush pass through it first: it may drop, duplicate, reorder, corrupt,
+delay or hold them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import struct
 import time
+from typing import Protocol
 
 from aiohttp import web
 
@@ -35,6 +38,16 @@ def text_frame_header(length: int) -> bytes:
     return _LARGE(_TEXT, 127, length)
 
 
+class OutgoingFaults(Protocol):
+    """What a connection asks of its exchange's fault injector (``faults.injector.ExchangeFaults``)."""
+
+    engaged: bool
+
+    def outgoing(self, connection: ClientConnection, frames: list[bytes]) -> list[bytes]: ...
+
+    def is_stalled(self, connection: ClientConnection) -> bool: ...
+
+
 class ClientConnection:
     """One connected client: its socket, queued frames, and liveness bookkeeping (pings, incoming rate)."""
 
@@ -51,6 +64,9 @@ class ClientConnection:
         "incoming_window_start",
         "incoming_in_window",
         "max_buffer_bytes",
+        "connection_id",
+        "faults",
+        "frames_written",
     )
 
     def __init__(self, ws: web.WebSocketResponse, request: web.Request, max_buffer_bytes: int) -> None:
@@ -66,6 +82,9 @@ class ClientConnection:
         self.incoming_window_start = 0.0
         self.incoming_in_window = 0
         self.max_buffer_bytes = max_buffer_bytes
+        self.connection_id = ""  # given by the exchange's fault injector when the connection is attached
+        self.faults: OutgoingFaults | None = None
+        self.frames_written = 0
 
     def queue(self, payload: bytes) -> None:
         self.pending.append(payload)
@@ -80,8 +99,22 @@ class ClientConnection:
         if self.closed or transport is None or transport.is_closing():
             self.closed = True
             return 0
+        faults = self.faults
+        if faults is not None and faults.engaged:
+            pending = faults.outgoing(self, pending)
+            if not pending:
+                return 0
+        return self.write_frames(pending)
+
+    def write_frames(self, payloads: list[bytes]) -> int:
+        """Write text frames to the socket now, in one call; returns how many went out."""
+        transport = self.transport
+        if self.closed or transport is None or transport.is_closing():
+            self.closed = True
+            return 0
         header = text_frame_header
-        transport.write(b"".join([part for payload in pending for part in (header(len(payload)), payload)]))
+        transport.write(b"".join([part for payload in payloads for part in (header(len(payload)), payload)]))
+        self.frames_written += len(payloads)
         if transport.get_write_buffer_size() > self.max_buffer_bytes:
             log.warning(
                 "dropping a client that does not read",
@@ -89,7 +122,7 @@ class ClientConnection:
             )
             self.closed = True
             transport.abort()
-        return len(pending)
+        return len(payloads)
 
     def send_now(self, payload: bytes) -> None:
         """Queue one frame and flush at once (replies to requests, user data events)."""
@@ -99,6 +132,8 @@ class ClientConnection:
     def send_ping(self, payload: bytes, now: float) -> None:
         transport = self.transport
         if self.closed or transport is None or transport.is_closing():
+            return
+        if self.faults is not None and self.faults.engaged and self.faults.is_stalled(self):
             return
         transport.write(bytes((_PING, len(payload))) + payload)
         self.last_ping_at = now

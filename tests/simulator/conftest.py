@@ -28,9 +28,9 @@ def capture_directory() -> Path:
     raise FileNotFoundError(f"no Binance captures in {[str(d) for d in CAPTURE_DIRECTORIES]}")
 
 
-def captured_frames(file_name: str) -> Iterator[tuple[dict[str, Any], str]]:
+def captured_frames(file_name: str, exchange: str = "binance") -> Iterator[tuple[dict[str, Any], str]]:
     """``(record without frame, exact frame text)`` of each line of a capture file (see its INDEX.md)."""
-    path = capture_directory() / "binance" / file_name
+    path = capture_directory() / exchange / file_name
     with gzip.open(path, "rt") if path.suffix == ".gz" else path.open() as lines:
         for line in lines:
             line = line.rstrip("\n")

@@ -17,27 +17,10 @@ from typing import Any
 
 from platform_streams.simulator import SimulatorThread
 from tests.simulator.conftest import captured_frames
+from tests.simulator.frame_shapes import assert_same_shape
 from tests.simulator.stream_client import connect, receive_until, streams_seen
 
 CHANNELS = ("trade", "aggTrade", "bookTicker", "depth@100ms", "kline_1m")
-
-
-def assert_same_shape(generated: Any, real: Any, path: str = "$") -> None:
-    """Same keys in the same order, same JSON types; list elements compared when both lists have some."""
-    if isinstance(real, dict):
-        assert isinstance(generated, dict), f"{path}: {type(generated).__name__} instead of an object"
-        assert list(generated) == list(real), f"{path}: keys {list(generated)} != {list(real)}"
-        for key in real:
-            assert_same_shape(generated[key], real[key], f"{path}.{key}")
-    elif isinstance(real, list):
-        assert isinstance(generated, list), f"{path}: {type(generated).__name__} instead of an array"
-        for item in generated if real else []:
-            for real_item in real:
-                assert_same_shape(item, real_item, f"{path}[]")
-    else:
-        assert type(generated) is type(real), (
-            f"{path}: {type(generated).__name__} != {type(real).__name__} ({generated!r} vs {real!r})"
-        )
 
 
 def first_captured(file_name: str, accept: Callable[[dict[str, Any], dict[str, Any]], bool]) -> Any:

@@ -55,4 +55,8 @@ def test_an_exchange_without_a_protocol_is_a_configuration_error() -> None:
         "10",
     ]
     result = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "nosuchexchange" in result.stderr and "available: ['binance']" in result.stderr
+    assert (
+        result.returncode == 2
+        and "nosuchexchange" in result.stderr
+        and "available: ['binance', 'kraken', 'okx']" in result.stderr
+    )

@@ -1,4 +1,4 @@
-"""Same seed, same stream: a simulator stepped by hand emits byte-identical frames run after run.
+"""Same seed, same stream: a simulator stepped by hand emits byte-identical frames run after run (Binance, OKX, Kraken).
 
 The client also receives exactly what the ground truth says was emitted, so nothing is lost.
 """
@@ -10,6 +10,8 @@ import json
 from collections.abc import Callable
 
 from platform_streams.simulator import SimulatorThread
+from tests.simulator.okx_client import CHANNELS as OKX_CHANNELS
+from tests.simulator.okx_client import okx_instruments, public_url, subscribe
 from tests.simulator.stream_client import connect, receive_until
 
 CHANNELS = ("trade", "aggTrade", "bookTicker", "depth@100ms", "kline_1m", "depth5@100ms")
@@ -48,3 +50,51 @@ def test_the_client_receives_exactly_what_the_ground_truth_records(simulator_fac
     diffs = simulator.ground_truth.events("binance", "depth@100ms")
     received_diffs = [json.loads(f)["data"] for f in frames if "@depth@100ms" in json.loads(f)["stream"]]
     assert [(d["U"], d["u"]) for d in received_diffs] == list(zip(diffs.first_id.tolist(), diffs.event_id.tolist(), strict=True))
+
+
+def recorded_okx_stream(simulator: SimulatorThread, quanta: int) -> list[str]:
+    names = okx_instruments(simulator, 6)
+
+    async def run() -> list[str]:
+        async with connect(public_url(simulator)) as connection:
+            await subscribe(connection, [{"channel": c, "instId": n} for n in names for c in OKX_CHANNELS])
+            await asyncio.to_thread(simulator.step, quanta)
+            emitted = int(simulator.ground_truth.events("okx").fanout.sum())
+            return await receive_until(connection, lambda frames: len(frames) == emitted)
+
+    return asyncio.run(run())
+
+
+def recorded_kraken_stream(simulator: SimulatorThread, quanta: int) -> list[str]:
+    pairs = simulator.call(lambda: simulator.simulator.venues["kraken"].pairs.wsnames[:6])
+    subscriptions = [
+        {"name": "book", "depth": 10},
+        {"name": "book", "depth": 100},
+        {"name": "trade"},
+        {"name": "ticker"},
+        {"name": "ohlc"},
+    ]
+
+    async def run() -> list[str]:
+        async with connect(simulator.urls["kraken"].websocket + "/") as connection:
+            for subscription in subscriptions:
+                await connection.send(json.dumps({"event": "subscribe", "pair": pairs, "subscription": subscription}))
+            replies = len(pairs) * len(subscriptions)
+            frames = await receive_until(connection, lambda fs: sum('"subscriptionStatus"' in f for f in fs) == replies)
+            await asyncio.to_thread(simulator.step, quanta)
+            emitted = int(simulator.ground_truth.events("kraken").fanout.sum())  # snapshots included
+            return frames + await receive_until(connection, lambda fs: sum(f.startswith("[") for f in frames + fs) == emitted)
+
+    return asyncio.run(run())
+
+
+def test_okx_and_kraken_streams_are_byte_identical_for_a_seed(simulator_factory: Callable[..., SimulatorThread]) -> None:
+    streams = {}
+    for seed in (5, 5, 6):
+        simulator = simulator_factory(exchanges=["okx", "kraken"], clock="manual", seed=seed)
+        streams.setdefault(seed, []).append((recorded_okx_stream(simulator, 250), recorded_kraken_stream(simulator, 250)))
+    (okx_first, kraken_first), (okx_second, kraken_second) = streams[5]
+    okx_other, kraken_other = streams[6][0]
+    assert len(okx_first) > 500 and len(kraken_first) > 500
+    assert okx_first == okx_second and kraken_first == kraken_second
+    assert okx_first != okx_other and kraken_first != kraken_other

@@ -68,7 +68,7 @@ class BinanceVenue:
             settings.rest.max_recv_window_ms,
         )
         self._user_stream_rest = BinanceUserStreamRest(self.listen_keys, context.accounts, self.hub)
-        self._endpoint = BinanceStreamEndpoint(self.hub, settings.websocket)
+        self._endpoint = BinanceStreamEndpoint(self.hub, settings.websocket, context.faults)
         self._liveness = WebSocketLiveness(settings.websocket, lambda: self.hub.connections)
 
     def application(self) -> web.Application:
@@ -122,3 +122,6 @@ class BinanceVenue:
 
     def urls(self, host: str, port: int) -> VenueUrls:
         return VenueUrls(self.name, rest=f"http://{host}:{port}", websocket=f"ws://{host}:{port}")
+
+    def banner(self, urls: VenueUrls) -> str:
+        return f"REST {urls.rest}/api/v3   WS {urls.websocket}/ws/<stream>   {urls.websocket}/stream?streams=<a>/<b>"

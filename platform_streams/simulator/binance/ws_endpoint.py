@@ -17,6 +17,7 @@ from aiohttp import WSMsgType, web
 from platform_streams.simulator.binance.stream_hub import StreamConnection, StreamHub, TooManyStreams
 from platform_streams.simulator.binance.ws_control import ControlRequests
 from platform_streams.simulator.config import WebSocketLimits
+from platform_streams.simulator.faults.injector import ExchangeFaults
 from platform_streams.simulator.rate_windows import FixedWindowCounter
 from platform_streams.simulator.websocket_liveness import CLOSE_POLICY_VIOLATION
 
@@ -28,8 +29,9 @@ _FINISHED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERR
 class BinanceStreamEndpoint:
     """aiohttp handlers of one venue's stream connections."""
 
-    def __init__(self, hub: StreamHub, limits: WebSocketLimits) -> None:
+    def __init__(self, hub: StreamHub, limits: WebSocketLimits, faults: ExchangeFaults) -> None:
         self._hub = hub
+        self._faults = faults
         self._control = ControlRequests(hub)
         self._limits = limits
         self._attempts = FixedWindowCounter(limits.connection_attempts, limits.connection_interval_s)
@@ -51,6 +53,7 @@ class BinanceStreamEndpoint:
         await ws.prepare(request)
         connection = StreamConnection(ws, request, self._limits.max_buffer_bytes, combined=combined)
         self._hub.attach(connection)
+        self._faults.attach(connection)
         try:
             self._hub.subscribe(connection, [name for name in names if self._hub.is_stream(name)])
             await self._read(connection)
@@ -58,6 +61,7 @@ class BinanceStreamEndpoint:
             await connection.close(CLOSE_POLICY_VIOLATION, "Too many streams")
         finally:
             self._hub.detach(connection)
+            self._faults.detach(connection)
         return ws
 
     async def _read(self, connection: StreamConnection) -> None:

@@ -1,0 +1,95 @@
+"""The simulator's HTTP control API (its own port): inject and clear faults, list connections, read the ground truth.
+
+    POST   /_control/faults                 a FaultSpec as JSON → {"id": 3}
+    GET    /_control/faults                 faults in force
+    DELETE /_control/faults[/{id}]          end one fault, or all → {"cleared": [3]}
+    GET    /_control/connections            open WebSocket connections and their ids
+    GET    /_control/ground_truth/summary   messages per exchange and channel, orders, fault actions
+    GET    /_control/ground_truth/faults    every fault action (?exchange=okx&kind=gap)
+    GET    /_control/urls                   where each exchange listens
+
+Errors are ``{"error": "..."}`` with HTTP 400 (bad fault) or 404 (unknown id).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import orjson
+from aiohttp import web
+
+from platform_streams.simulator.faults import FaultController, FaultError
+from platform_streams.simulator.faults.spec import decode_spec
+from platform_streams.simulator.ground_truth import GroundTruth
+from platform_streams.simulator.venue_protocol import VenueUrls
+
+PREFIX = "/_control"
+
+
+def _json(body: object, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+class ControlApi:
+    """Handlers of the control API over one run's fault controller and ground truth."""
+
+    def __init__(
+        self,
+        faults: FaultController,
+        ground_truth: GroundTruth,
+        urls: Callable[[], dict[str, VenueUrls]],
+        summary: Callable[[], dict[str, object]] | None = None,
+    ) -> None:
+        self._faults = faults
+        self._ground_truth = ground_truth
+        self._urls = urls
+        self._summary = summary or ground_truth.summary
+
+    def application(self) -> web.Application:
+        app = web.Application()
+        app.add_routes(
+            [
+                web.post(f"{PREFIX}/faults", self.inject),
+                web.get(f"{PREFIX}/faults", self.armed),
+                web.delete(f"{PREFIX}/faults", self.clear),
+                web.delete(f"{PREFIX}/faults/{{fault_id}}", self.clear),
+                web.get(f"{PREFIX}/connections", self.connections),
+                web.get(f"{PREFIX}/ground_truth/summary", self.summary),
+                web.get(f"{PREFIX}/ground_truth/faults", self.fault_log),
+                web.get(f"{PREFIX}/urls", self.urls),
+            ]
+        )
+        return app
+
+    async def inject(self, request: web.Request) -> web.Response:
+        try:
+            fault_id = self._faults.inject(decode_spec(await request.read()))
+        except FaultError as exc:
+            return _json({"error": str(exc)}, 400)
+        return _json({"id": fault_id})
+
+    async def armed(self, request: web.Request) -> web.Response:
+        return _json({"armed": self._faults.armed()})
+
+    async def clear(self, request: web.Request) -> web.Response:
+        text = request.match_info.get("fault_id")
+        if text is None:
+            return _json({"cleared": self._faults.clear()})
+        if not text.isdigit():
+            return _json({"error": f"fault id {text!r} is not a number"}, 400)
+        cleared = self._faults.clear(int(text))
+        return _json({"cleared": cleared}) if cleared else _json({"error": f"no fault {text} in force"}, 404)
+
+    async def connections(self, request: web.Request) -> web.Response:
+        return _json({"connections": self._faults.connections()})
+
+    async def summary(self, request: web.Request) -> web.Response:
+        return _json(self._summary())
+
+    async def fault_log(self, request: web.Request) -> web.Response:
+        records = self._ground_truth.faults(request.query.get("exchange"), request.query.get("kind"))
+        return _json({"faults": [dataclasses.asdict(record) for record in records]})
+
+    async def urls(self, request: web.Request) -> web.Response:
+        return _json({name: {"rest": u.rest, "websocket": u.websocket} for name, u in self._urls().items()})

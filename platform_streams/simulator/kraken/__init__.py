@@ -1,0 +1,1 @@
+"""The Kraken WebSocket v1 protocol (``trade``, ``book``, ``ticker``, ``ohlc``) and public REST (AssetPairs, OHLC)."""

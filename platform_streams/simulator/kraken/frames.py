@@ -1,0 +1,102 @@
+"""Kraken WebSocket v1 frames, rendered to bytes in the shape and key order of the real ones.
+
+Market data is an array ``[channelID, payload..., channelName, pair]``; events are
+objects whose keys Kraken sends in alphabetical order (``channelID``,
+``channelName``, ``event``, ``pair``, ``reqid``, ``status``, ``subscription``), as in
+``data/exchanges/kraken/*_v1_*``. Numbers are exact text from the caller.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+#: A book level as sent: price text, volume text, timestamp text, republished.
+BookLevel = tuple[bytes, bytes, bytes, bool]
+
+
+def _level(level: BookLevel) -> bytes:
+    price, volume, timestamp, republished = level
+    if republished:
+        return b'["%b","%b","%b","r"]' % (price, volume, timestamp)
+    return b'["%b","%b","%b"]' % (price, volume, timestamp)
+
+
+def _levels(levels: list[BookLevel]) -> bytes:
+    return b"[" + b",".join([_level(level) for level in levels]) + b"]"
+
+
+def book_snapshot(channel_id: int, asks: list[BookLevel], bids: list[BookLevel], channel_name: bytes, pair: bytes) -> bytes:
+    return b'[%d,{"as":%b,"bs":%b},"%b","%b"]' % (channel_id, _levels(asks), _levels(bids), channel_name, pair)
+
+
+def book_update(
+    channel_id: int, asks: list[BookLevel], bids: list[BookLevel], checksum: bytes, channel_name: bytes, pair: bytes
+) -> bytes:
+    """One update; with both sides the asks come first in their own object and the checksum ends the bids one."""
+    if asks and bids:
+        body = b'{"a":%b},{"b":%b,"c":"%b"}' % (_levels(asks), _levels(bids), checksum)
+    elif asks:
+        body = b'{"a":%b,"c":"%b"}' % (_levels(asks), checksum)
+    else:
+        body = b'{"b":%b,"c":"%b"}' % (_levels(bids), checksum)
+    return b'[%d,%b,"%b","%b"]' % (channel_id, body, channel_name, pair)
+
+
+def trades(channel_id: int, rows: list[bytes], pair: bytes) -> bytes:
+    return b'[%d,[%b],"trade","%b"]' % (channel_id, b",".join(rows), pair)
+
+
+def trade_row(price: bytes, volume: bytes, timestamp: bytes, side: bytes, order_type: bytes) -> bytes:
+    return b'["%b","%b","%b","%b","%b",""]' % (price, volume, timestamp, side, order_type)
+
+
+def ticker(channel_id: int, fields: dict[str, bytes], pair: bytes) -> bytes:
+    """``fields`` are the rendered values of a, b, c, v, p, t, l, h, o (each a JSON array)."""
+    body = b",".join([b'"%b":%b' % (key.encode(), fields[key]) for key in ("a", "b", "c", "v", "p", "t", "l", "h", "o")])
+    return b'[%d,{%b},"ticker","%b"]' % (channel_id, body, pair)
+
+
+def ohlc(channel_id: int, row: bytes, channel_name: bytes, pair: bytes) -> bytes:
+    return b'[%d,%b,"%b","%b"]' % (channel_id, row, channel_name, pair)
+
+
+HEARTBEAT = b'{"event":"heartbeat"}'
+
+
+def system_status(connection_id: int) -> bytes:
+    return b'{"connectionID":%d,"event":"systemStatus","status":"online","version":"1.8.3"}' % connection_id
+
+
+def subscription_status(
+    channel_id: int | None,
+    channel_name: str | None,
+    pair: str | None,
+    request_id: int | None,
+    status: str,
+    subscription: dict[str, object],
+    error: str | None = None,
+) -> bytes:
+    """A ``subscriptionStatus`` event (keys in Kraken's alphabetical order; an error carries ``errorMessage`` first)."""
+    body: dict[str, object] = {}
+    if channel_id is not None:
+        body["channelID"] = channel_id
+    if channel_name is not None:
+        body["channelName"] = channel_name
+    if error is not None:
+        body["errorMessage"] = error
+    body["event"] = "subscriptionStatus"
+    if pair is not None:
+        body["pair"] = pair
+    if request_id is not None:
+        body["reqid"] = request_id
+    body["status"] = status
+    body["subscription"] = dict(sorted(subscription.items()))
+    return orjson.dumps(body)
+
+
+def pong(request_id: int | None) -> bytes:
+    return b'{"event":"pong","reqid":%d}' % request_id if request_id is not None else b'{"event":"pong"}'
+
+
+def error(message: str) -> bytes:
+    return orjson.dumps({"errorMessage": message, "event": "error"})

@@ -1,0 +1,212 @@
+"""Who subscribed to what on the simulated Kraken, and the publication of each quantum's events to them.
+
+``trade`` sends the quantum's trades of a pair in one frame; ``ticker`` and ``ohlc``
+go out for every pair that traded in the quantum (Kraken updates both on trades);
+``book`` goes through :class:`KrakenBookFeed`. A subscribed connection that got no
+traffic for ``heartbeat_interval_s`` (simulated time) gets ``{"event":"heartbeat"}``.
+"""
+
+from __future__ import annotations
+
+from platform_streams.simulator.ground_truth import GroundTruth
+from platform_streams.simulator.kraken import frames
+from platform_streams.simulator.kraken.book_feed import KrakenBookFeed
+from platform_streams.simulator.kraken.channels import (
+    CHANNEL_NAMES,
+    OHLC_INTERVALS_MIN,
+    OHLC_SLOTS,
+    SUBSCRIPTIONS,
+    TICKER_SLOT,
+    TRADE_SLOT,
+    KrakenConnection,
+    channel_id,
+)
+from platform_streams.simulator.kraken.pairs import KrakenPairs, kraken_time
+from platform_streams.simulator.market.candle_history import CandleHistory
+from platform_streams.simulator.market.candles import CLOSE, HIGH, LOW, MINUTE_MS, OPEN, OPEN_TIME, QUOTE, TRADES, VOLUME
+from platform_streams.simulator.market.kline_query import RollingStatistics, klines
+from platform_streams.simulator.market.market_batch import MarketBatch
+from platform_streams.simulator.market.rolling_window import RollingWindows
+from platform_streams.simulator.market.venue_market import VenueMarket
+from platform_streams.simulator.publication import FramePublisher, SubscriptionTable
+
+_SIDES = (b"b", b"s")  # taker side: buyer is maker -> the taker sold
+
+
+class KrakenHub:
+    """Subscriptions of one simulated Kraken and the per-quantum publication."""
+
+    def __init__(
+        self,
+        market: VenueMarket,
+        pairs: KrakenPairs,
+        history: CandleHistory,
+        ground_truth: GroundTruth,
+        exchange_code: int,
+        heartbeat_interval_ms: int,
+    ) -> None:
+        self._market = market
+        self._pairs = pairs
+        self._history = history
+        self._windows = RollingWindows(market, history)
+        self.publisher = FramePublisher(ground_truth, exchange_code)
+        self._table: SubscriptionTable[KrakenConnection] = SubscriptionTable(len(SUBSCRIPTIONS), len(market.instruments))
+        self.books = KrakenBookFeed(market, pairs, self.publisher)
+        self._heartbeat_ms = heartbeat_interval_ms
+        self._last_heartbeat_period = -1
+        self.connections: set[KrakenConnection] = set()
+
+    # subscriptions --------------------------------------------------------------
+
+    def subscribe(self, connection: KrakenConnection, slot: int, instrument: int, now_ms: int) -> bytes | None:
+        """Subscribe; returns the snapshot to send after the reply (book), else None."""
+        connection.subscriptions[(slot, instrument)] = None
+        subscription = SUBSCRIPTIONS[slot]
+        if subscription.name == "book":
+            return self.books.subscribe(connection, instrument, subscription.parameter, kraken_time(now_ms * 1_000_000))
+        self._table.add(slot, instrument, connection)
+        return None
+
+    def unsubscribe(self, connection: KrakenConnection, slot: int, instrument: int) -> None:
+        if (slot, instrument) not in connection.subscriptions:
+            return
+        del connection.subscriptions[(slot, instrument)]
+        subscription = SUBSCRIPTIONS[slot]
+        if subscription.name == "book":
+            self.books.unsubscribe(connection, instrument, subscription.parameter)
+        else:
+            self._table.remove(slot, instrument, connection)
+
+    def attach(self, connection: KrakenConnection) -> None:
+        self.connections.add(connection)
+
+    def detach(self, connection: KrakenConnection) -> None:
+        for slot, instrument in list(connection.subscriptions):
+            self.unsubscribe(connection, slot, instrument)
+        self.connections.discard(connection)
+        connection.closed = True
+
+    # publication -------------------------------------------------------------------
+
+    def publish(self, batch: MarketBatch, now_ns: int) -> None:
+        ts_text = kraken_time(now_ns)
+        self.books.publish(batch.levels, ts_text)
+        if batch.trades:
+            self._publish_trades(batch)
+            traded = sorted({trade[0] for trade in batch.trades})
+            self._publish_tickers(traded, now_ns // 1_000_000)
+            self._publish_ohlc(traded, now_ns)
+        period = now_ns // 1_000_000 // self._heartbeat_ms
+        if period != self._last_heartbeat_period:
+            self._last_heartbeat_period = period
+            self._queue_heartbeats()
+        self.publisher.flush()
+
+    def _publish_trades(self, batch: MarketBatch) -> None:
+        rows = self._table.rows[TRADE_SLOT]
+        grouped: dict[int, list[bytes]] = {}
+        last_ids: dict[int, int] = {}
+        pairs = self._pairs
+        for instrument, trade_id, price, lots, buyer_is_maker, ts_ns in batch.trades:
+            if rows[instrument]:
+                order_type = b"l" if trade_id % 3 == 0 else b"m"
+                row = frames.trade_row(
+                    pairs.price(instrument, price),
+                    pairs.volume(instrument, lots),
+                    kraken_time(ts_ns),
+                    _SIDES[buyer_is_maker],
+                    order_type,
+                )
+                grouped.setdefault(instrument, []).append(row)
+                last_ids[instrument] = trade_id
+        for instrument, trade_rows in grouped.items():
+            data = frames.trades(channel_id(instrument, TRADE_SLOT), trade_rows, pairs.wsname_bytes[instrument])
+            self.publisher.send(rows[instrument] or [], TRADE_SLOT, instrument, last_ids[instrument], last_ids[instrument], data)
+
+    def _publish_tickers(self, traded: list[int], now_ms: int) -> None:
+        rows = self._table.rows[TICKER_SLOT]
+        for instrument in traded:
+            listeners = rows[instrument]
+            if listeners:
+                data = frames.ticker(
+                    channel_id(instrument, TICKER_SLOT),
+                    self._ticker_fields(instrument, now_ms),
+                    self._pairs.wsname_bytes[instrument],
+                )
+                self.publisher.send(listeners, TICKER_SLOT, instrument, now_ms, now_ms, data)
+
+    def _ticker_fields(self, instrument: int, now_ms: int) -> dict[str, bytes]:
+        pairs = self._pairs
+        today, day = self._windows.today(instrument, now_ms), self._windows.last_24h(instrument, now_ms)
+        bid, bid_lots, ask, ask_lots = self._market.books[instrument].top()
+
+        def price(ticks: int) -> bytes:
+            return b'"%b"' % pairs.price(instrument, ticks)
+
+        def volume(lots: int) -> bytes:
+            return b'"%b"' % pairs.volume(instrument, lots)
+
+        def vwap(stats: RollingStatistics) -> bytes:
+            return price(stats.quote_volume // stats.volume_lots if stats.volume_lots else stats.last)
+
+        return {
+            "a": b"[%b,%d,%b]" % (price(ask), pairs.whole_volume(instrument, ask_lots), volume(ask_lots)),
+            "b": b"[%b,%d,%b]" % (price(bid), pairs.whole_volume(instrument, bid_lots), volume(bid_lots)),
+            "c": b"[%b,%b]" % (price(day.last), volume(day.last_lots)),
+            "v": b"[%b,%b]" % (volume(today.volume_lots), volume(day.volume_lots)),
+            "p": b"[%b,%b]" % (vwap(today), vwap(day)),
+            "t": b"[%d,%d]" % (today.trades, day.trades),
+            "l": b"[%b,%b]" % (price(today.low), price(day.low)),
+            "h": b"[%b,%b]" % (price(today.high), price(day.high)),
+            "o": b"[%b,%b]" % (price(today.open), price(day.open)),
+        }
+
+    def _publish_ohlc(self, traded: list[int], now_ns: int) -> None:
+        active = self._table.active
+        for slot, minutes in zip(OHLC_SLOTS, OHLC_INTERVALS_MIN, strict=True):
+            if not active[slot]:
+                continue
+            rows = self._table.rows[slot]
+            for instrument in traded:
+                listeners = rows[instrument]
+                if listeners:
+                    row, open_ms = self._ohlc_row(instrument, minutes, now_ns)
+                    name = CHANNEL_NAMES[slot].encode()
+                    data = frames.ohlc(channel_id(instrument, slot), row, name, self._pairs.wsname_bytes[instrument])
+                    self.publisher.send(listeners, slot, instrument, open_ms, open_ms, data)
+
+    def _ohlc_row(self, instrument: int, minutes: int, now_ns: int) -> tuple[bytes, int]:
+        now_ms = now_ns // 1_000_000
+        if minutes == 1:
+            self._market.candles.roll(instrument, now_ms)
+            candle = self._market.candles.current(instrument)
+        else:
+            interval_ms = minutes * MINUTE_MS
+            candle = klines(self._market, self._history, instrument, interval_ms, None, None, 1, now_ms)[-1]
+        pairs = self._pairs
+        vwap = candle[QUOTE] // candle[VOLUME] if candle[VOLUME] else candle[CLOSE]
+        end_ns = (candle[OPEN_TIME] + minutes * MINUTE_MS) * 1_000_000
+        row = b'["%b","%b","%b","%b","%b","%b","%b","%b",%d]' % (
+            kraken_time(now_ns),
+            kraken_time(end_ns),
+            pairs.price(instrument, candle[OPEN]),
+            pairs.price(instrument, candle[HIGH]),
+            pairs.price(instrument, candle[LOW]),
+            pairs.price(instrument, candle[CLOSE]),
+            pairs.price(instrument, vwap),
+            pairs.volume(instrument, candle[VOLUME]),
+            candle[TRADES],
+        )
+        return row, candle[OPEN_TIME]
+
+    def _queue_heartbeats(self) -> None:
+        for connection in self.connections:
+            if (
+                connection.subscriptions
+                and connection.frames_written == connection.written_at_heartbeat
+                and not connection.pending
+            ):
+                self.publisher.queue_control(connection, frames.HEARTBEAT)
+                connection.written_at_heartbeat = connection.frames_written + 1
+            else:
+                connection.written_at_heartbeat = connection.frames_written + len(connection.pending)

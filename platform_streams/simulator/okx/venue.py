@@ -1,0 +1,66 @@
+"""The simulated OKX exchange (v5 public API): its aiohttp application, hub, WebSocket endpoint and REST."""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import Any
+
+from aiohttp import web
+
+from platform_streams.settings import ConfigError
+from platform_streams.simulator.market.candle_history import CandleHistory
+from platform_streams.simulator.okx.book_feed import SNAPSHOT_LEVELS
+from platform_streams.simulator.okx.channels import OkxChannel
+from platform_streams.simulator.okx.hub import OkxHub
+from platform_streams.simulator.okx.instruments import OkxInstruments
+from platform_streams.simulator.okx.rest import OkxRest
+from platform_streams.simulator.okx.ws_endpoint import OkxPublicEndpoint
+from platform_streams.simulator.okx.ws_requests import OkxRequests
+from platform_streams.simulator.venue_protocol import VenueContext, VenueUrls
+
+PUBLIC_PATH = "/ws/v5/public"
+
+
+class OkxVenue:
+    """OKX v5 public protocol over one exchange's simulated market."""
+
+    def __init__(self, context: VenueContext) -> None:
+        settings = context.config.okx
+        if context.market.parameters.book_depth + context.market.parameters.extra_levels > SNAPSHOT_LEVELS:
+            raise ConfigError(
+                f"invalid SimulatorConfig setting book_depth: OKX's books channel serves {SNAPSHOT_LEVELS} levels, "
+                f"so book_depth must stay below {SNAPSHOT_LEVELS - context.market.parameters.extra_levels}"
+            )
+        self.name = context.name
+        self.market = context.market
+        self.instruments = OkxInstruments(context.market.instruments)
+        exchange_code = context.ground_truth.register_exchange(
+            context.name, self.instruments.names, [channel.wire_name for channel in OkxChannel]
+        )
+        history = CandleHistory(context.config.seed, context.name, context.market.instruments, context.clock.now_ms)
+        self.hub = OkxHub(context.market, self.instruments, history, context.ground_truth, exchange_code)
+        requests = OkxRequests(self.hub, self.instruments, settings.websocket)
+        self._endpoint = OkxPublicEndpoint(self.hub, requests, settings.websocket, context.faults, context.config.seed)
+        self._rest = OkxRest(context.market, self.instruments, history, context.clock, settings.rest)
+
+    def application(self) -> web.Application:
+        app = web.Application()
+        app.add_routes(self._rest.routes())
+        app.add_routes([web.get(PUBLIC_PATH, self._endpoint.public)])
+        return app
+
+    def publish(self, now_ns: int) -> None:
+        self.hub.publish(self.market.take_batch(), now_ns)
+
+    def background_tasks(self) -> list[Coroutine[Any, Any, None]]:
+        return [self._endpoint.run_liveness()]
+
+    def close_connections(self) -> None:
+        for connection in list(self.hub.connections):
+            connection.abort()
+
+    def urls(self, host: str, port: int) -> VenueUrls:
+        return VenueUrls(self.name, rest=f"http://{host}:{port}", websocket=f"ws://{host}:{port}")
+
+    def banner(self, urls: VenueUrls) -> str:
+        return f"REST {urls.rest}/api/v5   WS {urls.websocket}{PUBLIC_PATH}"
