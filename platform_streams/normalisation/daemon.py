@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 from confluent_kafka import Message
-from prometheus_client import Gauge
+from prometheus_client import Gauge, Histogram
 
 from platform_streams.exchanges.base import FrameError, UnknownInstrument
 from platform_streams.ingestion.raw_frames import RAW_TOPIC, RawFrame, RawFrameError
@@ -48,6 +48,14 @@ class NormaliserDaemon(StreamDaemon):
         self._resyncs = Gauge("platform_normalisation_resyncs", "Book resyncs", ("daemon",), registry=registry).labels(
             settings.name
         )
+        self._receive_to_produce = Histogram(
+            "platform_normalisation_receive_to_produce_seconds",
+            "From a frame's receipt by ingestion to its canonical events being handed to the producer",
+            ("daemon",),
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        ).labels(settings.name)
+        self._batch_receive_ns: list[int] = []
 
     def _use_instruments(self, exchanges: set[str]) -> None:
         for exchange in exchanges:
