@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -109,3 +110,16 @@ def test_kraken_ohlc(simulator: SimulatorThread) -> None:
     since = json.loads(get(f"{rest}/0/public/OHLC?pair={pair.wsname}&interval=5&since={times[-3]}")[1])
     assert [row[0] for row in since["result"][pair.key]] == times[-2:]
     assert json.loads(get(f"{rest}/0/public/OHLC?pair={pair.altname}&interval=7")[1]) == {"error": ["EGeneral:Invalid arguments"]}
+
+
+def test_kraken_depth(simulator: SimulatorThread) -> None:
+    rest = simulator.urls["kraken"].rest
+    pair = simulator.call(lambda: simulator.simulator.venues["kraken"].pairs.pairs[0])
+    depth = json.loads(get(f"{rest}/0/public/Depth?pair={pair.altname}&count=10")[1])
+    book = depth["result"][pair.key]
+    asks, bids = [Decimal(r[0]) for r in book["asks"]], [Decimal(r[0]) for r in book["bids"]]
+    assert len(asks) == len(bids) == 10
+    assert asks == sorted(asks) and bids == sorted(bids, reverse=True) and bids[0] < asks[0]
+    assert all(len(r) == 3 and isinstance(r[2], int) and Decimal(r[1]) > 0 for r in book["asks"] + book["bids"])
+    assert len(book["asks"][0][0].split(".")[1]) == pair.pair_decimals  # Kraken's fixed decimals per pair
+    assert json.loads(get(f"{rest}/0/public/Depth?pair=NOPE")[1]) == {"error": ["EQuery:Unknown asset pair"]}

@@ -1,4 +1,4 @@
-"""Kraken public REST: ``AssetPairs`` (shaped like the capture), ``OHLC``, ``Time`` and ``SystemStatus``.
+"""Kraken public REST: ``AssetPairs`` (shaped like the capture), ``OHLC``, ``Depth``, ``Time`` and ``SystemStatus``.
 
 Answers are ``{"error":[],"result":{...}}``; errors keep the envelope with Kraken's
 messages (``EQuery:Unknown asset pair``, ``EGeneral:Invalid arguments``,
@@ -28,6 +28,7 @@ from platform_streams.simulator.market.venue_market import VenueMarket
 from platform_streams.simulator.rate_windows import FixedWindowCounter
 
 MAX_OHLC = 720
+MAX_DEPTH = 500
 _TAKER_FEES = [[0, 0.26], [50000, 0.24], [100000, 0.22], [250000, 0.2], [500000, 0.18], [1000000, 0.16], [2500000, 0.14], [5000000, 0.12], [10000000, 0.1]]  # fmt: skip
 _MAKER_FEES = [[0, 0.16], [50000, 0.14], [100000, 0.12], [250000, 0.1], [500000, 0.08], [1000000, 0.06], [2500000, 0.04], [5000000, 0.02], [10000000, 0]]  # fmt: skip
 
@@ -66,6 +67,7 @@ class KrakenRest:
         return [
             web.get("/0/public/AssetPairs", self._limited(self.asset_pairs)),
             web.get("/0/public/OHLC", self._limited(self.ohlc)),
+            web.get("/0/public/Depth", self._limited(self.depth)),
             web.get("/0/public/Time", self._limited(self.server_time)),
             web.get("/0/public/SystemStatus", self._limited(self.system_status)),
         ]
@@ -149,6 +151,26 @@ class KrakenRest:
         last = max((row[0] for row in rows if row[0] < current_open), default=current_open - interval_ms) // 1000
         key = orjson.dumps(pairs.pairs[instrument].key)
         return result(b'{%b:[%b],"last":%d}' % (key, b",".join(rendered), last))
+
+    async def depth(self, request: web.Request) -> web.Response:
+        """``Depth?pair=XBTUSD&count=10``: the book as ``[price, volume, timestamp]`` rows, best first."""
+        instrument = self._instrument(request.query.get("pair", ""))
+        text = request.query.get("count", "100")
+        if not text.isdigit() or not 1 <= int(text) <= MAX_DEPTH:
+            raise KrakenRestError("EGeneral:Invalid arguments")
+        count, pairs, book = int(text), self._pairs, self._market.books[instrument]
+        seconds = self._clock.now_ms // 1000
+
+        def rows(ticks: list[int], lots: list[int]) -> bytes:
+            return b",".join(
+                b'["%b","%b",%d]' % (pairs.price(instrument, t), pairs.volume(instrument, q), seconds)
+                for t, q in zip(ticks, lots, strict=True)
+            )
+
+        asks = rows(book.asks.keys[:count], book.asks.lots[:count])
+        bids = rows([-key for key in book.bids.keys[:count]], book.bids.lots[:count])
+        key = orjson.dumps(pairs.pairs[instrument].key)
+        return result(b'{%b:{"asks":[%b],"bids":[%b]}}' % (key, asks, bids))
 
     async def server_time(self, request: web.Request) -> web.Response:
         now = time.time()
