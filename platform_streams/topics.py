@@ -46,7 +46,12 @@ _L, _B = ProducerProfile.LATENCY, ProducerProfile.BULK
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("md.raw", "connection id", "raw exchange frames (bytes as received)", _L, retention_ms=2 * DAY_MS),
     TopicSpec("md.trade", "exchange:symbol", events.Trade.__name__, _L),
-    TopicSpec("md.book", "exchange:symbol", f"{events.BookSnapshot.__name__} | {events.BookDelta.__name__} | {events.BookResync.__name__}", _L),
+    TopicSpec(
+        "md.book",
+        "exchange:symbol",
+        f"{events.BookSnapshot.__name__} | {events.BookDelta.__name__} | {events.BookResync.__name__}",
+        _L,
+    ),
     TopicSpec("md.bbo", "exchange:symbol", events.BestBidOffer.__name__, _L),
     TopicSpec("md.candle.1m", "exchange:symbol", events.Candle.__name__, _L, retention_ms=30 * DAY_MS),
     TopicSpec("md.indicator", "exchange:symbol", events.IndicatorValue.__name__, _L),

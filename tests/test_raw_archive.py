@@ -13,7 +13,9 @@ T0 = 1_764_000_000 * 1_000_000_000  # 2025-11-24 16:00:00 UTC
 
 def frames(connection: str, count: int, start_ns: int = T0, step_ns: int = 1_000_000) -> list[RawFrame]:
     return [
-        RawFrame("binance", connection, i, start_ns + i * step_ns, FrameKind.WEBSOCKET, f'{{"n":{i},"c":"{connection}"}}'.encode())
+        RawFrame(
+            "binance", connection, i, start_ns + i * step_ns, FrameKind.WEBSOCKET, f'{{"n":{i},"c":"{connection}"}}'.encode()
+        )
         for i in range(count)
     ]
 

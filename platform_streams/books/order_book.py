@@ -75,15 +75,17 @@ class _Side:
         keys = self.keys[-depth:] if depth > 0 else []
         return [(sign * key, sizes[sign * key]) for key in reversed(keys)]
 
-    def truncate(self, depth: int) -> int:
+    def truncate(self, depth: int) -> list[int]:
+        """Drop the levels beyond the best ``depth``; returns their prices."""
         excess = len(self.keys) - depth
         if excess <= 0:
-            return 0
+            return []
         sign, sizes = self.sign, self.sizes
-        for key in self.keys[:excess]:
-            del sizes[sign * key]
+        removed = [sign * key for key in self.keys[:excess]]
+        for price in removed:
+            del sizes[price]
         del self.keys[:excess]
-        return excess
+        return removed
 
 
 class OrderBook:
@@ -156,7 +158,12 @@ class OrderBook:
 
     def truncate(self, depth: int) -> int:
         """Keep only the best ``depth`` levels on each side; returns how many levels were dropped."""
-        return self._bids.truncate(depth) + self._asks.truncate(depth)
+        bids, asks = self.truncate_levels(depth)
+        return len(bids) + len(asks)
+
+    def truncate_levels(self, depth: int) -> tuple[list[int], list[int]]:
+        """Keep only the best ``depth`` levels on each side; returns the dropped bid and ask prices."""
+        return self._bids.truncate(depth), self._asks.truncate(depth)
 
     @property
     def bid_depth(self) -> int:

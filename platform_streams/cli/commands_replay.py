@@ -25,7 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     replay.add_argument("--archive", type=Path, default=None, help="archive root (default: <state>/archive/raw)")
     replay.add_argument("--start", type=_hour, help="first hour, UTC (YYYY-MM-DDTHH)")
     replay.add_argument("--end", type=_hour, help="hour to stop before, UTC (YYYY-MM-DDTHH)")
-    replay.add_argument("--speed", type=float, default=0.0, help="1 = as recorded, 10 = ten times faster, 0 = as fast as possible")
+    replay.add_argument(
+        "--speed", type=float, default=0.0, help="1 = as recorded, 10 = ten times faster, 0 = as fast as possible"
+    )
     replay.add_argument("--connection-prefix", default="replay:")
     replay.add_argument("--topic", default=RAW_TOPIC)
     replay.set_defaults(run=run_replay)
@@ -62,5 +64,8 @@ def run_replay(args: argparse.Namespace) -> int:
             sent += 1
             progress.update()
     undelivered = producer.flush(60)
-    print(f"replayed {sent} frames from {len(files)} files into {args.topic}" + (f"; {undelivered} undelivered" if undelivered else ""))
+    print(
+        f"replayed {sent} frames from {len(files)} files into {args.topic}"
+        + (f"; {undelivered} undelivered" if undelivered else "")
+    )
     return 1 if undelivered else 0

@@ -70,11 +70,7 @@ class DagsterUI:
     def _write_instance(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "dagster.yaml").write_text(
-            "storage:\n"
-            "  postgres:\n"
-            f"    postgres_url: {json.dumps(self._storage_url)}\n"
-            "telemetry:\n"
-            "  enabled: false\n"
+            f"storage:\n  postgres:\n    postgres_url: {json.dumps(self._storage_url)}\ntelemetry:\n  enabled: false\n"
         )
         (self.home / ".nux").mkdir(exist_ok=True)
         (self.home / ".nux" / "nux.yaml").write_text("seen: 1\n")  # no first-visit modal

@@ -38,6 +38,7 @@ class ConnectionSettings(msgspec.Struct, frozen=True):
     reconnect_max_s: float = 30.0
     open_timeout_s: float = 10.0
     message_rate_safety: float = 0.6  # share of the exchange's incoming-message limit we use
+    resync_coalesce_s: float = 0.1  # book resubscriptions asked for within this window share messages
 
 
 class MessagePacer:
@@ -82,6 +83,9 @@ class FeedConnection:
         self._stopping = asyncio.Event()
         self.sessions = 0
         self.frames = 0
+        self._snapshots_in_flight: set[str] = set()
+        self._resubscribe_pending: dict[str, Instrument] = {}
+        self._resubscriber: asyncio.Task[None] | None = None
         limit = feed.limits.subscribe_messages
         self._pacer = MessagePacer(limit.count, limit.window_s, settings.message_rate_safety) if limit else None
 
@@ -203,19 +207,41 @@ class FeedConnection:
 
     # -- requests from outside ---------------------------------------------------------------
     def request_resync(self, exchange_symbol: str) -> asyncio.Task[None] | None:
-        """A normaliser found this symbol's book wrong: get it a new snapshot."""
+        """A normaliser found this symbol's book wrong: get it a new snapshot.
+
+        REST snapshots go through the shared budget, one fetch in flight per symbol. Books that
+        resnapshot by resubscribing are gathered for ``resync_coalesce_s`` and resubscribed in as
+        few messages as the exchange allows, so a thousand resyncs cost two messages, not two
+        thousand of a connection's few subscribe requests an hour."""
         instrument = self._by_exchange_symbol.get(exchange_symbol)
         if instrument is None or self._ws is None:
             return None  # not ours, or the next session starts with fresh snapshots anyway
         if self.feed.book_snapshot(instrument) is not None:
-            return asyncio.create_task(self._fetch_snapshot(instrument, RESYNC_PRIORITY))
-        messages = self.feed.book_resubscribe_messages(instrument, self._request_id)
-        self._request_id += len(messages)
-        return asyncio.create_task(self._send_all(messages))
+            if exchange_symbol in self._snapshots_in_flight:
+                return None
+            self._snapshots_in_flight.add(exchange_symbol)
+            task = asyncio.create_task(self._fetch_snapshot(instrument, RESYNC_PRIORITY))
+            task.add_done_callback(lambda _: self._snapshots_in_flight.discard(exchange_symbol))
+            return task
+        self._resubscribe_pending[exchange_symbol] = instrument
+        if self._resubscriber is None or self._resubscriber.done():
+            self._resubscriber = asyncio.create_task(self._resubscribe_pending_books())
+            return self._resubscriber
+        return None
 
-    async def _send_all(self, messages: list[bytes]) -> None:
-        for message in messages:
-            await self._send(message)
+    async def _resubscribe_pending_books(self) -> None:
+        await asyncio.sleep(self.settings.resync_coalesce_s)
+        while self._resubscribe_pending:
+            instruments = list(self._resubscribe_pending.values())
+            self._resubscribe_pending.clear()
+            messages = self.feed.book_resubscribe_messages(instruments, self._request_id)
+            self._request_id += len(messages)
+            log.info(
+                "resubscribing books for fresh snapshots",
+                extra={"connection": self.connection_id, "books": len(instruments), "messages": len(messages)},
+            )
+            for message in messages:
+                await self._send(message)
 
     def stop(self) -> None:
         self._stopping.set()

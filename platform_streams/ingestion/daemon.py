@@ -143,6 +143,10 @@ class IngestionDaemon(DaemonLifecycle):
         if self.stopping:
             return
         self._publish_instruments(instruments)
+        # metadata before frames: a normaliser reading this shard's frames can then always name their instruments
+        undelivered = await asyncio.to_thread(self.producers.flush, self.settings.shutdown_timeout_s)
+        if undelivered:
+            log.error("instrument metadata not acknowledged by the broker", extra={"undelivered": undelivered})
         channels = self.settings.channels or list(self.feed.default_channels)
         limit = self.settings.streams_per_connection or self.feed.limits.streams_per_connection or 1024
         plans = shard_of(

@@ -60,7 +60,7 @@ class MarketDataFeed(Protocol):
         the snapshot on the socket after a subscription."""
         ...
 
-    def book_resubscribe_messages(self, instrument: Instrument, first_id: int) -> list[bytes]:
-        """Messages that make the exchange send a fresh book snapshot on the socket (unsubscribe
-        then subscribe); empty when snapshots come from REST."""
+    def book_resubscribe_messages(self, instruments: Sequence[Instrument], first_id: int) -> list[bytes]:
+        """As few messages as the exchange allows that make it send fresh book snapshots of
+        ``instruments`` on the socket (unsubscribe then subscribe); empty when snapshots come from REST."""
         ...

@@ -24,18 +24,22 @@ from platform_streams.exchanges.okx.parser import OkxParser
 
 
 class ExchangeAdapter(msgspec.Struct, frozen=True):
-    """How to parse one exchange's frames and keep its books; ``book_sync(symbol, depth)`` takes
-    the subscribed book depth where the exchange's rule depends on it (Kraken's checksum)."""
+    """How to parse one exchange's frames and keep its books. ``parser(instruments, require_metadata)``:
+    with ``require_metadata`` a symbol missing from ``instruments`` is an unknown instrument, never
+    a name guessed from its text; ``book_sync(symbol, depth)`` takes the subscribed book depth where
+    the exchange's rule depends on it (Kraken's checksum)."""
 
-    parser: Callable[[InstrumentRegistry], ExchangeParser]
+    parser: Callable[[InstrumentRegistry, bool], ExchangeParser]  # (instruments, require_metadata)
     book_sync: Callable[[str, int], BookSync]
 
 
 ADAPTERS: dict[str, ExchangeAdapter] = {
     "binance": ExchangeAdapter(BinanceParser, lambda symbol, _depth: BinanceBookSync(symbol)),
-    "okx": ExchangeAdapter(OkxParser, lambda symbol, _depth: OkxBookSync(symbol)),
+    "okx": ExchangeAdapter(lambda instruments, _required: OkxParser(instruments), lambda symbol, _depth: OkxBookSync(symbol)),
     "kraken": ExchangeAdapter(KrakenParser, KrakenBookSync),
-    "coinbase": ExchangeAdapter(CoinbaseParser, lambda symbol, _depth: CoinbaseBookSync(symbol)),
+    "coinbase": ExchangeAdapter(
+        lambda instruments, _required: CoinbaseParser(instruments), lambda symbol, _depth: CoinbaseBookSync(symbol)
+    ),
 }
 
 DEFAULT_BOOK_DEPTHS: dict[str, int] = {"kraken": kraken_endpoints.DEFAULT_BOOK_DEPTH}

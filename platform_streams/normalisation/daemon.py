@@ -39,10 +39,13 @@ class NormaliserDaemon(StreamDaemon):
 
     def __init__(self, settings: NormaliserSettings) -> None:
         super().__init__(settings)
-        self.normaliser = Normaliser(settings.topics, int(settings.resync_retry_s * 1e9), settings.book_depths)
+        self.normaliser = Normaliser(
+            settings.topics, int(settings.resync_retry_s * 1e9), settings.book_depths, require_metadata=True
+        )
         self._catalog = InstrumentCatalog(self.bootstrap_servers, settings.instrument_topic)
         self._use_instruments(self._catalog.load_all())
         self._next_check = 0.0
+        self._last_catch_up = 0.0
         registry = self.metrics.registry
         self._books = Gauge("platform_normalisation_books", "Books kept", ("daemon",), registry=registry).labels(settings.name)
         self._resyncs = Gauge("platform_normalisation_resyncs", "Book resyncs", ("daemon",), registry=registry).labels(
@@ -70,11 +73,21 @@ class NormaliserDaemon(StreamDaemon):
                 try:
                     outputs.extend(self.normaliser.handle(frame))
                 except UnknownInstrument:
-                    self._use_instruments(self._catalog.poll_updates())  # it may have been listed just now
+                    self._catch_up_instruments()  # it may have been listed just now
                     outputs.extend(self.normaliser.handle(frame))
             except (FrameError, RawFrameError) as error:
                 outputs.append(self.dead_letter(message, error))
         return outputs
+
+    def _catch_up_instruments(self) -> None:
+        """Read ``ref.instrument`` to its end (ingestion lists a shard's instruments before its first
+        frame), at most once a second: an instrument still unknown after that is a dead letter."""
+        now = time.monotonic()
+        if now - self._last_catch_up < 1.0:
+            self._use_instruments(self._catalog.poll_updates())
+            return
+        self._last_catch_up = now
+        self._use_instruments(self._catalog.load_all(timeout_s=10.0))
 
     def on_batch_handed(self, messages: int, consumed_ns: int, handed_ns: int) -> None:
         super().on_batch_handed(messages, consumed_ns, handed_ns)

@@ -31,20 +31,19 @@ class InstrumentCatalog:
         self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         self._topic = topic
         self._partitions = partitions
+        self._positions = dict.fromkeys(partitions, 0)  # next offset to read, per partition
         self._decoder = TypedDecoder(Instrument)
         self.registries: dict[str, InstrumentRegistry] = {}
 
     def load_all(self, timeout_s: float = 30.0) -> set[str]:
-        """Read up to the current end of every partition; returns the exchanges seen."""
+        """Read up to the current end of every partition (whatever was published before this call);
+        returns the exchanges whose instruments changed."""
         deadline = time.monotonic() + timeout_s
         ends = {p: self._high_watermark(p, deadline) for p in self._partitions}
+        positions = self._positions
         changed: set[str] = set()
-        positions = {p: 0 for p in self._partitions}
         while any(positions[p] < ends[p] for p in self._partitions) and time.monotonic() < deadline:
-            for message in self._consumer.consume(1000, 0.2):
-                if message.error() is None:
-                    positions[message.partition()] = message.offset() + 1
-                    changed |= self._apply(message.value())
+            changed |= self._consume(0.2)
         return changed
 
     def _high_watermark(self, partition: int, deadline: float) -> int:
@@ -59,9 +58,13 @@ class InstrumentCatalog:
 
     def poll_updates(self) -> set[str]:
         """Apply whatever arrived since; returns the exchanges whose instruments changed."""
+        return self._consume(0)
+
+    def _consume(self, timeout_s: float) -> set[str]:
         changed: set[str] = set()
-        for message in self._consumer.consume(1000, 0):
+        for message in self._consumer.consume(1000, timeout_s):
             if message.error() is None:
+                self._positions[message.partition()] = message.offset() + 1
                 changed |= self._apply(message.value())
         return changed
 

@@ -7,7 +7,9 @@ the encoded trade without building the event. Trades, top of book and candles pa
 straight to their topics; book events
 go through the instrument's sync rule, and only what it applies is published. A
 resync publishes a :class:`BookResync` on ``md.book`` and asks ingestion (on
-``ctl.resync``) for a new snapshot, repeated while the book stays down.
+``ctl.resync``) for a new snapshot, repeated while the book stays down. So does a
+delta of a book this normaliser never had, from a session whose start it did not read:
+its partition was handed over by another replica, whose last output it cannot vouch for.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from platform_streams.ingestion.raw_frames import CONNECTION_EVENT_DECODER, Fram
 from platform_streams.normalisation.adapters import ADAPTERS, DEFAULT_BOOK_DEPTHS, FORMAT_ADAPTERS
 from platform_streams.runtime.output import Output
 from platform_streams.schemas import BestBidOffer, BookDelta, BookSnapshot, Candle, SnapshotRequest, Trade, encode
+
+TAKEOVER_REASON = "book taken over mid-session by this normaliser"
 
 
 class NormaliserTopics(msgspec.Struct, frozen=True):
@@ -57,13 +61,18 @@ class _BookState:
 
 
 class Normaliser:
-    """Turns raw frames into outputs; keeps the books of every instrument it has seen."""
+    """Turns raw frames into outputs; keeps the books of every instrument it has seen.
+
+    ``require_metadata``: symbols missing from the instruments given raise :class:`UnknownInstrument`
+    (a live deployment); without it, Binance and Kraken names are split by known quote assets
+    (captures and replays that come without the exchange's metadata)."""
 
     def __init__(
         self,
         topics: NormaliserTopics | None = None,
         resync_retry_ns: int = 30_000_000_000,
         book_depths: Mapping[str, int] | None = None,
+        require_metadata: bool = False,
     ) -> None:
         self.topics = topics or NormaliserTopics()
         self._book_depths = {**DEFAULT_BOOK_DEPTHS, **(book_depths or {})}
@@ -71,7 +80,9 @@ class Normaliser:
         self._parsers: dict[str, ExchangeParser] = {}
         self._trade_fast_paths: dict[str, TradeFastPath] = {}
         self._books: dict[tuple[str, str], _BookState] = {}
+        self._sessions_seen: set[str] = set()  # connections whose session start this normaliser read
         self._resync_retry_ns = resync_retry_ns
+        self._require_metadata = require_metadata
         self.resyncs = 0
 
     # -- instruments -----------------------------------------------------------------
@@ -88,7 +99,8 @@ class Normaliser:
             adapter = ADAPTERS.get(exchange)
             if adapter is None:
                 raise UnsupportedExchange(exchange, f"no adapter for exchange {exchange!r}; known: {sorted(ADAPTERS)}")
-            parser = self._parsers[exchange] = adapter.parser(self._registries.get(exchange) or InstrumentRegistry(exchange))
+            registry = self._registries.get(exchange) or InstrumentRegistry(exchange)
+            parser = self._parsers[exchange] = adapter.parser(registry, self._require_metadata)
             if isinstance(parser, BinanceParser):
                 self._trade_fast_paths[exchange] = parser.parse_trade_fast
         return parser
@@ -115,7 +127,7 @@ class Normaliser:
         instrument = registry.get(exchange_symbol) if registry is not None else None
         if instrument is not None:
             return instrument.symbol
-        if exchange == "binance":
+        if exchange == "binance" and not self._require_metadata:
             return symbol_without_metadata(exchange_symbol)
         raise UnknownInstrument(exchange, f"no instrument metadata for {exchange_symbol!r}")
 
@@ -169,8 +181,21 @@ class Normaliser:
             else:
                 sync = ADAPTERS[event.exchange].book_sync(event.symbol, self._book_depths.get(event.exchange, 0))
             state = self._books[key] = _BookState(sync, frame.connection_id, self._exchange_symbol(event.exchange, event.symbol))
+            if isinstance(event, BookDelta) and frame.connection_id not in self._sessions_seen:
+                return self._take_over(state, frame, event, checksum)
         state.connection_id = frame.connection_id
         return self._publish(state, state.sync.on_event(event, checksum), frame.receive_ts_ns)
+
+    def _take_over(self, state: _BookState, frame: RawFrame, delta: BookDelta, checksum: BookChecksum | None) -> list[Output]:
+        """A delta of a book this normaliser never had, mid-session: its partition came from another
+        replica (or this one restarted). Downstream books built from the previous owner's output may
+        be missing what it did not publish, so say the book is being rebuilt and ask for a snapshot."""
+        reason = f"{TAKEOVER_REASON} (connection {frame.connection_id})"
+        reset = state.sync.reset(reason, delta.exchange_ts_ns, frame.receive_ts_ns)
+        outputs = list(self._publish_reset(reset))
+        outputs.append(self._snapshot_request(state, reason, frame.receive_ts_ns))
+        outputs += self._publish(state, state.sync.on_event(delta, checksum), frame.receive_ts_ns)  # Binance buffers it
+        return outputs
 
     def _publish(self, state: _BookState, result: SyncResult, now_ns: int) -> list[Output]:
         outputs = [Output(self.topics.book, encode(e), e.key) for e in result.applied]
@@ -190,6 +215,8 @@ class Normaliser:
             event = CONNECTION_EVENT_DECODER.decode(frame.payload)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise FrameError(frame.exchange, f"control record is not a connection event: {exc}", frame.payload) from None
+        if event.event == "connected":
+            self._sessions_seen.add(frame.connection_id)
         outputs: list[Output] = []
         for exchange_symbol in event.symbols:
             state = self._books.get((frame.exchange, self._symbol(frame.exchange, exchange_symbol)))

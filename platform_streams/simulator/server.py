@@ -220,6 +220,12 @@ class SimulatorThread:
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(self._timeout)
 
+    def quiesce(self, quanta: int = 50) -> None:
+        """Stop the simulated order flow and run the clock ``quanta`` more quanta, so every batched
+        publication (book channels, tickers) has gone out and the books are at rest."""
+        self.call(self.simulator.world.pause_order_flow)
+        self.call(self.simulator.step, quanta)
+
     def step(self, quanta: int = 1) -> None:
         """Advance a manual clock by ``quanta`` quanta."""
         self.call(self.simulator.step, quanta)

@@ -63,8 +63,17 @@ def start_up(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[subproce
     output = tmp_path / "up.out"
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "platform_streams.cli.main", "up",
-            "--deployment", str(tmp_path / "deployment.yaml"), "--partitions", "3", "--ui-port", str(free_port()), *extra,
+            sys.executable,
+            "-m",
+            "platform_streams.cli.main",
+            "up",
+            "--deployment",
+            str(tmp_path / "deployment.yaml"),
+            "--partitions",
+            "3",
+            "--ui-port",
+            str(free_port()),
+            *extra,
         ],  # fmt: skip
         env=env,
         stdout=open(output, "wb"),
@@ -78,7 +87,11 @@ def start_up(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[subproce
 
 def status(env: dict[str, str]) -> list[dict]:
     result = subprocess.run(
-        [sys.executable, "-m", "platform_streams.cli.main", "status", "--json"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "platform_streams.cli.main", "status", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

@@ -32,9 +32,16 @@ def test_external_servers_are_used_and_nothing_is_started(kafka_bootstrap, datab
 
 
 def test_cli_topics_and_migrate_go_to_the_servers_in_the_environment(kafka_bootstrap, database_url, tmp_path) -> None:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "DATABASE_URL": database_url, "TRADEPLAT_STATE_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "DATABASE_URL": database_url,
+        "TRADEPLAT_STATE_DIR": str(tmp_path),
+    }
     for command in (["topics", "--partitions", "3"], ["migrate"]):
-        result = subprocess.run([sys.executable, "-m", "platform_streams.cli.main", *command], env=env, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "platform_streams.cli.main", *command], env=env, capture_output=True, text=True, timeout=120
+        )
         assert result.returncode == 0, result.stderr
     topics = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=10).topics
     assert {spec.name for spec in TOPICS} <= set(topics)

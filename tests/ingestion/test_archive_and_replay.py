@@ -26,7 +26,9 @@ def sample_frames() -> list[RawFrame]:
         for i in range(500):
             kind = FrameKind.REST if i == 0 else FrameKind.WEBSOCKET
             payload = f'{{"c":"{connection}","i":{i},"pad":"{"x" * (i % 40)}"}}'.encode()
-            frames.append(RawFrame("binance", connection, i, T0 + i * 7_000_000, kind, payload, "/api/v3/depth?symbol=X" if i == 0 else ""))
+            frames.append(
+                RawFrame("binance", connection, i, T0 + i * 7_000_000, kind, payload, "/api/v3/depth?symbol=X" if i == 0 else "")
+            )
     return frames
 
 

@@ -4,7 +4,15 @@ from platform_streams.ingestion.raw_frames import FrameKind, RawFrame, RawFrameE
 
 
 def test_round_trip_through_record_headers() -> None:
-    frame = RawFrame("binance", "binance-3", 42, 1_700_000_000_000_000_001, FrameKind.REST, b'{"lastUpdateId":1}', "/api/v3/depth?symbol=BTCUSDT")
+    frame = RawFrame(
+        "binance",
+        "binance-3",
+        42,
+        1_700_000_000_000_000_001,
+        FrameKind.REST,
+        b'{"lastUpdateId":1}',
+        "/api/v3/depth?symbol=BTCUSDT",
+    )
     output = frame.to_output()
     assert output.topic == "md.raw" and output.key == "binance-3" and output.value == frame.payload
     assert RawFrame.from_record(output.value, output.headers) == frame

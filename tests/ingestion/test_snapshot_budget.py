@@ -95,9 +95,7 @@ def test_service_shares_one_budget_between_clients_with_priorities(tmp_path: Pat
                 await client.acquire("binance", 100, priority)
                 order.append(name)
 
-            await asyncio.gather(
-                ask(first, "low-1", 5, 0.0), ask(first, "low-2", 5, 0.01), ask(second, "urgent", 0, 0.05)
-            )
+            await asyncio.gather(ask(first, "low-1", 5, 0.0), ask(first, "low-2", 5, 0.01), ask(second, "urgent", 0, 0.05))
             with pytest.raises(SnapshotBudgetError, match="no snapshot budget"):
                 await first.acquire("kraken", 1)
             return order

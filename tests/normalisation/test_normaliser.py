@@ -10,7 +10,7 @@ from platform_streams.exchanges.binance.parser import BinanceParser
 from platform_streams.exchanges.kraken.instruments import registry_from_asset_pairs
 from platform_streams.exchanges.okx.instruments import registry_from_instruments
 from platform_streams.ingestion.raw_frames import ConnectionEvent, FrameKind, RawFrame
-from platform_streams.normalisation.normaliser import Normaliser
+from platform_streams.normalisation.normaliser import TAKEOVER_REASON, Normaliser
 from platform_streams.schemas import BookDelta, BookResync, BookSnapshot, SnapshotRequest, Trade, decode
 from tests.exchanges.captures import read_capture, rest_bodies
 
@@ -19,8 +19,14 @@ OKX_BOOKS = "okx/2022-05-13_cryptofeed_v5_books.ws.jsonl"
 KRAKEN_BOOK = "kraken/2021-04-17_cryptofeed_v1_book.ws.jsonl"
 
 
+def session_start(exchange: str, connection_id: str = "conn-1", symbols: tuple[str, ...] = ()) -> RawFrame:
+    """The control record ingestion writes before a session's first frame."""
+    payload = msgspec.json.encode(ConnectionEvent("connected", list(symbols)))
+    return RawFrame(exchange, connection_id, 0, 0, FrameKind.CONTROL, payload)
+
+
 def raw_frames(capture: str, exchange: str, rest_path: str = "") -> list[RawFrame]:
-    frames = []
+    frames = [session_start(exchange)]
     for sequence, record in enumerate(read_capture(capture)):
         if record.direction == "in":
             frames.append(RawFrame(exchange, "conn-1", sequence, record.receive_ts_ns, FrameKind.WEBSOCKET, record.frame))
@@ -58,7 +64,9 @@ def test_binance_trades_and_book_from_snapshot_and_diffs() -> None:
 
 def test_okx_books_with_checksums_never_resync() -> None:
     normaliser = Normaliser()
-    normaliser.set_instruments("okx", registry_from_instruments([r.frame for r in rest_bodies("okx/2022-05-13_cryptofeed_instruments.rest.jsonl")]))
+    normaliser.set_instruments(
+        "okx", registry_from_instruments([r.frame for r in rest_bodies("okx/2022-05-13_cryptofeed_instruments.rest.jsonl")])
+    )
     outputs = run(normaliser, raw_frames(OKX_BOOKS, "okx"))
     events = by_topic(outputs, "md.book")
     assert events and not any(isinstance(e, BookResync) for e in events)
@@ -68,14 +76,18 @@ def test_okx_books_with_checksums_never_resync() -> None:
 
 def test_kraken_books_with_checksums_never_resync() -> None:
     normaliser = Normaliser(book_depths={"kraken": 1000})  # the capture subscribed at depth 1000
-    normaliser.set_instruments("kraken", registry_from_asset_pairs(rest_bodies("kraken/2021-04-17_cryptofeed_AssetPairs.rest.jsonl")[0].frame))
+    normaliser.set_instruments(
+        "kraken", registry_from_asset_pairs(rest_bodies("kraken/2021-04-17_cryptofeed_AssetPairs.rest.jsonl")[0].frame)
+    )
     outputs = run(normaliser, raw_frames(KRAKEN_BOOK, "kraken"))
     assert by_topic(outputs, "md.book") and normaliser.resyncs == 0
 
 
 def test_a_lost_okx_update_resyncs_and_asks_ingestion_for_a_snapshot() -> None:
     normaliser = Normaliser()
-    normaliser.set_instruments("okx", registry_from_instruments([r.frame for r in rest_bodies("okx/2022-05-13_cryptofeed_instruments.rest.jsonl")]))
+    normaliser.set_instruments(
+        "okx", registry_from_instruments([r.frame for r in rest_bodies("okx/2022-05-13_cryptofeed_instruments.rest.jsonl")])
+    )
     frames = raw_frames(OKX_BOOKS, "okx")
     updates = [i for i, f in enumerate(frames) if b'"action":"update"' in f.payload]
     lost = updates[5]
@@ -94,7 +106,9 @@ def test_a_new_connection_session_resets_live_books() -> None:
     normaliser = Normaliser()
     run(normaliser, raw_frames(BINANCE_2024, "binance", "/api/v3/depth?symbol=BTCUSDT&limit=1000")[:5_000])
     assert normaliser.books()[("binance", "BTC/USDT")].live
-    control = RawFrame("binance", "conn-1", 10**9, 1, FrameKind.CONTROL, msgspec.json.encode(ConnectionEvent("connected", ["BTCUSDT"])))
+    control = RawFrame(
+        "binance", "conn-1", 10**9, 1, FrameKind.CONTROL, msgspec.json.encode(ConnectionEvent("connected", ["BTCUSDT"]))
+    )
     outputs = normaliser.handle(control)
     assert [type(decode(o.value)) for o in outputs] == [BookResync]
     assert not normaliser.books()[("binance", "BTC/USDT")].live
@@ -102,6 +116,33 @@ def test_a_new_connection_session_resets_live_books() -> None:
     assert normaliser.overdue_snapshot_requests(1 + 10**9) == []
     overdue = normaliser.overdue_snapshot_requests(1 + 31 * 10**9)
     assert [decode(o.value).exchange_symbol for o in overdue] == ["BTCUSDT"]
+
+
+def test_a_replica_taking_over_a_session_mid_stream_rebuilds_its_books() -> None:
+    """After a rebalance the new owner of a partition reads deltas whose snapshot went to another
+    replica: it says the book is being rebuilt (consumers drop what the old owner published) and
+    asks for a snapshot, then serves the book again from it."""
+    registry = registry_from_instruments([r.frame for r in rest_bodies("okx/2022-05-13_cryptofeed_instruments.rest.jsonl")])
+    frames = raw_frames(OKX_BOOKS, "okx")
+    updates = [i for i, f in enumerate(frames) if b'"action":"update"' in f.payload]
+    first_owner, second_owner = Normaliser(), Normaliser()
+    for normaliser in (first_owner, second_owner):
+        normaliser.set_instruments("okx", registry)
+    run(first_owner, frames[: updates[10]])
+    outputs = run(second_owner, frames[updates[10] : updates[20]])
+    resyncs = [e for e in by_topic(outputs, "md.book") if isinstance(e, BookResync)]
+    requests = by_topic(outputs, "ctl.resync")
+    symbols = {e.symbol for e in resyncs}
+    assert symbols and all(TAKEOVER_REASON in e.reason for e in resyncs)
+    assert {registry.by_symbol(s).exchange_symbol for s in symbols} == {r.exchange_symbol for r in requests}
+    assert not [e for e in by_topic(outputs, "md.book") if isinstance(e, BookDelta)]  # nothing served from an unknown book
+    snapshots = [f for f in frames if b'"action":"snapshot"' in f.payload]
+    run(second_owner, snapshots)
+    assert all(sync.live for sync in second_owner.books().values())
+    # a session this replica saw begin is its own: no takeover
+    fresh = Normaliser()
+    fresh.set_instruments("okx", registry)
+    assert not [e for e in by_topic(run(fresh, frames[: updates[20]]), "md.book") if isinstance(e, BookResync)]
 
 
 @pytest.mark.parametrize(
@@ -138,19 +179,38 @@ def test_ccxt_format_frames_from_any_exchange() -> None:
         "bybit", InstrumentRegistry("bybit", [Instrument("bybit", "BTC/USDT", "BTC/USDT", "BTC", "USDT", 2, 6, 1, 1)])
     )
     trade = normaliser.handle(
-        ccxt_frame(b'{"type":"trade","symbol":"BTC/USDT","id":"77","timestamp":1700000000123,"side":"sell","price":"65000.10","amount":"0.25"}')
+        ccxt_frame(
+            b'{"type":"trade","symbol":"BTC/USDT","id":"77","timestamp":1700000000123,"side":"sell","price":"65000.10","amount":"0.25"}'
+        )
     )
     event = decode(trade[0].value)
     assert trade[0].topic == "md.trade" and trade[0].key == "bybit:BTC/USDT"
-    assert (event.price, event.price_scale, event.size, event.size_scale, event.trade_id, event.sequence) == (6_500_010, 2, 250_000, 6, "77", 77)
+    assert (event.price, event.price_scale, event.size, event.size_scale, event.trade_id, event.sequence) == (
+        6_500_010,
+        2,
+        250_000,
+        6,
+        "77",
+        77,
+    )
     assert event.exchange_ts_ns == 1_700_000_000_123_000_000
     book = normaliser.handle(
-        ccxt_frame(b'{"type":"book","symbol":"BTC/USDT","timestamp":0,"nonce":5,"bids":[["65000.1","1"]],"asks":[["65000.2","2.5"]]}', 2)
+        ccxt_frame(
+            b'{"type":"book","symbol":"BTC/USDT","timestamp":0,"nonce":5,"bids":[["65000.1","1"]],"asks":[["65000.2","2.5"]]}', 2
+        )
     )
     snapshot = decode(book[0].value)
-    assert isinstance(snapshot, BookSnapshot) and snapshot.bids == [(6_500_010, 1_000_000)] and snapshot.asks == [(6_500_020, 2_500_000)]
+    assert (
+        isinstance(snapshot, BookSnapshot)
+        and snapshot.bids == [(6_500_010, 1_000_000)]
+        and snapshot.asks == [(6_500_020, 2_500_000)]
+    )
     assert normaliser.books()[("bybit", "BTC/USDT")].live
     with pytest.raises(FrameError, match="more than|without rounding"):
-        normaliser.handle(ccxt_frame(b'{"type":"trade","symbol":"BTC/USDT","id":"78","timestamp":1,"side":"buy","price":"65000.001","amount":"1"}', 3))
+        normaliser.handle(
+            ccxt_frame(
+                b'{"type":"trade","symbol":"BTC/USDT","id":"78","timestamp":1,"side":"buy","price":"65000.001","amount":"1"}', 3
+            )
+        )
     with pytest.raises(FrameError, match="unknown frame format"):
         normaliser.handle(RawFrame("bybit", "c", 1, 1, FrameKind.WEBSOCKET, b"{}", format="nosuch"))

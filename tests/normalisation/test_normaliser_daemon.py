@@ -6,15 +6,22 @@ import time
 
 from confluent_kafka import Producer
 
+from platform_streams.exchanges.binance.instruments import parse_exchange_info
 from platform_streams.ingestion.raw_frames import FrameKind, RawFrame
 from platform_streams.kafka_clients import ProducerProfile, producer_settings
 from platform_streams.normalisation.daemon import NormaliserDaemon, NormaliserSettings
 from platform_streams.normalisation.normaliser import NormaliserTopics
+from platform_streams.runtime import Output
 from platform_streams.schemas import DeadLetter, Trade, TypedDecoder
-from tests.exchanges.captures import read_capture
+from tests.exchanges.captures import read_capture, rest_bodies
 from tests.kafka_helpers import DaemonThread, read_until
 
 BINANCE_2024 = "binance/2024-08-08_hftbacktest_spot_BTCUSDT.jsonl.gz"
+EXCHANGE_INFO = "binance/2021-10-12_cryptofeed_exchangeInfo.rest.jsonl"
+UNLISTED_TRADE = (
+    b'{"stream":"adaeur@trade","data":{"e":"trade","E":1723161255208,"s":"ADAEUR","t":5,"p":"0.31000000",'
+    b'"q":"10.00000000","T":1723161255208,"m":true,"M":true}}'
+)
 
 
 def test_daemon_normalises_recorded_frames_and_dead_letters_garbage(kafka_bootstrap, topic_factory) -> None:
@@ -24,11 +31,25 @@ def test_daemon_normalises_recorded_frames_and_dead_letters_garbage(kafka_bootst
     records = [r for r in read_capture(BINANCE_2024) if r.direction in ("in", "rest")][:3_000]
     producer = Producer(producer_settings(kafka_bootstrap, ProducerProfile.LATENCY))
     for sequence, record in enumerate(records):
-        kind, path = (FrameKind.REST, "/api/v3/depth?symbol=BTCUSDT&limit=1000") if record.direction == "rest" else (FrameKind.WEBSOCKET, "")
+        kind, path = (
+            (FrameKind.REST, "/api/v3/depth?symbol=BTCUSDT&limit=1000")
+            if record.direction == "rest"
+            else (FrameKind.WEBSOCKET, "")
+        )
         output = RawFrame("binance", "binance-000", sequence, record.receive_ts_ns, kind, record.frame, path).to_output(raw)
         producer.produce(output.topic, output.value, output.key, headers=output.headers)
-    garbage = RawFrame("binance", "binance-000", 10**9, time.time_ns(), FrameKind.WEBSOCKET, b'{"stream":"x@trade","data":{').to_output(raw)
+    garbage = RawFrame(
+        "binance", "binance-000", 10**9, time.time_ns(), FrameKind.WEBSOCKET, b'{"stream":"x@trade","data":{'
+    ).to_output(raw)
     producer.produce(garbage.topic, garbage.value, garbage.key, headers=garbage.headers)
+    # a trade of an instrument ingestion never listed: not named by guesswork (ADA/EUR or AD/AEUR?) but dead-lettered
+    unlisted = RawFrame("binance", "binance-000", 10**9 + 1, time.time_ns(), FrameKind.WEBSOCKET, UNLISTED_TRADE).to_output(raw)
+    producer.produce(unlisted.topic, unlisted.value, unlisted.key, headers=unlisted.headers)
+    # the instruments ingestion listed (the daemon reads them all when it starts)
+    for instrument in parse_exchange_info(rest_bodies(EXCHANGE_INFO)[0].frame):
+        if instrument.exchange_symbol == "BTCUSDT":
+            listing = Output.event(instruments, instrument)
+            producer.produce(listing.topic, listing.value, listing.key)
     assert producer.flush(30) == 0
     expected_trades = sum(1 for r in records if b"@trade" in r.frame)
     settings = NormaliserSettings(
@@ -39,11 +60,12 @@ def test_daemon_normalises_recorded_frames_and_dead_letters_garbage(kafka_bootst
     daemon = NormaliserDaemon(settings)
     with DaemonThread(daemon):
         out = read_until(kafka_bootstrap, trades, lambda got: len(got) >= expected_trades)
-        letters = read_until(kafka_bootstrap, dead, lambda got: len(got) >= 1)
+        letters = read_until(kafka_bootstrap, dead, lambda got: len(got) >= 2)
     decoded = [TypedDecoder(Trade).decode(m.value()) for m in out]
     assert len(decoded) == expected_trades and all(t.symbol == "BTC/USDT" for t in decoded)
-    letter = TypedDecoder(DeadLetter).decode(letters[0].value())
-    assert letter.exchange == "binance" and letter.payload == b'{"stream":"x@trade","data":{'
+    garbled, unknown = sorted((TypedDecoder(DeadLetter).decode(m.value()) for m in letters), key=lambda d: len(d.payload))
+    assert garbled.exchange == "binance" and garbled.payload == b'{"stream":"x@trade","data":{'
+    assert unknown.payload == UNLISTED_TRADE and "ADAEUR" in unknown.reason
     observed = daemon.metrics.registry.get_sample_value(
         "platform_normalisation_receive_to_produce_seconds_count", {"daemon": "normaliser-test"}
     )

@@ -53,7 +53,9 @@ def test_daemon_consumes_and_produces_through_the_broker(kafka_bootstrap, topic_
     produce_events(kafka_bootstrap, source, trades)
     with DaemonThread(PassThroughDaemon(settings(kafka_bootstrap, source, sink, heartbeat_topic=beats))) as runner:
         out = read_until(kafka_bootstrap, sink, lambda got: len(got) >= len(trades))
-        heartbeats = read_until(kafka_bootstrap, beats, lambda got: any(TypedDecoder(Heartbeat).decode(m.value()).lags for m in got))
+        heartbeats = read_until(
+            kafka_bootstrap, beats, lambda got: any(TypedDecoder(Heartbeat).decode(m.value()).lags for m in got)
+        )
     assert sorted(event_ids(out)) == sorted(t.event_id for t in trades)
     # keys are kept, so each instrument's events stay in order within their partition
     per_key: dict[bytes, list[int]] = {}

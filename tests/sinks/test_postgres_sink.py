@@ -41,7 +41,9 @@ def sink_settings(bootstrap: str, url: str, inputs: list[str], **extra) -> Postg
 
 
 def store_retries(daemon: PostgresSinkDaemon) -> float | None:
-    return daemon.metrics.registry.get_sample_value("platform_runtime_errors_total", {"daemon": "sink-test", "kind": "store_retry"})
+    return daemon.metrics.registry.get_sample_value(
+        "platform_runtime_errors_total", {"daemon": "sink-test", "kind": "store_retry"}
+    )
 
 
 def count(url: str, table: str) -> int:
@@ -52,7 +54,10 @@ def test_trades_and_top_of_book_land_exactly_once_with_candles(kafka_bootstrap, 
     migrate(database_url)
     trades_topic, bbo_topic, dead = topic_factory("trades"), topic_factory("bbo"), topic_factory("dead")
     trades = make_trades(2_000, instruments=8, now_ns=1_764_000_000_000_000_000)  # a closed minute in the past
-    bbos = [BestBidOffer("test", t.symbol, t.exchange_ts_ns, t.receive_ts_ns, i, t.price - 1, 10, t.price + 1, 20, 2, 6) for i, t in enumerate(trades[:300])]
+    bbos = [
+        BestBidOffer("test", t.symbol, t.exchange_ts_ns, t.receive_ts_ns, i, t.price - 1, 10, t.price + 1, 20, 2, 6)
+        for i, t in enumerate(trades[:300])
+    ]
     produce_events(kafka_bootstrap, trades_topic, trades)
     produce_events(kafka_bootstrap, trades_topic, trades[:500])  # a replay: duplicates
     produce_events(kafka_bootstrap, bbo_topic, bbos)

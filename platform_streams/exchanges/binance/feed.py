@@ -65,5 +65,5 @@ class BinanceFeed:
             endpoints.depth_snapshot_weight(self.snapshot_depth),
         )
 
-    def book_resubscribe_messages(self, instrument: Instrument, first_id: int) -> list[bytes]:
+    def book_resubscribe_messages(self, instruments: Sequence[Instrument], first_id: int) -> list[bytes]:
         return []

@@ -96,8 +96,10 @@ class BinanceParser:
 
     exchange = EXCHANGE
 
-    def __init__(self, instruments: InstrumentRegistry | None = None) -> None:
-        self._scales = SymbolScalesCache(EXCHANGE, instruments, _symbol_or_unknown)
+    def __init__(self, instruments: InstrumentRegistry | None = None, require_metadata: bool = False) -> None:
+        # without metadata a symbol's name is split by known quote assets (captures, replays); a
+        # live normaliser requires metadata, since a split can be wrong (``ADAEUR``: ``AD/AEUR``?)
+        self._scales = SymbolScalesCache(EXCHANGE, instruments, None if require_metadata else _symbol_or_unknown)
         self._resolved = self._scales.resolved
         # a partial of the scales cache, not a bound method: the native object must not hold the parser (a cycle)
         self._native_trades = NativeTradeParser(EXCHANGE, partial(_native_symbol, self._scales))

@@ -47,6 +47,6 @@ class CoinbaseFeed:
     def book_snapshot(self, instrument: Instrument) -> SnapshotFetch | None:
         return None  # level2 starts with a snapshot on the socket
 
-    def book_resubscribe_messages(self, instrument: Instrument, first_id: int) -> list[bytes]:
-        product = [instrument.exchange_symbol]
-        return [endpoints.unsubscribe_message(product, ["level2"]), endpoints.subscribe_message(product, ["level2"])]
+    def book_resubscribe_messages(self, instruments: Sequence[Instrument], first_id: int) -> list[bytes]:
+        products = [i.exchange_symbol for i in instruments]
+        return [endpoints.unsubscribe_message(products, ["level2"]), endpoints.subscribe_message(products, ["level2"])]

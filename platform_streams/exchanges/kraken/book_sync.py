@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import zlib
 
+import msgspec
+
 from platform_streams.books.order_book import OrderBook
 from platform_streams.books.sync import AWAITING_SNAPSHOT, BookSync, SyncResult, SyncStatus
 from platform_streams.exchanges.base import BookChecksum
@@ -65,7 +67,8 @@ class KrakenBookSync(BookSync):
 
     def on_snapshot(self, snapshot: BookSnapshot, checksum: BookChecksum | None = None) -> SyncResult:
         book = self._load_snapshot(snapshot)
-        book.truncate(self.depth)
+        if book.truncate(self.depth):  # publish the book as kept, not deeper than subscribed
+            snapshot = msgspec.structs.replace(snapshot, bids=book.top_bids(self.depth), asks=book.top_asks(self.depth))
         mismatch = self._checksum_mismatch(book, checksum)
         if mismatch:
             return self._resync(snapshot, f"{mismatch} (snapshot)")
@@ -78,7 +81,13 @@ class KrakenBookSync(BookSync):
         if self._scales_differ(book, delta):
             return self._resync(delta, "price or size scale changed")
         book.apply(delta.bids, delta.asks)
-        book.truncate(self.depth)
+        dropped_bids, dropped_asks = book.truncate_levels(self.depth)
+        if dropped_bids or dropped_asks:
+            # Kraken sends no removal for a level pushed out of the subscribed depth: publish one,
+            # so a consumer of md.book never keeps a level the exchange stopped telling us about
+            delta = msgspec.structs.replace(
+                delta, bids=[*delta.bids, *((p, 0) for p in dropped_bids)], asks=[*delta.asks, *((p, 0) for p in dropped_asks)]
+            )
         if book.is_crossed():
             return self._resync(delta, f"book crossed: bid {book.best_bid()} ask {book.best_ask()}")
         mismatch = self._checksum_mismatch(book, checksum)

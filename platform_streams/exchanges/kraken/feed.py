@@ -50,9 +50,9 @@ class KrakenFeed:
     def book_snapshot(self, instrument: Instrument) -> SnapshotFetch | None:
         return None  # a book subscription starts with a snapshot
 
-    def book_resubscribe_messages(self, instrument: Instrument, first_id: int) -> list[bytes]:
-        pair = [instrument.exchange_symbol]
+    def book_resubscribe_messages(self, instruments: Sequence[Instrument], first_id: int) -> list[bytes]:
+        pairs = [i.exchange_symbol for i in instruments]
         return [
-            endpoints.unsubscribe_message(pair, "book", depth=self.book_depth),
-            endpoints.subscribe_message(pair, "book", depth=self.book_depth, request_id=first_id),
+            endpoints.unsubscribe_message(pairs, "book", depth=self.book_depth),
+            endpoints.subscribe_message(pairs, "book", depth=self.book_depth, request_id=first_id),
         ]

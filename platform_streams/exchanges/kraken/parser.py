@@ -64,8 +64,10 @@ class KrakenParser:
 
     exchange = EXCHANGE
 
-    def __init__(self, instruments: InstrumentRegistry | None = None) -> None:
-        self._scales = SymbolScalesCache(EXCHANGE, instruments, _symbol_or_unknown)
+    def __init__(self, instruments: InstrumentRegistry | None = None, require_metadata: bool = False) -> None:
+        # without metadata a symbol's name is split by known quote assets (captures, replays); a
+        # live normaliser requires metadata, since a split can be wrong (``ADAEUR``: ``AD/AEUR``?)
+        self._scales = SymbolScalesCache(EXCHANGE, instruments, None if require_metadata else _symbol_or_unknown)
 
     def parse(self, frame: bytes, receive_ts_ns: int) -> list[MarketEvent]:
         return self.parse_frame(frame, receive_ts_ns).events

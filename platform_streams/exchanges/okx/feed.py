@@ -48,8 +48,11 @@ class OkxFeed:
     def book_snapshot(self, instrument: Instrument) -> SnapshotFetch | None:
         return None  # the books channel starts with a snapshot
 
-    def book_resubscribe_messages(self, instrument: Instrument, first_id: int) -> list[bytes]:
+    def book_resubscribe_messages(self, instruments: Sequence[Instrument], first_id: int) -> list[bytes]:
+        names = [i.exchange_symbol for i in instruments]
+        batches = [names[i : i + _MAX_ARGS_PER_MESSAGE] for i in range(0, len(names), _MAX_ARGS_PER_MESSAGE)]
         return [
-            endpoints.unsubscribe_message("books", [instrument.exchange_symbol]),
-            endpoints.subscribe_message("books", [instrument.exchange_symbol]),
+            message
+            for batch in batches
+            for message in (endpoints.unsubscribe_message("books", batch), endpoints.subscribe_message("books", batch))
         ]

@@ -105,6 +105,7 @@ class KrakenHub:
     def _publish_trades(self, batch: MarketBatch) -> None:
         rows = self._table.rows[TRADE_SLOT]
         grouped: dict[int, list[bytes]] = {}
+        first_ids: dict[int, int] = {}
         last_ids: dict[int, int] = {}
         pairs = self._pairs
         for instrument, trade_id, price, lots, buyer_is_maker, ts_ns in batch.trades:
@@ -118,10 +119,12 @@ class KrakenHub:
                     order_type,
                 )
                 grouped.setdefault(instrument, []).append(row)
+                first_ids.setdefault(instrument, trade_id)
                 last_ids[instrument] = trade_id
         for instrument, trade_rows in grouped.items():
             data = frames.trades(channel_id(instrument, TRADE_SLOT), trade_rows, pairs.wsname_bytes[instrument])
-            self.publisher.send(rows[instrument] or [], TRADE_SLOT, instrument, last_ids[instrument], last_ids[instrument], data)
+            # ground truth: the frame's last and first trade ids (Kraken v1 trades carry no id on the wire)
+            self.publisher.send(rows[instrument] or [], TRADE_SLOT, instrument, last_ids[instrument], first_ids[instrument], data)
 
     def _publish_tickers(self, traded: list[int], now_ms: int) -> None:
         rows = self._table.rows[TICKER_SLOT]

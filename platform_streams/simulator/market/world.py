@@ -38,6 +38,12 @@ class MarketWorld:
             for name, listing in self.universe.listings.items()
         }
 
+    def pause_order_flow(self) -> None:
+        """Stop simulated order flow (the clock and periodic publications go on), so the books
+        settle and clients can be compared with them; our own orders still trade."""
+        for venue in self.venues.values():
+            venue.flow.rate_per_s = 0.0
+
     def step(self) -> None:
         """Advance prices and every exchange's order flow by one quantum."""
         t0, dt = self.clock.now_ns, self.clock.quantum_ns

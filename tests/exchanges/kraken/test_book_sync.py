@@ -76,8 +76,11 @@ def test_book_is_truncated_to_the_subscribed_depth_before_the_checksum() -> None
     expected = OrderBook(1, 8)
     expected.load(_levels(range(100, 90, -1), 5), asks)
     new_best = BookDelta("kraken", "BTC/USD", 0, 0, 2, 2, 0, [(100, 5)], [], 1, 8)
-    assert sync.on_delta(new_best, BookChecksum(kraken_checksum(expected, 1, 8), 1, 8)).status is SyncStatus.APPLIED
+    result = sync.on_delta(new_best, BookChecksum(kraken_checksum(expected, 1, 8), 1, 8))
+    assert result.status is SyncStatus.APPLIED
     assert sync.book is not None and sync.book.bid_depth == 10 and sync.book.bid_size(90) == 0
+    # the published delta says so, so a consumer rebuilding from md.book drops 90 too
+    assert result.applied[0].bids == [(100, 5), (90, 0)]
     # when 100 goes, Kraken republishes 90 with its current size
     expected.load(_levels(range(99, 90, -1), 5) + [(90, 3)], asks)
     republished = BookDelta("kraken", "BTC/USD", 0, 0, 3, 3, 0, [(100, 0), (90, 3)], [], 1, 8)
@@ -103,3 +106,13 @@ def test_crossing_update_and_bad_depth() -> None:
     assert crossed.status is SyncStatus.RESYNC and crossed.reason.startswith("book crossed")
     with pytest.raises(ValueError, match="depth must be one of"):
         KrakenBookSync("BTC/USD", 20)
+
+
+def test_a_snapshot_deeper_than_subscribed_is_published_as_kept() -> None:
+    sync = KrakenBookSync("BTC/USD", depth=10)
+    result = sync.on_snapshot(
+        BookSnapshot("kraken", "BTC/USD", 0, 0, 1, _levels(range(99, 79, -1), 5), _levels(range(101, 121), 5), 1, 8)
+    )
+    assert result.status is SyncStatus.APPLIED
+    published = result.applied[0]
+    assert published.bids == _levels(range(99, 89, -1), 5) and published.asks == _levels(range(101, 111), 5)

@@ -1,0 +1,358 @@
+"""A whole market-data deployment for end-to-end tests: the simulator (manual clock, in this
+process, so its ground truth is at hand), and ingestion per exchange, normalisers and the
+PostgreSQL sink as real processes under the supervisor, on topics of their own.
+
+The checks are the issue's: every trade the simulator sent to a connection is stored
+exactly once, and the books rebuilt from ``md.book`` equal the simulator's when it is quiet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import msgspec
+from confluent_kafka import Consumer
+
+from platform_streams.books.order_book import OrderBook
+from platform_streams.database.migrate import migrate
+from platform_streams.kafka_clients import consumer_settings
+from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
+from platform_streams.schemas import BookDelta, BookResync, BookSnapshot, DeadLetter, TypedDecoder
+from platform_streams.schemas.fixed_point import parse_at_scale
+from platform_streams.simulator import SimulatorThread
+from platform_streams.simulator.config import load_simulator_config
+from platform_streams.supervisor.process_supervisor import Supervisor
+from platform_streams.supervisor.spec import parse_spec
+
+TRADE_CHANNEL = {"binance": "trade", "okx": "trades", "kraken": "trade"}
+COMPARED_DEPTH = {"binance": 100, "okx": 400, "kraken": 10}  # Kraken books are subscribed at depth 10
+
+
+class Topics(msgspec.Struct):
+    raw: str
+    trade: str
+    book: str
+    bbo: str
+    candle: str
+    resync: str
+    instrument: str
+    dead: str
+
+
+class BookReader(threading.Thread):
+    """Rebuilds every instrument's book from md.book as any consumer of it would."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        super().__init__(daemon=True)
+        self.consumer = Consumer(consumer_settings(bootstrap, f"books-{time.time_ns()}"))
+        self.consumer.subscribe([topic])
+        self.books: dict[tuple[str, str], OrderBook | None] = {}
+        self.resyncs: list[BookResync] = []
+        self.decoder = TypedDecoder(BookSnapshot, BookDelta, BookResync)
+        self.stop_requested = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stop_requested.is_set():
+                for message in self.consumer.consume(1000, 0.2):
+                    if message.error() is None:
+                        self.apply(self.decoder.decode(message.value()))
+        finally:
+            self.consumer.close()
+
+    def apply(self, event: BookSnapshot | BookDelta | BookResync) -> None:
+        key = (event.exchange, event.symbol)
+        if isinstance(event, BookSnapshot):
+            book = OrderBook(event.price_scale, event.size_scale)
+            book.load(event.bids, event.asks)
+            self.books[key] = book
+        elif isinstance(event, BookResync):
+            self.resyncs.append(event)
+            self.books[key] = None
+        elif self.books.get(key) is not None:
+            self.books[key].apply(event.bids, event.asks)  # type: ignore[union-attr]
+
+    def live(self) -> int:
+        return sum(1 for book in self.books.values() if book is not None)
+
+
+def _deployment(urls: dict[str, Any], topics: Topics, database_url: str, group: str, normalisers: int) -> dict[str, Any]:
+    normaliser_topics = {
+        "trade": topics.trade,
+        "book": topics.book,
+        "bbo": topics.bbo,
+        "candle": topics.candle,
+        "resync": topics.resync,
+    }
+    daemons: list[dict[str, Any]] = [
+        {
+            "name": f"ingest-{exchange}", "kind": "ingestion", "restart": "always",
+            "config": {"exchange": exchange, "rest_url": venue.rest, "ws_url": venue.websocket, "raw_topic": topics.raw,
+                       "instrument_topic": topics.instrument, "resync_topic": topics.resync, "heartbeat_interval_s": 1,
+                       "stall_timeout_s": 120,  # the quiesced market sends nothing while books are compared
+                       "reconnect_max_s": 2},
+        }
+        for exchange, venue in urls.items()
+    ]  # fmt: skip
+    daemons.append({
+        "name": "normaliser", "kind": "normaliser", "replicas": normalisers, "restart": "always",
+        "config": {"inputs": [topics.raw], "topics": normaliser_topics, "instrument_topic": topics.instrument,
+                   "group": f"norm-{group}", "heartbeat_interval_s": 1, "deadletter_topic": topics.dead, "resync_retry_s": 5},
+    })  # fmt: skip
+    daemons.append({
+        "name": "sink", "kind": "postgres-sink", "restart": "always",
+        "config": {"inputs": [topics.trade, topics.bbo], "database_url": database_url, "group": f"sink-{group}",
+                   "heartbeat_interval_s": 1, "deadletter_topic": topics.dead},
+    })  # fmt: skip
+    return {"name": f"pipeline-{group}", "daemons": daemons}
+
+
+class MarketDataPipeline:
+    """Start with ``with``; drive the market with :meth:`run_market`; check with the ``assert_`` methods."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        database_url: str,
+        state_dir: Path,
+        topic_factory: Any,
+        exchanges: tuple[str, ...] = ("binance", "okx", "kraken"),
+        instruments: int = 200,
+        rate: float = 1500,
+        seed: int = 11,
+        normalisers: int = 2,
+        simulator_settings: dict[str, Any] | None = None,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.database_url = database_url
+        self.state_dir = state_dir
+        self.exchanges = exchanges
+        self.instruments = instruments
+        self.topics = Topics(
+            *(topic_factory(name, 4) for name in ("raw", "trade", "book", "bbo", "candle", "resync", "instr", "dead"))
+        )
+        settings: dict[str, Any] = {
+            "exchanges": list(exchanges), "instruments": instruments, "rate": rate, "seed": seed, "clock": "manual",
+            # generous REST budgets: the checks themselves read every book over REST
+            "binance": {"rest": {"request_weight": 10_000_000}}, "okx": {"rest": {"books": 1_000_000}},
+            "kraken": {"rest": {"public_requests": 1_000_000}},
+        }  # fmt: skip
+        for key, value in (simulator_settings or {}).items():
+            settings[key] = {**settings.get(key, {}), **value} if isinstance(value, dict) else value
+        self._simulator_settings = settings
+        self._normalisers = normalisers
+        self.sim: SimulatorThread | None = None
+        self.supervisor: Supervisor | None = None
+        self.books: BookReader | None = None
+
+    # -- life cycle -----------------------------------------------------------------------------
+    def __enter__(self) -> MarketDataPipeline:
+        migrate(self.database_url)
+        self.sim = SimulatorThread(load_simulator_config(self._simulator_settings)).start()
+        group = str(time.time_ns())
+        spec = parse_spec(_deployment(self.sim.urls, self.topics, self.database_url, group, self._normalisers))
+        self.supervisor = Supervisor(spec, {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}, self.state_dir)
+        self.books = BookReader(self.bootstrap, self.topics.book)
+        self.books.start()
+        self.supervisor.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.supervisor is not None:
+                self.supervisor.stop()
+        finally:
+            if self.books is not None:
+                self.books.stop_requested.set()
+                self.books.join(timeout=10)
+            if self.sim is not None:
+                self.sim.stop()
+
+    # -- driving --------------------------------------------------------------------------------------
+    def step(self, quanta: int = 5) -> None:
+        """Advance the market ``quanta`` × 10 ms and pause as long, so it runs at about real time."""
+        assert self.sim is not None and self.supervisor is not None
+        self.sim.step(quanta)
+        self.supervisor.tick()
+        time.sleep(quanta / 100)
+
+    def run_market(self, seconds: float) -> None:
+        for _ in range(int(seconds * 20)):
+            self.step(5)
+
+    def wait_until(self, condition: Any, timeout_s: float, what: str, move_market: bool = True) -> None:
+        assert self.supervisor is not None
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}: {self.supervisor.status()}"
+            if move_market:
+                self.step(5)
+            else:
+                self.supervisor.tick()
+                time.sleep(0.2)
+
+    def wait_books_live(self, timeout_s: float = 240) -> None:
+        assert self.books is not None
+        wanted = self.instruments * len(self.exchanges)
+        self.wait_until(lambda: self.books.live() >= wanted, timeout_s, f"all {wanted} books to be live")
+
+    def kill(self, daemon: str, replica: int = 0) -> int:
+        """SIGKILL one process of the deployment (the supervisor restarts it); returns its pid."""
+        assert self.supervisor is not None
+        process = next(r.process for r in self.supervisor.replicas if r.spec.name == daemon and r.index == replica)
+        assert process is not None and process.poll() is None
+        os.kill(process.pid, signal.SIGKILL)
+        return process.pid
+
+    def restarts(self, daemon: str) -> int:
+        assert self.supervisor is not None
+        return sum(r.restarts for r in self.supervisor.replicas if r.spec.name == daemon)
+
+    # -- what the platform stored ------------------------------------------------------------------------
+    def _query(self, sql: str) -> list[Any]:
+        async def run() -> list[Any]:
+            connection = await asyncpg.connect(self.database_url)
+            try:
+                return await connection.fetch(sql)
+            finally:
+                await connection.close()
+
+        return asyncio.run(run())
+
+    def stored_trades(self) -> list[tuple[str, str, str]]:
+        return [(r["exchange"], r["symbol"], r["trade_id"]) for r in self._query("SELECT exchange, symbol, trade_id FROM trades")]
+
+    def instruments_by_exchange_symbol(self) -> dict[str, dict[str, Any]]:
+        catalog = InstrumentCatalog(self.bootstrap, self.topics.instrument)
+        try:
+            catalog.load_all()
+            return {exchange: {i.exchange_symbol: i for i in registry} for exchange, registry in catalog.registries.items()}
+        finally:
+            catalog.close()
+
+    def dead_letters(self) -> list[DeadLetter]:
+        consumer = Consumer(consumer_settings(self.bootstrap, f"dead-{time.time_ns()}"))
+        consumer.subscribe([self.topics.dead])
+        letters: list[DeadLetter] = []
+        deadline = time.monotonic() + 10
+        decoder = TypedDecoder(DeadLetter)
+        try:
+            while time.monotonic() < deadline:
+                batch = consumer.consume(1000, 0.5)
+                if not batch and letters:
+                    break
+                letters += [decoder.decode(m.value()) for m in batch if m.error() is None]
+        finally:
+            consumer.close()
+        return letters
+
+    # -- the checks ------------------------------------------------------------------------------------------
+    def expected_trades(self, excluded: set[tuple[str, str, int]] = frozenset()) -> tuple[set[tuple[str, str, int]], Counter]:
+        """Trades the simulator sent to a connection: (exchange, exchange symbol, id) where frames carry ids,
+        and a count per (exchange, exchange symbol) for Kraken v1, whose trades carry none."""
+        assert self.sim is not None
+        with_ids: set[tuple[str, str, int]] = set()
+        counts: Counter = Counter()
+        for exchange in self.exchanges:
+            truth = self.sim.ground_truth.events(exchange, TRADE_CHANNEL[exchange])
+            for symbol, event_id, first_id, fanout in zip(
+                truth.symbol, truth.event_id, truth.first_id, truth.fanout, strict=True
+            ):
+                if fanout <= 0 or (exchange, symbol, int(event_id)) in excluded:
+                    continue
+                if exchange == "kraken":
+                    counts[(exchange, symbol)] += int(event_id) - int(first_id) + 1
+                else:
+                    with_ids.add((exchange, symbol, int(event_id)))
+        return with_ids, counts
+
+    def assert_trades_exactly_once(self, timeout_s: float = 180, excluded: set[tuple[str, str, int]] = frozenset()) -> int:
+        """Waits (the market quiet) until every sent trade is stored, then checks nothing is missing or doubled."""
+        with_ids, kraken_counts = self.expected_trades(excluded)
+        expected_total = len(with_ids) + sum(kraken_counts.values())
+        self.wait_until(
+            lambda: len(self.stored_trades()) >= expected_total, timeout_s, "every trade in PostgreSQL", move_market=False
+        )
+        stored = self.stored_trades()
+        assert len(stored) == len(set(stored)) == expected_total
+        instruments = self.instruments_by_exchange_symbol()
+        by_symbol = {(e, i.symbol): xs for e, table in instruments.items() for xs, i in table.items()}
+        stored_ids = {(e, by_symbol[(e, s)], int(t)) for e, s, t in stored if e != "kraken"}
+        assert stored_ids == with_ids
+        stored_kraken = Counter((e, by_symbol[(e, s)]) for e, s, _ in stored if e == "kraken")
+        assert stored_kraken == kraken_counts
+        return expected_total
+
+    def _exchange_book(self, exchange: str, instrument: Any) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        assert self.sim is not None
+        rest, xs, depth = self.sim.urls[exchange].rest, instrument.exchange_symbol, COMPARED_DEPTH[exchange]
+        if exchange == "binance":
+            body = msgspec.json.decode(
+                urllib.request.urlopen(f"{rest}/api/v3/depth?symbol={xs}&limit={depth}", timeout=10).read()
+            )
+            bids, asks = body["bids"], body["asks"]
+        elif exchange == "okx":
+            body = msgspec.json.decode(
+                urllib.request.urlopen(f"{rest}/api/v5/market/books?instId={xs}&sz={depth}", timeout=10).read()
+            )
+            bids, asks = body["data"][0]["bids"], body["data"][0]["asks"]
+        else:
+            pair = urllib.parse.quote(xs, safe="")
+            body = msgspec.json.decode(
+                urllib.request.urlopen(f"{rest}/0/public/Depth?pair={pair}&count={depth}", timeout=10).read()
+            )
+            (levels,) = body["result"].values()
+            bids, asks = levels["bids"], levels["asks"]
+
+        def side(rows: list[Any]) -> list[tuple[int, int]]:
+            return [(parse_at_scale(r[0], instrument.price_scale), parse_at_scale(r[1], instrument.size_scale)) for r in rows]
+
+        return side(bids), side(asks)
+
+    def mismatched_books(self) -> list[str]:
+        assert self.books is not None
+        instruments = self.instruments_by_exchange_symbol()
+        wrong = []
+        for exchange in self.exchanges:
+            for instrument in instruments.get(exchange, {}).values():
+                book = self.books.books.get((exchange, instrument.symbol))
+                depth = COMPARED_DEPTH[exchange]
+                if book is None or (book.top_bids(depth), book.top_asks(depth)) != self._exchange_book(exchange, instrument):
+                    wrong.append(f"{exchange}:{instrument.symbol}")
+        return wrong
+
+    def assert_books_match(self, timeout_s: float = 90) -> None:
+        """Quiesce the market (batched book publications flush, nothing moves after), then the rebuilt
+        books catch up to the simulator's (bounded wait)."""
+        assert self.sim is not None
+        self.sim.quiesce()
+        # the clock keeps running (nothing trades): OKX sends a resubscribed book's snapshot on its next 100 ms tick
+        wrong: list[str] = []
+
+        def all_equal() -> bool:
+            wrong[:] = self.mismatched_books()
+            return not wrong
+
+        try:
+            self.wait_until(all_equal, timeout_s, "the rebuilt books to equal the simulator's")
+        except AssertionError as exc:
+            down = [name for name in wrong if self.books.books.get(tuple(name.split(":", 1))) is None]  # type: ignore[union-attr]
+            resyncs = Counter((exchange, reason) for exchange, reasons in self.resync_reasons().items() for reason in reasons)
+            raise AssertionError(f"{len(wrong)} books differ ({len(down)} down), e.g. {wrong[:10]}; resyncs {resyncs}") from exc
+
+    def resync_reasons(self) -> dict[str, list[str]]:
+        assert self.books is not None
+        reasons: dict[str, list[str]] = defaultdict(list)
+        for event in self.books.resyncs:
+            reasons[event.exchange].append(event.reason)
+        return reasons
