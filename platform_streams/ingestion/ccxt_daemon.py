@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +38,10 @@ class CcxtIngestionSettings(BaseSettings, kw_only=True):
     exchange: str = ""  # the platform's name for it; default: the ccxt id
     symbols: list[str] = []  # ccxt unified symbols; empty: every active spot market (capped by max_instruments)
     max_instruments: int = 50
-    book_depth: int = 20
+    book_depth: int = 20  # levels written per side
+    # levels ccxt keeps (its snapshot limit): a level outside what it keeps never enters its book, so it
+    # keeps more than it writes; levels moving into the written top from beyond this stay unknown
+    book_kept_depth: int = 100
     trades: bool = True
     books: bool = True
     ccxt_config: dict[str, Any] = {}  # passed to the ccxt constructor: urls, options (keys stay out of logs)
@@ -136,34 +140,71 @@ class CcxtIngestionDaemon(DaemonLifecycle):
 
     async def _watch_trades(self, client: Any, symbols: list[str]) -> None:
         encoder = msgspec.json.Encoder()
+        written: dict[str, Any] = {}  # symbol → the last trade written (the dict ccxt keeps in client.trades)
         while not self.stopping:
-            for trade in await client.watch_trades_for_symbols(symbols):
-                self._emit(
-                    encoder.encode(
-                        UnifiedTrade(
-                            symbol=trade["symbol"],
-                            id=str(trade["id"] or ""),
-                            timestamp=int(trade["timestamp"] or 0),
-                            side=trade.get("side") or "",
-                            price=str(trade["price"]),
-                            amount=str(trade["amount"]),
+            await client.watch_trades_for_symbols(symbols)
+            # The watch returns with one symbol's trades. Trades of other symbols read before this task runs
+            # again settle futures nobody awaits, so ccxt returns them only with that symbol's next trade
+            # (never, once it goes quiet): write every symbol's trades cached past the last one written.
+            for symbol in symbols:
+                cache = client.trades.get(symbol)
+                if not cache or cache[-1] is written.get(symbol):
+                    continue
+                for trade in trades_after(cache, written.get(symbol)):
+                    self._emit(
+                        encoder.encode(
+                            UnifiedTrade(
+                                symbol=trade["symbol"],
+                                id=str(trade["id"] or ""),
+                                timestamp=int(trade["timestamp"] or 0),
+                                side=trade.get("side") or "",
+                                price=str(trade["price"]),
+                                amount=str(trade["amount"]),
+                            )
                         )
                     )
-                )
+                written[symbol] = cache[-1]
 
     async def _watch_books(self, client: Any, symbols: list[str]) -> None:
         encoder = msgspec.json.Encoder()
         depth = self.settings.book_depth
+        kept = max(depth, self.settings.book_kept_depth)
+        written: dict[str, tuple[Any, Any]] = {}  # symbol → (nonce, timestamp) of the last book written
         while not self.stopping:
-            book = await client.watch_order_book_for_symbols(symbols, depth)
-            self._emit(
-                encoder.encode(
-                    UnifiedBook(
-                        symbol=book["symbol"],
-                        timestamp=int(book.get("timestamp") or 0),
-                        nonce=int(book.get("nonce") or 0),
-                        bids=[(float_text(p), float_text(q)) for p, q, *_ in book["bids"][:depth]],
-                        asks=[(float_text(p), float_text(q)) for p, q, *_ in book["asks"][:depth]],
+            woken = (await client.watch_order_book_for_symbols(symbols, kept))["symbol"]
+            # As with trades, books of other symbols updated meanwhile are only in client.orderbooks: write
+            # each that changed since written (a book without nonce or timestamp: when its watch returns it).
+            for symbol in symbols:
+                book = client.orderbooks.get(symbol)
+                if book is None:
+                    continue
+                version = (book.get("nonce"), book.get("timestamp"))
+                if version == (None, None):  # nothing tells its updates apart
+                    if symbol != woken:
+                        continue
+                elif version == written.get(symbol):
+                    continue
+                written[symbol] = version
+                self._emit(
+                    encoder.encode(
+                        UnifiedBook(
+                            symbol=symbol,
+                            timestamp=int(book.get("timestamp") or 0),
+                            nonce=int(book.get("nonce") or 0),
+                            bids=[(float_text(p), float_text(q)) for p, q, *_ in book["bids"][:depth]],
+                            asks=[(float_text(p), float_text(q)) for p, q, *_ in book["asks"][:depth]],
+                        )
                     )
                 )
-            )
+
+
+def trades_after(cache: Sequence[Any], last: Any) -> list[Any]:
+    """The trades of ccxt's cache after ``last`` (by identity), oldest first; all of them when ``last`` is
+    None or already evicted (everything cached is newer then)."""
+    fresh = []
+    for trade in reversed(cache):
+        if trade is last:
+            break
+        fresh.append(trade)
+    fresh.reverse()
+    return fresh

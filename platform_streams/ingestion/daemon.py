@@ -80,6 +80,9 @@ class IngestionDaemon(DaemonLifecycle):
         self._rate_limited = Gauge("platform_ingestion_rate_limited", "429/418 answers", ("daemon",), registry=registry).labels(
             settings.name
         )
+        self._banned = Gauge(
+            "platform_ingestion_banned", "418 answers: the exchange banned this IP for a while", ("daemon",), registry=registry
+        ).labels(settings.name)
         self._resync_requests = Counter(
             "platform_ingestion_resync_requests", "Snapshot requests served", ("daemon",), registry=registry
         ).labels(settings.name)
@@ -228,6 +231,7 @@ class IngestionDaemon(DaemonLifecycle):
             self._frames.labels(self.settings.name, connection.connection_id).set(connection.frames)
         self._snapshots.set(snapshots.fetched)
         self._rate_limited.set(snapshots.rate_limited)
+        self._banned.set(snapshots.banned)
         self.send_heartbeat([])
 
     # -- resync requests ----------------------------------------------------------------------

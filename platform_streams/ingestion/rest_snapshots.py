@@ -24,15 +24,24 @@ class SnapshotUnavailable(RuntimeError):
 
 
 class RestSnapshotClient:
-    """Fetches REST bodies (book snapshots) for one exchange, within the shared budget."""
+    """Fetches REST bodies (book snapshots) for one exchange, within the shared budget.
 
-    def __init__(self, exchange: str, base_url: str, budget: SnapshotBudget, timeout_s: float = 10.0) -> None:
+    At most ``max_in_flight`` requests are outstanding at once: should the exchange refuse
+    one (its weight spent by someone the budget does not see), only those few are refused
+    before everyone backs off; a burst of refusals is what gets an IP banned (Binance's 418)."""
+
+    def __init__(
+        self, exchange: str, base_url: str, budget: SnapshotBudget, timeout_s: float = 10.0, max_in_flight: int = 2
+    ) -> None:
         self.exchange = exchange
         self._base_url = base_url.rstrip("/")
         self._budget = budget
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._resume_at = 0.0  # monotonic: no request before (the exchange's last Retry-After)
         self.rate_limited = 0
+        self.banned = 0  # 418s among the rate_limited: the exchange banned the IP for a while
         self.fetched = 0
 
     async def _http(self) -> aiohttp.ClientSession:
@@ -47,7 +56,10 @@ class RestSnapshotClient:
             await self._budget.acquire(self.exchange, weight, priority)
             session = await self._http()
             try:
-                async with session.get(self._base_url + path) as response:
+                async with self._in_flight:
+                    # granted before a refusal that came since: wait as the exchange said, whatever the grant
+                    await asyncio.sleep(max(0.0, self._resume_at - time.monotonic()))
+                    response = await session.get(self._base_url + path)
                     body = await response.read()
                     received = time.time_ns()
                     if response.status == 200:
@@ -55,11 +67,13 @@ class RestSnapshotClient:
                         return body, received
                     if response.status in (418, 429):
                         self.rate_limited += 1
+                        self.banned += response.status == 418
                         retry_after = float(response.headers.get("Retry-After", "60"))
                         log.warning(
                             "rate limited on a snapshot",
                             extra={"exchange": self.exchange, "status": response.status, "retry_after_s": retry_after},
                         )
+                        self._resume_at = max(self._resume_at, time.monotonic() + retry_after)
                         await self._budget.backoff(self.exchange, retry_after)
                         continue
                     if 400 <= response.status < 500:

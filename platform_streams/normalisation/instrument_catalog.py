@@ -10,6 +10,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.kafka_clients import consumer_settings
 from platform_streams.schemas import EventDecodeError, Instrument, TypedDecoder
+from platform_streams.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +27,25 @@ class InstrumentCatalog:
 
     def __init__(self, bootstrap_servers: str, topic: str = "ref.instrument") -> None:
         self._consumer = Consumer(consumer_settings(bootstrap_servers, f"instrument-catalog-{time.time_ns()}"))
-        metadata = self._consumer.list_topics(topic, timeout=30).topics.get(topic)
-        partitions = sorted(metadata.partitions) if metadata is not None and metadata.partitions else []
+        partitions = self._partitions_of(topic, deadline=time.monotonic() + 30)
         self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         self._topic = topic
         self._partitions = partitions
         self._positions = dict.fromkeys(partitions, 0)  # next offset to read, per partition
         self._decoder = TypedDecoder(Instrument)
         self.registries: dict[str, InstrumentRegistry] = {}
+
+    def _partitions_of(self, topic: str, deadline: float) -> list[int]:
+        """The topic's partitions, asked again while a topic created a moment ago has none in the metadata yet."""
+        while True:
+            metadata = self._consumer.list_topics(topic, timeout=10).topics.get(topic)
+            if metadata is not None and metadata.error is None and metadata.partitions:
+                return sorted(metadata.partitions)
+            if time.monotonic() > deadline:
+                self._consumer.close()
+                reason = metadata.error if metadata is not None and metadata.error is not None else "no partitions"
+                raise ConfigError(f"instrument topic {topic!r} is not usable ({reason}): was it created (tradeplat topics)?")
+            time.sleep(0.2)
 
     def load_all(self, timeout_s: float = 30.0) -> set[str]:
         """Read up to the current end of every partition (whatever was published before this call);

@@ -9,12 +9,12 @@ exactly once, and the books rebuilt from ``md.book`` equal the simulator's when 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import os
 import signal
 import threading
 import time
 import urllib.parse
-import urllib.request
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,29 @@ from platform_streams.supervisor.spec import parse_spec
 
 TRADE_CHANNEL = {"binance": "trade", "okx": "trades", "kraken": "trade"}
 COMPARED_DEPTH = {"binance": 100, "okx": 400, "kraken": 10}  # Kraken books are subscribed at depth 10
+
+
+CHECKER_ADDRESS = "127.0.0.2"
+"""The checks read the simulator's books from another source address, so they never spend the
+REST weight the exchange meters per IP for the platform's own snapshots."""
+
+
+def _get_json(url: str) -> Any:
+    """GET from the checker's address, waiting out a 429's Retry-After (a test may set a tight REST limit)."""
+    parts = urllib.parse.urlsplit(url)
+    while True:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10, source_address=(CHECKER_ADDRESS, 0))
+        try:
+            connection.request("GET", f"{parts.path}?{parts.query}")
+            response = connection.getresponse()
+            body = response.read()
+        finally:
+            connection.close()
+        if response.status == 429:
+            time.sleep(float(response.getheader("Retry-After", "1")))
+            continue
+        assert response.status == 200, f"GET {url}: HTTP {response.status} {body[:200]!r}"
+        return msgspec.json.decode(body)
 
 
 class Topics(msgspec.Struct):
@@ -143,7 +166,7 @@ class MarketDataPipeline:
         )
         settings: dict[str, Any] = {
             "exchanges": list(exchanges), "instruments": instruments, "rate": rate, "seed": seed, "clock": "manual",
-            # generous REST budgets: the checks themselves read every book over REST
+            # generous REST budgets (the checks read every book over REST, though from another address)
             "binance": {"rest": {"request_weight": 10_000_000}}, "okx": {"rest": {"books": 1_000_000}},
             "kraken": {"rest": {"public_requests": 1_000_000}},
         }  # fmt: skip
@@ -201,10 +224,21 @@ class MarketDataPipeline:
                 self.supervisor.tick()
                 time.sleep(0.2)
 
-    def wait_books_live(self, timeout_s: float = 240) -> None:
+    def wait_books_live(self, timeout_s: float = 240, settle_s: float = 3.0) -> None:
+        """Until every book is live and no resync came for ``settle_s`` (a normaliser that joins its group
+        late takes partitions over and resyncs their books: that must be over before a test starts)."""
         assert self.books is not None
-        wanted = self.instruments * len(self.exchanges)
-        self.wait_until(lambda: self.books.live() >= wanted, timeout_s, f"all {wanted} books to be live")
+        books, wanted = self.books, self.instruments * len(self.exchanges)
+        seen = {"resyncs": -1, "since": 0.0}
+
+        def settled() -> bool:
+            now, resyncs = time.monotonic(), len(books.resyncs)
+            if books.live() < wanted or resyncs != seen["resyncs"]:
+                seen.update(resyncs=resyncs, since=now)
+                return False
+            return now - seen["since"] >= settle_s
+
+        self.wait_until(settled, timeout_s, f"all {wanted} books to be live")
 
     def kill(self, daemon: str, replica: int = 0) -> int:
         """SIGKILL one process of the deployment (the supervisor restarts it); returns its pid."""
@@ -297,20 +331,13 @@ class MarketDataPipeline:
         assert self.sim is not None
         rest, xs, depth = self.sim.urls[exchange].rest, instrument.exchange_symbol, COMPARED_DEPTH[exchange]
         if exchange == "binance":
-            body = msgspec.json.decode(
-                urllib.request.urlopen(f"{rest}/api/v3/depth?symbol={xs}&limit={depth}", timeout=10).read()
-            )
+            body = _get_json(f"{rest}/api/v3/depth?symbol={xs}&limit={depth}")
             bids, asks = body["bids"], body["asks"]
         elif exchange == "okx":
-            body = msgspec.json.decode(
-                urllib.request.urlopen(f"{rest}/api/v5/market/books?instId={xs}&sz={depth}", timeout=10).read()
-            )
+            body = _get_json(f"{rest}/api/v5/market/books?instId={xs}&sz={depth}")
             bids, asks = body["data"][0]["bids"], body["data"][0]["asks"]
         else:
-            pair = urllib.parse.quote(xs, safe="")
-            body = msgspec.json.decode(
-                urllib.request.urlopen(f"{rest}/0/public/Depth?pair={pair}&count={depth}", timeout=10).read()
-            )
+            body = _get_json(f"{rest}/0/public/Depth?pair={urllib.parse.quote(xs, safe='')}&count={depth}")
             (levels,) = body["result"].values()
             bids, asks = levels["bids"], levels["asks"]
 

@@ -10,6 +10,7 @@ headers and a 429 / -1015 without ``Retry-After`` when exceeded.
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Mapping
 
@@ -67,6 +68,7 @@ class RequestLimiter:
         self._orders_short = FixedWindowCounter(limits.orders, limits.orders_interval_s)
         self._orders_day = FixedWindowCounter(limits.orders_per_day, 86_400)
         self._banned_until: dict[str, float] = {}
+        self.refusals: collections.Counter[int] = collections.Counter()  # HTTP status (429, 418) → times answered
         self._weight_header = f"X-MBX-USED-WEIGHT-{interval_suffix(limits.request_weight_interval_s)}"
         self._order_headers = (f"X-MBX-ORDER-COUNT-{interval_suffix(limits.orders_interval_s)}", "X-MBX-ORDER-COUNT-1D")
 
@@ -75,6 +77,7 @@ class RequestLimiter:
         banned_until = self._banned_until.get(ip)
         if banned_until is not None:
             if now < banned_until:
+                self.refusals[418] += 1
                 raise self._ban_error(banned_until, now)
             del self._banned_until[ip]
         used = self._weight.add(ip, weight, now)
@@ -84,7 +87,9 @@ class RequestLimiter:
             return headers
         if self._rejections.add(ip, 1, now) > self.limits.rejections_before_ban:
             self._banned_until[ip] = now + self.limits.ban_seconds
+            self.refusals[418] += 1
             raise self._ban_error(now + self.limits.ban_seconds, now)
+        self.refusals[429] += 1
         interval = self._weight if used > self.limits.request_weight else self._raw
         message = f"Too much request weight used; current limit is {self.limits.request_weight} request weight per {_interval_text(self.limits.request_weight_interval_s)}. Please use WebSocket Streams for live updates to avoid polling the API."
         raise BinanceError(-1003, message, status=429, headers={**headers, "Retry-After": str(interval.seconds_to_reset(now))})

@@ -91,7 +91,8 @@ def read_kraken(payload: bytes) -> FrameInfo | None:
     channel, symbol = str(body[-2]), str(body[-1])
     parts = [part for part in body[1:-2] if isinstance(part, dict)]
     is_update = channel.startswith("book-") and bool(parts) and not any("as" in p or "bs" in p for p in parts)
-    checksum = next((p["c"] for p in parts if "c" in p), None)
+    # only book frames carry a checksum "c" (a ticker's "c" is its last trade: [price, volume])
+    checksum = next((p["c"] for p in parts if "c" in p), None) if channel.startswith("book-") else None
     return FrameInfo(channel, symbol, int(checksum) if checksum is not None else -1, is_update, sequenced=False)
 
 
