@@ -51,7 +51,9 @@ def event_bytes(i: int, now_ns: int) -> tuple[str, bytes]:
     symbol = f"SYM{i % 500}/USDT"
     width = 0
     for _ in range(4):  # msgpack's length prefix grows with the string: converge on the width
-        trade = Trade("bench", symbol, now_ns, now_ns, i, str(i).rjust(width, "0"), Side.BUY, 6_512_345 + i % 100, 100 + i % 7, 2, 8)
+        trade = Trade(
+            "bench", symbol, now_ns, now_ns, i, str(i).rjust(width, "0"), Side.BUY, 6_512_345 + i % 100, 100 + i % 7, 2, 8
+        )
         payload = encode(trade)
         if len(payload) == EVENT_BYTES:
             return trade.key, payload
@@ -92,7 +94,13 @@ def run_throughput(bootstrap: str, events: int, run: int) -> float:
     create_topics(bootstrap, source, sink)
     preload(bootstrap, source, events)
     port = free_port()
-    values = {"name": "bench-passthrough", "inputs": [source], "output": sink, "metrics_port": port, "group": f"tp-{run}-{time.time_ns()}"}
+    values = {
+        "name": "bench-passthrough",
+        "inputs": [source],
+        "output": sink,
+        "metrics_port": port,
+        "group": f"tp-{run}-{time.time_ns()}",
+    }
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "TRADEPLAT_LOG_LEVEL": "WARNING"}
     daemon = subprocess.Popen(
         [sys.executable, "-m", "platform_streams.cli.main", "daemon", "passthrough", "--values-json", json.dumps(values)], env=env
@@ -124,7 +132,22 @@ def run_throughput(bootstrap: str, events: int, run: int) -> float:
 
 
 def steady_producer_process(bootstrap: str, topic: str, rate: float, seconds: float) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, __file__, "--role", "producer", "--bootstrap", bootstrap, "--topic", topic, "--rate", str(rate), "--seconds", str(seconds)])
+    return subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--role",
+            "producer",
+            "--bootstrap",
+            bootstrap,
+            "--topic",
+            topic,
+            "--rate",
+            str(rate),
+            "--seconds",
+            str(seconds),
+        ]
+    )
 
 
 def produce_steadily(bootstrap: str, topic: str, rate: float, seconds: float) -> None:
@@ -198,7 +221,10 @@ def percentile(values: list[float], q: float) -> float:
 
 def summary(name: str, values: list[float], unit: str) -> float:
     median = statistics.median(values)
-    print(f"{name:<18} median {median:10.3f} {unit}   (min {min(values):.3f}, max {max(values):.3f}, runs {len(values)})", flush=True)
+    print(
+        f"{name:<18} median {median:10.3f} {unit}   (min {min(values):.3f}, max {max(values):.3f}, runs {len(values)})",
+        flush=True,
+    )
     return median
 
 
@@ -226,7 +252,10 @@ def main() -> None:
             broker = EmbeddedKafka(Path(home), kafka_libs_dir())
             bootstrap = broker.start()
         try:
-            print(f"broker {bootstrap} ({'external' if external else 'embedded Apache Kafka'}), {EVENT_BYTES}-byte events", flush=True)
+            print(
+                f"broker {bootstrap} ({'external' if external else 'embedded Apache Kafka'}), {EVENT_BYTES}-byte events",
+                flush=True,
+            )
             ensure_topics(bootstrap)  # the registry (heartbeats, dead letters) as in a deployment
             # a production broker is warm: let the JIT compile the request path before measuring
             warm = run_hop_latency(bootstrap, args.rate, args.warmup_seconds, -1)

@@ -12,6 +12,7 @@ from platform_streams.demo.synthetic_trades import SyntheticTradeSettings, Synth
 from platform_streams.ingestion.ccxt_daemon import CcxtIngestionDaemon, CcxtIngestionSettings
 from platform_streams.ingestion.daemon import IngestionDaemon, IngestionSettings
 from platform_streams.normalisation.daemon import NormaliserDaemon, NormaliserSettings
+from platform_streams.simulator.daemon import ExchangeSimulatorDaemon, ExchangeSimulatorSettings
 from platform_streams.sinks.daemon import PostgresSinkDaemon, PostgresSinkSettings
 from platform_streams.sinks.raw_archive_sink import RawArchiveDaemon, RawArchiveSettings
 
@@ -35,6 +36,9 @@ DAEMON_KINDS: Mapping[str, DaemonKind] = {
     "raw-archive": DaemonKind(RawArchiveDaemon, RawArchiveSettings, "archives md.raw into hourly zstd files"),
     "postgres-sink": DaemonKind(
         PostgresSinkDaemon, PostgresSinkSettings, "writes trades, top of book and dead letters to PostgreSQL; candles from trades"
+    ),
+    "exchange-simulator": DaemonKind(
+        ExchangeSimulatorDaemon, ExchangeSimulatorSettings, "simulated exchanges (real protocols) on fixed local ports"
     ),
 }
 

@@ -68,7 +68,7 @@ def convert_settings(cls: type[T], data: Mapping[str, Any]) -> T:
     except msgspec.ValidationError as exc:
         message = str(exc)
         path = message.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in message else ""
-        value = _lookup(data, path)
+        value = _lookup(data, path) if path else _MISSING  # never echo the whole mapping: it may hold secrets
         shown = f" (got {value!r})" if value is not _MISSING else ""
         raise ConfigError(f"invalid {cls.__name__} setting {path or '<root>'}: {message.split(' - at ')[0]}{shown}") from None
 

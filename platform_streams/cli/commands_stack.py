@@ -23,10 +23,10 @@ from platform_streams.settings import ConfigError
 from platform_streams.structured_logging import JsonFormatter
 from platform_streams.supervisor.process_supervisor import Supervisor
 from platform_streams.supervisor.spec import load_spec
-from platform_streams.supervisor.status import as_json, read_statuses, render
+from platform_streams.supervisor.status import as_json, read_statuses, remove_stale, render
 from platform_streams.topics import DEFAULT_PARTITIONS, TOPICS, ensure_topics
 
-DEFAULT_DEPLOYMENT = REPOSITORY_ROOT / "deployments" / "demo.yaml"
+DEFAULT_DEPLOYMENT = REPOSITORY_ROOT / "deployments" / "market-data.yaml"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -87,6 +87,7 @@ def run_up(args: argparse.Namespace) -> int:
         _say(f"  migrations  {'applied ' + str(applied) if applied else 'up to date'}")
         if not args.no_ui:
             ui = _start_dagster(state, connections, args.ui_port, embedded_database=stack.postgres is not None)
+        remove_stale(state / "supervisor")
         supervisor = Supervisor(spec, connections.as_env(), state)
         supervisor.start()
         _say(f"  deployment  {spec.name}: {len(supervisor.replicas)} processes, logs in {supervisor.log_dir}")

@@ -95,7 +95,8 @@ class Simulator:
         self.control_url = ""
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self.max_lag_s = 0.0  # how far simulated time has fallen behind real time at worst (real-time clock)
+        self.lag_s = 0.0  # how far simulated time is behind real time now (real-time clock)
+        self.max_lag_s = 0.0  # ... and at worst
 
     async def start(self) -> None:
         """Bind every exchange's port (``config.<exchange>.port``, 0 = any free one) and start the clock."""
@@ -165,7 +166,7 @@ class Simulator:
             if batch > 0:
                 self.step(batch)
                 done += batch
-            lag_s = (behind - batch) * quantum_ns / 1e9
+            lag_s = self.lag_s = (behind - batch) * quantum_ns / 1e9
             self.max_lag_s = max(self.max_lag_s, lag_s)
             if lag_s > _LAG_WARNING_S and time.monotonic() - last_warning > 10.0:
                 last_warning = time.monotonic()

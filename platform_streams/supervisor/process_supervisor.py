@@ -1,7 +1,9 @@
 """Runs a deployment's daemons as child processes and keeps them running.
 
 Each replica is ``python -m platform_streams.cli.main daemon <kind>`` with its
-settings as JSON; a crashed one is restarted after an exponential backoff. Children
+settings as JSON; a kind that shards its work (settings with ``replica`` and
+``replicas``, e.g. ingestion) is told its index and the replica count. A crashed
+one is restarted after an exponential backoff. Children
 get their own session (a terminal's Ctrl-C reaches only the supervisor, which then
 stops them in order) and die with the supervisor even if it is SIGKILLed.
 """
@@ -20,7 +22,7 @@ from pathlib import Path
 from platform_streams.embedded.processes import die_with_parent, free_port, terminate_pid
 from platform_streams.supervisor.backoff import RestartBackoff
 from platform_streams.supervisor.heartbeats import HeartbeatListener
-from platform_streams.supervisor.spec import DaemonSpec, DeploymentSpec, RestartPolicy
+from platform_streams.supervisor.spec import DaemonSpec, DeploymentSpec, RestartPolicy, shards_by_replica
 from platform_streams.supervisor.status import DeploymentStatus, ReplicaStatus, write_status
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ class Replica:
             "instance": self.instance,
             "metrics_port": self.spec.config.get("metrics_port", self.metrics_port),
         }
+        if shards_by_replica(self.spec.kind):
+            settings.setdefault("replica", self.index)
+            settings.setdefault("replicas", self.spec.replicas)
         return [
             sys.executable,
             "-m",

@@ -53,9 +53,21 @@ def parse_spec(data: Any, source: str = "deployment spec") -> DeploymentSpec:
             kind = daemon_kind(daemon.kind)
         except UnknownDaemonKind as exc:
             raise ConfigError(f"{source}: daemon {daemon.name!r}: {exc}") from None
+        if daemon.replicas > 1 and shards_by_replica(daemon.kind) and {"replica", "replicas"} & daemon.config.keys():
+            raise ConfigError(
+                f"{source}: daemon {daemon.name!r} runs {daemon.replicas} replicas, so the supervisor sets "
+                "`replica` and `replicas`; remove them from its config"
+            )
         # validate now, so a typo fails at deploy time and not in a crash-looping child
         convert_settings(kind.settings, {"name": daemon.name, "bootstrap_servers": "validation:0", **daemon.config})
     return spec
+
+
+def shards_by_replica(kind: str) -> bool:
+    """Whether processes of ``kind`` split the work by ``replica`` of ``replicas`` (ingestion's
+    shards) rather than by sharing a consumer group; the supervisor then tells each its index."""
+    fields = {field.name for field in msgspec.structs.fields(daemon_kind(kind).settings)}
+    return {"replica", "replicas"} <= fields
 
 
 def load_spec(path: Path) -> DeploymentSpec:

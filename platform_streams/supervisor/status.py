@@ -59,6 +59,21 @@ def read_statuses(folder: Path) -> list[DeploymentStatus]:
     return statuses
 
 
+def remove_stale(folder: Path) -> list[str]:
+    """Delete the status files of supervisors that are gone (a deployment `up` ran before, or one
+    that was killed), so ``tradeplat status`` shows only what runs now; returns their deployments."""
+    removed = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            status = msgspec.json.decode(path.read_bytes(), type=DeploymentStatus)
+        except (msgspec.DecodeError, msgspec.ValidationError, OSError):
+            continue
+        if not pid_alive(status.supervisor_pid):
+            path.unlink(missing_ok=True)
+            removed.append(status.deployment)
+    return removed
+
+
 def render(statuses: list[DeploymentStatus], now: float | None = None) -> str:
     """A table per deployment: state, restarts, lag and heartbeat age of every replica."""
     now = time.time() if now is None else now

@@ -229,3 +229,20 @@ def test_ping_unsubscribe_errors_and_heartbeats(simulator_factory: Callable[...,
             assert all(not f.startswith("[") or '"ticker"' in f for f in frames)
 
     asyncio.run(run())
+
+
+def test_every_listed_pair_can_be_subscribed_including_one_letter_assets(
+    simulator_factory: Callable[..., SimulatorThread],
+) -> None:
+    simulator = simulator_factory(exchanges=["kraken"], instruments=1000, seed=7, clock="manual")
+    listed = kraken_pairs(simulator, 1000)
+    one_letter = [pair for pair in listed if min(len(side) for side in pair.split("/")) == 1]
+    assert one_letter, "seed 7 lists W/USD; pick a seed that lists a one-letter asset"
+
+    async def run() -> list[dict[str, Any]]:
+        async with connect(simulator.urls["kraken"].websocket + "/") as ws:
+            frames = await send_events(ws, [subscribe_event([*one_letter, listed[0]], {"name": "trade"})])
+            return [f for f in map(json.loads, frames) if isinstance(f, dict) and f["event"] == "subscriptionStatus"]
+
+    statuses = asyncio.run(run())
+    assert {(s["pair"], s["status"]) for s in statuses} == {(pair, "subscribed") for pair in [*one_letter, listed[0]]}

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from platform_streams.settings import ConfigError
@@ -49,3 +51,33 @@ def test_every_shipped_deployment_spec_is_valid(repo_root) -> None:
     assert specs
     for path in specs:
         assert load_spec(path).daemons
+
+
+def ingestion_spec(processes: int, **config) -> dict:
+    return {
+        "name": "d",
+        "daemons": [{"name": "ingest", "kind": "ingestion", "replicas": processes, "config": {"exchange": "okx", **config}}],
+    }
+
+
+def test_the_supervisor_tells_each_ingestion_replica_its_shard(tmp_path) -> None:
+    from platform_streams.supervisor.process_supervisor import Supervisor
+
+    supervisor = Supervisor(parse_spec(ingestion_spec(3)), {}, tmp_path)
+    settings = [json.loads(replica.command()[-1]) for replica in supervisor.replicas]
+    assert [(s["instance"], s["replica"], s["replicas"]) for s in settings] == [
+        ("ingest-0", 0, 3),
+        ("ingest-1", 1, 3),
+        ("ingest-2", 2, 3),
+    ]
+    # one process may still run one shard of a plan spread over hosts
+    (single,) = Supervisor(parse_spec(ingestion_spec(1, replica=1, replicas=4)), {}, tmp_path).replicas
+    assert json.loads(single.command()[-1])["replica"] == 1
+    # kinds that share a consumer group instead are not given a shard
+    (copy, _) = Supervisor(parse_spec(valid_spec()), {}, tmp_path).replicas
+    assert "replica" not in json.loads(copy.command()[-1])
+
+
+def test_a_shard_set_by_hand_on_replicated_ingestion_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="supervisor sets `replica` and `replicas`"):
+        parse_spec(ingestion_spec(2, replicas=2))

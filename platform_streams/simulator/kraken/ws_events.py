@@ -28,7 +28,8 @@ from platform_streams.simulator.kraken.channels import (
 from platform_streams.simulator.kraken.hub import KrakenHub
 from platform_streams.simulator.kraken.pairs import KrakenPairs
 
-_ISO_PAIR = re.compile(r"^[A-Z0-9]{2,10}/[A-Z0-9]{2,10}$")
+# one-letter assets exist (Kraken lists W/USD and T/USD), so a side is 1 to 10 characters
+_ISO_PAIR = re.compile(r"^[A-Z0-9]{1,10}/[A-Z0-9]{1,10}$")
 
 
 class _SubscriptionRejected(Exception):
