@@ -64,7 +64,7 @@ bench-runtime: setup
 	$(BIN)/python benchmarks/runtime.py
 
 bench-market-data: setup bench-venv
-	$(BIN)/python benchmarks/market_data.py --cryptofeed-python $(BENCH_VENV)/bin/python
+	$(BIN)/python benchmarks/market_data.py --pipeline --cryptofeed-python $(BENCH_VENV)/bin/python
 
 bench-venv: $(BENCH_STAMP)
 

@@ -1,0 +1,222 @@
+"""Part (b) of the market-data benchmark: the whole path at 3 exchanges × N instruments on this machine.
+
+The exchange simulator (``tradeplat simulate``, its own process, real time), ingestion for
+each exchange (Binance in two shards: its 1,024-stream limit per connection), the
+normalisers and the PostgreSQL sink run as the deployment runs them: under the supervisor,
+against an embedded Kafka and PostgreSQL started for the run. After a warm-up (every book
+subscribed and snapshotted), the figures come from the daemons' own Prometheus metrics
+over a measurement window:
+
+- ``events_per_second``: canonical events the normalisers produced per second (trades,
+  book snapshots and deltas, top of book), and the raw frames they consumed;
+- lag: the normalisers' consumer lag on ``md.raw`` sampled through the window (bounded:
+  it ends about where it started rather than growing);
+- latency: ``platform_normalisation_receive_to_produce_seconds``, from a frame's receipt by
+  ingestion (its receive timestamp) to its canonical events being handed to the producer;
+  p50/p99 interpolated within the histogram's buckets, over the window only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+EXCHANGES = ("binance", "okx", "kraken")
+_LATENCY = "platform_normalisation_receive_to_produce_seconds"
+_SAMPLE = re.compile(r"^(\w+)\{([^}]*)\} ([0-9.e+-]+|NaN|\+Inf)$")
+
+
+@dataclass(frozen=True)
+class PipelineFigures:
+    events_per_second: float
+    frames_per_second: float
+    p50_ms: float
+    p99_ms: float
+    lag_start: int
+    lag_end: int
+    lag_max: int
+    stored_trades_per_second: float
+    window_s: float
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _scrape(port: int) -> dict[tuple[str, str], float]:
+    """Samples of one daemon's metrics endpoint: (name, labels text) → value."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    samples: dict[tuple[str, str], float] = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match:
+            samples[(match.group(1), match.group(2))] = float(match.group(3))
+    return samples
+
+
+def _sum(samples: list[dict[tuple[str, str], float]], name: str) -> float:
+    return sum(v for s in samples for (n, _), v in s.items() if n == name)
+
+
+def _buckets(samples: list[dict[tuple[str, str], float]]) -> dict[float, float]:
+    """Cumulative counts per upper bound, summed over the normalisers."""
+    counts: dict[float, float] = {}
+    for sample in samples:
+        for (name, labels), value in sample.items():
+            if name == f"{_LATENCY}_bucket":
+                bound = re.search(r'le="([^"]+)"', labels)
+                assert bound is not None
+                key = float("inf") if bound.group(1) == "+Inf" else float(bound.group(1))
+                counts[key] = counts.get(key, 0.0) + value
+    return counts
+
+
+def _quantile(start: dict[float, float], end: dict[float, float], q: float) -> float:
+    """The q-quantile (seconds) of the observations between two cumulative histograms."""
+    bounds = sorted(end)
+    delta = [end[b] - start.get(b, 0.0) for b in bounds]
+    total = delta[-1]
+    if total <= 0:
+        return float("nan")
+    target, previous_bound, previous_count = q * total, 0.0, 0.0
+    for bound, count in zip(bounds, delta, strict=True):
+        if count >= target:
+            if bound == float("inf"):
+                return previous_bound
+            share = (target - previous_count) / (count - previous_count) if count > previous_count else 1.0
+            return previous_bound + share * (bound - previous_bound)
+        previous_bound, previous_count = bound, count
+    return previous_bound
+
+
+def _deployment(ports: dict[str, int], database_url: str, instruments: int, normalisers: int) -> dict[str, Any]:
+    daemons: list[dict[str, Any]] = []
+    for exchange in EXCHANGES:
+        base = f"http://127.0.0.1:{ports[exchange]}"
+        daemons.append({
+            "name": f"ingest-{exchange}", "kind": "ingestion", "restart": "always",
+            "replicas": 2 if exchange == "binance" else 1,
+            "config": {"exchange": exchange, "rest_url": base, "ws_url": base.replace("http", "ws"),
+                       "max_instruments": instruments, "heartbeat_interval_s": 2},
+        })  # fmt: skip
+    daemons.append({
+        "name": "normaliser", "kind": "normaliser", "replicas": normalisers, "restart": "always",
+        "config": {"heartbeat_interval_s": 2},
+    })  # fmt: skip
+    daemons.append({
+        "name": "sink", "kind": "postgres-sink", "restart": "always",
+        "config": {"inputs": ["md.trade", "md.bbo"], "database_url": database_url, "heartbeat_interval_s": 2},
+    })  # fmt: skip
+    return {"name": "bench-market-data", "daemons": daemons}
+
+
+def measure_pipeline(instruments: int, rate: float, warmup_s: float, window_s: float, normalisers: int = 2) -> PipelineFigures:
+    """Runs the whole path and measures it; every process it starts is stopped before it returns."""
+    import asyncio
+
+    import asyncpg
+
+    from platform_streams.database.migrate import migrate
+    from platform_streams.embedded.kafka_broker import EmbeddedKafka
+    from platform_streams.embedded.paths import kafka_libs_dir
+    from platform_streams.embedded.postgres import EmbeddedPostgres
+    from platform_streams.supervisor.process_supervisor import Supervisor
+    from platform_streams.supervisor.spec import parse_spec
+    from platform_streams.topics import ensure_topics
+
+    os.sched_setaffinity(0, range(os.cpu_count() or 1))  # part (a) pinned this process; the pipeline gets the machine
+    state = Path(tempfile.mkdtemp(prefix="bench-market-data-"))
+    kafka = EmbeddedKafka(state / "kafka", kafka_libs_dir())
+    postgres = EmbeddedPostgres(state / "pg")
+    simulator: subprocess.Popen[bytes] | None = None
+    supervisor: Supervisor | None = None
+    try:
+        bootstrap = kafka.start()
+        ensure_topics(bootstrap, default_partitions=6)
+        database_url = postgres.start()
+        migrate(database_url)
+        ports = {exchange: _free_port() for exchange in EXCHANGES}
+        command = [sys.executable, "-m", "platform_streams.cli.main", "simulate", "--exchanges", ",".join(EXCHANGES),
+                   "--instruments", str(instruments), "--rate", str(rate), "--seed", "7",
+                   *(f"--port={e}={p}" for e, p in ports.items())]  # fmt: skip
+        simulator = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=open(state / "simulator.log", "wb"))
+        spec = parse_spec(_deployment(ports, database_url, instruments, normalisers))
+        supervisor = Supervisor(spec, {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}, state / "supervisor")
+        supervisor.start()
+        print(f"pipeline: 3 x {instruments:,} instruments at {rate:g} order-flow events/s; warming up {warmup_s:g} s", flush=True)
+        _run(supervisor, warmup_s)
+        normaliser_ports = [r.metrics_port for r in supervisor.status().replicas if r.name == "normaliser"]
+
+        def scrape_all() -> list[dict[tuple[str, str], float]]:
+            return [_scrape(port) for port in normaliser_ports if port]
+
+        def stored() -> int:
+            async def count() -> int:
+                connection = await asyncpg.connect(database_url)
+                try:
+                    return int(await connection.fetchval("SELECT count(*) FROM trades"))
+                finally:
+                    await connection.close()
+
+            return asyncio.run(count())
+
+        def lag() -> int:
+            return sum(r.lag or 0 for r in supervisor.status().replicas if r.name == "normaliser")
+
+        first, first_stored, started = scrape_all(), stored(), time.monotonic()
+        lags = [lag()]
+        while time.monotonic() - started < window_s:
+            _run(supervisor, 2.0)
+            lags.append(lag())
+        last, last_stored, elapsed = scrape_all(), stored(), time.monotonic() - started
+        restarts = sum(r.restarts for r in supervisor.status().replicas)
+        if restarts:
+            raise RuntimeError(f"{restarts} daemon restarts during the run: see the logs under {state}")
+        start_buckets, end_buckets = _buckets(first), _buckets(last)
+        return PipelineFigures(
+            events_per_second=(
+                _sum(last, "platform_runtime_messages_out_total") - _sum(first, "platform_runtime_messages_out_total")
+            )
+            / elapsed,
+            frames_per_second=(
+                _sum(last, "platform_runtime_messages_in_total") - _sum(first, "platform_runtime_messages_in_total")
+            )
+            / elapsed,
+            p50_ms=_quantile(start_buckets, end_buckets, 0.50) * 1000,
+            p99_ms=_quantile(start_buckets, end_buckets, 0.99) * 1000,
+            lag_start=lags[0],
+            lag_end=lags[-1],
+            lag_max=max(lags),
+            stored_trades_per_second=(last_stored - first_stored) / elapsed,
+            window_s=elapsed,
+        )
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+        if simulator is not None:
+            simulator.terminate()
+            try:
+                simulator.wait(20)
+            except subprocess.TimeoutExpired:
+                simulator.kill()
+        postgres.stop()
+        kafka.stop()
+
+
+def _run(supervisor: Any, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        supervisor.tick()
+        time.sleep(0.2)
