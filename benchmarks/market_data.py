@@ -191,17 +191,24 @@ def agg_trade_from_trade(frame: bytes) -> bytes:
     ).encode()
 
 
-def raw_frames(exchange: str, frames: Iterable[bytes], rest: tuple[int, bytes, str] | None = None) -> list[RawFrame]:
-    """``md.raw`` records of ``frames``; ``rest`` = (position, body, path) inserts a REST body (a book snapshot)."""
-    from platform_streams.ingestion.raw_frames import FrameKind, RawFrame
+def raw_frames(
+    exchange: str, frames: Iterable[bytes], rest: tuple[int, bytes, str] | None = None, session: bool = True
+) -> list[RawFrame]:
+    """``md.raw`` records of ``frames``, after the session's ``connected`` record as ingestion writes them
+    (``session``: books need it; trades do not); ``rest`` = (position, body, path) inserts a REST body."""
+    import msgspec
 
+    from platform_streams.ingestion.raw_frames import ConnectionEvent, FrameKind, RawFrame
+
+    connected = msgspec.json.encode(ConnectionEvent("connected"))
+    start = RawFrame(exchange, "bench-conn", -2, 1_723_161_254_087_896_568, FrameKind.CONTROL, connected)
     records = [
         RawFrame(exchange, "bench-conn", i, 1_723_161_254_087_896_568 + i, FrameKind.WEBSOCKET, f) for i, f in enumerate(frames)
     ]
     if rest is not None:
         position, body, path = rest
         records.insert(position, RawFrame(exchange, "bench-conn", -1, 1_723_161_254_087_896_568, FrameKind.REST, body, path))
-    return records
+    return [start, *records] if session else records
 
 
 def binance_trades(
@@ -212,7 +219,7 @@ def binance_trades(
 
     figures = {}
     for name, frames in workloads.items():
-        records = raw_frames("binance", frames)
+        records = raw_frames("binance", frames, session=False)
 
         def normalise(records: list[RawFrame] = records) -> None:
             normaliser = Normaliser()
