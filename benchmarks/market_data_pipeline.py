@@ -19,8 +19,6 @@ over a measurement window:
 from __future__ import annotations
 
 import os
-import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +31,6 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 EXCHANGES = ("binance", "okx", "kraken")
 _LATENCY = "platform_normalisation_receive_to_produce_seconds"
-_SAMPLE = re.compile(r"^(\w+)\{([^}]*)\} ([0-9.e+-]+|NaN|\+Inf)$")
 
 
 @dataclass(frozen=True)
@@ -49,37 +46,32 @@ class PipelineFigures:
     window_s: float
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+Samples = dict[str, list[tuple[dict[str, str], float]]]
+"""One scrape of the normalisers' metrics: sample name → (labels, value) of each normaliser."""
 
 
-def _scrape(port: int) -> dict[tuple[str, str], float]:
-    """Samples of one daemon's metrics endpoint: (name, labels text) → value."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    samples: dict[tuple[str, str], float] = {}
-    for line in text.splitlines():
-        match = _SAMPLE.match(line)
-        if match:
-            samples[(match.group(1), match.group(2))] = float(match.group(3))
+def _scrape(ports: list[int]) -> Samples:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples: Samples = {}
+    for port in ports:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                samples.setdefault(sample.name, []).append((sample.labels, sample.value))
     return samples
 
 
-def _sum(samples: list[dict[tuple[str, str], float]], name: str) -> float:
-    return sum(v for s in samples for (n, _), v in s.items() if n == name)
+def _sum(samples: Samples, name: str) -> float:
+    return sum(value for _, value in samples.get(name, []))
 
 
-def _buckets(samples: list[dict[tuple[str, str], float]]) -> dict[float, float]:
-    """Cumulative counts per upper bound, summed over the normalisers."""
+def _buckets(samples: Samples) -> dict[float, float]:
+    """Cumulative counts per upper bound of the latency histogram, summed over the normalisers."""
     counts: dict[float, float] = {}
-    for sample in samples:
-        for (name, labels), value in sample.items():
-            if name == f"{_LATENCY}_bucket":
-                bound = re.search(r'le="([^"]+)"', labels)
-                assert bound is not None
-                key = float("inf") if bound.group(1) == "+Inf" else float(bound.group(1))
-                counts[key] = counts.get(key, 0.0) + value
+    for labels, value in samples.get(f"{_LATENCY}_bucket", []):
+        bound = float(labels["le"])  # "+Inf" parses as inf
+        counts[bound] = counts.get(bound, 0.0) + value
     return counts
 
 
@@ -132,6 +124,7 @@ def measure_pipeline(instruments: int, rate: float, warmup_s: float, window_s: f
     from platform_streams.embedded.kafka_broker import EmbeddedKafka
     from platform_streams.embedded.paths import kafka_libs_dir
     from platform_streams.embedded.postgres import EmbeddedPostgres
+    from platform_streams.embedded.processes import free_port
     from platform_streams.supervisor.process_supervisor import Supervisor
     from platform_streams.supervisor.spec import parse_spec
     from platform_streams.topics import ensure_topics
@@ -147,7 +140,7 @@ def measure_pipeline(instruments: int, rate: float, warmup_s: float, window_s: f
         ensure_topics(bootstrap, default_partitions=6)
         database_url = postgres.start()
         migrate(database_url)
-        ports = {exchange: _free_port() for exchange in EXCHANGES}
+        ports = {exchange: free_port() for exchange in EXCHANGES}
         command = [sys.executable, "-m", "platform_streams.cli.main", "simulate", "--exchanges", ",".join(EXCHANGES),
                    "--instruments", str(instruments), "--rate", str(rate), "--seed", "7",
                    *(f"--port={e}={p}" for e, p in ports.items())]  # fmt: skip
@@ -159,8 +152,8 @@ def measure_pipeline(instruments: int, rate: float, warmup_s: float, window_s: f
         _run(supervisor, warmup_s)
         normaliser_ports = [r.metrics_port for r in supervisor.status().replicas if r.name == "normaliser"]
 
-        def scrape_all() -> list[dict[tuple[str, str], float]]:
-            return [_scrape(port) for port in normaliser_ports if port]
+        def scrape_all() -> Samples:
+            return _scrape([port for port in normaliser_ports if port])
 
         def stored() -> int:
             async def count() -> int:

@@ -91,6 +91,13 @@ class BookSync(abc.ABC):
         self.live = True
         return book
 
+    def _load_checked_snapshot(self, snapshot: BookSnapshot) -> SyncResult:
+        """Load a snapshot that carries no checksum: applied, or a resync when it is crossed."""
+        book = self._load_snapshot(snapshot)
+        if book.is_crossed():
+            return self._resync(snapshot, f"snapshot crossed: bid {book.best_bid()} ask {book.best_ask()}")
+        return SyncResult(SyncStatus.APPLIED, (snapshot,))
+
     def _scales_differ(self, book: OrderBook, delta: BookDelta) -> bool:
         has_levels = bool(delta.bids or delta.asks)
         return has_levels and (delta.price_scale != book.price_scale or delta.size_scale != book.size_scale)

@@ -87,14 +87,7 @@ class CcxtIngestionDaemon(DaemonLifecycle):
         self.messages_out += 1
 
     def run(self) -> None:
-        self.install_signal_handlers()
-        self.serve_metrics()
-        try:
-            asyncio.run(self._main())
-        finally:
-            self._state = "stopped"
-            self.send_heartbeat([])
-            self.producers.flush(self.settings.shutdown_timeout_s)
+        self.run_event_loop(self._main)
 
     async def _main(self) -> None:
         trades_client, books_client = self._client(numbers_as_text=True), self._client(numbers_as_text=False)

@@ -129,16 +129,8 @@ class IngestionDaemon(DaemonLifecycle):
 
     # -- the main loop ------------------------------------------------------------------------
     def run(self) -> None:
-        self.install_signal_handlers()
-        self.serve_metrics()
-        self._state = "starting"
-        try:
-            asyncio.run(self._main())
-        finally:
-            self._state = "stopped"
-            self.send_heartbeat([])
-            undelivered = self.producers.flush(self.settings.shutdown_timeout_s)
-            log.info("ingestion stopped", extra={"frames": sum(c.frames for c in self.connections), "undelivered": undelivered})
+        undelivered = self.run_event_loop(self._main)
+        log.info("ingestion stopped", extra={"frames": sum(c.frames for c in self.connections), "undelivered": undelivered})
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()

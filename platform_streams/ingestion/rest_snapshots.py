@@ -58,27 +58,28 @@ class RestSnapshotClient:
             try:
                 async with self._in_flight:
                     # granted before a refusal that came since: wait as the exchange said, whatever the grant
-                    await asyncio.sleep(max(0.0, self._resume_at - time.monotonic()))
-                    response = await session.get(self._base_url + path)
-                    body = await response.read()
-                    received = time.time_ns()
-                    if response.status == 200:
-                        self.fetched += 1
-                        return body, received
-                    if response.status in (418, 429):
-                        self.rate_limited += 1
-                        self.banned += response.status == 418
-                        retry_after = float(response.headers.get("Retry-After", "60"))
-                        log.warning(
-                            "rate limited on a snapshot",
-                            extra={"exchange": self.exchange, "status": response.status, "retry_after_s": retry_after},
-                        )
-                        self._resume_at = max(self._resume_at, time.monotonic() + retry_after)
-                        await self._budget.backoff(self.exchange, retry_after)
-                        continue
-                    if 400 <= response.status < 500:
-                        raise SnapshotUnavailable(f"{self.exchange} {path}: HTTP {response.status}: {body[:200]!r}")
-                    reason = f"HTTP {response.status}"
+                    if (wait := self._resume_at - time.monotonic()) > 0:
+                        await asyncio.sleep(wait)
+                    async with session.get(self._base_url + path) as response:
+                        body = await response.read()
+                        received = time.time_ns()
+                        if response.status == 200:
+                            self.fetched += 1
+                            return body, received
+                        if response.status in (418, 429):
+                            self.rate_limited += 1
+                            self.banned += response.status == 418
+                            retry_after = float(response.headers.get("Retry-After", "60"))
+                            log.warning(
+                                "rate limited on a snapshot",
+                                extra={"exchange": self.exchange, "status": response.status, "retry_after_s": retry_after},
+                            )
+                            self._resume_at = max(self._resume_at, time.monotonic() + retry_after)
+                            await self._budget.backoff(self.exchange, retry_after)
+                            continue
+                        if 400 <= response.status < 500:
+                            raise SnapshotUnavailable(f"{self.exchange} {path}: HTTP {response.status}: {body[:200]!r}")
+                        reason = f"HTTP {response.status}"
             except (aiohttp.ClientError, TimeoutError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
             failures += 1

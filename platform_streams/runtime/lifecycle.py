@@ -3,13 +3,15 @@ producers, heartbeats, structured logs and signal-driven shutdown."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 import msgspec
 from confluent_kafka import KafkaException
@@ -79,6 +81,20 @@ class DaemonLifecycle:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda _signum, _frame: self.stop())
+
+    def run_event_loop(self, main: Callable[[], Coroutine[Any, Any, None]]) -> int:
+        """The whole life of a daemon whose loop is a coroutine: signals and metrics, ``main()`` on a
+        new event loop until it returns, then a last ``stopped`` heartbeat and the producers flushed.
+        Returns how many records the producers could not deliver."""
+        self.install_signal_handlers()
+        self.serve_metrics()
+        try:
+            asyncio.run(main())
+        finally:
+            self._state = "stopped"
+            self.send_heartbeat([])
+            undelivered = self.producers.flush(self.settings.shutdown_timeout_s)
+        return undelivered
 
     # -- metrics and heartbeats ------------------------------------------------------
     def serve_metrics(self) -> None:

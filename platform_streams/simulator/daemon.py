@@ -82,15 +82,8 @@ class ExchangeSimulatorDaemon(DaemonLifecycle):
         ).labels(settings.name)
 
     def run(self) -> None:
-        self.install_signal_handlers()
-        self.serve_metrics()
-        try:
-            asyncio.run(self._main())
-        finally:
-            self._state = "stopped"
-            self.send_heartbeat([])
-            self.producers.flush(self.settings.shutdown_timeout_s)
-            log.info("exchange simulator stopped", extra={"messages": self.messages_out})
+        self.run_event_loop(self._main)
+        log.info("exchange simulator stopped", extra={"messages": self.messages_out})
 
     async def _main(self) -> None:
         if self.stopping:

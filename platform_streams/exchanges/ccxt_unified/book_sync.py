@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from platform_streams.books.sync import BookSync, SyncResult, SyncStatus
+from platform_streams.books.sync import BookSync, SyncResult
 from platform_streams.exchanges.base import BookChecksum
 from platform_streams.schemas.events import BookDelta, BookSnapshot
 
@@ -16,10 +16,7 @@ class SnapshotBookSync(BookSync):
         self.exchange = exchange
 
     def on_snapshot(self, snapshot: BookSnapshot, checksum: BookChecksum | None = None) -> SyncResult:
-        book = self._load_snapshot(snapshot)
-        if book.is_crossed():
-            return self._resync(snapshot, f"snapshot crossed: bid {book.best_bid()} ask {book.best_ask()}")
-        return SyncResult(SyncStatus.APPLIED, (snapshot,))
+        return self._load_checked_snapshot(snapshot)
 
     def on_delta(self, delta: BookDelta, checksum: BookChecksum | None = None) -> SyncResult:
         return self._resync(delta, "the ccxt format has no deltas")

@@ -20,10 +20,7 @@ class CoinbaseBookSync(BookSync):
     exchange = EXCHANGE
 
     def on_snapshot(self, snapshot: BookSnapshot, checksum: BookChecksum | None = None) -> SyncResult:
-        book = self._load_snapshot(snapshot)
-        if book.is_crossed():
-            return self._resync(snapshot, f"snapshot crossed: bid {book.best_bid()} ask {book.best_ask()}")
-        return SyncResult(SyncStatus.APPLIED, (snapshot,))
+        return self._load_checked_snapshot(snapshot)
 
     def on_delta(self, delta: BookDelta, checksum: BookChecksum | None = None) -> SyncResult:
         book = self.book
