@@ -46,8 +46,10 @@ $(KAFKA_STAMP): $(KAFKA_POM)
 	    -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/$(KAFKA_DIR)/libs
 	@touch $@
 
+DEPLOYMENT ?= deployments/market-data.yaml
+
 up: setup
-	$(BIN)/tradeplat up
+	$(BIN)/tradeplat up --deployment $(DEPLOYMENT)
 
 down: setup
 	$(BIN)/tradeplat down
