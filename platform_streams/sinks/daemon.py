@@ -1,8 +1,9 @@
 """The PostgreSQL sink daemon: canonical events from its input topics into their tables.
 
 ``handle`` turns events into rows (pure); ``store`` writes them in one transaction
-per batch before the batch's offsets are committed. Trades also feed the candle
-rollup, refreshed every ``candle_refresh_s``.
+per batch before the batch's offsets are committed. The statement inserting trades
+also folds them into their one-minute candles; every ``candle_refresh_s`` the minutes
+that ended ``candle_close_grace_s`` ago are marked closed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from platform_streams.runtime import DaemonSettings, StreamDaemon
 from platform_streams.runtime.storage import TransientStoreError
 from platform_streams.schemas import TypedDecoder
 from platform_streams.settings import ConfigError
-from platform_streams.sinks.candle_rollup import CandleRollup, minute_of
+from platform_streams.sinks.candle_rollup import CandleRollup
 from platform_streams.sinks.postgres_writer import PostgresWriter
 from platform_streams.sinks.tables import ROW_BUILDERS, TableRow
 
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 class PostgresSinkSettings(DaemonSettings, kw_only=True):
     database_url: str = ""  # default: $DATABASE_URL
-    candle_refresh_s: float = 2.0
+    candle_refresh_s: float = 2.0  # how often minutes that ended are marked closed
     candle_close_grace_s: float = 5.0
     batch_max: int = 20_000
 
@@ -50,8 +51,8 @@ class PostgresSinkDaemon(StreamDaemon):
             raise ConfigError(f"{settings.name}: no database (set database_url or DATABASE_URL)")
         self._decoder = TypedDecoder(*ROW_BUILDERS)
         self._loop = asyncio.new_event_loop()
-        self._writer = PostgresWriter(url)
         self._candles = CandleRollup(settings.candle_close_grace_s)
+        self._writer = PostgresWriter(url, candles=self._candles)
         self._next_candle_refresh = 0.0
         registry = self.metrics.registry
         self._rows_written = Counter("platform_sink_rows_written", "Rows inserted", ("daemon", "table"), registry=registry)
@@ -75,21 +76,19 @@ class PostgresSinkDaemon(StreamDaemon):
         for table, count in inserted.items():
             self._rows_written.labels(self.settings.name, table).inc(count)
             self._rows_skipped.labels(self.settings.name, table).inc(len(rows[table]) - count)
-        if "trades" in rows:
-            self._candles.touch((r[0], r[1], minute_of(r[3])) for r in rows["trades"])
 
     def periodic(self) -> None:
-        """Candles are derived data: a failed refresh is logged and retried, never a reason
-        to hold back or dead-letter the trades it is derived from."""
+        """Closing candles is bookkeeping on derived data: a failed sweep is logged and retried,
+        never a reason to hold back or dead-letter trades."""
         now = time.monotonic()
-        if now < self._next_candle_refresh or not self._candles.pending:
+        if now < self._next_candle_refresh:
             return
         self._next_candle_refresh = now + self.settings.candle_refresh_s
         try:
-            self._loop.run_until_complete(self._candles.refresh(self._writer, datetime.now(UTC)))
+            self._loop.run_until_complete(self._candles.close_due(self._writer, datetime.now(UTC)))
         except (TransientStoreError, asyncpg.PostgresError) as exc:
             self.metrics.error("candle_refresh")
-            log.error("candle refresh failed; will retry", extra={"error": str(exc), "pending": len(self._candles.pending)})
+            log.error("closing candles failed; will retry", extra={"error": str(exc)})
 
     def run(self) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -15,6 +16,12 @@ from platform_streams.database.migrate import (
     discover_migrations,
     migrate,
 )
+from platform_streams.sinks.candle_rollup import CandleRollup
+from platform_streams.sinks.postgres_writer import PostgresWriter
+from platform_streams.sinks.tables import TABLES, timestamp
+from tests.sinks.candle_oracle import ORACLE, T0, trade
+
+TRADE_COLUMNS = TABLES["trades"].columns
 
 
 async def fetch(url: str, sql: str, *args):
@@ -94,3 +101,49 @@ def test_discovery_rejects_misnamed_and_duplicate_files(tmp_path: Path) -> None:
     (tmp_path / "0001_c.sql").write_text("SELECT 1;")
     with pytest.raises(MigrationError, match="two migrations have version 1"):
         discover_migrations(tmp_path)
+
+
+def test_incremental_candles_backfill_from_stored_trades(database_url: str) -> None:
+    """0004 recomputes every candle from its trades, ordering keys included; a candle whose
+    trades are gone keeps its values and NULL keys, so later trades never replace its open/close."""
+    before, backfill = discover_migrations()[:3], discover_migrations()[3]
+    assert backfill.name == "incremental_candles"
+    asyncio.run(apply_migrations(database_url, before))
+    minute, next_day = timestamp(T0), timestamp(T0 + 86_400_000_000_000)
+
+    async def old_state() -> None:
+        connection = await asyncpg.connect(database_url)
+        try:
+            await connection.execute("SELECT ensure_daily_partitions('trades', $1, $2)", minute.date(), next_day.date())
+            await connection.execute("SELECT ensure_daily_partitions('candles', $1, $1)", minute.date())
+            trades = [trade("A/USD", str(i), T0 + i * 1_000_000_000 // 3, str(100 + i % 7)) for i in range(12)]
+            trades += [trade("A/USD", "5000", T0 + 86_400_000_000_000, "7"), trade("B/USD", "x", T0, "3")]
+            await connection.copy_records_to_table("trades", records=trades, columns=TRADE_COLUMNS)
+            candle = "INSERT INTO candles VALUES ('test', $1, 60, $2, 1, 1, 1, 1, 1, 1, true)"
+            await connection.execute(candle, "A/USD", minute)  # stale, closed
+            await connection.execute(candle, "C/USD", minute)  # its trades pruned
+        finally:
+            await connection.close()
+
+    asyncio.run(old_state())
+    assert migrate(database_url) == [backfill.version]
+    got = {(r["symbol"], r["open_time"]): r for r in asyncio.run(fetch(database_url, "SELECT * FROM candles"))}
+    want = asyncio.run(fetch(database_url, ORACLE))
+    assert len(want) == 3 and len(got) == 4
+    for row in want:
+        assert {k: got[(row["symbol"], row["open_time"])][k] for k in row.keys()} == dict(row)
+    closed = {key: row["closed"] for key, row in got.items()}
+    assert closed == {("A/USD", minute): True, ("B/USD", minute): False, ("A/USD", next_day): False, ("C/USD", minute): True}
+    pruned = got[("C/USD", minute)]
+    assert pruned["open_ts_ns"] is None and pruned["close_trade_id"] is None
+
+    async def fold_into_pruned() -> None:
+        writer = PostgresWriter(database_url, candles=CandleRollup())
+        try:
+            await writer.write({"trades": [trade("C/USD", "1", T0 + 1, "5", "2")]}, now=datetime(2030, 1, 1, tzinfo=UTC))
+        finally:
+            await writer.close()
+
+    asyncio.run(fold_into_pruned())
+    row = asyncio.run(fetch(database_url, "SELECT * FROM candles WHERE symbol = 'C/USD'"))[0]
+    assert (row["open"], row["high"], row["low"], row["close"], row["volume"], row["trade_count"]) == (1, 5, 1, 1, 3, 2)

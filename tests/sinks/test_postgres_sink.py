@@ -66,7 +66,8 @@ def test_trades_and_top_of_book_land_exactly_once_with_candles(kafka_bootstrap, 
     with DaemonThread(daemon):
         wait_for(lambda: count(database_url, "trades") == 2_000 and count(database_url, "book_top") == 300, 60, "rows")
         letters = read_until(kafka_bootstrap, dead, lambda got: len(got) >= 1)
-        wait_for(lambda: not daemon._candles.pending, 30, "candles")  # noqa: SLF001
+        minutes = {(t.symbol, t.exchange_ts_ns // 60_000_000_000) for t in trades}
+        wait_for(lambda: count(database_url, "candles WHERE closed") == len(minutes), 30, "closed candles")
     assert count(database_url, "trades") == 2_000  # duplicates ignored
     letter = TypedDecoder(DeadLetter).decode(letters[0].value())
     assert letter.payload == b"\x00garbage" and "EventDecodeError" in letter.reason
