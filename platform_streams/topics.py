@@ -41,20 +41,20 @@ class TopicSpec(msgspec.Struct, frozen=True):
         return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms)}
 
 
-_L, _B = ProducerProfile.LATENCY, ProducerProfile.BULK
+_L, _S, _B = ProducerProfile.LATENCY, ProducerProfile.STREAM, ProducerProfile.BULK
 
 TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec("md.raw", "connection id", "raw exchange frames (bytes as received)", _L, retention_ms=2 * DAY_MS),
-    TopicSpec("md.trade", "exchange:symbol", events.Trade.__name__, _L),
+    TopicSpec("md.raw", "connection id", "raw exchange frames (bytes as received)", _S, retention_ms=2 * DAY_MS),
+    TopicSpec("md.trade", "exchange:symbol", events.Trade.__name__, _S),
     TopicSpec(
         "md.book",
         "exchange:symbol",
         f"{events.BookSnapshot.__name__} | {events.BookDelta.__name__} | {events.BookResync.__name__}",
-        _L,
+        _S,
     ),
-    TopicSpec("md.bbo", "exchange:symbol", events.BestBidOffer.__name__, _L),
-    TopicSpec("md.candle.1m", "exchange:symbol", events.Candle.__name__, _L, retention_ms=30 * DAY_MS),
-    TopicSpec("md.indicator", "exchange:symbol", events.IndicatorValue.__name__, _L),
+    TopicSpec("md.bbo", "exchange:symbol", events.BestBidOffer.__name__, _S),
+    TopicSpec("md.candle.1m", "exchange:symbol", events.Candle.__name__, _S, retention_ms=30 * DAY_MS),
+    TopicSpec("md.indicator", "exchange:symbol", events.IndicatorValue.__name__, _S),
     TopicSpec("md.deadletter", "source key", events.DeadLetter.__name__, _B, retention_ms=30 * DAY_MS),
     TopicSpec("strat.intent", "exchange:symbol", events.StrategyIntent.__name__, _L),
     TopicSpec("exec.order_request", "account", events.OrderRequest.__name__, _L, retention_ms=30 * DAY_MS),

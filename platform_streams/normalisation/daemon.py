@@ -15,6 +15,7 @@ from prometheus_client import Gauge, Histogram
 
 from platform_streams.exchanges.base import FrameError, UnknownInstrument
 from platform_streams.ingestion.raw_frames import RAW_TOPIC, RawFrame, RawFrameError
+from platform_streams.kafka_clients import ConsumerProfile
 from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
 from platform_streams.normalisation.normaliser import Normaliser, NormaliserTopics
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
@@ -36,6 +37,7 @@ class NormaliserDaemon(StreamDaemon):
     """Parses raw frames into canonical events and keeps every instrument's book honest."""
 
     settings: NormaliserSettings
+    consumer_profile = ConsumerProfile.STREAM
 
     def __init__(self, settings: NormaliserSettings) -> None:
         super().__init__(settings)

@@ -19,11 +19,11 @@ import abc
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from platform_streams.kafka_clients import consumer_settings
+from platform_streams.kafka_clients import ConsumerProfile, consumer_settings
 from platform_streams.runtime.delivery import DeliveryFailed, DeliveryTracker, TopicPartitionKey
 from platform_streams.runtime.isolation import handle_isolating_failures
 from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
@@ -55,6 +55,8 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
     """Base of every consuming stage: subclass, implement :meth:`handle`, call :meth:`run`."""
 
     settings: DaemonSettings
+    consumer_profile: ClassVar[ConsumerProfile] = ConsumerProfile.LATENCY
+    """How this kind's consumer fetches (``platform_streams.kafka_clients``)."""
 
     def __init__(self, settings: DaemonSettings) -> None:
         super().__init__(settings)
@@ -110,7 +112,11 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
 
     def _subscribe(self) -> Consumer:
         settings = consumer_settings(
-            self.bootstrap_servers, self.group, self.settings.kafka.consumer, **{"client.id": self.instance}
+            self.bootstrap_servers,
+            self.group,
+            self.settings.kafka.consumer,
+            self.consumer_profile,
+            **{"client.id": self.instance},
         )
         consumer = self.create_consumer(settings)
         consumer.subscribe(self.settings.inputs, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)

@@ -21,6 +21,7 @@ import asyncpg
 from confluent_kafka import Message
 from prometheus_client import Counter, Histogram
 
+from platform_streams.kafka_clients import ConsumerProfile
 from platform_streams.runtime import DaemonSettings, StreamDaemon
 from platform_streams.runtime.storage import TransientStoreError
 from platform_streams.schemas import TypedDecoder
@@ -43,6 +44,7 @@ class PostgresSinkDaemon(StreamDaemon):
     """Persists trades, top of book and dead letters; derives one-minute candles from trades."""
 
     settings: PostgresSinkSettings
+    consumer_profile = ConsumerProfile.BATCH
 
     def __init__(self, settings: PostgresSinkSettings) -> None:
         super().__init__(settings)

@@ -18,6 +18,7 @@ from prometheus_client import Counter
 
 from platform_streams.embedded.paths import state_dir
 from platform_streams.ingestion.raw_frames import RAW_TOPIC, RawFrame
+from platform_streams.kafka_clients import ConsumerProfile
 from platform_streams.raw_archive import RawArchiveWriter
 from platform_streams.runtime import DaemonSettings, StreamDaemon
 
@@ -33,6 +34,7 @@ class RawArchiveDaemon(StreamDaemon):
     """Archives every raw frame it consumes."""
 
     settings: RawArchiveSettings
+    consumer_profile = ConsumerProfile.BATCH
 
     def __init__(self, settings: RawArchiveSettings) -> None:
         super().__init__(settings)
