@@ -35,6 +35,30 @@ class FrameKind(enum.Enum):
     CONTROL = "ctl"
 
 
+_KIND_BY_TEXT: dict[bytes, FrameKind] = {kind.value.encode(): kind for kind in FrameKind}
+_TEXTS: dict[bytes, str] = {}
+"""Header values seen before (exchanges, connection ids, paths), decoded once: every frame repeats them."""
+_ENCODED: dict[str, bytes] = {}
+
+
+def _text(value: bytes) -> str:
+    text = _TEXTS.get(value)
+    if text is None:
+        if len(_TEXTS) >= 65_536:
+            _TEXTS.clear()
+        text = _TEXTS[value] = value.decode()
+    return text
+
+
+def _encoded(text: str) -> bytes:
+    value = _ENCODED.get(text)
+    if value is None:
+        if len(_ENCODED) >= 65_536:
+            _ENCODED.clear()
+        value = _ENCODED[text] = text.encode()
+    return value
+
+
 class RawFrameError(ValueError):
     """An ``md.raw`` record without the headers every raw frame carries."""
 
@@ -53,16 +77,16 @@ class RawFrame(msgspec.Struct, frozen=True, gc=False):
 
     def to_output(self, topic: str = RAW_TOPIC) -> Output:
         headers = [
-            (_EXCHANGE, self.exchange.encode()),
-            (_CONNECTION, self.connection_id.encode()),
-            (_SEQUENCE, str(self.sequence).encode()),
-            (_RECEIVED, str(self.receive_ts_ns).encode()),
-            (_KIND, self.kind.value.encode()),
+            (_EXCHANGE, _encoded(self.exchange)),
+            (_CONNECTION, _encoded(self.connection_id)),
+            (_SEQUENCE, b"%d" % self.sequence),
+            (_RECEIVED, b"%d" % self.receive_ts_ns),
+            (_KIND, _encoded(self.kind.value)),
         ]
         if self.path:
             headers.append((_PATH, self.path.encode()))
         if self.format:
-            headers.append((_FORMAT, self.format.encode()))
+            headers.append((_FORMAT, _encoded(self.format)))
         return Output(topic, self.payload, self.connection_id, headers)
 
     @classmethod
@@ -71,16 +95,16 @@ class RawFrame(msgspec.Struct, frozen=True, gc=False):
         fields = dict(headers or ())
         try:
             return cls(
-                exchange=fields[_EXCHANGE].decode(),
-                connection_id=fields[_CONNECTION].decode(),
-                sequence=int(fields[_SEQUENCE]),
-                receive_ts_ns=int(fields[_RECEIVED]),
-                kind=FrameKind(fields.get(_KIND, b"ws").decode()),
-                payload=payload,
-                path=fields.get(_PATH, b"").decode(),
-                format=fields.get(_FORMAT, b"").decode(),
+                _text(fields[_EXCHANGE]),
+                _text(fields[_CONNECTION]),
+                int(fields[_SEQUENCE]),
+                int(fields[_RECEIVED]),
+                _KIND_BY_TEXT[fields.get(_KIND, b"ws")],
+                payload,
+                fields[_PATH].decode() if _PATH in fields else "",
+                _text(fields[_FORMAT]) if _FORMAT in fields else "",
             )
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, AttributeError) as exc:
             raise RawFrameError(f"md.raw record without valid provenance headers ({exc}); headers: {sorted(fields)}") from None
 
 
