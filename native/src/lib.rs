@@ -1,4 +1,7 @@
-//! `tradeplat_native`: the Binance trade hot path of the normaliser, in Rust.
+//! `tradeplat_native`: the hot paths of the normaliser, in Rust.
+//!
+//! [`order_book::OrderBook`] is every instrument's order book, with the OKX and Kraken checksums
+//! of its top levels (`platform_streams.books.order_book` re-exports it).
 //!
 //! [`BinanceTradeParser::parse`] turns a raw Binance `trade`/`aggTrade` frame into what the
 //! normaliser produces, the Kafka key (`"binance:BTC/USDT"`) and the encoded canonical
@@ -9,8 +12,12 @@
 mod binance_layout;
 mod binance_messages;
 mod binance_trade;
+mod book_checksum;
+mod book_side;
 mod canonical_trade;
+mod crc32;
 mod decimal_text;
+mod order_book;
 
 use std::collections::HashMap;
 
@@ -118,4 +125,6 @@ impl SymbolEntry {
 mod tradeplat_native {
     #[pymodule_export]
     use super::{BinanceTradeParser, MalformedTrade};
+    #[pymodule_export]
+    use crate::order_book::{InvalidLevel, LevelTextError, OrderBook};
 }

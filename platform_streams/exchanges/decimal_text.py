@@ -9,9 +9,6 @@ are the hot-path counterparts of :func:`~platform_streams.schemas.fixed_point.pa
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from platform_streams.schemas.events import Level
 from platform_streams.schemas.fixed_point import INT64_MAX, FixedPointError
 
 _POWERS_OF_TEN = tuple(10**exponent for exponent in range(40))
@@ -48,28 +45,6 @@ def text_scale(text: str) -> int:
     return 0 if dot < 0 else len(text) - dot - 1
 
 
-def shortest_text(mantissa: int, scale: int) -> str:
-    """The shortest decimal spelling of a non-negative value: ``(3026100, 2)`` → ``"30261"``, ``(5, 3)`` → ``"0.005"``."""
-    digits = str(mantissa)
-    if scale <= 0:
-        return digits + "0" * -scale if mantissa else "0"
-    if len(digits) <= scale:
-        digits = "0" * (scale + 1 - len(digits)) + digits
-    fraction = digits[-scale:].rstrip("0")
-    return f"{digits[:-scale]}.{fraction}" if fraction else digits[:-scale]
-
-
-def digits_at_scale(mantissa: int, scale: int, text_scale: int) -> str:
-    """The digits of the value written with ``text_scale`` decimals, without the dot and
-    leading zeros (Kraken's checksum spelling): ``(35415, 2, 8)`` → ``"35415000000"``."""
-    if text_scale >= scale:
-        return str(mantissa * _POWERS_OF_TEN[text_scale - scale])
-    value, remainder = divmod(mantissa, _POWERS_OF_TEN[scale - text_scale])
-    if remainder:
-        raise FixedPointError(f"{mantissa}e-{scale} cannot be written with {text_scale} decimals")
-    return str(value)
-
-
 class DecimalTextCache:
     """Mantissas of recently parsed texts at one scale: prices and sizes repeat (about 80% of the
     2024 BTCUSDT trades repeat a price and a size seen before), so most lookups skip parsing.
@@ -96,30 +71,3 @@ class DecimalTextCache:
     def __call__(self, text: str) -> int:
         value = self.values.get(text)
         return self.parse(text) if value is None else value
-
-
-class LevelTextCache:
-    """The text an exchange's checksum spells a book level with, remembered by ``(price, size)``.
-
-    A checksum covers the same top levels update after update, so spelling each level
-    once saves most of the work; ``spell`` must depend only on the level (build a new cache
-    when the scales change). Emptied at ``limit`` entries."""
-
-    __slots__ = ("spell", "texts", "limit")
-
-    def __init__(self, spell: Callable[[int, int], str], limit: int = 65_536) -> None:
-        self.spell = spell
-        self.texts: dict[Level, str] = {}
-        self.limit = limit
-
-    def of(self, levels: list[Level]) -> list[str]:
-        """The text of each level, in order."""
-        texts = self.texts
-        missing = [level for level in levels if level not in texts]
-        if missing:
-            if len(texts) + len(missing) > self.limit:
-                texts.clear()
-            spell = self.spell
-            for level in missing:
-                texts[level] = spell(*level)
-        return [texts[level] for level in levels]

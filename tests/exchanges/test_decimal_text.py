@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from platform_streams.exchanges.decimal_text import (
-    digits_at_scale,
-    mantissa_at_scale,
-    shortest_text,
-    text_scale,
-)
+from platform_streams.exchanges.decimal_text import mantissa_at_scale, text_scale
 from platform_streams.schemas.fixed_point import FixedPointError, format_fixed, parse_at_scale
 
 
@@ -54,24 +47,5 @@ def test_agrees_with_fixed_point_parse_at_scale(mantissa: int, scale: int, extra
     assert (mantissa_at_scale(text, text_scale(text)), text_scale(text)) == (mantissa, scale)
 
 
-@given(st.integers(min_value=0, max_value=10**17), st.integers(min_value=0, max_value=12))
-def test_shortest_text_is_the_shortest_exact_spelling(mantissa: int, scale: int) -> None:
-    text = shortest_text(mantissa, scale)
-    assert Decimal(text) == Decimal(mantissa).scaleb(-scale)
-    assert not (("." in text and text.endswith("0")) or text.endswith("."))
-    assert text == "0" or not (text.startswith("0") and not text.startswith("0."))
-
-
-def test_text_helpers() -> None:
+def test_text_scale() -> None:
     assert (text_scale("0.0100"), text_scale("30261"), text_scale("1.")) == (4, 0, 0)
-    assert (shortest_text(3_026_100, 2), shortest_text(5, 3), shortest_text(0, 3), shortest_text(12, -2)) == (
-        "30261",
-        "0.005",
-        "0",
-        "1200",
-    )
-    assert digits_at_scale(35_415, 2, 8) == "35415000000"
-    assert digits_at_scale(2_290, 8, 9) == "22900"
-    assert digits_at_scale(22_900, 9, 8) == "2290"
-    with pytest.raises(FixedPointError):
-        digits_at_scale(22_901, 9, 8)

@@ -12,45 +12,33 @@ the subscribed depth, hence the truncation. A mismatch or a crossed book answers
 
 from __future__ import annotations
 
-import zlib
-
 import msgspec
 
-from platform_streams.books.order_book import OrderBook
+from platform_streams.books.order_book import LevelTextError, OrderBook
 from platform_streams.books.sync import AWAITING_SNAPSHOT, BookSync, SyncResult, SyncStatus
 from platform_streams.exchanges.base import BookChecksum
-from platform_streams.exchanges.decimal_text import LevelTextCache, digits_at_scale
 from platform_streams.exchanges.kraken.instruments import EXCHANGE
 from platform_streams.schemas.events import BookDelta, BookSnapshot
 from platform_streams.schemas.fixed_point import FixedPointError
 
-CHECKSUM_DEPTH = 10
 BOOK_DEPTHS = frozenset({10, 25, 100, 500, 1000})
 
 
 def kraken_checksum(book: OrderBook, price_text_scale: int, size_text_scale: int) -> int:
-    """Kraken v1's CRC32 of the top 10 asks then bids, with Kraken's text rebuilt at the given decimals."""
-    return KrakenBookChecksum()(book, price_text_scale, size_text_scale)
+    """Kraken v1's CRC32 of the top 10 asks then bids, with Kraken's text rebuilt at the given decimals
+    (:meth:`OrderBook.kraken_checksum`, ``native/src/book_checksum.rs``); raises
+    :class:`FixedPointError` when a level cannot be written with those decimals."""
+    try:
+        return book.kraken_checksum(price_text_scale, size_text_scale)
+    except LevelTextError as exc:
+        raise FixedPointError(str(exc)) from exc
 
 
 class KrakenBookChecksum:
-    """Computes Kraken's checksum of a book, remembering how it spelled each level."""
-
-    def __init__(self) -> None:
-        self._scales: tuple[int, int, int, int] | None = None
-        self._texts: LevelTextCache | None = None
+    """Computes Kraken's checksum of a book (:func:`kraken_checksum`)."""
 
     def __call__(self, book: OrderBook, price_text_scale: int, size_text_scale: int) -> int:
-        price_scale, size_scale = book.price_scale, book.size_scale
-        texts = self._texts
-        if texts is None or self._scales != (price_scale, size_scale, price_text_scale, size_text_scale):
-            self._scales = (price_scale, size_scale, price_text_scale, size_text_scale)
-            texts = self._texts = LevelTextCache(
-                lambda price, size: (
-                    digits_at_scale(price, price_scale, price_text_scale) + digits_at_scale(size, size_scale, size_text_scale)
-                )
-            )
-        return zlib.crc32("".join(texts.of(book.top_asks(CHECKSUM_DEPTH)) + texts.of(book.top_bids(CHECKSUM_DEPTH))).encode())
+        return kraken_checksum(book, price_text_scale, size_text_scale)
 
 
 class KrakenBookSync(BookSync):

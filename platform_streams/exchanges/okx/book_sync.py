@@ -10,40 +10,19 @@ crossed book answers ``resync``: resubscribe the channel to get a new snapshot.
 
 from __future__ import annotations
 
-import zlib
-
 from platform_streams.books.order_book import OrderBook
 from platform_streams.books.sync import AWAITING_SNAPSHOT, BookSync, SyncResult, SyncStatus
 from platform_streams.exchanges.base import BookChecksum
-from platform_streams.exchanges.decimal_text import LevelTextCache, shortest_text
 from platform_streams.exchanges.okx.instruments import EXCHANGE
 from platform_streams.schemas.events import BookDelta, BookSnapshot
 
-CHECKSUM_DEPTH = 25
-
 
 class OkxBookChecksum:
-    """Computes OKX's checksum of a book, remembering how it spelled each level."""
-
-    def __init__(self) -> None:
-        self._scales: tuple[int, int] | None = None
-        self._texts: LevelTextCache | None = None
+    """OKX's checksum of a book: the native book spells its top 25 levels and takes the CRC32
+    (:meth:`OrderBook.okx_checksum`, ``native/src/book_checksum.rs``)."""
 
     def __call__(self, book: OrderBook) -> int:
-        price_scale, size_scale = book.price_scale, book.size_scale
-        texts = self._texts
-        if texts is None or self._scales != (price_scale, size_scale):
-            self._scales = (price_scale, size_scale)
-            texts = self._texts = LevelTextCache(
-                lambda price, size: f"{shortest_text(price, price_scale)}:{shortest_text(size, size_scale)}"
-            )
-        bids = texts.of(book.top_bids(CHECKSUM_DEPTH))
-        asks = texts.of(book.top_asks(CHECKSUM_DEPTH))
-        common = min(len(bids), len(asks))
-        interleaved = [text for pair in zip(bids, asks, strict=False) for text in pair]
-        interleaved += bids[common:] or asks[common:]
-        checksum = zlib.crc32(":".join(interleaved).encode())
-        return checksum - (1 << 32) if checksum >= 1 << 31 else checksum
+        return book.okx_checksum()
 
 
 class OkxBookSync(BookSync):
