@@ -11,6 +11,7 @@ from platform_streams.demo.passthrough import PassThroughDaemon, PassThroughSett
 from platform_streams.demo.synthetic_trades import SyntheticTradeSettings, SyntheticTradeSource
 from platform_streams.ingestion.ccxt_daemon import CcxtIngestionDaemon, CcxtIngestionSettings
 from platform_streams.ingestion.daemon import IngestionDaemon, IngestionSettings
+from platform_streams.ingestion.snapshot_budget_daemon import SnapshotBudgetDaemon, SnapshotBudgetSettings
 from platform_streams.normalisation.daemon import NormaliserDaemon, NormaliserSettings
 from platform_streams.simulator.daemon import ExchangeSimulatorDaemon, ExchangeSimulatorSettings
 from platform_streams.sinks.daemon import PostgresSinkDaemon, PostgresSinkSettings
@@ -31,6 +32,9 @@ DAEMON_KINDS: Mapping[str, DaemonKind] = {
     "ingestion": DaemonKind(IngestionDaemon, IngestionSettings, "one replica's shard of an exchange's WebSockets into md.raw"),
     "ccxt-ingestion": DaemonKind(
         CcxtIngestionDaemon, CcxtIngestionSettings, "any exchange ccxt.pro supports, as ccxt-format frames into md.raw"
+    ),
+    "snapshot-budget": DaemonKind(
+        SnapshotBudgetDaemon, SnapshotBudgetSettings, "the host's REST snapshot budget per exchange, for its ingestion daemons"
     ),
     "normaliser": DaemonKind(NormaliserDaemon, NormaliserSettings, "md.raw into canonical trades, books and top of book"),
     "raw-archive": DaemonKind(RawArchiveDaemon, RawArchiveSettings, "archives md.raw into hourly zstd files"),

@@ -25,6 +25,7 @@ from platform_streams.ingestion.feed import MarketDataFeed
 from platform_streams.ingestion.raw_frames import ConnectionEvent, FrameKind, RawFrame
 from platform_streams.ingestion.rest_snapshots import RestSnapshotClient, SnapshotUnavailable
 from platform_streams.ingestion.snapshot_budget import WeightBudget
+from platform_streams.ingestion.snapshot_budget_service import SnapshotBudgetError
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class FeedConnection:
         self._snapshots_in_flight: set[str] = set()
         self._resubscribe_pending: dict[str, Instrument] = {}
         self._resubscriber: asyncio.Task[None] | None = None
+        self.failure: SnapshotBudgetError | None = None  # the budget refused a snapshot: the daemon must stop
         limit = feed.limits.subscribe_messages
         self._pacer = MessagePacer(limit.count, limit.window_s, settings.message_rate_safety) if limit else None
 
@@ -182,6 +184,13 @@ class FeedConnection:
             log.error(
                 "snapshot refused", extra={"connection": self.connection_id, "symbol": instrument.symbol, "error": str(exc)}
             )
+            return
+        except SnapshotBudgetError as exc:
+            # the budget will never grant it (exchange unknown to the host's service, weight above its
+            # capacity): a book must not silently stay without its snapshot, so the daemon stops on it
+            if self.failure is None:
+                log.error("snapshot budget refused a snapshot", extra={"connection": self.connection_id, "error": str(exc)})
+                self.failure = exc
             return
         if self._ws is not None:  # a snapshot of an ended session would bridge nothing
             self._record(FrameKind.REST, body, received, fetch.path)

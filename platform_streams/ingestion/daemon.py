@@ -3,9 +3,11 @@
 At start it loads the exchange's instrument metadata (publishing it to ``ref.instrument``
 for normalisers and everyone else), plans the shards (the same plan in every replica),
 and keeps its own connections open. It listens on ``ctl.resync`` for normalisers'
-snapshot requests about its connections. Frames are produced unmodified; a delivery
-that fails after the producer's retries stops the daemon (the supervisor restarts it,
-and the new sessions resync every book).
+snapshot requests about its connections. REST snapshots go through the host's snapshot
+budget service (``budget_socket``) or a budget of its own. Frames are produced unmodified;
+a delivery that fails after the producer's retries stops the daemon (the supervisor
+restarts it, and the new sessions resync every book), as does a snapshot the budget
+refuses outright (no retry could bring that book back).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import aiohttp
 from confluent_kafka import Consumer, KafkaException
 from prometheus_client import Counter, Gauge
 
-from platform_streams.embedded.paths import state_dir
 from platform_streams.exchanges.instruments import Instrument
 from platform_streams.ingestion.connection import ConnectionSettings, FeedConnection
 from platform_streams.ingestion.feed import MarketDataFeed
@@ -27,7 +28,8 @@ from platform_streams.ingestion.feeds import build_feed
 from platform_streams.ingestion.raw_frames import RAW_TOPIC, RawFrame
 from platform_streams.ingestion.rest_snapshots import RestSnapshotClient
 from platform_streams.ingestion.shard_planner import plan_shards, shard_of
-from platform_streams.ingestion.snapshot_budget_service import LocalSnapshotBudget, SnapshotBudgetClient
+from platform_streams.ingestion.snapshot_budget_client import SnapshotBudgetClient
+from platform_streams.ingestion.snapshot_budget_service import LocalSnapshotBudget, budget_socket_path
 from platform_streams.kafka_clients import consumer_settings
 from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
 from platform_streams.runtime.output import Output
@@ -47,7 +49,8 @@ class IngestionSettings(BaseSettings, kw_only=True):
     max_instruments: int = 0  # 0: no cap (else the first N symbols in order)
     channels: list[str] = []  # empty: the feed's defaults
     streams_per_connection: int = 0  # 0: the exchange's limit
-    budget_socket: str = ""  # the host's snapshot budget service; empty: a budget in this process
+    budget_socket: str = ""  # the host's snapshot budget service (relative: under the state folder); empty: in-process
+    budget_connect_timeout_s: float = 30.0  # how long a snapshot waits for an absent service before retrying
     raw_topic: str = RAW_TOPIC
     instrument_topic: str = "ref.instrument"
     resync_topic: str = "ctl.resync"
@@ -65,6 +68,7 @@ class IngestionDaemon(DaemonLifecycle):
         if not 0 <= settings.replica < settings.replicas:
             raise ConfigError(f"{settings.name}: replica {settings.replica} is not in 0..{settings.replicas - 1}")
         self.feed: MarketDataFeed = build_feed(settings.exchange, settings.rest_url, settings.ws_url)
+        self._budget_socket = budget_socket_path(settings.budget_socket) if settings.budget_socket else None
         self.connections: list[FeedConnection] = []
         self._delivery_failure: object | None = None
         registry = self.metrics.registry
@@ -82,6 +86,12 @@ class IngestionDaemon(DaemonLifecycle):
         )
         self._banned = Gauge(
             "platform_ingestion_banned", "418 answers: the exchange banned this IP for a while", ("daemon",), registry=registry
+        ).labels(settings.name)
+        self._budget_unavailable = Gauge(
+            "platform_ingestion_budget_unavailable",
+            "Snapshot requests that found the host's budget service unreachable (asked again)",
+            ("daemon",),
+            registry=registry,
         ).labels(settings.name)
         self._resync_requests = Counter(
             "platform_ingestion_resync_requests", "Snapshot requests served", ("daemon",), registry=registry
@@ -184,6 +194,8 @@ class IngestionDaemon(DaemonLifecycle):
                 self.producers.poll()
                 if self._delivery_failure is not None:
                     raise RuntimeError(f"raw frame delivery failed: {self._delivery_failure}")
+                if refused := next((c.failure for c in self.connections if c.failure is not None), None):
+                    raise RuntimeError(f"a book cannot get its snapshot: {refused}")
                 now = time.monotonic()
                 if self.heartbeat_due(now):
                     self._report(snapshots)
@@ -195,15 +207,12 @@ class IngestionDaemon(DaemonLifecycle):
                 connection.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
             await snapshots.close()
+            await budget.close()
             resync_thread.join(timeout=5)
 
     def _budget(self) -> LocalSnapshotBudget | SnapshotBudgetClient:
-        if self.settings.budget_socket:
-            return SnapshotBudgetClient(
-                state_dir() / self.settings.budget_socket
-                if "/" not in self.settings.budget_socket
-                else self.settings.budget_socket
-            )  # type: ignore[arg-type]
+        if self._budget_socket is not None:
+            return SnapshotBudgetClient(self._budget_socket, self.settings.budget_connect_timeout_s)
         rest = self.feed.limits.rest_budget
         if rest is None:
             raise ConfigError(f"{self.feed.exchange}: no REST budget known; run a snapshot budget service")
@@ -224,6 +233,7 @@ class IngestionDaemon(DaemonLifecycle):
         self._snapshots.set(snapshots.fetched)
         self._rate_limited.set(snapshots.rate_limited)
         self._banned.set(snapshots.banned)
+        self._budget_unavailable.set(snapshots.budget_unavailable)
         self.send_heartbeat([])
 
     # -- resync requests ----------------------------------------------------------------------

@@ -10,6 +10,8 @@ from typing import Protocol
 
 import aiohttp
 
+from platform_streams.ingestion.snapshot_budget_service import SnapshotBudgetUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -43,6 +45,7 @@ class RestSnapshotClient:
         self.rate_limited = 0
         self.banned = 0  # 418s among the rate_limited: the exchange banned the IP for a while
         self.fetched = 0
+        self.budget_unavailable = 0  # acquires that found the budget service unreachable (asked again)
 
     async def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -50,10 +53,18 @@ class RestSnapshotClient:
         return self._session
 
     async def get(self, path: str, weight: int, priority: int = 1) -> tuple[bytes, int]:
-        """The body of ``GET path`` and its receive time (ns); waits out budgets and bans."""
+        """The body of ``GET path`` and its receive time (ns); waits out budgets, bans and a budget
+        service that is down. A request the budget refuses raises :class:`SnapshotBudgetError`."""
         failures = 0
         while True:
-            await self._budget.acquire(self.exchange, weight, priority)
+            try:
+                await self._budget.acquire(self.exchange, weight, priority)
+            except SnapshotBudgetUnavailable:
+                # the host's budget service is down (the client logged it): no snapshot without it,
+                # so wait and ask again; the supervisor brings it back and the book gets its snapshot
+                self.budget_unavailable += 1
+                await asyncio.sleep(random.uniform(1.0, 2.0))
+                continue
             session = await self._http()
             try:
                 async with self._in_flight:

@@ -9,12 +9,8 @@ from pathlib import Path
 import pytest
 
 from platform_streams.ingestion.snapshot_budget import WeightBudget
-from platform_streams.ingestion.snapshot_budget_service import (
-    LocalSnapshotBudget,
-    SnapshotBudgetClient,
-    SnapshotBudgetError,
-    SnapshotBudgetServer,
-)
+from platform_streams.ingestion.snapshot_budget_client import SnapshotBudgetClient
+from platform_streams.ingestion.snapshot_budget_service import LocalSnapshotBudget, SnapshotBudgetError, SnapshotBudgetServer
 
 
 def test_grants_in_priority_order_within_the_capacity() -> None:
@@ -110,7 +106,7 @@ def test_service_shares_one_budget_between_clients_with_priorities(tmp_path: Pat
 
 def test_unreachable_service_is_a_clear_error(tmp_path: Path) -> None:
     async def scenario() -> None:
-        await SnapshotBudgetClient(tmp_path / "missing.sock").acquire("binance", 1)
+        await SnapshotBudgetClient(tmp_path / "missing.sock", connect_timeout_s=0.3).acquire("binance", 1)
 
     with pytest.raises(SnapshotBudgetError, match="not reachable"):
         asyncio.run(scenario())

@@ -1,6 +1,7 @@
 """A whole market-data deployment for end-to-end tests: the simulator (manual clock, in this
-process, so its ground truth is at hand), and ingestion per exchange, normalisers and the
-PostgreSQL sink as real processes under the supervisor, on topics of their own.
+process, so its ground truth is at hand), and the snapshot budget service, ingestion per
+exchange, normalisers and the PostgreSQL sink as real processes under the supervisor, on
+topics of their own.
 
 The checks are the issue's: every trade the simulator sent to a connection is stored
 exactly once, and the books rebuilt from ``md.book`` equal the simulator's when it is quiet.
@@ -109,7 +110,9 @@ class BookReader(threading.Thread):
         return sum(1 for book in self.books.values() if book is not None)
 
 
-def _deployment(urls: dict[str, Any], topics: Topics, database_url: str, group: str, normalisers: int) -> dict[str, Any]:
+def _deployment(
+    urls: dict[str, Any], topics: Topics, database_url: str, group: str, normalisers: int, budget_socket: Path
+) -> dict[str, Any]:
     normaliser_topics = {
         "trade": topics.trade,
         "book": topics.book,
@@ -117,13 +120,18 @@ def _deployment(urls: dict[str, Any], topics: Topics, database_url: str, group: 
         "candle": topics.candle,
         "resync": topics.resync,
     }
-    daemons: list[dict[str, Any]] = [
+    # one snapshot budget for every ingestion daemon, as on a host of `make up` (its socket in this test's folder)
+    daemons: list[dict[str, Any]] = [{
+        "name": "snapshot-budget", "kind": "snapshot-budget", "restart": "always",
+        "config": {"exchanges": list(urls), "socket": str(budget_socket), "heartbeat_interval_s": 1},
+    }]  # fmt: skip
+    daemons += [
         {
             "name": f"ingest-{exchange}", "kind": "ingestion", "restart": "always",
             "config": {"exchange": exchange, "rest_url": venue.rest, "ws_url": venue.websocket, "raw_topic": topics.raw,
                        "instrument_topic": topics.instrument, "resync_topic": topics.resync, "heartbeat_interval_s": 1,
                        "stall_timeout_s": 120,  # the quiesced market sends nothing while books are compared
-                       "reconnect_max_s": 2},
+                       "reconnect_max_s": 2, "budget_socket": str(budget_socket)},
         }
         for exchange, venue in urls.items()
     ]  # fmt: skip
@@ -183,7 +191,8 @@ class MarketDataPipeline:
         migrate(self.database_url)
         self.sim = SimulatorThread(load_simulator_config(self._simulator_settings)).start()
         group = str(time.time_ns())
-        spec = parse_spec(_deployment(self.sim.urls, self.topics, self.database_url, group, self._normalisers))
+        budget_socket = self.state_dir / "budget.sock"
+        spec = parse_spec(_deployment(self.sim.urls, self.topics, self.database_url, group, self._normalisers, budget_socket))
         self.supervisor = Supervisor(spec, {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}, self.state_dir)
         self.books = BookReader(self.bootstrap, self.topics.book)
         self.books.start()
