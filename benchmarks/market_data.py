@@ -44,7 +44,8 @@ The last line printed is one JSON object:
 - ``parse_book_updates_mps``: the lowest median over the three exchanges (each must keep up on
   its own, so the slowest is the figure); ``parse_book_updates_mps_by_exchange`` has each;
 - ``pipeline_eps``, ``p50_ms``, ``p99_ms``: part (b), null unless ``--pipeline``; with it also
-  ``pipeline_frames_per_s``, ``pipeline_stored_trades_per_s`` and ``pipeline_lag`` (start, end, max).
+  ``pipeline_frames_per_s``, ``pipeline_stored_trades_per_s``, ``pipeline_lag`` (start, end, max)
+  and ``pipeline_cpu_us_per_frame`` (CPU per raw frame of each part of the machine).
 
 This file also runs as the cryptofeed worker (``--cryptofeed-worker``) under ``.venv-bench``,
 which has cryptofeed and no platform packages: the module imports only the standard library,
@@ -383,6 +384,7 @@ def measure_pipeline(instruments_per_exchange: int, rate: float, warmup_s: float
         f"receive -> produce p50 {figures.p50_ms:.2f} ms, p99 {figures.p99_ms:.2f} ms",
         flush=True,
     )
+    print(f"pipeline CPU us per raw frame: {json.dumps(figures.cpu_us_per_frame)}", flush=True)
     return figures
 
 
@@ -446,6 +448,7 @@ def main() -> None:
             "pipeline_frames_per_s": round(pipeline.frames_per_second),
             "pipeline_stored_trades_per_s": round(pipeline.stored_trades_per_second),
             "pipeline_lag": {"start": pipeline.lag_start, "end": pipeline.lag_end, "max": pipeline.lag_max},
+            "pipeline_cpu_us_per_frame": pipeline.cpu_us_per_frame,
         }
     print(json.dumps(results))
 

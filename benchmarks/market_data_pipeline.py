@@ -13,7 +13,11 @@ over a measurement window:
   it ends about where it started rather than growing);
 - latency: ``platform_normalisation_receive_to_produce_seconds``, from a frame's receipt by
   ingestion (its receive timestamp) to its canonical events being handed to the producer;
-  p50/p99 interpolated within the histogram's buckets, over the window only.
+  p50/p99 interpolated within the histogram's buckets, over the window only;
+- CPU: what every process on the machine used over the window (user + system time from
+  ``/proc``), per raw frame, by part: Kafka, PostgreSQL, the simulator, each daemon, and
+  ``other`` (anything else running on the machine: if it is large, the figures are not
+  of this pipeline alone).
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ class PipelineFigures:
     lag_max: int
     stored_trades_per_second: float
     window_s: float
+    cpu_us_per_frame: dict[str, float]
+    """CPU time (user + system) each part of the machine spent per raw frame over the window."""
 
 
 Samples = dict[str, list[tuple[dict[str, str], float]]]
@@ -93,15 +99,59 @@ def _quantile(start: dict[float, float], end: dict[float, float], q: float) -> f
     return previous_bound
 
 
-def _deployment(ports: dict[str, int], database_url: str, instruments: int, normalisers: int) -> dict[str, Any]:
-    daemons: list[dict[str, Any]] = []
+def _cpu_seconds() -> dict[int, tuple[str, float]]:
+    """Every process's command line and the CPU seconds it has used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        found[int(entry.name)] = (command, (int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
+def _component(pid: int, command: str, replicas: dict[int, str]) -> str:
+    if pid in replicas:
+        return replicas[pid]
+    if "kafka.Kafka" in command or "kafka" in command and "java" in command:
+        return "kafka"
+    if "postgres" in command:
+        return "postgres"
+    if " simulate " in command:
+        return "simulator"
+    if pid == os.getpid():
+        return "benchmark+supervisor"
+    return "other"
+
+
+def _cpu_by_component(
+    start: dict[int, tuple[str, float]], end: dict[int, tuple[str, float]], replicas: dict[int, str]
+) -> dict[str, float]:
+    used: dict[str, float] = {}
+    for pid, (command, seconds) in end.items():
+        before = start.get(pid, (command, 0.0))[1]
+        name = _component(pid, command, replicas)
+        used[name] = used.get(name, 0.0) + seconds - before
+    return used
+
+
+def _deployment(ports: dict[str, int], database_url: str, instruments: int, normalisers: int, budget: Path) -> dict[str, Any]:
+    daemons: list[dict[str, Any]] = [
+        {"name": "snapshot-budget", "kind": "snapshot-budget", "restart": "always",
+         "config": {"exchanges": list(EXCHANGES), "socket": str(budget), "heartbeat_interval_s": 2}},
+    ]  # fmt: skip
     for exchange in EXCHANGES:
         base = f"http://127.0.0.1:{ports[exchange]}"
         daemons.append({
             "name": f"ingest-{exchange}", "kind": "ingestion", "restart": "always",
             "replicas": 2 if exchange == "binance" else 1,
             "config": {"exchange": exchange, "rest_url": base, "ws_url": base.replace("http", "ws"),
-                       "max_instruments": instruments, "heartbeat_interval_s": 2},
+                       "max_instruments": instruments, "heartbeat_interval_s": 2, "budget_socket": str(budget)},
         })  # fmt: skip
     daemons.append({
         "name": "normaliser", "kind": "normaliser", "replicas": normalisers, "restart": "always",
@@ -145,7 +195,7 @@ def measure_pipeline(instruments: int, rate: float, warmup_s: float, window_s: f
                    "--instruments", str(instruments), "--rate", str(rate), "--seed", "7",
                    *(f"--port={e}={p}" for e, p in ports.items())]  # fmt: skip
         simulator = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=open(state / "simulator.log", "wb"))
-        spec = parse_spec(_deployment(ports, database_url, instruments, normalisers))
+        spec = parse_spec(_deployment(ports, database_url, instruments, normalisers, state / "budget.sock"))
         supervisor = Supervisor(spec, {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}, state / "supervisor")
         supervisor.start()
         print(f"pipeline: 3 x {instruments:,} instruments at {rate:g} order-flow events/s; warming up {warmup_s:g} s", flush=True)
@@ -168,25 +218,25 @@ def measure_pipeline(instruments: int, rate: float, warmup_s: float, window_s: f
         def lag() -> int:
             return sum(r.lag or 0 for r in supervisor.status().replicas if r.name == "normaliser")
 
-        first, first_stored, started = scrape_all(), stored(), time.monotonic()
+        replicas = {r.pid: r.name for r in supervisor.status().replicas if r.pid}
+        first, first_stored, started, cpu_start = scrape_all(), stored(), time.monotonic(), _cpu_seconds()
         lags = [lag()]
         while time.monotonic() - started < window_s:
             _run(supervisor, 2.0)
             lags.append(lag())
-        last, last_stored, elapsed = scrape_all(), stored(), time.monotonic() - started
+        last, last_stored, elapsed, cpu_end = scrape_all(), stored(), time.monotonic() - started, _cpu_seconds()
         restarts = sum(r.restarts for r in supervisor.status().replicas)
         if restarts:
             raise RuntimeError(f"{restarts} daemon restarts during the run: see the logs under {state}")
         start_buckets, end_buckets = _buckets(first), _buckets(last)
+        frames = _sum(last, "platform_runtime_messages_in_total") - _sum(first, "platform_runtime_messages_in_total")
+        cpu = _cpu_by_component(cpu_start, cpu_end, replicas)
         return PipelineFigures(
             events_per_second=(
                 _sum(last, "platform_runtime_messages_out_total") - _sum(first, "platform_runtime_messages_out_total")
             )
             / elapsed,
-            frames_per_second=(
-                _sum(last, "platform_runtime_messages_in_total") - _sum(first, "platform_runtime_messages_in_total")
-            )
-            / elapsed,
+            frames_per_second=frames / elapsed,
             p50_ms=_quantile(start_buckets, end_buckets, 0.50) * 1000,
             p99_ms=_quantile(start_buckets, end_buckets, 0.99) * 1000,
             lag_start=lags[0],
@@ -194,6 +244,7 @@ def measure_pipeline(instruments: int, rate: float, warmup_s: float, window_s: f
             lag_max=max(lags),
             stored_trades_per_second=(last_stored - first_stored) / elapsed,
             window_s=elapsed,
+            cpu_us_per_frame={name: round(seconds * 1e6 / max(frames, 1), 1) for name, seconds in sorted(cpu.items())},
         )
     finally:
         if supervisor is not None:
