@@ -134,6 +134,12 @@ class GroundTruth:
             if len(self._event_id) > self.max_events:
                 self._drop_oldest(len(self._event_id) - self.max_events // 2)
 
+    def record_messages(self, exchange: int, messages: list[int], emit_ns: int) -> None:
+        """Append one flush worth of messages, given flat: ``channel, instrument, event_id, first_id, fanout`` of
+        each in turn (what a publisher can collect with one ``extend`` per message)."""
+        if messages:
+            self.record_emitted(exchange, messages[0::5], messages[1::5], messages[2::5], messages[3::5], messages[4::5], emit_ns)
+
     def _drop_oldest(self, count: int) -> None:
         for column in (
             self._exchange_col,

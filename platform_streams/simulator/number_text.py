@@ -26,11 +26,11 @@ class NumberTextCache:
         if len(cache) > self._limit:
             cache.clear()
         texts = list(map(cache.get, values))
-        if not all(texts):  # a miss (rendered text is never empty)
+        if None in texts:  # a miss
             render = self._render
-            for k, value in enumerate(values):
-                if texts[k] is None:
-                    texts[k] = cache[value] = render(instrument, value)
+            for k in [k for k, text in enumerate(texts) if text is None]:
+                value = values[k]
+                texts[k] = cache[value] = render(instrument, value)
         return texts  # type: ignore[return-value]  # every None was filled
 
     def text(self, instrument: int, value: int) -> bytes:

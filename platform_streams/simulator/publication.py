@@ -61,11 +61,7 @@ class FramePublisher:
         self._ground_truth = ground_truth
         self._exchange_code = exchange_code
         self._dirty: list[ClientConnection] = []
-        self._channels: list[int] = []
-        self._instruments: list[int] = []
-        self._ids: list[int] = []
-        self._firsts: list[int] = []
-        self._fanouts: list[int] = []
+        self._messages: list[int] = []  # channel, instrument, id, first id, fan-out of each message in turn
 
     def send(
         self, listeners: Iterable[ClientConnection], channel: int, instrument: int, event_id: int, first_id: int, data: bytes
@@ -73,23 +69,16 @@ class FramePublisher:
         """Queue ``data`` on every listener and note the message for the ground truth."""
         dirty, count = self._dirty, 0
         for connection in listeners:
-            if not connection.pending:
+            pending = connection.pending
+            if not pending:
                 dirty.append(connection)
-            connection.pending.append(data)
+            pending.append(data)
             count += 1
-        self._channels.append(channel)
-        self._instruments.append(instrument)
-        self._ids.append(event_id)
-        self._firsts.append(first_id)
-        self._fanouts.append(count)
+        self._messages.extend((channel, instrument, event_id, first_id, count))
 
     def note(self, channel: int, instrument: int, event_id: int, first_id: int, fanout: int) -> None:
         """Record a message the caller sent itself (a snapshot right after a subscription reply)."""
-        self._channels.append(channel)
-        self._instruments.append(instrument)
-        self._ids.append(event_id)
-        self._firsts.append(first_id)
-        self._fanouts.append(fanout)
+        self._messages.extend((channel, instrument, event_id, first_id, fanout))
 
     def queue_control(self, connection: ClientConnection, data: bytes) -> None:
         """Queue a frame that is not a market message (heartbeats), written with the next flush."""
@@ -102,8 +91,6 @@ class FramePublisher:
         for connection in self._dirty:
             connection.flush()
         self._dirty = []
-        if self._channels:
-            self._ground_truth.record_emitted(
-                self._exchange_code, self._channels, self._instruments, self._ids, self._firsts, self._fanouts, time.time_ns()
-            )
-            self._channels, self._instruments, self._ids, self._firsts, self._fanouts = [], [], [], [], []
+        if self._messages:
+            self._ground_truth.record_messages(self._exchange_code, self._messages, time.time_ns())
+            self._messages = []

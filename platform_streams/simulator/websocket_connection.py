@@ -24,18 +24,29 @@ log = logging.getLogger(__name__)
 
 _TEXT = 0x81
 _PING = 0x89
-_SMALL_HEADERS = [bytes((_TEXT, n)) for n in range(126)]
 _MEDIUM = struct.Struct("!BBH").pack
 _LARGE = struct.Struct("!BBQ").pack
+#: Headers of frames shorter than this many bytes (almost every market data frame), looked up instead of built.
+_TABLED = 4096
+_HEADERS = [bytes((_TEXT, n)) if n < 126 else _MEDIUM(_TEXT, 126, n) for n in range(_TABLED)]
 
 
 def text_frame_header(length: int) -> bytes:
     """Header of an unmasked, final text frame carrying ``length`` bytes."""
-    if length < 126:
-        return _SMALL_HEADERS[length]
+    if length < _TABLED:
+        return _HEADERS[length]
     if length < 65536:
         return _MEDIUM(_TEXT, 126, length)
     return _LARGE(_TEXT, 127, length)
+
+
+def text_frames(payloads: list[bytes]) -> bytes:
+    """The payloads as consecutive text frames, ready to write."""
+    lengths = list(map(len, payloads))
+    parts: list[bytes] = [b""] * (2 * len(payloads))
+    parts[0::2] = map(_HEADERS.__getitem__ if max(lengths, default=0) < _TABLED else text_frame_header, lengths)
+    parts[1::2] = payloads
+    return b"".join(parts)
 
 
 class OutgoingFaults(Protocol):
@@ -112,8 +123,7 @@ class ClientConnection:
         if self.closed or transport is None or transport.is_closing():
             self.closed = True
             return 0
-        header = text_frame_header
-        transport.write(b"".join([part for payload in payloads for part in (header(len(payload)), payload)]))
+        transport.write(text_frames(payloads))
         self.frames_written += len(payloads)
         if transport.get_write_buffer_size() > self.max_buffer_bytes:
             log.warning(

@@ -1,8 +1,10 @@
 """Binance spot market data payloads, rendered straight to bytes with the exact field order of the real frames.
 
 Prices and quantities are scale-8 mantissas rendered with eight decimals, as
-Binance spot always sends them (``"61837.63000000"``). Field order and types match
-the captures in ``data/exchanges/binance/`` (the tests compare them key by key).
+Binance spot always sends them (``"61837.63000000"``), within the frame's own
+format (one ``%`` per frame: these are rendered tens of thousands of times a
+second). Field order and types match the captures in ``data/exchanges/binance/``
+(the tests compare them key by key).
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ def decimal8(mantissa: int) -> bytes:
 
 
 def trade(symbol: bytes, event_ms: int, trade_id: int, price: int, quantity: int, trade_ms: int, buyer_is_maker: bool) -> bytes:
-    return b'{"e":"trade","E":%d,"s":"%b","t":%d,"p":"%b","q":"%b","T":%d,"m":%b,"M":true}' % (
+    return b'{"e":"trade","E":%d,"s":"%b","t":%d,"p":"%d.%08d","q":"%d.%08d","T":%d,"m":%b,"M":true}' % (
         event_ms,
         symbol,
         trade_id,
-        decimal8(price),
-        decimal8(quantity),
+        price // SCALE_FACTOR,
+        price % SCALE_FACTOR,
+        quantity // SCALE_FACTOR,
+        quantity % SCALE_FACTOR,
         trade_ms,
         _TRUE if buyer_is_maker else _FALSE,
     )
@@ -56,12 +60,14 @@ def aggregate_trade(
     trade_ms: int,
     buyer_is_maker: bool,
 ) -> bytes:
-    return b'{"e":"aggTrade","E":%d,"s":"%b","a":%d,"p":"%b","q":"%b","f":%d,"l":%d,"T":%d,"m":%b,"M":true}' % (
+    return b'{"e":"aggTrade","E":%d,"s":"%b","a":%d,"p":"%d.%08d","q":"%d.%08d","f":%d,"l":%d,"T":%d,"m":%b,"M":true}' % (
         event_ms,
         symbol,
         aggregate_id,
-        decimal8(price),
-        decimal8(quantity),
+        price // SCALE_FACTOR,
+        price % SCALE_FACTOR,
+        quantity // SCALE_FACTOR,
+        quantity % SCALE_FACTOR,
         first_id,
         last_id,
         trade_ms,
@@ -70,19 +76,33 @@ def aggregate_trade(
 
 
 def book_ticker(update_id: int, symbol: bytes, bid: int, bid_quantity: int, ask: int, ask_quantity: int) -> bytes:
-    return b'{"u":%d,"s":"%b","b":"%b","B":"%b","a":"%b","A":"%b"}' % (
+    return b'{"u":%d,"s":"%b","b":"%d.%08d","B":"%d.%08d","a":"%d.%08d","A":"%d.%08d"}' % (
         update_id,
         symbol,
-        decimal8(bid),
-        decimal8(bid_quantity),
-        decimal8(ask),
-        decimal8(ask_quantity),
+        bid // SCALE_FACTOR,
+        bid % SCALE_FACTOR,
+        bid_quantity // SCALE_FACTOR,
+        bid_quantity % SCALE_FACTOR,
+        ask // SCALE_FACTOR,
+        ask % SCALE_FACTOR,
+        ask_quantity // SCALE_FACTOR,
+        ask_quantity % SCALE_FACTOR,
     )
 
 
-def levels(pairs: list[tuple[int, int]]) -> bytes:
-    """``[["price","qty"],...]`` from scale-8 (price, quantity) pairs."""
-    return b"[" + b",".join([b'["%b","%b"]' % (decimal8(p), decimal8(q)) for p, q in pairs]) + b"]"
+def levels(prices: list[int], quantities: list[int]) -> bytes:
+    """``[["price","qty"],...]`` from parallel scale-8 price and quantity lists."""
+    scale = SCALE_FACTOR
+    return (
+        b"["
+        + b",".join(
+            [
+                b'["%d.%08d","%d.%08d"]' % (price // scale, price % scale, quantity // scale, quantity % scale)
+                for price, quantity in zip(prices, quantities, strict=True)
+            ]
+        )
+        + b"]"
+    )
 
 
 def depth_update(event_ms: int, symbol: bytes, first_update_id: int, final_update_id: int, bids: bytes, asks: bytes) -> bytes:

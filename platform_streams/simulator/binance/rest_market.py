@@ -161,7 +161,7 @@ class BinanceMarketRest:
         instrument = self._instrument(params)
         limit = self._limit(params, 500, MAX_RECENT_LIMIT)
         spec = self._market.instruments[instrument]
-        rows = self._market.tape.trades(instrument)[-limit:]
+        rows = self._market.recent_trades(instrument)[-limit:]
         body = [
             {
                 "id": trade_id,
@@ -184,7 +184,7 @@ class BinanceMarketRest:
         from_id, start, end = params.integer("fromId"), params.integer("startTime"), params.integer("endTime")
         rows = [
             row
-            for row in self._market.tape.aggregates(instrument)
+            for row in self._market.recent_aggregates(instrument)
             if (from_id is None or row[0] >= from_id) and (start is None or row[6] >= start) and (end is None or row[6] <= end)
         ]
         rows = rows[:limit] if from_id is not None or start is not None else rows[-limit:]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 
 from aiohttp import web
 
@@ -31,6 +32,7 @@ from platform_streams.simulator.market.venue_market import VenueMarket
 from platform_streams.simulator.websocket_connection import ClientConnection
 
 _KLINE_PERIOD_MS = 2000
+_INSTRUMENT = itemgetter(0)  # of a level change or a trade
 
 
 class StreamConnection(ClientConnection):
@@ -80,13 +82,13 @@ class StreamHub:
         self._subscribers: list[list[list[StreamConnection] | None]] = [[None] * count for _ in Channel]
         self._active: dict[Channel, dict[int, None]] = {channel: {} for channel in Channel}  # instruments with subscribers
         self._user_subscribers: dict[str, list[StreamConnection]] = {}
-        self._names: dict[tuple[int, int], bytes] = {}
+        self._names: list[list[bytes | None]] = [[None] * count for _ in Channel]  # combined-stream names
         self._diff_windows: dict[Channel, dict[int, _DiffWindow]] = {channel: {} for channel in DIFF_DEPTH_CHANNELS}
         self._last_top: dict[int, tuple[int, int, int, int]] = {}
         self._last_period: dict[int, int] = {}
         self._dirty: list[StreamConnection] = []
         self.connections: set[StreamConnection] = set()
-        self._record: tuple[list[int], list[int], list[int], list[int], list[int]] = ([], [], [], [], [])
+        self._messages: list[int] = []  # channel, instrument, id, first id, fan-out of each message in turn
 
     # subscriptions -------------------------------------------------------
 
@@ -155,10 +157,9 @@ class StreamHub:
             self._last_top.pop(key.instrument, None)
 
     def _name(self, channel: Channel, instrument: int) -> bytes:
-        name = self._names.get((channel, instrument))
+        name = self._names[channel][instrument]
         if name is None:
-            name = self._symbols.stream_name(StreamKey(channel, instrument)).encode()
-            self._names[(channel, instrument)] = name
+            name = self._names[channel][instrument] = self._symbols.stream_name(StreamKey(channel, instrument)).encode()
         return name
 
     # publication ----------------------------------------------------------
@@ -169,20 +170,16 @@ class StreamHub:
         wrapped = None
         dirty = self._dirty
         for connection in listeners:
-            if not connection.pending:
+            pending = connection.pending
+            if not pending:
                 dirty.append(connection)
             if connection.combined:
                 if wrapped is None:
-                    wrapped = frames.combined(self._name(channel, instrument), data)
-                connection.pending.append(wrapped)
+                    wrapped = frames.combined(self._names[channel][instrument] or self._name(channel, instrument), data)
+                pending.append(wrapped)
             else:
-                connection.pending.append(data)
-        channels, instruments, ids, firsts, fanouts = self._record
-        channels.append(channel)
-        instruments.append(instrument)
-        ids.append(event_id)
-        firsts.append(first_id)
-        fanouts.append(len(listeners))
+                pending.append(data)
+        self._messages.extend((channel, instrument, event_id, first_id, len(listeners)))
 
     def publish(self, batch: MarketBatch, now_ns: int) -> None:
         """Render and send everything subscribers should get for this quantum."""
@@ -202,10 +199,9 @@ class StreamHub:
         for connection in self._dirty:
             connection.flush()
         self._dirty = []
-        channels, instruments, ids, firsts, fanouts = self._record
-        if channels:
-            self._ground_truth.record_emitted(self._exchange_code, channels, instruments, ids, firsts, fanouts, time.time_ns())
-            self._record = ([], [], [], [], [])
+        if self._messages:
+            self._ground_truth.record_messages(self._exchange_code, self._messages, time.time_ns())
+            self._messages = []
 
     def _publish_trades(self, batch: MarketBatch, event_ms: int) -> None:
         specs, names, send = self._market.instruments, self._symbols.name_bytes, self._send
@@ -215,7 +211,13 @@ class StreamHub:
             if listeners:
                 spec = specs[instrument]
                 data = frames.trade(
-                    names[instrument], event_ms, trade_id, price * spec.tick, lots * spec.lot, ts_ns // 1_000_000, buyer_is_maker
+                    names[instrument],
+                    event_ms,
+                    trade_id,
+                    price * spec.tick,
+                    lots * spec.lot,
+                    ts_ns // 1_000_000,
+                    buyer_is_maker,
                 )
                 send(listeners, Channel.TRADE, instrument, trade_id, trade_id, data)
         for instrument, aggregate_id, price, lots, first, last, buyer_is_maker, ts_ns in batch.aggregates:
@@ -252,21 +254,23 @@ class StreamHub:
         if not last_top or not batch.levels:
             return
         rows, books, specs = self._subscribers[Channel.BOOK_TICKER], self._market.books, self._market.instruments
-        for instrument in {change[0] for change in batch.levels if change[0] in last_top}:
+        names = self._symbols.name_bytes
+        for instrument in set(filter(last_top.__contains__, map(_INSTRUMENT, batch.levels))):
             book = books[instrument]
             top = book.top()
             if top == last_top[instrument]:
                 continue
             last_top[instrument] = top
             spec = specs[instrument]
+            tick, lot = spec.tick, spec.lot
             bid, bid_lots, ask, ask_lots = top
             data = frames.book_ticker(
                 book.update_id,
-                self._symbols.name_bytes[instrument],
-                bid * spec.tick,
-                bid_lots * spec.lot,
-                ask * spec.tick,
-                ask_lots * spec.lot,
+                names[instrument],
+                bid * tick,
+                bid_lots * lot,
+                ask * tick,
+                ask_lots * lot,
             )
             self._send(rows[instrument] or [], Channel.BOOK_TICKER, instrument, book.update_id, book.update_id, data)
 
@@ -287,8 +291,10 @@ class StreamHub:
                 continue
             spec = specs[instrument]
             tick, lot = spec.tick, spec.lot
-            bids = frames.levels([(p * tick, q * lot) for p, q in sorted(window.bids.items(), reverse=True)])
-            asks = frames.levels([(p * tick, q * lot) for p, q in sorted(window.asks.items())])
+            window_bids, window_asks = window.bids, window.asks
+            bid_prices, ask_prices = sorted(window_bids, reverse=True), sorted(window_asks)
+            bids = frames.levels([p * tick for p in bid_prices], [window_bids[p] * lot for p in bid_prices])
+            asks = frames.levels([p * tick for p in ask_prices], [window_asks[p] * lot for p in ask_prices])
             data = frames.depth_update(event_ms, self._symbols.name_bytes[instrument], window.first, window.last, bids, asks)
             self._send(rows[instrument] or [], channel, instrument, window.last, window.first, data)
             window.bids, window.asks, window.first, window.last = {}, {}, 0, 0
@@ -300,8 +306,8 @@ class StreamHub:
             if listeners:
                 book, spec = books[instrument], specs[instrument]
                 tick, lot = spec.tick, spec.lot
-                bids = frames.levels([(p * tick, q * lot) for p, q in book.bids.levels(depth)])
-                asks = frames.levels([(p * tick, q * lot) for p, q in book.asks.levels(depth)])
+                bids = frames.levels([-key * tick for key in book.bids.keys[:depth]], [q * lot for q in book.bids.lots[:depth]])
+                asks = frames.levels([key * tick for key in book.asks.keys[:depth]], [q * lot for q in book.asks.lots[:depth]])
                 self._send(
                     listeners,
                     channel,

@@ -11,6 +11,9 @@ over the top 10 of the book after the update, in the text sent.
 
 from __future__ import annotations
 
+from itertools import compress, count, repeat
+from operator import ne
+
 from platform_streams.simulator.kraken import frames
 from platform_streams.simulator.kraken.channels import BOOK_DEPTHS, BOOK_SLOTS, KrakenConnection, channel_id
 from platform_streams.simulator.kraken.checksum import CHECKSUM_LEVELS, checksum_of_digits
@@ -20,22 +23,53 @@ from platform_streams.simulator.market.venue_market import VenueMarket
 from platform_streams.simulator.publication import FramePublisher
 
 _SLOT_OF_DEPTH = dict(zip(BOOK_DEPTHS, BOOK_SLOTS, strict=True))
-SideChanges = dict[tuple[bool, int], int]  # (is_bid, price ticks) -> lots after this quantum
+SideChanges = dict[int, int]  # price ticks -> lots after this quantum, of one side
+
+
+class _HeldSide:
+    """One side of a depth view as its subscribers hold it, in one of two forms.
+
+    While the side is deeper than the view (the common case), it is the book's top
+    ``depth`` keys and lots (``keys``/``lots``, best first), replaced by the new window
+    after each update, so an unchanged window costs one list comparison. While the
+    client holds the whole side, it is patched level by level (``levels``: key ->
+    lots). Keys are the book's: asks' prices, bids' negated prices.
+    """
+
+    __slots__ = ("keys", "lots", "levels", "truncated")
+
+    def __init__(self, side: BookSide, depth: int) -> None:
+        self.keys: list[int] = side.keys[:depth]
+        self.lots: list[int] = side.lots[:depth]
+        self.levels: dict[int, int] | None = None
+        self.truncated = len(side) > depth
+
+    def as_levels(self) -> dict[int, int]:
+        if self.levels is None:
+            self.levels = dict(zip(self.keys, self.lots, strict=True))
+        return self.levels
+
+    def best_first(self) -> tuple[list[int], list[int]]:
+        """Keys and lots, best first."""
+        if self.levels is None:
+            return self.keys, self.lots
+        keys = sorted(self.levels)
+        return keys, [self.levels[key] for key in keys]
 
 
 class _DepthView:
     """The top ``depth`` levels of one pair as its subscribers hold them."""
 
-    __slots__ = ("depth", "slot", "listeners", "asks", "bids", "asks_truncated", "bids_truncated")
+    __slots__ = ("depth", "slot", "channel_id", "channel_name", "listeners", "asks", "bids")
 
-    def __init__(self, depth: int, asks: BookSide, bids: BookSide) -> None:
+    def __init__(self, instrument: int, depth: int, asks: BookSide, bids: BookSide) -> None:
         self.depth = depth
         self.slot = _SLOT_OF_DEPTH[depth]
+        self.channel_id = channel_id(instrument, self.slot)
+        self.channel_name = b"book-%d" % depth
         self.listeners: list[KrakenConnection] = []
-        self.asks = dict(asks.levels(depth))
-        self.bids = dict(bids.levels(depth))
-        self.asks_truncated = len(asks) > depth
-        self.bids_truncated = len(bids) > depth
+        self.asks = _HeldSide(asks, depth)
+        self.bids = _HeldSide(bids, depth)
 
 
 class KrakenBookFeed:
@@ -46,7 +80,7 @@ class KrakenBookFeed:
         self._pairs = pairs
         self._publisher = publisher
         self._views: dict[int, dict[int, _DepthView]] = {}  # instrument -> depth -> view
-        self._tops: dict[int, tuple[tuple[list[int], ...], bytes]] = {}  # keys and lots of the top 10, and its checksum
+        self._sides: dict[int, _ChecksumSides] = {}  # what each pair's checksum was last computed from
 
     def subscribe(self, connection: KrakenConnection, instrument: int, depth: int, ts_text: bytes) -> bytes:
         """Add a subscriber; returns its snapshot (the caller sends it right after the subscription reply)."""
@@ -54,14 +88,14 @@ class KrakenBookFeed:
         view = by_depth.get(depth)
         if view is None:
             book = self._market.books[instrument]
-            view = by_depth[depth] = _DepthView(depth, book.asks, book.bids)
+            view = by_depth[depth] = _DepthView(instrument, depth, book.asks, book.bids)
         view.listeners.append(connection)
-        asks = [self._level(instrument, p, q, ts_text, False) for p, q in sorted(view.asks.items())]
-        bids = [self._level(instrument, p, q, ts_text, False) for p, q in sorted(view.bids.items(), reverse=True)]
+        ask_keys, ask_lots = view.asks.best_first()
+        bid_keys, bid_lots = view.bids.best_first()
+        asks = self._levels(instrument, ask_keys, ask_lots, [False] * len(ask_keys), ts_text)
+        bids = self._levels(instrument, [-key for key in bid_keys], bid_lots, [False] * len(bid_keys), ts_text)
         self._publisher.note(view.slot, instrument, -1, self._market.books[instrument].update_id, 1)
-        return frames.book_snapshot(
-            channel_id(instrument, view.slot), asks, bids, b"book-%d" % depth, self._pairs.wsname_bytes[instrument]
-        )
+        return frames.book_snapshot(view.channel_id, asks, bids, view.channel_name, self._pairs.wsname_bytes[instrument])
 
     def unsubscribe(self, connection: KrakenConnection, instrument: int, depth: int) -> None:
         by_depth = self._views.get(instrument, {})
@@ -73,73 +107,145 @@ class KrakenBookFeed:
             del by_depth[depth]
             if not by_depth:
                 del self._views[instrument]
+                self._sides.pop(instrument, None)
 
     def publish(self, changes: list[LevelChange], ts_text: bytes) -> None:
         views = self._views
         if not views:
             return
-        by_instrument: dict[int, SideChanges] = {}
+        by_instrument: dict[int, tuple[SideChanges, SideChanges]] = {}  # instrument -> (ask changes, bid changes)
         for instrument, is_bid, price, lots, _update_id in changes:
             if instrument in views:
-                by_instrument.setdefault(instrument, {})[(is_bid, price)] = lots
-        for instrument, side_changes in by_instrument.items():
-            self._publish_pair(instrument, side_changes, ts_text)
+                sides = by_instrument.get(instrument)
+                if sides is None:
+                    sides = by_instrument[instrument] = ({}, {})
+                sides[is_bid][price] = lots
+        for instrument, (ask_changes, bid_changes) in by_instrument.items():
+            self._publish_pair(instrument, ask_changes, bid_changes, ts_text)
 
-    def _publish_pair(self, instrument: int, side_changes: SideChanges, ts_text: bytes) -> None:
+    def _publish_pair(self, instrument: int, ask_changes: SideChanges, bid_changes: SideChanges, ts_text: bytes) -> None:
         book, pair = self._market.books[instrument], self._pairs.wsname_bytes[instrument]
         checksum = b""
-        bids_changed = any(is_bid for is_bid, _ in side_changes)
-        asks_changed = not all(is_bid for is_bid, _ in side_changes)
         for view in self._views[instrument].values():
-            asks = self._side_updates(instrument, view, False, book.asks, side_changes, ts_text) if asks_changed else []
-            bids = self._side_updates(instrument, view, True, book.bids, side_changes, ts_text) if bids_changed else []
+            asks = self._side_updates(instrument, view, False, book.asks, ask_changes, ts_text) if ask_changes else []
+            bids = self._side_updates(instrument, view, True, book.bids, bid_changes, ts_text) if bid_changes else []
             if not asks and not bids:
                 continue
-            checksum = checksum or self._checksum(instrument)
-            data = frames.book_update(channel_id(instrument, view.slot), asks, bids, checksum, b"book-%d" % view.depth, pair)
+            checksum = checksum or self._checksum(instrument, view)
+            data = frames.book_update(view.channel_id, asks, bids, checksum, view.channel_name, pair)
             self._publisher.send(view.listeners, view.slot, instrument, int(checksum), book.update_id, data)
 
     def _side_updates(
         self, instrument: int, view: _DepthView, is_bid: bool, side: BookSide, changes: SideChanges, ts_text: bytes
-    ) -> list[frames.BookLevel]:
-        held = view.bids if is_bid else view.asks
-        truncated = view.bids_truncated if is_bid else view.asks_truncated
-        updates: list[tuple[int, int, bool]] = []
-        if not truncated and len(side) <= view.depth:  # the client holds the whole side: send what changed
-            for (change_is_bid, price), lots in changes.items():
-                if change_is_bid != is_bid:
-                    continue
+    ) -> list[bytes]:
+        """The rendered levels of one side's update (best first), and the held side brought up to date.
+
+        Updates are ``(key, lots, republished)``: a level that entered the window only
+        because a better one went away is republished; a level pushed out by a better
+        one is not sent (the client truncates); one removed from the book is sent with 0.
+        The held window's lists are replaced only when they change, so the checksum can
+        tell an unchanged side by identity.
+        """
+        depth, held = view.depth, view.bids if is_bid else view.asks
+        sign = -1 if is_bid else 1  # price = sign * key
+        updates: list[tuple[int, int, bool]]
+        if not held.truncated and len(side) <= depth:  # the client holds the whole side: send what changed
+            levels, updates = held.as_levels(), []
+            for price, lots in changes.items():
+                key = sign * price
                 if lots:
-                    held[price] = lots
-                elif held.pop(price, None) is None:
+                    levels[key] = lots
+                elif levels.pop(key, None) is None:
                     continue  # added and removed within the quantum: the client never had it
-                updates.append((price, lots, False))
+                updates.append((key, lots, False))
+            updates.sort()
         else:
-            window = dict(side.levels(view.depth))
-            for price, lots in window.items():
-                if held.get(price) != lots:
-                    updates.append((price, lots, price not in held and (is_bid, price) not in changes))
-            updates += [(price, 0, False) for price in held if price not in window and changes.get((is_bid, price)) == 0]
-            held.clear()
-            held.update(window)
-        if is_bid:
-            view.bids_truncated = len(side) > view.depth
-        else:
-            view.asks_truncated = len(side) > view.depth
-        updates.sort(reverse=is_bid)
-        return [self._level(instrument, price, lots, ts_text, republished) for price, lots, republished in updates]
+            keys, lots = side.keys[:depth], side.lots[:depth]
+            if held.levels is None and keys == held.keys:  # the same levels: only sizes may have changed
+                held.truncated = len(side) > depth
+                old_lots = held.lots
+                if lots == old_lots:
+                    return []
+                held.lots = lots
+                changed = list(compress(count(), map(ne, lots, old_lots)))
+                return self._levels(
+                    instrument, [sign * keys[k] for k in changed], [lots[k] for k in changed], [False] * len(changed), ts_text
+                )
+            old = held.as_levels()
+            new = dict(zip(keys, lots, strict=True))
+            updates = [
+                (key, size, key not in old and sign * key not in changes) for key, size in new.items() if old.get(key) != size
+            ]
+            updates += [(key, 0, False) for key in old if key not in new and changes.get(sign * key) == 0]
+            updates.sort()
+            held.keys, held.lots, held.levels = keys, lots, None
+        held.truncated = len(side) > depth
+        if not updates:
+            return []
+        prices = [sign * key for key, _, _ in updates]
+        return self._levels(instrument, prices, [size for _, size, _ in updates], [flag for _, _, flag in updates], ts_text)
 
-    def _level(self, instrument: int, price: int, lots: int, ts_text: bytes, republished: bool) -> frames.BookLevel:
-        return self._pairs.price(instrument, price), self._pairs.volume(instrument, lots), ts_text, republished
+    def _levels(
+        self, instrument: int, prices: list[int], lots: list[int], republished: list[bool], ts_text: bytes
+    ) -> list[bytes]:
+        level = frames.book_level
+        return list(
+            map(
+                level,
+                self._pairs.prices.texts(instrument, prices),
+                self._pairs.volumes.texts(instrument, lots),
+                repeat(ts_text),
+                republished,
+            )
+        )
 
-    def _checksum(self, instrument: int) -> bytes:
-        """The checksum of the book now, recomputed only when its top 10 levels changed."""
+    def _checksum(self, instrument: int, view: _DepthView) -> bytes:
+        """The checksum of the book now: asks' digits then bids', each side's kept until its top 10 levels change
+        (an update rarely changes both sides).
+
+        A depth-10 view holds exactly those levels (as the lists of the window it last
+        sent, unchanged lists when nothing changed): they are used as they are.
+        """
+        n = CHECKSUM_LEVELS
+        sides = self._sides.get(instrument)
+        if sides is None:
+            sides = self._sides[instrument] = _ChecksumSides()
+        ask_keys, ask_lots = self._top(instrument, view, view.asks, False)
+        bid_keys, bid_lots = self._top(instrument, view, view.bids, True)
+        changed = False
+        if ask_keys is not sides.ask_keys or ask_lots is not sides.ask_lots:
+            if ask_keys != sides.ask_keys or ask_lots != sides.ask_lots:
+                sides.ask_digits = self._pairs.checksum_digits(instrument, ask_keys, ask_lots)
+                changed = True
+            sides.ask_keys, sides.ask_lots = ask_keys, ask_lots
+        if bid_keys is not sides.bid_keys or bid_lots is not sides.bid_lots:
+            if bid_keys != sides.bid_keys or bid_lots != sides.bid_lots:
+                sides.bid_digits = self._pairs.checksum_digits(instrument, [-key for key in bid_keys[:n]], bid_lots)
+                changed = True
+            sides.bid_keys, sides.bid_lots = bid_keys, bid_lots
+        if changed:
+            sides.checksum = checksum_of_digits(sides.ask_digits, sides.bid_digits)
+        return sides.checksum
+
+    def _top(self, instrument: int, view: _DepthView, held: _HeldSide, is_bid: bool) -> tuple[list[int], list[int]]:
+        """Keys and lots of one side's top 10 levels."""
+        if view.depth == CHECKSUM_LEVELS and held.levels is None:
+            return held.keys, held.lots
         book, n = self._market.books[instrument], CHECKSUM_LEVELS
-        top = (book.asks.keys[:n], book.asks.lots[:n], book.bids.keys[:n], book.bids.lots[:n])
-        cached = self._tops.get(instrument)
-        if cached is not None and cached[0] == top:
-            return cached[1]
-        digits = self._pairs.checksum_digits
-        checksum = checksum_of_digits(digits(instrument, top[0], top[1]) + digits(instrument, [-key for key in top[2]], top[3]))
-        self._tops[instrument] = (top, checksum)
-        return checksum
+        side = book.bids if is_bid else book.asks
+        return side.keys[:n], side.lots[:n]
+
+
+class _ChecksumSides:
+    """One pair's top 10 keys and lots per side, their joined checksum digits, and the checksum."""
+
+    __slots__ = ("ask_keys", "ask_lots", "ask_digits", "bid_keys", "bid_lots", "bid_digits", "checksum")
+
+    def __init__(self) -> None:
+        self.ask_keys: list[int] | None = None
+        self.ask_lots: list[int] | None = None
+        self.ask_digits = b""
+        self.bid_keys: list[int] | None = None
+        self.bid_lots: list[int] | None = None
+        self.bid_digits = b""
+        self.checksum = b""

@@ -18,6 +18,6 @@ def checksum_digits(text: bytes) -> bytes:
     return text.replace(b".", b"").lstrip(b"0")
 
 
-def checksum_of_digits(levels: list[bytes]) -> bytes:
-    """The checksum from the levels' digits (price, volume, price...), top 10 asks ascending then top 10 bids descending."""
-    return b"%d" % zlib.crc32(b"".join(levels))
+def checksum_of_digits(ask_digits: bytes, bid_digits: bytes) -> bytes:
+    """The checksum from the joined digits (price, volume, price...) of the top 10 asks ascending and top 10 bids descending."""
+    return b"%d" % zlib.crc32(bid_digits, zlib.crc32(ask_digits))

@@ -10,36 +10,35 @@ from __future__ import annotations
 
 import orjson
 
-#: A book level as sent: price text, volume text, timestamp text, republished.
-BookLevel = tuple[bytes, bytes, bytes, bool]
 
-
-def _level(level: BookLevel) -> bytes:
-    price, volume, timestamp, republished = level
+def book_level(price: bytes, volume: bytes, timestamp: bytes, republished: bool) -> bytes:
+    """One level as sent: ``["price","volume","timestamp"]``, with ``"r"`` when republished."""
     if republished:
         return b'["%b","%b","%b","r"]' % (price, volume, timestamp)
     return b'["%b","%b","%b"]' % (price, volume, timestamp)
 
 
-def _levels(levels: list[BookLevel]) -> bytes:
-    return b"[" + b",".join([_level(level) for level in levels]) + b"]"
-
-
-def book_snapshot(channel_id: int, asks: list[BookLevel], bids: list[BookLevel], channel_name: bytes, pair: bytes) -> bytes:
-    return b'[%d,{"as":%b,"bs":%b},"%b","%b"]' % (channel_id, _levels(asks), _levels(bids), channel_name, pair)
+def book_snapshot(channel_id: int, asks: list[bytes], bids: list[bytes], channel_name: bytes, pair: bytes) -> bytes:
+    """``asks`` and ``bids``: levels rendered by :func:`book_level`, best first."""
+    return b'[%d,{"as":[%b],"bs":[%b]},"%b","%b"]' % (channel_id, b",".join(asks), b",".join(bids), channel_name, pair)
 
 
 def book_update(
-    channel_id: int, asks: list[BookLevel], bids: list[BookLevel], checksum: bytes, channel_name: bytes, pair: bytes
+    channel_id: int, asks: list[bytes], bids: list[bytes], checksum: bytes, channel_name: bytes, pair: bytes
 ) -> bytes:
     """One update; with both sides the asks come first in their own object and the checksum ends the bids one."""
     if asks and bids:
-        body = b'{"a":%b},{"b":%b,"c":"%b"}' % (_levels(asks), _levels(bids), checksum)
-    elif asks:
-        body = b'{"a":%b,"c":"%b"}' % (_levels(asks), checksum)
-    else:
-        body = b'{"b":%b,"c":"%b"}' % (_levels(bids), checksum)
-    return b'[%d,%b,"%b","%b"]' % (channel_id, body, channel_name, pair)
+        return b'[%d,{"a":[%b]},{"b":[%b],"c":"%b"},"%b","%b"]' % (
+            channel_id,
+            b",".join(asks),
+            b",".join(bids),
+            checksum,
+            channel_name,
+            pair,
+        )
+    if asks:
+        return b'[%d,{"a":[%b],"c":"%b"},"%b","%b"]' % (channel_id, b",".join(asks), checksum, channel_name, pair)
+    return b'[%d,{"b":[%b],"c":"%b"},"%b","%b"]' % (channel_id, b",".join(bids), checksum, channel_name, pair)
 
 
 def trades(channel_id: int, rows: list[bytes], pair: bytes) -> bytes:
@@ -50,10 +49,16 @@ def trade_row(price: bytes, volume: bytes, timestamp: bytes, side: bytes, order_
     return b'["%b","%b","%b","%b","%b",""]' % (price, volume, timestamp, side, order_type)
 
 
-def ticker(channel_id: int, fields: dict[str, bytes], pair: bytes) -> bytes:
-    """``fields`` are the rendered values of a, b, c, v, p, t, l, h, o (each a JSON array)."""
-    body = b",".join([b'"%b":%b' % (key.encode(), fields[key]) for key in ("a", "b", "c", "v", "p", "t", "l", "h", "o")])
-    return b'[%d,{%b},"ticker","%b"]' % (channel_id, body, pair)
+_TICKER = (
+    b'[%d,{"a":["%b",%d,"%b"],"b":["%b",%d,"%b"],"c":["%b","%b"],"v":["%b","%b"],"p":["%b","%b"],"t":[%d,%d],'
+    b'"l":["%b","%b"],"h":["%b","%b"],"o":["%b","%b"]},"ticker","%b"]'
+)
+
+
+def ticker(channel_id: int, values: tuple[bytes | int, ...], pair: bytes) -> bytes:
+    """``values``: a (price, whole lot volume, volume), b (the same), then c (price, volume), v, p, t, l, h, o
+    (today, last 24 h), as text except the whole lot volumes and the trade counts."""
+    return _TICKER % (channel_id, *values, pair)
 
 
 def ohlc(channel_id: int, row: bytes, channel_name: bytes, pair: bytes) -> bytes:

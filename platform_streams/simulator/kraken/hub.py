@@ -8,6 +8,8 @@ traffic for ``heartbeat_interval_s`` (simulated time) gets ``{"event":"heartbeat
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from platform_streams.simulator.ground_truth import GroundTruth
 from platform_streams.simulator.kraken import frames
 from platform_streams.simulator.kraken.book_feed import KrakenBookFeed
@@ -24,13 +26,15 @@ from platform_streams.simulator.kraken.channels import (
 from platform_streams.simulator.kraken.pairs import KrakenPairs, kraken_time
 from platform_streams.simulator.market.candle_history import CandleHistory
 from platform_streams.simulator.market.candles import CLOSE, HIGH, LOW, MINUTE_MS, OPEN, OPEN_TIME, QUOTE, TRADES, VOLUME
-from platform_streams.simulator.market.kline_query import RollingStatistics, klines
+from platform_streams.simulator.market.kline_query import klines
 from platform_streams.simulator.market.market_batch import MarketBatch
 from platform_streams.simulator.market.rolling_window import RollingWindows
+from platform_streams.simulator.market.universe import SCALE_FACTOR
 from platform_streams.simulator.market.venue_market import VenueMarket
 from platform_streams.simulator.publication import FramePublisher, SubscriptionTable
 
 _SIDES = (b"b", b"s")  # taker side: buyer is maker -> the taker sold
+_INSTRUMENT = itemgetter(0)  # of a trade
 
 
 class KrakenHub:
@@ -93,7 +97,7 @@ class KrakenHub:
         self.books.publish(batch.levels, ts_text)
         if batch.trades:
             self._publish_trades(batch)
-            traded = sorted({trade[0] for trade in batch.trades})
+            traded = sorted(set(map(_INSTRUMENT, batch.trades)))
             self._publish_tickers(traded, now_ns // 1_000_000)
             self._publish_ohlc(traded, now_ns)
         period = now_ns // 1_000_000 // self._heartbeat_ms
@@ -105,26 +109,29 @@ class KrakenHub:
     def _publish_trades(self, batch: MarketBatch) -> None:
         rows = self._table.rows[TRADE_SLOT]
         grouped: dict[int, list[bytes]] = {}
-        first_ids: dict[int, int] = {}
-        last_ids: dict[int, int] = {}
-        pairs = self._pairs
-        for instrument, trade_id, price, lots, buyer_is_maker, ts_ns in batch.trades:
+        ids: dict[int, list[int]] = {}  # first and last trade id of each pair's frame
+        price, volume = self._pairs.prices.text, self._pairs.volumes.text
+        for instrument, trade_id, ticks, lots, buyer_is_maker, ts_ns in batch.trades:
             if rows[instrument]:
-                order_type = b"l" if trade_id % 3 == 0 else b"m"
                 row = frames.trade_row(
-                    pairs.price(instrument, price),
-                    pairs.volume(instrument, lots),
+                    price(instrument, ticks),
+                    volume(instrument, lots),
                     kraken_time(ts_ns),
                     _SIDES[buyer_is_maker],
-                    order_type,
+                    b"l" if trade_id % 3 == 0 else b"m",  # order type
                 )
-                grouped.setdefault(instrument, []).append(row)
-                first_ids.setdefault(instrument, trade_id)
-                last_ids[instrument] = trade_id
+                trade_rows = grouped.get(instrument)
+                if trade_rows is None:
+                    grouped[instrument], ids[instrument] = [row], [trade_id, trade_id]
+                else:
+                    trade_rows.append(row)
+                    ids[instrument][1] = trade_id
+        wsnames = self._pairs.wsname_bytes
         for instrument, trade_rows in grouped.items():
-            data = frames.trades(channel_id(instrument, TRADE_SLOT), trade_rows, pairs.wsname_bytes[instrument])
+            data = frames.trades(channel_id(instrument, TRADE_SLOT), trade_rows, wsnames[instrument])
+            first_id, last_id = ids[instrument]
             # ground truth: the frame's last and first trade ids (Kraken v1 trades carry no id on the wire)
-            self.publisher.send(rows[instrument] or [], TRADE_SLOT, instrument, last_ids[instrument], first_ids[instrument], data)
+            self.publisher.send(rows[instrument] or [], TRADE_SLOT, instrument, last_id, first_id, data)
 
     def _publish_tickers(self, traded: list[int], now_ms: int) -> None:
         rows = self._table.rows[TICKER_SLOT]
@@ -133,36 +140,41 @@ class KrakenHub:
             if listeners:
                 data = frames.ticker(
                     channel_id(instrument, TICKER_SLOT),
-                    self._ticker_fields(instrument, now_ms),
+                    self._ticker_values(instrument, now_ms),
                     self._pairs.wsname_bytes[instrument],
                 )
                 self.publisher.send(listeners, TICKER_SLOT, instrument, now_ms, now_ms, data)
 
-    def _ticker_fields(self, instrument: int, now_ms: int) -> dict[str, bytes]:
-        pairs = self._pairs
+    def _ticker_values(self, instrument: int, now_ms: int) -> tuple[bytes | int, ...]:
+        """What :func:`frames.ticker` takes: best ask and bid, last trade, volumes, VWAPs, trades, low, high, open."""
+        price, volume = self._pairs.prices.text, self._pairs.volumes.text
         today, day = self._windows.today(instrument, now_ms), self._windows.last_24h(instrument, now_ms)
         bid, bid_lots, ask, ask_lots = self._market.books[instrument].top()
-
-        def price(ticks: int) -> bytes:
-            return b'"%b"' % pairs.price(instrument, ticks)
-
-        def volume(lots: int) -> bytes:
-            return b'"%b"' % pairs.volume(instrument, lots)
-
-        def vwap(stats: RollingStatistics) -> bytes:
-            return price(stats.quote_volume // stats.volume_lots if stats.volume_lots else stats.last)
-
-        return {
-            "a": b"[%b,%d,%b]" % (price(ask), pairs.whole_volume(instrument, ask_lots), volume(ask_lots)),
-            "b": b"[%b,%d,%b]" % (price(bid), pairs.whole_volume(instrument, bid_lots), volume(bid_lots)),
-            "c": b"[%b,%b]" % (price(day.last), volume(day.last_lots)),
-            "v": b"[%b,%b]" % (volume(today.volume_lots), volume(day.volume_lots)),
-            "p": b"[%b,%b]" % (vwap(today), vwap(day)),
-            "t": b"[%d,%d]" % (today.trades, day.trades),
-            "l": b"[%b,%b]" % (price(today.low), price(day.low)),
-            "h": b"[%b,%b]" % (price(today.high), price(day.high)),
-            "o": b"[%b,%b]" % (price(today.open), price(day.open)),
-        }
+        lot = self._market.instruments[instrument].lot
+        today_vwap = today.quote_volume // today.volume_lots if today.volume_lots else today.last
+        day_vwap = day.quote_volume // day.volume_lots if day.volume_lots else day.last
+        return (
+            price(instrument, ask),
+            ask_lots * lot // SCALE_FACTOR,  # the whole lot volume
+            volume(instrument, ask_lots),
+            price(instrument, bid),
+            bid_lots * lot // SCALE_FACTOR,
+            volume(instrument, bid_lots),
+            price(instrument, day.last),
+            volume(instrument, day.last_lots),
+            volume(instrument, today.volume_lots),
+            volume(instrument, day.volume_lots),
+            price(instrument, today_vwap),
+            price(instrument, day_vwap),
+            today.trades,
+            day.trades,
+            price(instrument, today.low),
+            price(instrument, day.low),
+            price(instrument, today.high),
+            price(instrument, day.high),
+            price(instrument, today.open),
+            price(instrument, day.open),
+        )
 
     def _publish_ohlc(self, traded: list[int], now_ns: int) -> None:
         active = self._table.active

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from platform_streams.simulator.decimal_text import decimals_of_step, fixed
 from platform_streams.simulator.kraken.checksum import checksum_digits
-from platform_streams.simulator.market.universe import SCALE_FACTOR, Instrument, UniverseError
+from platform_streams.simulator.market.universe import Instrument, UniverseError
 from platform_streams.simulator.number_text import NumberTextCache
 
 #: Kraken's own asset names where they differ from the common ones.
@@ -72,8 +72,9 @@ class KrakenPairs:
         self._by_wsname = {p.wsname: i for i, p in enumerate(self.pairs)}
         self._by_any = {name: i for i, p in enumerate(self.pairs) for name in (p.wsname, p.altname, p.key)}
         count = len(instruments)
-        self._prices = NumberTextCache(count, lambda i, ticks: fixed(ticks * instruments[i].tick, self.pairs[i].pair_decimals))
-        self._volumes = NumberTextCache(count, lambda i, lots: fixed(lots * instruments[i].lot, LOT_DECIMALS))
+        #: The text of each pair's prices (ticks) and volumes (lots), cached per pair.
+        self.prices = NumberTextCache(count, lambda i, ticks: fixed(ticks * instruments[i].tick, self.pairs[i].pair_decimals))
+        self.volumes = NumberTextCache(count, lambda i, lots: fixed(lots * instruments[i].lot, LOT_DECIMALS))
         self._price_digits = NumberTextCache(count, lambda i, ticks: checksum_digits(self.price(i, ticks)))
         self._volume_digits = NumberTextCache(count, lambda i, lots: checksum_digits(self.volume(i, lots)))
 
@@ -85,19 +86,17 @@ class KrakenPairs:
         return self._by_any.get(name)
 
     def price(self, instrument: int, ticks: int) -> bytes:
-        return self._prices.text(instrument, ticks)
+        return self.prices.text(instrument, ticks)
 
     def volume(self, instrument: int, lots: int) -> bytes:
-        return self._volumes.text(instrument, lots)
+        return self.volumes.text(instrument, lots)
 
-    def checksum_digits(self, instrument: int, ticks: list[int], lots: list[int]) -> list[bytes]:
-        """Price and volume digits of each level, interleaved, as they enter the book checksum."""
-        prices, volumes = self._price_digits.texts(instrument, ticks), self._volume_digits.texts(instrument, lots)
-        return [digits for level in zip(prices, volumes, strict=True) for digits in level]
-
-    def whole_volume(self, instrument: int, lots: int) -> int:
-        """The whole-lot volume of a ticker's best bid/ask (integer part of the volume)."""
-        return lots * self.specs[instrument].lot // SCALE_FACTOR
+    def checksum_digits(self, instrument: int, ticks: list[int], lots: list[int]) -> bytes:
+        """The levels' price and volume digits, joined in level order, as they enter the book checksum."""
+        parts: list[bytes] = [b""] * (2 * len(ticks))
+        parts[0::2] = self._price_digits.texts(instrument, ticks)
+        parts[1::2] = self._volume_digits.texts(instrument, lots)
+        return b"".join(parts)
 
 
 def kraken_time(ts_ns: int) -> bytes:

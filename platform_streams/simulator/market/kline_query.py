@@ -45,7 +45,7 @@ def klines(
     return candles[:limit] if start_ms is not None else candles[-limit:]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs several times more, and tickers build two
 class RollingStatistics:
     """24-hour window statistics of one instrument (prices in ticks, volumes in lots, quote in ticks×lots)."""
 

@@ -86,17 +86,20 @@ class OrderBook:
         keys = side.keys
         k = bisect_left(keys, key)
         if k < len(keys) and keys[k] == key:
-            side.lots[k] += lots
+            level_lots = side.lots
+            lots = level_lots[k] = level_lots[k] + lots
         else:
             keys.insert(k, key)
             side.lots.insert(k, lots)
-        self._record(out, is_bid, price, side.lots[k])
+        self.update_id = update_id = self.update_id + 1  # _record, inlined on the hot path
+        out.append((self.instrument, is_bid, price, lots, update_id))
 
     def cancel(self, is_bid: bool, k: int, lots: int, out: list[LevelChange]) -> None:
         """Cancel up to ``lots`` of simulated liquidity at level index ``k``; API orders there stay."""
         side = self.bids if is_bid else self.asks
         key, current = side.keys[k], side.lots[k]
-        remaining = max(self.user_lots.get(key, 0), current - lots)
+        user = self.user_lots.get(key, 0) if self.user_lots else 0
+        remaining = current - lots if current - lots > user else user
         if remaining == current:
             return
         if remaining == 0:
@@ -104,7 +107,8 @@ class OrderBook:
             del side.lots[k]
         else:
             side.lots[k] = remaining
-        self._record(out, is_bid, -key if is_bid else key, remaining)
+        self.update_id = update_id = self.update_id + 1
+        out.append((self.instrument, is_bid, -key if is_bid else key, remaining, update_id))
 
     def take(self, taker_is_buy: bool, lots: int, limit: int | None, out: list[LevelChange]) -> list[LevelFill]:
         """Consume up to ``lots`` from the opposite side, best level first, not beyond price ``limit``."""
@@ -112,6 +116,7 @@ class OrderBook:
         keys, level_lots = side.keys, side.lots
         limit_key = None if limit is None else (limit if taker_is_buy else -limit)
         user_lots = self.user_lots
+        instrument, maker_is_bid, update_id = self.instrument, not taker_is_buy, self.update_id
         fills: list[LevelFill] = []
         remaining = lots
         while remaining > 0 and keys:
@@ -129,15 +134,17 @@ class OrderBook:
                 else:
                     del user_lots[key]
             price = key if taker_is_buy else -key
+            update_id += 1
             if taken == available:
                 del keys[0]
                 del level_lots[0]
-                self._record(out, not taker_is_buy, price, 0)
+                out.append((instrument, maker_is_bid, price, 0, update_id))
             else:
                 level_lots[0] = available - taken
-                self._record(out, not taker_is_buy, price, available - taken)
+                out.append((instrument, maker_is_bid, price, available - taken, update_id))
             fills.append((price, simulated, from_user))
             remaining -= taken
+        self.update_id = update_id
         return fills
 
     def available(self, taker_is_buy: bool, limit: int | None) -> int:
@@ -186,18 +193,22 @@ class OrderBook:
         """Add levels beyond the deepest one until the side has ``depth`` levels; an empty side starts at ``start_price``."""
         side = self.bids if is_bid else self.asks
         keys, level_lots = side.keys, side.lots
+        expovariate, lognormvariate = rand.expovariate, rand.lognormvariate
+        instrument, update_id = self.instrument, self.update_id
         while len(keys) < depth:
             if keys:
-                gap = 1 + int(rand.expovariate(0.8))
+                gap = 1 + int(expovariate(0.8))
                 price = (-keys[-1] - gap) if is_bid else (keys[-1] + gap)
             else:
                 price = start_price
             if price < 1:
-                return
-            lots = max(1, int(typical_lots * (1.0 + len(keys) / 20.0) * rand.lognormvariate(0.0, 0.7)))
+                break
+            lots = max(1, int(typical_lots * (1.0 + len(keys) / 20.0) * lognormvariate(0.0, 0.7)))
             keys.append(-price if is_bid else price)
             level_lots.append(lots)
-            self._record(out, is_bid, price, lots)
+            update_id += 1
+            out.append((instrument, is_bid, price, lots, update_id))
+        self.update_id = update_id
 
     def trim(self, is_bid: bool, max_levels: int, out: list[LevelChange]) -> None:
         """Drop the deepest levels beyond ``max_levels`` (a level holding API orders is kept)."""

@@ -67,6 +67,7 @@ class VenueMarket:
         self.exchange = exchange
         self.instruments = instruments
         self.parameters = parameters or MarketParameters()
+        self._max_levels = self.parameters.book_depth + self.parameters.extra_levels  # a side trims past this
         self._prices = prices
         self._base = np.array([i.base_asset for i in instruments], dtype=np.int64)
         self._quote = np.array([i.quote_asset for i in instruments], dtype=np.int64)
@@ -83,14 +84,37 @@ class VenueMarket:
         self.candles = CandleBook(
             [i.start_price_ticks for i in instruments], start_ns // 1_000_000, self.parameters.history_minutes
         )
-        self.tape = TradeTape(len(instruments), self.parameters.recent_trades)
+        self._tape = TradeTape(len(instruments), self.parameters.recent_trades)
+        self._taped = (0, 0)  # trades and aggregates of the current batch already on the tape
         self.batch = MarketBatch()
         self.maker_listener: MakerFillListener | None = None
 
     def take_batch(self) -> MarketBatch:
         """Hand over everything that happened since the last call, and start a new batch."""
-        batch, self.batch = self.batch, MarketBatch()
+        batch = self.batch
+        self._tape_batch()
+        self.batch, self._taped = MarketBatch(), (0, 0)
         return batch
+
+    def recent_trades(self, instrument: int) -> list[tuple[int, ...]]:
+        """The last trades of ``instrument`` (see :data:`trade_tape.TRADE_WIDTH`), oldest first."""
+        self._tape_batch()
+        return self._tape.trades(instrument)
+
+    def recent_aggregates(self, instrument: int) -> list[tuple[int, ...]]:
+        """The last aggregate trades of ``instrument`` (see :data:`trade_tape.AGGREGATE_WIDTH`), oldest first."""
+        self._tape_batch()
+        return self._tape.aggregates(instrument)
+
+    def _tape_batch(self) -> None:
+        """Put the current batch's trades on the tape (in one pass per batch, not one call per trade)."""
+        trades, aggregates = self.batch.trades, self.batch.aggregates
+        taped_trades, taped_aggregates = self._taped
+        if len(trades) > taped_trades:
+            self._tape.add_trades(trades[taped_trades:] if taped_trades else trades)
+        if len(aggregates) > taped_aggregates:
+            self._tape.add_aggregates(aggregates[taped_aggregates:] if taped_aggregates else aggregates)
+        self._taped = (len(trades), len(aggregates))
 
     def fair_ticks(self, instrument: int) -> float:
         """This exchange's fair price of ``instrument``, in (fractional) ticks."""
@@ -118,49 +142,61 @@ class VenueMarket:
             np.exp(log_usd[self._base[chosen]] - log_usd[self._quote[chosen]] + self.noise.log_noise[chosen])
             * self._ticks_per_unit[chosen]
         )
-        fair_list = fair.tolist()
         taker_cut = self.parameters.taker_share
         add_cut = taker_cut + self.parameters.add_share
-        offsets, kinds, sides, sizes, levels = draws.offsets_ns, draws.kinds, draws.sides, draws.sizes, draws.levels
-        for j, instrument in enumerate(draws.instruments):
-            kind = kinds[j]
+        taker, add, cancel = self._simulated_taker, self._simulated_add, self._simulated_cancel
+        for instrument, fair_ticks, kind, side_u, size, level, offset in zip(
+            draws.instruments, fair.tolist(), draws.kinds, draws.sides, draws.sizes, draws.levels, draws.offsets_ns, strict=True
+        ):
             if kind < taker_cut:
-                self._simulated_taker(instrument, fair_list[j], sides[j], sizes[j], t0_ns + offsets[j])
+                taker(instrument, fair_ticks, side_u, size, t0_ns + offset)
             elif kind < add_cut:
-                self._simulated_add(instrument, fair_list[j], sides[j], sizes[j], levels[j])
+                add(instrument, fair_ticks, side_u, size, level)
             else:
-                self._simulated_cancel(instrument, fair_list[j], sides[j], sizes[j], levels[j])
+                cancel(instrument, fair_ticks, side_u, size, level)
 
     def execute_taker(
         self, instrument: int, is_buy: bool, lots: int, limit: int | None, ts_ns: int
     ) -> list[tuple[int, int, int]]:
         """Walk the book as a taker; returns ``(trade_id, price_ticks, lots)`` of every trade it printed."""
-        fills = self.books[instrument].take(is_buy, lots, limit, self.batch.levels)
-        if not fills:
-            return []
-        buyer_is_maker = not is_buy
-        trades, candles, tape, rand = self.batch.trades, self.candles, self.tape, self._rand
         prints: list[tuple[int, int, int]] = []
-        for price, simulated, from_user in fills:
-            first = self._next_trade_id[instrument]
-            parts = [simulated] if simulated < 2 or rand.random() < 0.7 else [simulated // 2, simulated - simulated // 2]
-            made = [(self.allocate_trade_id(instrument), part) for part in parts if part]
-            if from_user and self.maker_listener is not None:
-                made += self.maker_listener.fill_resting(self, instrument, not is_buy, price, from_user, ts_ns)
-            for trade_id, part in made:
-                trades.append((instrument, trade_id, price, part, buyer_is_maker, ts_ns))
-                candles.on_trade(instrument, price, part, is_buy, trade_id, ts_ns)
-                tape.add_trade(instrument, trade_id, price, part, buyer_is_maker, ts_ns)
-                prints.append((trade_id, price, part))
-            aggregate_id = self._next_aggregate_id[instrument]
-            self._next_aggregate_id[instrument] = aggregate_id + 1
-            last = self._next_trade_id[instrument] - 1
-            self.batch.aggregates.append(
-                (instrument, aggregate_id, price, simulated + from_user, first, last, buyer_is_maker, ts_ns)
-            )
-            tape.add_aggregate(instrument, aggregate_id, price, simulated + from_user, first, last, buyer_is_maker, ts_ns)
-        self._refill(instrument, not is_buy)
+        self._take(instrument, is_buy, lots, limit, ts_ns, prints)
         return prints
+
+    def _take(
+        self, instrument: int, is_buy: bool, lots: int, limit: int | None, ts_ns: int, prints: list[tuple[int, int, int]] | None
+    ) -> None:
+        """:meth:`execute_taker`, with its prints appended to ``prints`` when given (simulated takers need none)."""
+        batch, book = self.batch, self.books[instrument]
+        fills = book.take(is_buy, lots, limit, batch.levels)
+        if not fills:
+            return
+        buyer_is_maker = not is_buy
+        trades, aggregates, random, on_trade = batch.trades, batch.aggregates, self._rand.random, self.candles.on_trade
+        next_trade_ids, next_aggregate_ids, listener = self._next_trade_id, self._next_aggregate_id, self.maker_listener
+        for price, simulated, from_user in fills:
+            first = trade_id = next_trade_ids[instrument]
+            if simulated < 2 or random() < 0.7:
+                made = [(trade_id, simulated)] if simulated else []
+                trade_id += 1 if simulated else 0
+            else:
+                half = simulated // 2
+                made = [(trade_id, half), (trade_id + 1, simulated - half)]
+                trade_id += 2
+            next_trade_ids[instrument] = trade_id
+            if from_user and listener is not None:
+                made += listener.fill_resting(self, instrument, buyer_is_maker, price, from_user, ts_ns)
+            for made_id, part in made:
+                trades.append((instrument, made_id, price, part, buyer_is_maker, ts_ns))
+                on_trade(instrument, price, part, is_buy, made_id, ts_ns)
+                if prints is not None:
+                    prints.append((made_id, price, part))
+            aggregate_id = next_aggregate_ids[instrument]
+            next_aggregate_ids[instrument] = aggregate_id + 1
+            last = next_trade_ids[instrument] - 1
+            aggregates.append((instrument, aggregate_id, price, simulated + from_user, first, last, buyer_is_maker, ts_ns))
+        if len(book.bids.keys if buyer_is_maker else book.asks.keys) < self.parameters.book_depth:
+            self._refill(instrument, buyer_is_maker)
 
     def rest_api_order(self, instrument: int, is_bid: bool, price: int, lots: int) -> None:
         self.books[instrument].add_user(is_bid, price, lots, self.batch.levels)
@@ -170,7 +206,8 @@ class VenueMarket:
 
     def _simulated_taker(self, instrument: int, fair: float, side_u: float, size: float, ts_ns: int) -> None:
         book = self.books[instrument]
-        bid, ask = book.best_bid(), book.best_ask()
+        bid_keys, asks = book.bids.keys, book.asks.keys
+        bid, ask = -bid_keys[0] if bid_keys else 0, asks[0] if asks else 0
         spread = max(ask - bid, 1)
         is_buy = side_u < 0.5 + 0.45 * math.tanh((2.0 * fair - bid - ask) / spread)
         lots, limit = max(1, int(self.instruments[instrument].typical_lots * 0.4 * size)), None
@@ -178,7 +215,7 @@ class VenueMarket:
             lots, limit = _SWEEP, int(fair)
         elif not is_buy and bid and fair < bid - spread:
             lots, limit = _SWEEP, math.ceil(fair)
-        self.execute_taker(instrument, is_buy, lots, limit, ts_ns)
+        self._take(instrument, is_buy, lots, limit, ts_ns, None)
 
     def _simulated_add(self, instrument: int, fair: float, side_u: float, size: float, distance: int) -> None:
         book, spec = self.books[instrument], self.instruments[instrument]
@@ -186,31 +223,35 @@ class VenueMarket:
         half_spread = spec.spread_ticks / 2.0
         if side_u < 0.5:
             price = math.floor(fair - half_spread) - distance
-            ask = book.best_ask()
-            if ask and price >= ask:
-                price = ask - 1
+            asks = book.asks.keys
+            if asks and price >= asks[0]:
+                price = asks[0] - 1
             if price < 1:
                 return
             book.add(True, price, max(1, int(spec.typical_lots * size)), out)
-            book.trim(True, self.parameters.book_depth + self.parameters.extra_levels, out)
+            if len(book.bids.keys) > self._max_levels:
+                book.trim(True, self._max_levels, out)
         else:
             price = max(1, math.ceil(fair + half_spread) + distance)
-            bid = book.best_bid()
-            if price <= bid:
-                price = bid + 1
+            bids = book.bids.keys
+            if bids and price <= -bids[0]:
+                price = -bids[0] + 1
             book.add(False, price, max(1, int(spec.typical_lots * size)), out)
-            book.trim(False, self.parameters.book_depth + self.parameters.extra_levels, out)
+            if len(book.asks.keys) > self._max_levels:
+                book.trim(False, self._max_levels, out)
 
     def _simulated_cancel(self, instrument: int, fair: float, side_u: float, size: float, distance: int) -> None:
         book = self.books[instrument]
         is_bid = side_u < 0.5
         side = book.bids if is_bid else book.asks
-        if side.keys:
-            k = min(distance, len(side.keys) - 1)
+        keys = side.keys
+        if keys:
+            k = min(distance, len(keys) - 1)
             fraction = 0.35 * size
             lots = side.lots[k] if fraction >= 0.8 else max(1, int(side.lots[k] * fraction))
             book.cancel(is_bid, k, lots, self.batch.levels)
-        self._refill(instrument, is_bid, fair)
+        if len(keys) < self.parameters.book_depth:
+            self._refill(instrument, is_bid, fair)
 
     def _refill(self, instrument: int, is_bid: bool, fair: float | None = None) -> None:
         book, spec = self.books[instrument], self.instruments[instrument]

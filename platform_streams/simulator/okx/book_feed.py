@@ -23,7 +23,22 @@ SNAPSHOT_LEVELS = 400
 
 
 class _BookState:
-    __slots__ = ("listeners", "pending", "bids", "asks", "seq_id", "top", "checksum")
+    __slots__ = (
+        "listeners",
+        "pending",
+        "bids",
+        "asks",
+        "seq_id",
+        "checksum",
+        "bid_keys",
+        "bid_lots",
+        "bid_prices",
+        "bid_sizes",
+        "ask_keys",
+        "ask_lots",
+        "ask_prices",
+        "ask_sizes",
+    )
 
     def __init__(self) -> None:
         self.listeners: list[OkxConnection] = []  # get updates
@@ -31,8 +46,16 @@ class _BookState:
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
         self.seq_id = -1
-        self.top: tuple[list[int], ...] | None = None  # keys and lots of the top 25 the checksum was computed on
         self.checksum = 0
+        # each side's top 25 keys and lots the checksum was computed on, and their price and size texts
+        self.bid_keys: list[int] | None = None
+        self.bid_lots: list[int] | None = None
+        self.bid_prices: list[bytes] = []
+        self.bid_sizes: list[bytes] = []
+        self.ask_keys: list[int] | None = None
+        self.ask_lots: list[int] | None = None
+        self.ask_prices: list[bytes] = []
+        self.ask_sizes: list[bytes] = []
 
 
 class OkxBookFeed:
@@ -43,6 +66,7 @@ class OkxBookFeed:
         self._instruments = instruments
         self._publisher = publisher
         self._states: dict[int, _BookState] = {}
+        self._touched: set[int] = set()  # instruments with changes or snapshots owed at the next boundary
 
     def subscribe(self, connection: OkxConnection, instrument: int) -> None:
         """(Re)subscribe: a snapshot follows at the next boundary, as OKX sends one for every subscribe."""
@@ -53,6 +77,7 @@ class OkxBookFeed:
             state.listeners.remove(connection)
         if connection not in state.pending:
             state.pending.append(connection)
+        self._touched.add(instrument)
 
     def unsubscribe(self, connection: OkxConnection, instrument: int) -> None:
         state = self._states.get(instrument)
@@ -65,21 +90,28 @@ class OkxBookFeed:
             del self._states[instrument]
 
     def accumulate(self, changes: list[LevelChange]) -> None:
-        states = self._states
+        states, touched = self._states, self._touched
         if not states:
             return
         for instrument, is_bid, price, lots, _update_id in changes:
             state = states.get(instrument)
             if state is not None:
                 (state.bids if is_bid else state.asks)[price] = lots
+                touched.add(instrument)
 
     def publish(self, event_ms: int) -> None:
-        """The 100 ms boundary: one update per changed book, then the snapshots owed."""
-        send, channel = self._publisher.send, OkxChannel.BOOKS
-        for instrument, state in self._states.items():
+        """The 100 ms boundary: one update per changed book, then the snapshots owed (in subscription order)."""
+        send, channel, states, touched = self._publisher.send, OkxChannel.BOOKS, self._states, self._touched
+        if not touched:
+            return
+        self._touched = set()
+        for instrument in list(states) if len(touched) == len(states) else [i for i in states if i in touched]:
+            state = states[instrument]
             seq_id = self._market.books[instrument].update_id
             if state.listeners and (state.bids or state.asks):
-                data = self._update(instrument, state, event_ms, seq_id, self._checksum(instrument, state))
+                # every boundary with changes computes the checksum (update or snapshot): an unchanged side is current
+                checksum = self._checksum(instrument, state, bool(state.bids), bool(state.asks))
+                data = self._update(instrument, state, event_ms, seq_id, checksum)
                 send(state.listeners, channel, instrument, seq_id, state.seq_id, data)
                 state.seq_id = seq_id
             state.bids.clear()
@@ -90,19 +122,31 @@ class OkxBookFeed:
                 state.pending = []
                 state.seq_id = seq_id
 
-    def _checksum(self, instrument: int, state: _BookState) -> int:
-        """The checksum of the book now, recomputed only when its top 25 levels changed."""
+    def _checksum(self, instrument: int, state: _BookState, bids_changed: bool = True, asks_changed: bool = True) -> int:
+        """The checksum of the book now, recomputed only when its top 25 levels changed.
+
+        Each side's price and size texts are kept until its top 25 levels change; a
+        side without a level change since the last boundary (``bids_changed``,
+        ``asks_changed``: the caller knows from the window) is not even looked at.
+        """
         book, n, names = self._market.books[instrument], CHECKSUM_LEVELS, self._instruments
-        bids, asks = book.bids, book.asks
-        top = (bids.keys[:n], bids.lots[:n], asks.keys[:n], asks.lots[:n])
-        if top != state.top:
-            state.top = top
-            state.checksum = book_checksum(
-                names.prices(instrument, [-key for key in top[0]]),
-                names.sizes(instrument, top[1]),
-                names.prices(instrument, top[2]),
-                names.sizes(instrument, top[3]),
-            )
+        changed = False
+        if bids_changed or state.bid_keys is None:
+            bids = book.bids
+            keys, lots = bids.keys[:n], bids.lots[:n]
+            if keys != state.bid_keys or lots != state.bid_lots:
+                state.bid_keys, state.bid_lots = keys, lots
+                state.bid_prices, state.bid_sizes = names.prices(instrument, keys), names.sizes(instrument, lots)
+                changed = True
+        if asks_changed or state.ask_keys is None:
+            asks = book.asks
+            keys, lots = asks.keys[:n], asks.lots[:n]
+            if keys != state.ask_keys or lots != state.ask_lots:
+                state.ask_keys, state.ask_lots = keys, lots
+                state.ask_prices, state.ask_sizes = names.prices(instrument, keys), names.sizes(instrument, lots)
+                changed = True
+        if changed:
+            state.checksum = book_checksum(state.bid_prices, state.bid_sizes, state.ask_prices, state.ask_sizes)
         return state.checksum
 
     def _update(self, instrument: int, state: _BookState, event_ms: int, seq_id: int, checksum: int) -> bytes:
@@ -116,7 +160,7 @@ class OkxBookFeed:
     def _snapshot(self, instrument: int, event_ms: int, state: _BookState) -> bytes:
         book, rows, n = self._market.books[instrument], self._instruments.level_rows, SNAPSHOT_LEVELS
         asks = rows(instrument, book.asks.keys[:n], book.asks.lots[:n])
-        bids = rows(instrument, [-key for key in book.bids.keys[:n]], book.bids.lots[:n])
+        bids = rows(instrument, book.bids.keys[:n], book.bids.lots[:n])  # keys: the prices cache takes them
         name = self._instruments.name_bytes[instrument]
         checksum = self._checksum(instrument, state)
         return frames.book(name, b"snapshot", asks, bids, event_ms, checksum, -1, book.update_id)

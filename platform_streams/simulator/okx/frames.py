@@ -25,20 +25,20 @@ def trade(inst_id: bytes, trade_id: int, price: bytes, size: bytes, side: bytes,
 def book(
     inst_id: bytes, action: bytes, asks: bytes, bids: bytes, ts_ms: int, checksum: int, prev_seq_id: int, seq_id: int
 ) -> bytes:
-    return b'%b,"action":"%b","data":[{"asks":%b,"bids":%b,"ts":"%d","checksum":%d,"prevSeqId":%d,"seqId":%d}]}' % (
-        _arg(b"books", inst_id),
-        action,
-        asks,
-        bids,
-        ts_ms,
-        checksum,
-        prev_seq_id,
-        seq_id,
+    return (
+        b'{"arg":{"channel":"books","instId":"%b"},"action":"%b","data":[{"asks":%b,"bids":%b,"ts":"%d","checksum":%d,'
+        b'"prevSeqId":%d,"seqId":%d}]}' % (inst_id, action, asks, bids, ts_ms, checksum, prev_seq_id, seq_id)
     )
 
 
 def best_bid_offer(inst_id: bytes, ask: bytes, bid: bytes, ts_ms: int, seq_id: int) -> bytes:
-    return b'%b,"data":[{"asks":%b,"bids":%b,"ts":"%d","seqId":%d}]}' % (_arg(b"bbo-tbt", inst_id), ask, bid, ts_ms, seq_id)
+    return b'{"arg":{"channel":"bbo-tbt","instId":"%b"},"data":[{"asks":%b,"bids":%b,"ts":"%d","seqId":%d}]}' % (
+        inst_id,
+        ask,
+        bid,
+        ts_ms,
+        seq_id,
+    )
 
 
 def ticker(inst_id: bytes, fields: list[bytes], ts_ms: int) -> bytes:

@@ -10,6 +10,8 @@ connection per quantum, every message recorded in the ground truth.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from platform_streams.simulator.decimal_text import trimmed
 from platform_streams.simulator.ground_truth import GroundTruth
 from platform_streams.simulator.market.candle_history import CandleHistory
@@ -27,6 +29,7 @@ from platform_streams.simulator.publication import FramePublisher, SubscriptionT
 _BOOK_PERIOD_MS = 100
 _CANDLE_PERIOD_MS = 1000
 _SIDES = (b"buy", b"sell")
+_INSTRUMENT = itemgetter(0)  # of a level change or a trade
 
 
 class OkxHub:
@@ -98,7 +101,7 @@ class OkxHub:
         self.books.accumulate(batch.levels)
         active = self._table.active
         if batch.levels and (active[OkxChannel.BBO_TBT] or active[OkxChannel.TICKERS]):
-            changed = {change[0] for change in batch.levels}
+            changed = set(map(_INSTRUMENT, batch.levels))
             self._publish_best_bid_offer(changed.intersection(active[OkxChannel.BBO_TBT]), event_ms)
             self._ticker_dirty.update(changed.intersection(active[OkxChannel.TICKERS]))
         if batch.trades and active[OkxChannel.TICKERS]:

@@ -12,6 +12,7 @@ from platform_streams.simulator.market.universe import SCALE_FACTOR, Instrument,
 from platform_streams.simulator.number_text import NumberTextCache
 
 _LIST_TIME_MS = 1_548_133_413_000  # a listing time of the right shape (OKX's own for BTC-USDT)
+_COUNT_TEXTS = [b"%d" % count for count in range(100)]
 
 
 class OkxInstruments:
@@ -25,9 +26,10 @@ class OkxInstruments:
         self.name_bytes = [name.encode() for name in self.names]
         self._index = {name: i for i, name in enumerate(self.names)}
         count = len(instruments)
-        self._prices = NumberTextCache(count, lambda i, ticks: trimmed(ticks * instruments[i].tick))
+        # keyed by price ticks or by book key (a bid's key is its negated price): one text for both
+        self._prices = NumberTextCache(count, lambda i, ticks: trimmed(abs(ticks) * instruments[i].tick))
         self._sizes = NumberTextCache(count, lambda i, lots: trimmed(lots * instruments[i].lot))
-        self._counts = NumberTextCache(count, self._order_count)
+        self._lots_per_order = [max(1, i.typical_lots // 2) for i in instruments]
 
     def lookup(self, inst_id: str) -> int | None:
         return self._index.get(inst_id)
@@ -39,27 +41,24 @@ class OkxInstruments:
         return self._sizes.text(instrument, lots)
 
     def prices(self, instrument: int, ticks: list[int]) -> list[bytes]:
+        """Price texts of price ticks, or of book keys (asks' prices, bids' negated prices)."""
         return self._prices.texts(instrument, ticks)
 
     def sizes(self, instrument: int, lots: list[int]) -> list[bytes]:
         return self._sizes.texts(instrument, lots)
 
     def order_counts(self, instrument: int, lots: list[int]) -> list[bytes]:
-        return self._counts.texts(instrument, lots)
-
-    def _order_count(self, instrument: int, lots: int) -> bytes:
-        """The ``numOrders`` of a level: a plausible count from its size ("0" for a removed level)."""
-        if lots <= 0:
-            return b"0"
-        return b"%d" % min(99, 1 + lots // max(1, self.specs[instrument].typical_lots // 2))
+        """The ``numOrders`` of levels: a plausible count from each size, 1 to 99 ("0" for a removed level)."""
+        per_order, texts = self._lots_per_order[instrument], _COUNT_TEXTS
+        return [texts[min(99, 1 + size // per_order) if size > 0 else 0] for size in lots]
 
     def level_row(self, instrument: int, price: int, lots: int) -> bytes:
         """``[["px","sz","0","numOrders"]]`` of one level (best bid/offer)."""
-        texts = (self._prices.text(instrument, price), self._sizes.text(instrument, lots), self._counts.text(instrument, lots))
-        return b'[["%b","%b","0","%b"]]' % texts
+        count = _COUNT_TEXTS[min(99, 1 + lots // self._lots_per_order[instrument]) if lots > 0 else 0]
+        return b'[["%b","%b","0","%b"]]' % (self._prices.text(instrument, price), self._sizes.text(instrument, lots), count)
 
     def level_rows(self, instrument: int, prices: list[int], lots: list[int]) -> bytes:
-        """``[["px","sz","0","numOrders"],...]`` of parallel price-tick and lot lists."""
+        """``[["px","sz","0","numOrders"],...]`` of parallel price-tick (or book key) and lot lists."""
         rows = zip(
             self.prices(instrument, prices), self.sizes(instrument, lots), self.order_counts(instrument, lots), strict=True
         )
