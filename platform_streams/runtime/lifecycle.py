@@ -3,7 +3,6 @@ producers, heartbeats, structured logs and signal-driven shutdown."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -17,6 +16,7 @@ import msgspec
 from confluent_kafka import KafkaException
 
 from platform_streams.kafka_clients import KafkaOverrides
+from platform_streams.runtime import event_loop
 from platform_streams.runtime.metrics import RuntimeMetrics
 from platform_streams.runtime.output import Output
 from platform_streams.runtime.producers import OutputProducers
@@ -89,7 +89,7 @@ class DaemonLifecycle:
         self.install_signal_handlers()
         self.serve_metrics()
         try:
-            asyncio.run(main())
+            event_loop.run(main())
         finally:
             self._state = "stopped"
             self.send_heartbeat([])

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from platform_streams.runtime import event_loop
 from platform_streams.settings import ConfigError
 from platform_streams.simulator.binance.venue import BinanceVenue
 from platform_streams.simulator.clock import SimClock
@@ -278,7 +279,7 @@ def run_simulator(
     for exchange, port in (ports or {}).items():
         values.setdefault(exchange, {})["port"] = port
     config = load_simulator_config(values)
-    asyncio.run(_serve_forever(config, print_line))
+    event_loop.run(_serve_forever(config, print_line))
     return 0
 
 

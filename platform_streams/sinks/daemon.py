@@ -8,7 +8,6 @@ that ended ``candle_close_grace_s`` ago are marked closed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
@@ -22,7 +21,7 @@ from confluent_kafka import Message
 from prometheus_client import Counter, Histogram
 
 from platform_streams.kafka_clients import ConsumerProfile
-from platform_streams.runtime import DaemonSettings, StreamDaemon
+from platform_streams.runtime import DaemonSettings, StreamDaemon, event_loop
 from platform_streams.runtime.storage import TransientStoreError
 from platform_streams.schemas import TypedDecoder
 from platform_streams.settings import ConfigError
@@ -52,7 +51,7 @@ class PostgresSinkDaemon(StreamDaemon):
         if not url:
             raise ConfigError(f"{settings.name}: no database (set database_url or DATABASE_URL)")
         self._decoder = TypedDecoder(*ROW_BUILDERS)
-        self._loop = asyncio.new_event_loop()
+        self._loop = event_loop.new_event_loop()
         self._candles = CandleRollup(settings.candle_close_grace_s)
         self._writer = PostgresWriter(url, candles=self._candles)
         self._next_candle_refresh = 0.0
