@@ -9,9 +9,7 @@ adds metrics and heartbeats (``messages_in`` = requests, ``messages_out`` = gran
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Iterator
 
 import msgspec
@@ -136,12 +134,7 @@ class SnapshotBudgetDaemon(DaemonLifecycle):
                 "serving snapshot budgets",
                 extra={"socket": str(self.server.socket_path), "budgets": self.settings.budget_limits()},
             )
-            self._state = "running"
-            while not self.stopping:
-                if self.heartbeat_due(time.monotonic()):
-                    self._report()
-                self.producers.poll()
-                await asyncio.sleep(0.1)
+            await self.serve_until_stopped(self._report)
         finally:
             self._state = "stopping"
             await self.server.stop()

@@ -3,6 +3,7 @@ producers, heartbeats, structured logs and signal-driven shutdown."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -95,6 +96,16 @@ class DaemonLifecycle:
             self.send_heartbeat([])
             undelivered = self.producers.flush(self.settings.shutdown_timeout_s)
         return undelivered
+
+    async def serve_until_stopped(self, report: Callable[[], None], tick_s: float = 0.1) -> None:
+        """For a daemon whose work runs on its own (a server on the event loop): mark it running,
+        then call ``report`` (its heartbeat) when one is due and serve producer deliveries until stop."""
+        self._state = "running"
+        while not self.stopping:
+            if self.heartbeat_due(time.monotonic()):
+                report()
+            self.producers.poll()
+            await asyncio.sleep(tick_s)
 
     # -- metrics and heartbeats ------------------------------------------------------
     def serve_metrics(self) -> None:

@@ -8,9 +8,7 @@ every daemon has: a metrics endpoint and heartbeats, with ``messages_out`` = mes
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from typing import Any
 
 import msgspec
@@ -93,12 +91,7 @@ class ExchangeSimulatorDaemon(DaemonLifecycle):
             for name, urls in self.simulator.urls.items():
                 log.info("serving", extra={"exchange": name, "endpoints": self.simulator.venues[name].banner(urls)})
             log.info("control API", extra={"url": self.simulator.control_url})
-            self._state = "running"
-            while not self.stopping:
-                if self.heartbeat_due(time.monotonic()):
-                    self._report()
-                self.producers.poll()
-                await asyncio.sleep(0.1)
+            await self.serve_until_stopped(self._report)
         finally:
             self._state = "stopping"
             await self.simulator.stop()
