@@ -303,7 +303,7 @@ class CountingTransport:
         return 0
 
     def abort(self) -> None:
-        pass
+        """Nothing to abort: this transport only counts what the simulator writes."""
 
 
 def in_process_run(

@@ -13,7 +13,8 @@ written by the generic ccxt ingestion).
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import msgspec
 
@@ -37,26 +38,25 @@ class FrameKind(enum.Enum):
 
 _KIND_BY_TEXT: dict[bytes, FrameKind] = {kind.value.encode(): kind for kind in FrameKind}
 _TEXTS: dict[bytes, str] = {}
-"""Header values seen before (exchanges, connection ids, paths), decoded once: every frame repeats them."""
+"""Header values seen before (exchanges, connection ids, formats), decoded once: every frame repeats them."""
 _ENCODED: dict[str, bytes] = {}
 
 
+def _remembered(cache: dict, key: Any, convert: Callable[[Any], Any]) -> Any:
+    value = cache.get(key)
+    if value is None:
+        if len(cache) >= 65_536:
+            cache.clear()
+        value = cache[key] = convert(key)
+    return value
+
+
 def _text(value: bytes) -> str:
-    text = _TEXTS.get(value)
-    if text is None:
-        if len(_TEXTS) >= 65_536:
-            _TEXTS.clear()
-        text = _TEXTS[value] = value.decode()
-    return text
+    return _remembered(_TEXTS, value, bytes.decode)
 
 
 def _encoded(text: str) -> bytes:
-    value = _ENCODED.get(text)
-    if value is None:
-        if len(_ENCODED) >= 65_536:
-            _ENCODED.clear()
-        value = _ENCODED[text] = text.encode()
-    return value
+    return _remembered(_ENCODED, text, str.encode)
 
 
 class RawFrameError(ValueError):

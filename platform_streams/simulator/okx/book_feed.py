@@ -11,7 +11,7 @@ does not need, so the snapshot's ``seqId`` is exactly the next update's
 
 from __future__ import annotations
 
-from platform_streams.simulator.market.order_book import LevelChange
+from platform_streams.simulator.market.order_book import BookSide, LevelChange
 from platform_streams.simulator.market.venue_market import VenueMarket
 from platform_streams.simulator.okx import frames
 from platform_streams.simulator.okx.channels import OkxChannel, OkxConnection
@@ -22,23 +22,29 @@ from platform_streams.simulator.publication import FramePublisher
 SNAPSHOT_LEVELS = 400
 
 
+class _TopTexts:
+    """One side's top 25 keys and lots the checksum was last computed on, and their price and size texts."""
+
+    __slots__ = ("keys", "lots", "prices", "sizes")
+
+    def __init__(self) -> None:
+        self.keys: list[int] | None = None
+        self.lots: list[int] | None = None
+        self.prices: list[bytes] = []
+        self.sizes: list[bytes] = []
+
+    def refresh(self, side: BookSide, instrument: int, names: OkxInstruments) -> bool:
+        """Take the side's top levels; True when they changed (their texts are then spelled again)."""
+        keys, lots = side.keys[:CHECKSUM_LEVELS], side.lots[:CHECKSUM_LEVELS]
+        if keys == self.keys and lots == self.lots:
+            return False
+        self.keys, self.lots = keys, lots
+        self.prices, self.sizes = names.prices(instrument, keys), names.sizes(instrument, lots)
+        return True
+
+
 class _BookState:
-    __slots__ = (
-        "listeners",
-        "pending",
-        "bids",
-        "asks",
-        "seq_id",
-        "checksum",
-        "bid_keys",
-        "bid_lots",
-        "bid_prices",
-        "bid_sizes",
-        "ask_keys",
-        "ask_lots",
-        "ask_prices",
-        "ask_sizes",
-    )
+    __slots__ = ("listeners", "pending", "bids", "asks", "seq_id", "checksum", "bid_top", "ask_top")
 
     def __init__(self) -> None:
         self.listeners: list[OkxConnection] = []  # get updates
@@ -47,15 +53,8 @@ class _BookState:
         self.asks: dict[int, int] = {}
         self.seq_id = -1
         self.checksum = 0
-        # each side's top 25 keys and lots the checksum was computed on, and their price and size texts
-        self.bid_keys: list[int] | None = None
-        self.bid_lots: list[int] | None = None
-        self.bid_prices: list[bytes] = []
-        self.bid_sizes: list[bytes] = []
-        self.ask_keys: list[int] | None = None
-        self.ask_lots: list[int] | None = None
-        self.ask_prices: list[bytes] = []
-        self.ask_sizes: list[bytes] = []
+        self.bid_top = _TopTexts()
+        self.ask_top = _TopTexts()
 
 
 class OkxBookFeed:
@@ -129,24 +128,12 @@ class OkxBookFeed:
         side without a level change since the last boundary (``bids_changed``,
         ``asks_changed``: the caller knows from the window) is not even looked at.
         """
-        book, n, names = self._market.books[instrument], CHECKSUM_LEVELS, self._instruments
-        changed = False
-        if bids_changed or state.bid_keys is None:
-            bids = book.bids
-            keys, lots = bids.keys[:n], bids.lots[:n]
-            if keys != state.bid_keys or lots != state.bid_lots:
-                state.bid_keys, state.bid_lots = keys, lots
-                state.bid_prices, state.bid_sizes = names.prices(instrument, keys), names.sizes(instrument, lots)
-                changed = True
-        if asks_changed or state.ask_keys is None:
-            asks = book.asks
-            keys, lots = asks.keys[:n], asks.lots[:n]
-            if keys != state.ask_keys or lots != state.ask_lots:
-                state.ask_keys, state.ask_lots = keys, lots
-                state.ask_prices, state.ask_sizes = names.prices(instrument, keys), names.sizes(instrument, lots)
-                changed = True
+        book, names, bid_top, ask_top = self._market.books[instrument], self._instruments, state.bid_top, state.ask_top
+        changed = (bids_changed or bid_top.keys is None) and bid_top.refresh(book.bids, instrument, names)
+        if (asks_changed or ask_top.keys is None) and ask_top.refresh(book.asks, instrument, names):
+            changed = True
         if changed:
-            state.checksum = book_checksum(state.bid_prices, state.bid_sizes, state.ask_prices, state.ask_sizes)
+            state.checksum = book_checksum(bid_top.prices, bid_top.sizes, ask_top.prices, ask_top.sizes)
         return state.checksum
 
     def _update(self, instrument: int, state: _BookState, event_ms: int, seq_id: int, checksum: int) -> bytes:
