@@ -98,6 +98,11 @@ class EmbeddedKafka:
     def log_dir(self) -> Path:
         return self.home / "logs"
 
+    @property
+    def gc_log(self) -> Path:
+        """The JVM's log of garbage collections and every stop-the-world pause (rotated, 5 × 20 MB)."""
+        return self.log_dir / "gc.log"
+
     def rss_bytes(self) -> int:
         return rss_bytes(self.pid) if self.pid else 0
 
@@ -151,7 +156,8 @@ class EmbeddedKafka:
         (self.home / "log4j2.properties").write_text(_LOG4J2.format(log_dir=self.log_dir))
         return config
 
-    def _java_command(self, main_class: str, *args: str) -> list[str]:
+    def _java_command(self, *args: str) -> list[str]:
+        """``java`` with the broker's JVM options, then ``args`` (more options, the main class and its arguments)."""
         return [
             self._java,
             f"-Xms{min(self._heap_mb, 256)}m",
@@ -165,7 +171,6 @@ class EmbeddedKafka:
             f"-Dkafka.logs.dir={self.log_dir}",
             "-cp",
             f"{self.libs_dir}/*",
-            main_class,
             *args,
         ]
 
@@ -206,7 +211,11 @@ class EmbeddedKafka:
         self._format_storage_once(config)
         with open(self.log_dir / "stdout.log", "ab") as stdout:
             self._process = subprocess.Popen(
-                self._java_command("kafka.Kafka", str(config)),
+                self._java_command(
+                    f"-Xlog:gc,safepoint:file={self.gc_log}:time,uptime,level,tags:filecount=5,filesize=20m",
+                    "kafka.Kafka",
+                    str(config),
+                ),
                 stdout=stdout,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
