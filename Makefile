@@ -20,7 +20,7 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 BENCH_REQUIREMENTS := cryptofeed==2.4.1 yapic.json==1.9.5 order_book==0.6.1 aiohttp==3.14.5 aiofile==3.12.3 \
     aiodns==4.0.4 websockets==17.4 uvloop==0.23.0 PyYAML==6.0.4 requests==2.34.2
 
-.PHONY: setup native up down status test bench bench-runtime bench-market-data bench-venv clean-state
+.PHONY: setup native up down status test test-fast bench bench-runtime bench-simulator bench-market-data bench-venv clean-state
 
 setup: $(PY_STAMP) $(NATIVE_STAMP) $(KAFKA_STAMP)
 
@@ -60,10 +60,17 @@ status: setup
 test: setup
 	$(BIN)/python -m pytest
 
-bench: bench-runtime bench-market-data
+# the suite without the slow end-to-end and fault tests (marked e2e)
+test-fast: setup
+	$(BIN)/python -m pytest -m "not e2e"
+
+bench: bench-runtime bench-simulator bench-market-data
 
 bench-runtime: setup
 	$(BIN)/python benchmarks/runtime.py
+
+bench-simulator: setup
+	$(BIN)/python benchmarks/simulator.py
 
 bench-market-data: setup bench-venv
 	$(BIN)/python benchmarks/market_data.py --pipeline --cryptofeed-python $(BENCH_VENV)/bin/python

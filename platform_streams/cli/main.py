@@ -8,6 +8,7 @@ tradeplat supervise FILE             run a deployment against the configured ser
 tradeplat topics                     create the registry's topics
 tradeplat migrate                    apply database migrations
 tradeplat simulate [--exchanges ...] run the exchange simulator in the foreground
+tradeplat replay --exchange NAME     replay the raw archive into md.raw
 """
 
 from __future__ import annotations
