@@ -10,15 +10,18 @@ from typing import Any
 
 import msgspec
 
+from platform_streams.cli.commands_stack import DEFAULT_DEPLOYMENT
 from platform_streams.database.migrate import migrate
 from platform_streams.exchanges.binance.instruments import registry_from_exchange_info
 from platform_streams.exchanges.kraken.instruments import registry_from_asset_pairs
 from platform_streams.exchanges.okx.instruments import registry_from_instruments
+from platform_streams.ingestion.daemon import IngestionSettings
 from platform_streams.reference import load_instruments
 from platform_streams.schemas import Instrument, InstrumentKind
 from platform_streams.sinks.daemon import PostgresSinkDaemon
 from platform_streams.sinks.postgres_writer import PostgresWriter
 from platform_streams.sinks.tables import instrument_row, timestamp
+from platform_streams.supervisor.spec import load_spec
 from tests.exchanges.binance.conftest import EXCHANGE_INFO
 from tests.exchanges.captures import rest_bodies
 from tests.exchanges.kraken.conftest import ASSET_PAIRS
@@ -153,3 +156,11 @@ def test_rows_follow_the_latest_publication_whatever_order_records_arrive_in(dat
     assert fetch(database_url, "SELECT updated_at FROM instruments")[0]["updated_at"] == updated
     assert write((wider_tick, at[4]), (instrument, at[3]), (instrument, at[0])) == {"instruments": 1}
     assert stored() == (wider_tick, at[0], at[4])
+
+
+def test_make_up_stores_the_instruments_ingestion_publishes() -> None:
+    spec = load_spec(DEFAULT_DEPLOYMENT)
+    (sink,) = [d for d in spec.daemons if d.kind == "postgres-sink"]
+    default_topic = IngestionSettings(name="default", exchange="binance").instrument_topic
+    published_to = {d.config.get("instrument_topic", default_topic) for d in spec.daemons if d.kind == "ingestion"}
+    assert published_to == {"ref.instrument"} and "ref.instrument" in sink.config["inputs"]
