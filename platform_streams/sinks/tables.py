@@ -194,7 +194,9 @@ INSTRUMENT_UPSERT = (
 """A row is what the latest publication of its instrument says: a record newer than the row
 replaces its content and moves ``last_seen``; an older one can only move ``first_seen`` back;
 one in between (a replay) changes nothing, not even ``updated_at``. The row is therefore the
-same whatever order the records come in, and however often."""
+same whatever order the records come in, and however often (records of one instrument with the
+same millisecond and different content aside: within a batch the active one wins, across
+batches the first stored)."""
 
 # One row per instrument and batch (an upsert may not touch a row twice in one statement): its
 # latest record, with the earliest time of the batch's records as its first_seen.

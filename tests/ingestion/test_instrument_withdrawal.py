@@ -40,8 +40,9 @@ def start_ingestion(bootstrap: str, sim: SimulatorThread, topics: dict[str, str]
         )
     )  # fmt: skip
     with DaemonThread(daemon):
-        # the connections are made once the instrument records are acknowledged (flushed) by the broker
-        wait_until(lambda: daemon.connections, 60, "ingestion to publish its instruments and connect")
+        # connections are made once the instrument records are acknowledged (flushed) by the broker; stop
+        # only once each has its session (a connection stopped while it connects keeps its session open)
+        wait_until(lambda: daemon.connections and all(c.sessions for c in daemon.connections), 60, "ingestion to connect")
     return published(bootstrap, topics["instrument"])[before:]
 
 
