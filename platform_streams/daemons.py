@@ -39,7 +39,9 @@ DAEMON_KINDS: Mapping[str, DaemonKind] = {
     "normaliser": DaemonKind(NormaliserDaemon, NormaliserSettings, "md.raw into canonical trades, books and top of book"),
     "raw-archive": DaemonKind(RawArchiveDaemon, RawArchiveSettings, "archives md.raw into hourly zstd files"),
     "postgres-sink": DaemonKind(
-        PostgresSinkDaemon, PostgresSinkSettings, "writes trades, top of book and dead letters to PostgreSQL; candles from trades"
+        PostgresSinkDaemon,
+        PostgresSinkSettings,
+        "writes trades, top of book, dead letters and instruments to PostgreSQL; candles from trades",
     ),
     "exchange-simulator": DaemonKind(
         ExchangeSimulatorDaemon, ExchangeSimulatorSettings, "simulated exchanges (real protocols) on fixed local ports"

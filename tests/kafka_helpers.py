@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from confluent_kafka import Consumer, Message, Producer
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from platform_streams.demo.synthetic_trades import TradeGenerator
 from platform_streams.kafka_clients import ProducerProfile, consumer_settings, producer_settings
@@ -55,6 +55,25 @@ def read_until(
     finally:
         consumer.close()
     return messages
+
+
+def partitions(bootstrap: str, topic: str) -> list[int]:
+    """The partitions of ``topic`` as the broker's metadata lists them now (none, just after it is created)."""
+    consumer = Consumer(consumer_settings(bootstrap, f"metadata-{time.time_ns()}"))
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        return sorted(metadata.partitions) if metadata is not None and metadata.error is None else []
+    finally:
+        consumer.close()
+
+
+def record_count(bootstrap: str, topic: str) -> int:
+    """How many records ``topic`` holds (the sum of its partitions' high watermarks)."""
+    consumer = Consumer(consumer_settings(bootstrap, f"watermarks-{time.time_ns()}"))
+    try:
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions(bootstrap, topic))
+    finally:
+        consumer.close()
 
 
 class DaemonThread:

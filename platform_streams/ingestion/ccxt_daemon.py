@@ -25,7 +25,9 @@ import msgspec
 from platform_streams.exchanges.ccxt_unified.instruments import UnusableMarket, instrument_from_market
 from platform_streams.exchanges.ccxt_unified.messages import UnifiedBook, UnifiedTrade
 from platform_streams.exchanges.ccxt_unified.parser import FORMAT
+from platform_streams.exchanges.instruments import Instrument
 from platform_streams.ingestion.raw_frames import RAW_TOPIC, FrameKind, RawFrame
+from platform_streams.reference.listing import read_published_instruments, withdrawn_instruments
 from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
 from platform_streams.runtime.output import Output
 from platform_streams.settings import ConfigError
@@ -101,6 +103,8 @@ class CcxtIngestionDaemon(DaemonLifecycle):
                     log.warning("market skipped", extra={"symbol": symbol, "reason": str(exc)})
                     continue
                 self.producers.produce(Output.event(self.settings.instrument_topic, instrument))
+            for instrument in await self._withdrawn(markets):
+                self.producers.produce(Output.event(self.settings.instrument_topic, instrument))
             self._state = "running"
             tasks = []
             if self.settings.trades:
@@ -121,6 +125,13 @@ class CcxtIngestionDaemon(DaemonLifecycle):
         finally:
             await trades_client.close()
             await books_client.close()
+
+    async def _withdrawn(self, markets: dict[str, Any]) -> list[Instrument]:
+        """Instruments of this exchange published as active before whose market is gone or inactive, now inactive."""
+        published = await asyncio.to_thread(
+            read_published_instruments, self.bootstrap_servers, self.settings.instrument_topic, self.exchange
+        )
+        return withdrawn_instruments(published, {s for s, m in markets.items() if m.get("active") is not False})
 
     def _symbols(self, markets: dict[str, Any]) -> list[str]:
         if self.settings.symbols:

@@ -1,13 +1,14 @@
 """The ingestion daemon: one replica's shard of an exchange's instruments, from WebSockets to ``md.raw``.
 
 At start it loads the exchange's instrument metadata (publishing it to ``ref.instrument``
-for normalisers and everyone else), plans the shards (the same plan in every replica),
-and keeps its own connections open. It listens on ``ctl.resync`` for normalisers'
-snapshot requests about its connections. REST snapshots go through the host's snapshot
-budget service (``budget_socket``) or a budget of its own. Frames are produced unmodified;
-a delivery that fails after the producer's retries stops the daemon (the supervisor
-restarts it, and the new sessions resync every book), as does a snapshot the budget
-refuses outright (no retry could bring that book back).
+for normalisers and everyone else, and instruments published before that the exchange no
+longer lists as inactive: :mod:`platform_streams.reference.listing`), plans the shards
+(the same plan in every replica), and keeps its own connections open. It listens on
+``ctl.resync`` for normalisers' snapshot requests about its connections. REST snapshots
+go through the host's snapshot budget service (``budget_socket``) or a budget of its own.
+Frames are produced unmodified; a delivery that fails after the producer's retries stops
+the daemon (the supervisor restarts it, and the new sessions resync every book), as does
+a snapshot the budget refuses outright (no retry could bring that book back).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from platform_streams.ingestion.shard_planner import plan_shards, shard_of
 from platform_streams.ingestion.snapshot_budget_client import SnapshotBudgetClient
 from platform_streams.ingestion.snapshot_budget_service import LocalSnapshotBudget, budget_socket_path
 from platform_streams.kafka_clients import consumer_settings
+from platform_streams.reference.listing import read_published_instruments, withdrawn_instruments
 from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
 from platform_streams.runtime.output import Output
 from platform_streams.schemas import EventDecodeError, SnapshotRequest, TypedDecoder
@@ -133,6 +135,23 @@ class IngestionDaemon(DaemonLifecycle):
             chosen = chosen[: self.settings.max_instruments]
         return chosen
 
+    async def _withdrawn(self, listed: list[Instrument]) -> list[Instrument]:
+        """Instruments this exchange published as active before and no longer lists, now inactive."""
+        published = await asyncio.to_thread(
+            read_published_instruments, self.bootstrap_servers, self.settings.instrument_topic, self.feed.exchange
+        )
+        withdrawn = withdrawn_instruments(published, {i.symbol for i in listed})
+        if withdrawn:
+            log.info(
+                "instruments no longer listed: published inactive",
+                extra={
+                    "exchange": self.feed.exchange,
+                    "instruments": len(withdrawn),
+                    "symbols": [i.symbol for i in withdrawn[:20]],
+                },
+            )
+        return withdrawn
+
     def _publish_instruments(self, instruments: list[Instrument]) -> None:
         for instrument in instruments:
             self.producers.produce(Output.event(self.settings.instrument_topic, instrument), self._on_delivery)
@@ -144,10 +163,11 @@ class IngestionDaemon(DaemonLifecycle):
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
-        instruments = self._select(await self._load_instruments())
+        listed = await self._load_instruments()
+        instruments = self._select(listed)
         if self.stopping:
             return
-        self._publish_instruments(instruments)
+        self._publish_instruments([*instruments, *await self._withdrawn(listed)])
         # metadata before frames: a normaliser reading this shard's frames can then always name their instruments
         undelivered = await asyncio.to_thread(self.producers.flush, self.settings.shutdown_timeout_s)
         if undelivered:

@@ -3,7 +3,8 @@
 ``handle`` turns events into rows (pure); ``store`` writes them in one transaction
 per batch before the batch's offsets are committed. The statement inserting trades
 also folds them into their one-minute candles; every ``candle_refresh_s`` the minutes
-that ended ``candle_close_grace_s`` ago are marked closed.
+that ended ``candle_close_grace_s`` ago are marked closed. Instruments (``ref.instrument``)
+are upserted, timed by their Kafka record's timestamp: the event carries no time of its own.
 """
 
 from __future__ import annotations
@@ -17,17 +18,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from confluent_kafka import Message
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Message
 from prometheus_client import Counter, Histogram
 
 from platform_streams.kafka_clients import ConsumerProfile
 from platform_streams.runtime import DaemonSettings, StreamDaemon, event_loop
 from platform_streams.runtime.storage import TransientStoreError
-from platform_streams.schemas import TypedDecoder
+from platform_streams.schemas import Instrument, TypedDecoder
 from platform_streams.settings import ConfigError
 from platform_streams.sinks.candle_rollup import CandleRollup
 from platform_streams.sinks.postgres_writer import PostgresWriter
-from platform_streams.sinks.tables import ROW_BUILDERS, TableRow
+from platform_streams.sinks.tables import ROW_BUILDERS, InvalidRow, TableRow, instrument_row, timestamp
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,16 @@ class PostgresSinkSettings(DaemonSettings, kw_only=True):
     batch_max: int = 20_000
 
 
+def published_at(message: Message) -> datetime:
+    """When the record was published (its Kafka timestamp), the same however often it is read."""
+    kind, milliseconds = message.timestamp()
+    if kind == TIMESTAMP_NOT_AVAILABLE:
+        raise InvalidRow(f"record {message.topic()}[{message.partition()}]@{message.offset()} has no timestamp")
+    return timestamp(milliseconds * 1_000_000)
+
+
 class PostgresSinkDaemon(StreamDaemon):
-    """Persists trades, top of book and dead letters; derives one-minute candles from trades."""
+    """Persists trades, top of book, dead letters and instruments; derives one-minute candles from trades."""
 
     settings: PostgresSinkSettings
     consumer_profile = ConsumerProfile.BATCH
@@ -50,7 +59,7 @@ class PostgresSinkDaemon(StreamDaemon):
         url = settings.database_url or os.environ.get("DATABASE_URL", "")
         if not url:
             raise ConfigError(f"{settings.name}: no database (set database_url or DATABASE_URL)")
-        self._decoder = TypedDecoder(*ROW_BUILDERS)
+        self._decoder = TypedDecoder(*ROW_BUILDERS, Instrument)
         self._loop = event_loop.new_event_loop()
         self._candles = CandleRollup(settings.candle_close_grace_s)
         self._writer = PostgresWriter(url, candles=self._candles)
@@ -65,7 +74,14 @@ class PostgresSinkDaemon(StreamDaemon):
         ).labels(settings.name)
 
     def handle(self, batch: Sequence[Message]) -> Iterable[TableRow]:
-        return [ROW_BUILDERS[type(event)](event) for event in map(self._decoder.decode, (m.value() for m in batch))]
+        rows = []
+        for message in batch:
+            event = self._decoder.decode(message.value())
+            if type(event) is Instrument:
+                rows.append(instrument_row(event, published_at(message)))
+            else:
+                rows.append(ROW_BUILDERS[type(event)](event))
+        return rows
 
     def store(self, records: list[Any]) -> None:
         rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)

@@ -1,5 +1,6 @@
 """Batch writes to PostgreSQL: COPY into a per-connection staging table, then one
-``INSERT … SELECT … ON CONFLICT`` into the real table, so replays insert nothing twice.
+``INSERT … SELECT … ON CONFLICT`` into the real table, so replays insert nothing twice
+(and change nothing in an upserted table such as ``instruments``).
 
 Staging tables are temporary and ``ON COMMIT DELETE ROWS``: each batch is one
 transaction, so they are empty again after it without a TRUNCATE per batch. With a
@@ -102,8 +103,11 @@ class PostgresWriter:
         """Outside the batch's transaction: the staging table, and the partitions the rows need
         (the candles' too when trades fold into them: a candle's minute is on its trades' day)."""
         if spec.name not in self._staging_ready:
+            # only the spec's columns, without the table's constraints: columns the sink leaves to their
+            # defaults (a row's updated_at) must not be required in the staging table
             await connection.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS stage_{spec.name} (LIKE {spec.name}) ON COMMIT DELETE ROWS"
+                f"CREATE TEMP TABLE IF NOT EXISTS stage_{spec.name} ON COMMIT DELETE ROWS"
+                f" AS SELECT {', '.join(spec.columns)} FROM {spec.name} WITH NO DATA"
             )
             self._staging_ready.add(spec.name)
         if spec.partition_column is None or not rows:
@@ -126,8 +130,7 @@ class PostgresWriter:
     ) -> int:
         stage = f"stage_{spec.name}"
         await connection.copy_records_to_table(stage, records=rows, columns=spec.columns)
-        columns = ", ".join(spec.columns)
-        insert = f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {stage} {spec.on_conflict}"
+        insert = spec.insert_statement(stage)
         if self._folds_candles(spec):
             return int(await connection.fetchval(fold_into_candles(insert), closed_before))
         status = await connection.execute(insert)

@@ -126,7 +126,7 @@ def test_incremental_candles_backfill_from_stored_trades(database_url: str) -> N
             await connection.close()
 
     asyncio.run(old_state())
-    assert migrate(database_url) == [backfill.version]
+    assert asyncio.run(apply_migrations(database_url, [*before, backfill])) == [backfill.version]
     got = {(r["symbol"], r["open_time"]): r for r in asyncio.run(fetch(database_url, "SELECT * FROM candles"))}
     want = asyncio.run(fetch(database_url, ORACLE))
     assert len(want) == 3 and len(got) == 4
@@ -147,3 +147,38 @@ def test_incremental_candles_backfill_from_stored_trades(database_url: str) -> N
     asyncio.run(fold_into_pruned())
     row = asyncio.run(fetch(database_url, "SELECT * FROM candles WHERE symbol = 'C/USD'"))[0]
     assert (row["open"], row["high"], row["low"], row["close"], row["volume"], row["trade_count"]) == (1, 5, 1, 1, 3, 2)
+
+
+def test_every_instruments_column_says_what_it_means(database_url: str) -> None:
+    """The allocator and Dagster read `instruments` directly: each column carries its meaning (0005)."""
+    migrate(database_url)
+    rows = asyncio.run(
+        fetch(
+            database_url,
+            "SELECT attname, col_description(attrelid, attnum) AS comment FROM pg_attribute"
+            " WHERE attrelid = 'instruments'::regclass AND attnum > 0 AND NOT attisdropped",
+        )
+    )
+    assert {"tick_size", "min_notional", "status", "first_seen", "last_seen"} <= {r["attname"] for r in rows}
+    assert [r["attname"] for r in rows if not r["comment"]] == []
+
+
+def test_instrument_reference_keeps_rows_written_before_it(database_url: str) -> None:
+    """0005 on a table with a hand-written 0001 row: the row stays valid, its status and times converted."""
+    before = [m for m in discover_migrations() if m.version < 5]
+    asyncio.run(apply_migrations(database_url, before))
+    written = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    asyncio.run(
+        fetch(
+            database_url,
+            "INSERT INTO instruments (exchange, symbol, exchange_symbol, base, quote, price_scale, size_scale,"
+            " tick_size, lot_size, updated_at) VALUES ('binance', 'BTC/USDT', 'BTCUSDT', 'BTC', 'USDT', 2, 5, 0.01,"
+            " 0.00001, $1)",
+            written,
+        )
+    )
+    assert migrate(database_url) == [5]
+    (row,) = asyncio.run(fetch(database_url, "SELECT * FROM instruments"))
+    assert (row["status"], row["kind"], row["min_notional"], row["first_seen"], row["last_seen"]) == (
+        "active", "spot", 0, written, written,
+    )  # fmt: skip

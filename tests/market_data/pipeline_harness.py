@@ -4,7 +4,8 @@ exchange, normalisers and the PostgreSQL sink as real processes under the superv
 topics of their own.
 
 The checks are the issue's: every trade the simulator sent to a connection is stored
-exactly once, and the books rebuilt from ``md.book`` equal the simulator's when it is quiet.
+exactly once, the books rebuilt from ``md.book`` equal the simulator's when it is quiet, and
+the ``instruments`` table holds every listed instrument with the simulator's own trading rules.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter, defaultdict
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +34,19 @@ from platform_streams.schemas import BookDelta, BookResync, BookSnapshot, DeadLe
 from platform_streams.schemas.fixed_point import parse_at_scale
 from platform_streams.simulator import SimulatorThread
 from platform_streams.simulator.config import load_simulator_config
+from platform_streams.simulator.market.universe import PRICE_SCALE
 from platform_streams.supervisor.process_supervisor import Supervisor
 from platform_streams.supervisor.spec import parse_spec
 
 TRADE_CHANNEL = {"binance": "trade", "okx": "trades", "kraken": "trade"}
 COMPARED_DEPTH = {"binance": 100, "okx": 400, "kraken": 10}  # Kraken books are subscribed at depth 10
+# The simulator's trading rules each venue's listing carries (the `instruments` columns they land in): OKX
+# and Kraken publish no minimum notional, and Kraken's lot_decimals is a precision, not the simulator's lot.
+PUBLISHED_RULES = {
+    "binance": {"tick_size": "tick", "lot_size": "lot", "min_notional": "min_notional"},
+    "okx": {"tick_size": "tick", "lot_size": "lot"},
+    "kraken": {"tick_size": "tick"},
+}
 
 
 CHECKER_ADDRESS = "127.0.0.2"
@@ -142,8 +152,8 @@ def _deployment(
     })  # fmt: skip
     daemons.append({
         "name": "sink", "kind": "postgres-sink", "restart": "always",
-        "config": {"inputs": [topics.trade, topics.bbo], "database_url": database_url, "group": f"sink-{group}",
-                   "heartbeat_interval_s": 1, "deadletter_topic": topics.dead},
+        "config": {"inputs": [topics.trade, topics.bbo, topics.instrument], "database_url": database_url,
+                   "group": f"sink-{group}", "heartbeat_interval_s": 1, "deadletter_topic": topics.dead},
     })  # fmt: skip
     return {"name": f"pipeline-{group}", "daemons": daemons}
 
@@ -335,6 +345,23 @@ class MarketDataPipeline:
         stored_kraken = Counter((e, by_symbol[(e, s)]) for e, s, _ in stored if e == "kraken")
         assert stored_kraken == kraken_counts
         return expected_total
+
+    def assert_instruments_stored(self, timeout_s: float = 60) -> None:
+        """The table holds every instrument the simulated venues list, active, with the simulator's own
+        tick sizes (and lots and minimum notionals where the venue publishes them), exactly."""
+        assert self.sim is not None
+        venues = self.sim.simulator.world.venues
+        listed = {(e, i.symbol): i for e in self.exchanges for i in self.sim.call(lambda e=e: venues[e].instruments)}
+        assert len(listed) == self.instruments * len(self.exchanges)
+        count = "SELECT count(*) AS n FROM instruments"
+        self.wait_until(lambda: self._query(count)[0]["n"] >= len(listed), timeout_s, "every instrument", move_market=False)
+        rows = {(r["exchange"], r["symbol"]): r for r in self._query("SELECT * FROM instruments")}
+        assert rows.keys() == listed.keys()
+        for key, truth in listed.items():
+            row = rows[key]
+            assert row["status"] == "active" and row["first_seen"] <= row["last_seen"], dict(row)
+            for column, rule in PUBLISHED_RULES[key[0]].items():
+                assert row[column] == Decimal(getattr(truth, rule)).scaleb(-PRICE_SCALE), (column, dict(row), truth)
 
     def _exchange_book(self, exchange: str, instrument: Any) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         assert self.sim is not None

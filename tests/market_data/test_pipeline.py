@@ -1,4 +1,5 @@
-"""End to end: simulator (Binance, OKX, Kraken) → ingestion → md.raw → normalisation → sink → PostgreSQL."""
+"""End to end: simulator (Binance, OKX, Kraken) → ingestion → md.raw → normalisation → sink → PostgreSQL,
+and ingestion → ref.instrument → sink → the instruments table."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.market_data.pipeline_harness import MarketDataPipeline
 def test_every_simulated_trade_lands_once_and_books_match(kafka_bootstrap, topic_factory, database_url, tmp_path: Path) -> None:
     with MarketDataPipeline(kafka_bootstrap, database_url, tmp_path, topic_factory, instruments=200) as pipeline:
         pipeline.wait_books_live()
+        pipeline.assert_instruments_stored()
         pipeline.run_market(10)
         stored = pipeline.assert_trades_exactly_once()
         pipeline.assert_books_match()

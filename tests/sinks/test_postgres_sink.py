@@ -2,52 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
-
-import asyncpg
 
 from platform_streams.database.migrate import migrate
 from platform_streams.embedded.postgres import EmbeddedPostgres
 from platform_streams.schemas import BestBidOffer, DeadLetter, TypedDecoder
 from platform_streams.schemas.fixed_point import to_decimal
-from platform_streams.sinks.daemon import PostgresSinkDaemon, PostgresSinkSettings
+from platform_streams.sinks.daemon import PostgresSinkDaemon
 from tests.kafka_helpers import DaemonThread, make_trades, produce_events, produce_raw, read_until
-
-
-async def query(url: str, sql: str, *args):
-    connection = await asyncpg.connect(url)
-    try:
-        return await connection.fetch(sql, *args)
-    finally:
-        await connection.close()
-
-
-def wait_for(condition, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
-def sink_settings(bootstrap: str, url: str, inputs: list[str], **extra) -> PostgresSinkSettings:
-    return PostgresSinkSettings(
-        name="sink-test", group=f"sink-{time.time_ns()}", bootstrap_servers=bootstrap, database_url=url,
-        inputs=inputs, metrics_port=-1, candle_refresh_s=0.2, candle_close_grace_s=0.0, **extra,
-    )  # fmt: skip
+from tests.sinks.sink_harness import count, fetch, sink_sample, sink_settings, wait_for
 
 
 def store_retries(daemon: PostgresSinkDaemon) -> float | None:
-    return daemon.metrics.registry.get_sample_value(
-        "platform_runtime_errors_total", {"daemon": "sink-test", "kind": "store_retry"}
-    )
-
-
-def count(url: str, table: str) -> int:
-    return asyncio.run(query(url, f"SELECT count(*) AS n FROM {table}"))[0]["n"]
+    return sink_sample(daemon, "platform_runtime_errors_total", kind="store_retry")
 
 
 def test_trades_and_top_of_book_land_exactly_once_with_candles(kafka_bootstrap, topic_factory, database_url) -> None:
@@ -71,7 +40,7 @@ def test_trades_and_top_of_book_land_exactly_once_with_candles(kafka_bootstrap, 
     assert count(database_url, "trades") == 2_000  # duplicates ignored
     letter = TypedDecoder(DeadLetter).decode(letters[0].value())
     assert letter.payload == b"\x00garbage" and "EventDecodeError" in letter.reason
-    stored = asyncio.run(query(database_url, "SELECT trade_id, symbol, price, size, side FROM trades"))
+    stored = fetch(database_url, "SELECT trade_id, symbol, price, size, side FROM trades")
     by_id = {(r["symbol"], r["trade_id"]): r for r in stored}
     for trade in trades:
         row = by_id[(trade.symbol, trade.trade_id)]
@@ -90,7 +59,7 @@ def test_trades_and_top_of_book_land_exactly_once_with_candles(kafka_bootstrap, 
         candle["low"] = min(candle.get("low", price), price)
         candle["n"] += 1
         candle["volume"] += to_decimal(trade.size, trade.size_scale)
-    rows = asyncio.run(query(database_url, "SELECT * FROM candles"))
+    rows = fetch(database_url, "SELECT * FROM candles")
     assert len(rows) == len(expected)
     for row in rows:
         want = expected[(row["symbol"], int(row["open_time"].timestamp()) // 60)]
