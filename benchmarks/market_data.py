@@ -82,7 +82,7 @@ COMPARED_WORKLOADS = (REAL_AGG_TRADES, RESPELLED_AGG_TRADES)
 
 if TYPE_CHECKING:
     from platform_streams.exchanges.instruments import InstrumentRegistry
-    from platform_streams.ingestion.raw_frames import RawFrame
+    from platform_streams.schemas.raw_frames import RawFrame
 
 
 class Figure(NamedTuple):
@@ -199,7 +199,7 @@ def raw_frames(
     (``session``: books need it; trades do not); ``rest`` = (position, body, path) inserts a REST body."""
     import msgspec
 
-    from platform_streams.ingestion.raw_frames import ConnectionEvent, FrameKind, RawFrame
+    from platform_streams.schemas.raw_frames import ConnectionEvent, FrameKind, RawFrame
 
     connected = msgspec.json.encode(ConnectionEvent("connected"))
     start = RawFrame(exchange, "bench-conn", -2, 1_723_161_254_087_896_568, FrameKind.CONTROL, connected)
@@ -242,12 +242,13 @@ def binance_trades(
 
 def check_every_frame_is_one_trade(instruments: InstrumentRegistry, records: list[RawFrame]) -> None:
     from platform_streams.normalisation.normaliser import Normaliser
+    from platform_streams.topics import TRADE_TOPIC
 
     normaliser = Normaliser()
     normaliser.set_instruments("binance", instruments)
     for record in records:
         outputs = normaliser.handle(record)
-        if [output.topic for output in outputs] != ["md.trade"]:
+        if [output.topic for output in outputs] != [TRADE_TOPIC]:
             raise RuntimeError(f"a Binance trade frame gave {outputs!r}, not one trade: {record.payload[:120]!r}")
 
 
@@ -351,8 +352,8 @@ def book_updates(runs: int, seconds: float) -> dict[str, Figure]:
 def measure_books(
     name: str, exchange: str, records: list[RawFrame], instruments: InstrumentRegistry | None, runs: int, seconds: float
 ) -> Figure:
-    from platform_streams.ingestion.raw_frames import FrameKind
     from platform_streams.normalisation.normaliser import Normaliser
+    from platform_streams.schemas.raw_frames import FrameKind
 
     def one_pass() -> None:
         normaliser = Normaliser(book_depths={"kraken": KRAKEN_CAPTURE_DEPTH})

@@ -25,10 +25,11 @@ import msgspec
 from platform_streams.exchanges.ccxt_unified.instruments import UnusableMarket, instrument_from_market
 from platform_streams.exchanges.ccxt_unified.messages import UnifiedBook, UnifiedTrade
 from platform_streams.exchanges.ccxt_unified.parser import FORMAT
-from platform_streams.ingestion.raw_frames import RAW_TOPIC, FrameKind, RawFrame
 from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
 from platform_streams.runtime.output import Output
+from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 from platform_streams.settings import ConfigError
+from platform_streams.topics import INSTRUMENT_TOPIC, RAW_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class CcxtIngestionSettings(BaseSettings, kw_only=True):
     books: bool = True
     ccxt_config: dict[str, Any] = {}  # passed to the ccxt constructor: urls, options (keys stay out of logs)
     raw_topic: str = RAW_TOPIC
-    instrument_topic: str = "ref.instrument"
+    instrument_topic: str = INSTRUMENT_TOPIC
 
 
 def float_text(value: float) -> str:
@@ -82,7 +83,7 @@ class CcxtIngestionDaemon(DaemonLifecycle):
         frame = RawFrame(
             self.exchange, self.connection_id, self._sequence, time.time_ns(), FrameKind.WEBSOCKET, payload, format=FORMAT
         )
-        self.producers.produce(frame.to_output(self.settings.raw_topic))
+        self.producers.produce(Output(self.settings.raw_topic, frame.payload, frame.connection_id, frame.headers()))
         self.frames += 1
         self.messages_out += 1
 

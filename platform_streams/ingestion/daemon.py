@@ -25,7 +25,6 @@ from platform_streams.exchanges.instruments import Instrument
 from platform_streams.ingestion.connection import ConnectionSettings, FeedConnection
 from platform_streams.ingestion.feed import MarketDataFeed
 from platform_streams.ingestion.feeds import build_feed
-from platform_streams.ingestion.raw_frames import RAW_TOPIC, RawFrame
 from platform_streams.ingestion.rest_snapshots import RestSnapshotClient
 from platform_streams.ingestion.shard_planner import plan_shards, shard_of
 from platform_streams.ingestion.snapshot_budget_client import SnapshotBudgetClient
@@ -34,7 +33,9 @@ from platform_streams.kafka_clients import consumer_settings
 from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
 from platform_streams.runtime.output import Output
 from platform_streams.schemas import EventDecodeError, SnapshotRequest, TypedDecoder
+from platform_streams.schemas.raw_frames import RawFrame
 from platform_streams.settings import ConfigError
+from platform_streams.topics import INSTRUMENT_TOPIC, RAW_TOPIC, RESYNC_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ class IngestionSettings(BaseSettings, kw_only=True):
     budget_socket: str = ""  # the host's snapshot budget service (relative: under the state folder); empty: in-process
     budget_connect_timeout_s: float = 30.0  # how long a snapshot waits for an absent service before retrying
     raw_topic: str = RAW_TOPIC
-    instrument_topic: str = "ref.instrument"
-    resync_topic: str = "ctl.resync"
+    instrument_topic: str = INSTRUMENT_TOPIC
+    resync_topic: str = RESYNC_TOPIC
     stall_timeout_s: float = 30.0
     reconnect_max_s: float = 30.0
 
@@ -219,7 +220,9 @@ class IngestionDaemon(DaemonLifecycle):
         return LocalSnapshotBudget({self.feed.exchange: (rest.count, rest.window_s)})
 
     def _emit(self, frame: RawFrame) -> None:
-        self.producers.produce(frame.to_output(self.settings.raw_topic), self._on_delivery)
+        self.producers.produce(
+            Output(self.settings.raw_topic, frame.payload, frame.connection_id, frame.headers()), self._on_delivery
+        )
         self.messages_out += 1
 
     def _on_delivery(self, error: object | None, _message: object) -> None:

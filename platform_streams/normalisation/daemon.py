@@ -14,11 +14,12 @@ from confluent_kafka import Message
 from prometheus_client import Gauge, Histogram
 
 from platform_streams.exchanges.base import FrameError, UnknownInstrument
-from platform_streams.ingestion.raw_frames import RAW_TOPIC, RawFrame, RawFrameError
 from platform_streams.kafka_clients import ConsumerProfile
 from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
 from platform_streams.normalisation.normaliser import Normaliser, NormaliserTopics
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
+from platform_streams.schemas.raw_frames import RawFrame, RawFrameError
+from platform_streams.topics import INSTRUMENT_TOPIC, RAW_TOPIC
 
 _LATENCY_BUCKETS = tuple(
     b / 1000 for b in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 250, 500, 1000, 5000)
@@ -28,7 +29,7 @@ _LATENCY_BUCKETS = tuple(
 class NormaliserSettings(DaemonSettings, kw_only=True):
     inputs: list[str] = msgspec.field(default_factory=lambda: [RAW_TOPIC])
     topics: NormaliserTopics = msgspec.field(default_factory=NormaliserTopics)
-    instrument_topic: str = "ref.instrument"
+    instrument_topic: str = INSTRUMENT_TOPIC
     resync_retry_s: float = 30.0
     book_depths: dict[str, int] = {}  # subscribed depths where a book rule needs them (default: ingestion's defaults)
 

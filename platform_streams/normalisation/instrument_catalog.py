@@ -11,6 +11,7 @@ from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.kafka_clients import consumer_settings
 from platform_streams.schemas import EventDecodeError, Instrument, TypedDecoder
 from platform_streams.settings import ConfigError
+from platform_streams.topics import INSTRUMENT_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ _ELECTING = {
 class InstrumentCatalog:
     """Registries per exchange, built from ``ref.instrument`` (no consumer group: it always reads it all)."""
 
-    def __init__(self, bootstrap_servers: str, topic: str = "ref.instrument") -> None:
+    def __init__(self, bootstrap_servers: str, topic: str = INSTRUMENT_TOPIC) -> None:
         self._consumer = Consumer(consumer_settings(bootstrap_servers, f"instrument-catalog-{time.time_ns()}"))
         partitions = self._partitions_of(topic, deadline=time.monotonic() + 30)
         self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])

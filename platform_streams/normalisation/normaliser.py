@@ -24,20 +24,21 @@ from platform_streams.exchanges.base import BookChecksum, ExchangeParser, FrameE
 from platform_streams.exchanges.binance.instruments import symbol_without_metadata
 from platform_streams.exchanges.binance.parser import BinanceParser
 from platform_streams.exchanges.instruments import InstrumentRegistry
-from platform_streams.ingestion.raw_frames import CONNECTION_EVENT_DECODER, FrameKind, RawFrame
 from platform_streams.normalisation.adapters import ADAPTERS, DEFAULT_BOOK_DEPTHS, FORMAT_ADAPTERS
 from platform_streams.runtime.output import Output
 from platform_streams.schemas import BestBidOffer, BookDelta, BookSnapshot, Candle, SnapshotRequest, Trade, encode
+from platform_streams.schemas.raw_frames import CONNECTION_EVENT_DECODER, FrameKind, RawFrame
+from platform_streams.topics import BBO_TOPIC, BOOK_TOPIC, CANDLE_TOPIC, RESYNC_TOPIC, TRADE_TOPIC
 
 TAKEOVER_REASON = "book taken over mid-session by this normaliser"
 
 
 class NormaliserTopics(msgspec.Struct, frozen=True):
-    trade: str = "md.trade"
-    book: str = "md.book"
-    bbo: str = "md.bbo"
-    candle: str = "md.candle.1m"
-    resync: str = "ctl.resync"
+    trade: str = TRADE_TOPIC
+    book: str = BOOK_TOPIC
+    bbo: str = BBO_TOPIC
+    candle: str = CANDLE_TOPIC
+    resync: str = RESYNC_TOPIC
 
 
 TradeFastPath = Callable[[bytes, int], tuple[str, bytes] | None]

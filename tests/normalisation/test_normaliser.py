@@ -9,9 +9,9 @@ from platform_streams.exchanges.base import FrameError
 from platform_streams.exchanges.binance.parser import BinanceParser
 from platform_streams.exchanges.kraken.instruments import registry_from_asset_pairs
 from platform_streams.exchanges.okx.instruments import registry_from_instruments
-from platform_streams.ingestion.raw_frames import ConnectionEvent, FrameKind, RawFrame
 from platform_streams.normalisation.normaliser import TAKEOVER_REASON, Normaliser
 from platform_streams.schemas import BookDelta, BookResync, BookSnapshot, SnapshotRequest, Trade, decode
+from platform_streams.schemas.raw_frames import ConnectionEvent, FrameKind, RawFrame
 from tests.exchanges.captures import read_capture, rest_bodies
 
 BINANCE_2024 = "binance/2024-08-08_hftbacktest_spot_BTCUSDT.jsonl.gz"

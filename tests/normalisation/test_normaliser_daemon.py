@@ -7,12 +7,12 @@ import time
 from confluent_kafka import Producer
 
 from platform_streams.exchanges.binance.instruments import parse_exchange_info
-from platform_streams.ingestion.raw_frames import FrameKind, RawFrame
 from platform_streams.kafka_clients import ProducerProfile, producer_settings
 from platform_streams.normalisation.daemon import NormaliserDaemon, NormaliserSettings
 from platform_streams.normalisation.normaliser import NormaliserTopics
 from platform_streams.runtime import Output
 from platform_streams.schemas import DeadLetter, Trade, TypedDecoder
+from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 from tests.exchanges.captures import read_capture, rest_bodies
 from tests.kafka_helpers import DaemonThread, read_until
 
@@ -22,6 +22,10 @@ UNLISTED_TRADE = (
     b'{"stream":"adaeur@trade","data":{"e":"trade","E":1723161255208,"s":"ADAEUR","t":5,"p":"0.31000000",'
     b'"q":"10.00000000","T":1723161255208,"m":true,"M":true}}'
 )
+
+
+def produce_frame(producer: Producer, topic: str, frame: RawFrame) -> None:
+    producer.produce(topic, frame.payload, frame.connection_id, headers=frame.headers())
 
 
 def test_daemon_normalises_recorded_frames_and_dead_letters_garbage(kafka_bootstrap, topic_factory) -> None:
@@ -36,15 +40,13 @@ def test_daemon_normalises_recorded_frames_and_dead_letters_garbage(kafka_bootst
             if record.direction == "rest"
             else (FrameKind.WEBSOCKET, "")
         )
-        output = RawFrame("binance", "binance-000", sequence, record.receive_ts_ns, kind, record.frame, path).to_output(raw)
-        producer.produce(output.topic, output.value, output.key, headers=output.headers)
-    garbage = RawFrame(
-        "binance", "binance-000", 10**9, time.time_ns(), FrameKind.WEBSOCKET, b'{"stream":"x@trade","data":{'
-    ).to_output(raw)
-    producer.produce(garbage.topic, garbage.value, garbage.key, headers=garbage.headers)
+        produce_frame(producer, raw, RawFrame("binance", "binance-000", sequence, record.receive_ts_ns, kind, record.frame, path))
+    garbage = RawFrame("binance", "binance-000", 10**9, time.time_ns(), FrameKind.WEBSOCKET, b'{"stream":"x@trade","data":{')
+    produce_frame(producer, raw, garbage)
     # a trade of an instrument ingestion never listed: not named by guesswork (ADA/EUR or AD/AEUR?) but dead-lettered
-    unlisted = RawFrame("binance", "binance-000", 10**9 + 1, time.time_ns(), FrameKind.WEBSOCKET, UNLISTED_TRADE).to_output(raw)
-    producer.produce(unlisted.topic, unlisted.value, unlisted.key, headers=unlisted.headers)
+    produce_frame(
+        producer, raw, RawFrame("binance", "binance-000", 10**9 + 1, time.time_ns(), FrameKind.WEBSOCKET, UNLISTED_TRADE)
+    )
     # the instruments ingestion listed (the daemon reads them all when it starts)
     for instrument in parse_exchange_info(rest_bodies(EXCHANGE_INFO)[0].frame):
         if instrument.exchange_symbol == "BTCUSDT":

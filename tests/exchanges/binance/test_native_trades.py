@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from platform_streams.exchanges.base import FrameError, MalformedFrame, UnknownInstrument
 from platform_streams.exchanges.binance.parser import BinanceParser
 from platform_streams.exchanges.instruments import Instrument, InstrumentRegistry
-from platform_streams.ingestion.raw_frames import FrameKind, RawFrame
 from platform_streams.normalisation.normaliser import Normaliser
 from platform_streams.schemas import BookDelta, encode
+from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 from tests.exchanges.binance.reference_trades import ReferenceTradeParser
 from tests.exchanges.captures import first_frame, received_frames
 
