@@ -74,7 +74,6 @@ OKX_BOOKS = "okx/2022-02-27_cryptofeed_v5_books-l2-tbt.ws.jsonl"
 OKX_INSTRUMENTS = "okx/2022-02-27_cryptofeed_instruments.rest.jsonl"
 KRAKEN_BOOK = "kraken/2021-04-17_cryptofeed_v1_book.ws.jsonl"
 KRAKEN_ASSET_PAIRS = "kraken/2021-04-17_cryptofeed_AssetPairs.rest.jsonl"
-KRAKEN_CAPTURE_DEPTH = 1000  # the Kraken capture subscribed at depth 1000, which its checksums depend on
 
 REAL_AGG_TRADES = "@aggTrade combined, 11 symbols (2021)"
 RESPELLED_AGG_TRADES = "@aggTrade combined, BTCUSDT (2024 @trade respelled)"
@@ -356,7 +355,7 @@ def measure_books(
     from platform_streams.schemas.raw_frames import FrameKind
 
     def one_pass() -> None:
-        normaliser = Normaliser(book_depths={"kraken": KRAKEN_CAPTURE_DEPTH})
+        normaliser = Normaliser()  # the Kraken capture's frames say their depth (book-1000)
         if instruments is not None:
             normaliser.set_instruments(exchange, instruments)
         handle = normaliser.handle

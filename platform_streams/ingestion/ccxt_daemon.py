@@ -24,7 +24,7 @@ import msgspec
 
 from platform_streams.exchanges.ccxt_unified.instruments import UnusableMarket, instrument_from_market
 from platform_streams.exchanges.ccxt_unified.messages import UnifiedBook, UnifiedTrade
-from platform_streams.exchanges.ccxt_unified.parser import FORMAT
+from platform_streams.exchanges.ccxt_unified.parser import FORMAT_NAME
 from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
 from platform_streams.runtime.output import Output
 from platform_streams.schemas.raw_frames import FrameKind, RawFrame
@@ -81,7 +81,7 @@ class CcxtIngestionDaemon(DaemonLifecycle):
     def _emit(self, payload: bytes) -> None:
         self._sequence += 1
         frame = RawFrame(
-            self.exchange, self.connection_id, self._sequence, time.time_ns(), FrameKind.WEBSOCKET, payload, format=FORMAT
+            self.exchange, self.connection_id, self._sequence, time.time_ns(), FrameKind.WEBSOCKET, payload, format=FORMAT_NAME
         )
         self.producers.produce(Output(self.settings.raw_topic, frame.payload, frame.connection_id, frame.headers()))
         self.frames += 1

@@ -22,9 +22,9 @@ from confluent_kafka import Consumer, KafkaException
 from prometheus_client import Counter, Gauge
 
 from platform_streams.exchanges.instruments import Instrument
+from platform_streams.exchanges.registry import venue
+from platform_streams.exchanges.venue_adapter import MarketDataFeed, UnknownVenue
 from platform_streams.ingestion.connection import ConnectionSettings, FeedConnection
-from platform_streams.ingestion.feed import MarketDataFeed
-from platform_streams.ingestion.feeds import build_feed
 from platform_streams.ingestion.rest_snapshots import RestSnapshotClient
 from platform_streams.ingestion.shard_planner import plan_shards, shard_of
 from platform_streams.ingestion.snapshot_budget_client import SnapshotBudgetClient
@@ -49,6 +49,7 @@ class IngestionSettings(BaseSettings, kw_only=True):
     symbols: list[str] = []  # normalised symbols to ingest; empty: every active instrument
     max_instruments: int = 0  # 0: no cap (else the first N symbols in order)
     channels: list[str] = []  # empty: the feed's defaults
+    book_depth: int = 0  # levels a side books are subscribed (or snapshotted) at; 0: the venue's default
     streams_per_connection: int = 0  # 0: the exchange's limit
     budget_socket: str = ""  # the host's snapshot budget service (relative: under the state folder); empty: in-process
     budget_connect_timeout_s: float = 30.0  # how long a snapshot waits for an absent service before retrying
@@ -57,6 +58,18 @@ class IngestionSettings(BaseSettings, kw_only=True):
     resync_topic: str = RESYNC_TOPIC
     stall_timeout_s: float = 30.0
     reconnect_max_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        self.feed()  # an unknown venue or a depth it does not offer fails when the deployment spec is loaded
+
+    def feed(self) -> MarketDataFeed:
+        """The venue's feed (its adapter from the registry), pointed at ``rest_url``/``ws_url`` or the real hosts."""
+        try:
+            return venue(self.exchange).feed(self.rest_url, self.ws_url, self.book_depth)
+        except UnknownVenue as exc:
+            raise ConfigError(f"{self.name}: exchange: {exc}") from None
+        except ValueError as exc:
+            raise ConfigError(f"{self.name}: book_depth: {exc}") from None
 
 
 class IngestionDaemon(DaemonLifecycle):
@@ -68,7 +81,7 @@ class IngestionDaemon(DaemonLifecycle):
         super().__init__(settings)
         if not 0 <= settings.replica < settings.replicas:
             raise ConfigError(f"{settings.name}: replica {settings.replica} is not in 0..{settings.replicas - 1}")
-        self.feed: MarketDataFeed = build_feed(settings.exchange, settings.rest_url, settings.ws_url)
+        self.feed: MarketDataFeed = settings.feed()
         self._budget_socket = budget_socket_path(settings.budget_socket) if settings.budget_socket else None
         self.connections: list[FeedConnection] = []
         self._delivery_failure: object | None = None

@@ -31,7 +31,6 @@ class NormaliserSettings(DaemonSettings, kw_only=True):
     topics: NormaliserTopics = msgspec.field(default_factory=NormaliserTopics)
     instrument_topic: str = INSTRUMENT_TOPIC
     resync_retry_s: float = 30.0
-    book_depths: dict[str, int] = {}  # subscribed depths where a book rule needs them (default: ingestion's defaults)
 
 
 class NormaliserDaemon(StreamDaemon):
@@ -42,9 +41,7 @@ class NormaliserDaemon(StreamDaemon):
 
     def __init__(self, settings: NormaliserSettings) -> None:
         super().__init__(settings)
-        self.normaliser = Normaliser(
-            settings.topics, int(settings.resync_retry_s * 1e9), settings.book_depths, require_metadata=True
-        )
+        self.normaliser = Normaliser(settings.topics, int(settings.resync_retry_s * 1e9), require_metadata=True)
         self._catalog = InstrumentCatalog(self.bootstrap_servers, settings.instrument_topic)
         self._use_instruments(self._catalog.load_all())
         self._next_check = 0.0

@@ -6,7 +6,6 @@ import msgspec
 import pytest
 
 from platform_streams.exchanges.base import FrameError
-from platform_streams.exchanges.binance.parser import BinanceParser
 from platform_streams.exchanges.kraken.instruments import registry_from_asset_pairs
 from platform_streams.exchanges.okx.instruments import registry_from_instruments
 from platform_streams.normalisation.normaliser import TAKEOVER_REASON, Normaliser
@@ -74,13 +73,23 @@ def test_okx_books_with_checksums_never_resync() -> None:
     assert all(sync.live for sync in normaliser.books().values())
 
 
-def test_kraken_books_with_checksums_never_resync() -> None:
-    normaliser = Normaliser(book_depths={"kraken": 1000})  # the capture subscribed at depth 1000
+def test_kraken_books_keep_the_depth_their_frames_were_subscribed_at() -> None:
+    """The capture subscribed at depth 1000 (its frames say ``book-1000``). A normaliser with default
+    settings must keep every book at that depth: truncated to 10 levels (a default depth), the first
+    update that removes a top-10 level would leave a hole the checksum cannot match, and every book
+    would be dropped."""
+    normaliser = Normaliser()
     normaliser.set_instruments(
         "kraken", registry_from_asset_pairs(rest_bodies("kraken/2021-04-17_cryptofeed_AssetPairs.rest.jsonl")[0].frame)
     )
     outputs = run(normaliser, raw_frames(KRAKEN_BOOK, "kraken"))
-    assert by_topic(outputs, "md.book") and normaliser.resyncs == 0
+    events = by_topic(outputs, "md.book")
+    assert normaliser.resyncs == 0 and not any(isinstance(e, BookResync) for e in events)
+    assert sum(isinstance(e, BookSnapshot) for e in events) == 10
+    assert sum(isinstance(e, BookDelta) for e in events) == 4_269  # every checksummed update applied
+    books = normaliser.books()
+    assert len(books) == 10 and all(sync.live and sync.depth == 1000 for sync in books.values())
+    assert max(sync.book.bid_depth for sync in books.values()) > 10  # kept deeper than any default
 
 
 def test_a_lost_okx_update_resyncs_and_asks_ingestion_for_a_snapshot() -> None:
@@ -161,10 +170,6 @@ def test_bad_frames_raise_frame_errors_with_the_exchange(frame: RawFrame) -> Non
     with pytest.raises(FrameError) as error:
         Normaliser().handle(frame)
     assert error.value.exchange == frame.exchange
-
-
-def test_parser_is_binance_without_metadata() -> None:
-    assert isinstance(Normaliser()._parser("binance"), BinanceParser)  # noqa: SLF001
 
 
 def ccxt_frame(payload: bytes, sequence: int = 1) -> RawFrame:
