@@ -28,7 +28,8 @@ from platform_streams.books.order_book import OrderBook
 from platform_streams.database.migrate import migrate
 from platform_streams.kafka_clients import consumer_settings
 from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
-from platform_streams.schemas import BookDelta, BookResync, BookSnapshot, DeadLetter, TypedDecoder
+from platform_streams.runtime.side_inputs import SideInput, SideInputReader
+from platform_streams.schemas import BookDelta, BookResync, BookSnapshot, DeadLetter, Instrument, TypedDecoder
 from platform_streams.schemas.fixed_point import parse_at_scale
 from platform_streams.simulator import SimulatorThread
 from platform_streams.simulator.config import load_simulator_config
@@ -276,12 +277,13 @@ class MarketDataPipeline:
         return [(r["exchange"], r["symbol"], r["trade_id"]) for r in self._query("SELECT exchange, symbol, trade_id FROM trades")]
 
     def instruments_by_exchange_symbol(self) -> dict[str, dict[str, Any]]:
-        catalog = InstrumentCatalog(self.bootstrap, self.topics.instrument)
+        catalog = InstrumentCatalog()
+        reader = SideInputReader(self.bootstrap, [SideInput(self.topics.instrument, TypedDecoder(Instrument).decode)], "checker")
         try:
-            catalog.load_all()
+            assert reader.catch_up(lambda records: catalog.apply(records[self.topics.instrument]), timeout_s=30)
             return {exchange: {i.exchange_symbol: i for i in registry} for exchange, registry in catalog.registries.items()}
         finally:
-            catalog.close()
+            reader.close()
 
     def dead_letters(self) -> list[DeadLetter]:
         consumer = Consumer(consumer_settings(self.bootstrap, f"dead-{time.time_ns()}"))
