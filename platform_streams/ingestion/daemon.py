@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 
 import aiohttp
 from confluent_kafka import Consumer, KafkaException
@@ -84,7 +83,6 @@ class IngestionDaemon(DaemonLifecycle):
         self.feed: MarketDataFeed = settings.feed()
         self._budget_socket = budget_socket_path(settings.budget_socket) if settings.budget_socket else None
         self.connections: list[FeedConnection] = []
-        self._delivery_failure: object | None = None
         registry = self.metrics.registry
         self._frames = Gauge(
             "platform_ingestion_frames", "Frames received per connection", ("daemon", "connection"), registry=registry
@@ -147,9 +145,15 @@ class IngestionDaemon(DaemonLifecycle):
             chosen = chosen[: self.settings.max_instruments]
         return chosen
 
-    def _publish_instruments(self, instruments: list[Instrument]) -> None:
+    async def _publish_instruments(self, instruments: list[Instrument]) -> None:
+        """Publish the shard's instruments and wait for the broker's acknowledgement: metadata before
+        frames, so a normaliser reading this shard's frames finds their instruments in ref.instrument."""
         for instrument in instruments:
-            self.producers.produce(Output.event(self.settings.instrument_topic, instrument), self._on_delivery)
+            self.produce(Output.event(self.settings.instrument_topic, instrument))
+        undelivered = await asyncio.to_thread(self.producers.flush, self.settings.shutdown_timeout_s)
+        self.raise_on_delivery_failure()
+        if undelivered:
+            raise RuntimeError(f"{undelivered} instruments not acknowledged by the broker; frames must not go first")
 
     # -- the main loop ------------------------------------------------------------------------
     def run(self) -> None:
@@ -161,59 +165,16 @@ class IngestionDaemon(DaemonLifecycle):
         instruments = self._select(await self._load_instruments())
         if self.stopping:
             return
-        self._publish_instruments(instruments)
-        # metadata before frames: a normaliser reading this shard's frames can then always name their instruments
-        undelivered = await asyncio.to_thread(self.producers.flush, self.settings.shutdown_timeout_s)
-        if undelivered:
-            log.error("instrument metadata not acknowledged by the broker", extra={"undelivered": undelivered})
-        channels = self.settings.channels or list(self.feed.default_channels)
-        limit = self.settings.streams_per_connection or self.feed.limits.streams_per_connection or 1024
-        plans = shard_of(
-            plan_shards(self.feed.exchange, [i.symbol for i in instruments], channels, limit, self.settings.replicas),
-            self.settings.replica,
-        )
-        by_symbol = {i.symbol: i for i in instruments}
+        await self._publish_instruments(instruments)
         budget = self._budget()
         snapshots = RestSnapshotClient(self.feed.exchange, self.feed.rest_base_url, budget)
-        connection_settings = ConnectionSettings(
-            stall_timeout_s=self.settings.stall_timeout_s, reconnect_max_s=self.settings.reconnect_max_s
-        )
-        self.connections = [
-            FeedConnection(
-                self.feed,
-                plan.connection_id,
-                [by_symbol[s] for s in plan.symbols],
-                channels,
-                self._emit,
-                snapshots,
-                connection_settings,
-            )
-            for plan in plans
-        ]
-        log.info(
-            "ingestion shard",
-            extra={
-                "exchange": self.feed.exchange,
-                "connections": len(self.connections),
-                "instruments": sum(len(p.symbols) for p in plans),
-            },
-        )
+        self.connections = self._connections(instruments, snapshots)
         resync_stop = threading.Event()
         resync_thread = threading.Thread(target=self._listen_for_resyncs, args=(resync_stop,), name="resync", daemon=True)
         resync_thread.start()
         tasks = [asyncio.create_task(c.run()) for c in self.connections]
-        self._state = "running"
         try:
-            while not self.stopping:
-                self.producers.poll()
-                if self._delivery_failure is not None:
-                    raise RuntimeError(f"raw frame delivery failed: {self._delivery_failure}")
-                if refused := next((c.failure for c in self.connections if c.failure is not None), None):
-                    raise RuntimeError(f"a book cannot get its snapshot: {refused}")
-                now = time.monotonic()
-                if self.heartbeat_due(now):
-                    self._report(snapshots)
-                await asyncio.sleep(0.02)
+            await self.serve_until_stopped(lambda: self._report(snapshots), tick_s=0.02, check=self._check_connections)
         finally:
             self._state = "stopping"
             resync_stop.set()
@@ -224,6 +185,36 @@ class IngestionDaemon(DaemonLifecycle):
             await budget.close()
             resync_thread.join(timeout=5)
 
+    def _connections(self, instruments: list[Instrument], snapshots: RestSnapshotClient) -> list[FeedConnection]:
+        """This replica's share of the shard plan (every replica computes the same plan)."""
+        channels = self.settings.channels or list(self.feed.default_channels)
+        limit = self.settings.streams_per_connection or self.feed.limits.streams_per_connection or 1024
+        plans = shard_of(
+            plan_shards(self.feed.exchange, [i.symbol for i in instruments], channels, limit, self.settings.replicas),
+            self.settings.replica,
+        )
+        by_symbol = {i.symbol: i for i in instruments}
+        connection_settings = ConnectionSettings(
+            stall_timeout_s=self.settings.stall_timeout_s, reconnect_max_s=self.settings.reconnect_max_s
+        )
+        log.info(
+            "ingestion shard",
+            extra={"exchange": self.feed.exchange, "connections": len(plans), "instruments": sum(len(p.symbols) for p in plans)},
+        )
+        return [
+            FeedConnection(
+                self.feed, plan.connection_id, [by_symbol[s] for s in plan.symbols], channels, self._emit, snapshots,
+                connection_settings,
+            )
+            for plan in plans
+        ]  # fmt: skip
+
+    def _check_connections(self) -> None:
+        """A snapshot the budget refused outright can never come: stop rather than serve that book never."""
+        refused = next((c.failure for c in self.connections if c.failure is not None), None)
+        if refused is not None:
+            raise RuntimeError(f"a book cannot get its snapshot: {refused}")
+
     def _budget(self) -> LocalSnapshotBudget | SnapshotBudgetClient:
         if self._budget_socket is not None:
             return SnapshotBudgetClient(self._budget_socket, self.settings.budget_connect_timeout_s)
@@ -233,14 +224,8 @@ class IngestionDaemon(DaemonLifecycle):
         return LocalSnapshotBudget({self.feed.exchange: (rest.count, rest.window_s)})
 
     def _emit(self, frame: RawFrame) -> None:
-        self.producers.produce(
-            Output(self.settings.raw_topic, frame.payload, frame.connection_id, frame.headers()), self._on_delivery
-        )
+        self.produce(Output(self.settings.raw_topic, frame.payload, frame.connection_id, frame.headers()))
         self.messages_out += 1
-
-    def _on_delivery(self, error: object | None, _message: object) -> None:
-        if error is not None and self._delivery_failure is None:
-            self._delivery_failure = error
 
     def _report(self, snapshots: RestSnapshotClient) -> None:
         for connection in self.connections:
