@@ -13,10 +13,11 @@ from platform_streams.exchanges.binance.adapter import ADAPTER as BINANCE
 from platform_streams.exchanges.ccxt_unified.adapter import FORMAT as CCXT
 from platform_streams.exchanges.coinbase.adapter import ADAPTER as COINBASE
 from platform_streams.exchanges.kraken.adapter import ADAPTER as KRAKEN
+from platform_streams.exchanges.kraken_v2.adapter import ADAPTER as KRAKEN_V2
 from platform_streams.exchanges.okx.adapter import ADAPTER as OKX
 from platform_streams.exchanges.venue_adapter import FormatAdapter, UnknownVenue, VenueAdapter
 
-VENUES: Mapping[str, VenueAdapter] = {adapter.name: adapter for adapter in (BINANCE, OKX, KRAKEN, COINBASE)}
+VENUES: Mapping[str, VenueAdapter] = {adapter.name: adapter for adapter in (BINANCE, OKX, KRAKEN, KRAKEN_V2, COINBASE)}
 FORMATS: Mapping[str, FormatAdapter] = {adapter.name: adapter for adapter in (CCXT,)}
 
 

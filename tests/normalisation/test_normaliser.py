@@ -7,6 +7,7 @@ import pytest
 
 from platform_streams.exchanges.base import FrameError
 from platform_streams.exchanges.kraken.instruments import registry_from_asset_pairs
+from platform_streams.exchanges.kraken_v2.instruments import registry_from_asset_pairs as kraken_v2_registry_from_asset_pairs
 from platform_streams.exchanges.okx.instruments import registry_from_instruments
 from platform_streams.normalisation.normaliser import TAKEOVER_REASON, Normaliser
 from platform_streams.schemas import BookDelta, BookResync, BookSnapshot, SnapshotRequest, Trade, decode
@@ -16,6 +17,9 @@ from tests.exchanges.captures import read_capture, rest_bodies
 BINANCE_2024 = "binance/2024-08-08_hftbacktest_spot_BTCUSDT.jsonl.gz"
 OKX_BOOKS = "okx/2022-05-13_cryptofeed_v5_books.ws.jsonl"
 KRAKEN_BOOK = "kraken/2021-04-17_cryptofeed_v1_book.ws.jsonl"
+KRAKEN_ASSET_PAIRS = "kraken/2021-04-17_cryptofeed_AssetPairs.rest.jsonl"
+KRAKEN_V2_BOOK = "kraken/2026-08-02_crossbook_v2_book25_BTC-USD.jsonl"
+KRAKEN_V2_RESUBSCRIBED = "kraken/2026-08-01_crossbook_v2_book10_BTC-USD_resubscribe.jsonl"
 
 
 def session_start(exchange: str, connection_id: str = "conn-1", symbols: tuple[str, ...] = ()) -> RawFrame:
@@ -90,6 +94,21 @@ def test_kraken_books_keep_the_depth_their_frames_were_subscribed_at() -> None:
     books = normaliser.books()
     assert len(books) == 10 and all(sync.live and sync.depth == 1000 for sync in books.values())
     assert max(sync.book.bid_depth for sync in books.values()) > 10  # kept deeper than any default
+
+
+@pytest.mark.parametrize("capture", [KRAKEN_V2_RESUBSCRIBED, KRAKEN_V2_BOOK])
+def test_kraken_v2_books_keep_the_depth_their_subscription_was_acknowledged_with(capture: str) -> None:
+    normaliser = Normaliser()
+    normaliser.set_instruments("krakenv2", kraken_v2_registry_from_asset_pairs(rest_bodies(KRAKEN_ASSET_PAIRS)[0].frame))
+    events = by_topic(run(normaliser, raw_frames(capture, "krakenv2")), "md.book")
+    assert normaliser.resyncs == 0 and not any(isinstance(e, BookResync) for e in events)
+    snapshots, deltas = {KRAKEN_V2_RESUBSCRIBED: (5, 296), KRAKEN_V2_BOOK: (1, 2_051)}[capture]
+    assert (sum(isinstance(e, BookSnapshot) for e in events), sum(isinstance(e, BookDelta) for e in events)) == (
+        snapshots,
+        deltas,
+    )
+    (sync,) = normaliser.books().values()
+    assert sync.live and sync.depth == {KRAKEN_V2_RESUBSCRIBED: 10, KRAKEN_V2_BOOK: 25}[capture]
 
 
 def test_a_lost_okx_update_resyncs_and_asks_ingestion_for_a_snapshot() -> None:
