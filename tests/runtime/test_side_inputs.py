@@ -9,10 +9,11 @@ from concurrent.futures import Future
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from platform_streams.runtime.side_inputs import PartitionHolds, SideInput, SideInputBarrier, SideInputReader
+from platform_streams.topics import RAW_TOPIC
 from tests.kafka_helpers import produce_raw
 
-RAW = ("md.raw", 3)
-OTHER = ("md.raw", 4)
+RAW = (RAW_TOPIC, 3)
+OTHER = (RAW_TOPIC, 4)
 
 
 def within(seconds: float, condition: Callable[[], bool], poll: Callable[[], object]) -> None:
