@@ -75,9 +75,9 @@ class NormaliserDaemon(StreamDaemon):
 
     def handle(self, batch: Sequence[Message]) -> Iterable[Output]:
         outputs: list[Output] = []
-        normalise = self.normaliser.handle
+        normalise, held = self.normaliser.handle, self.held_partitions
         for message in batch:
-            if self.held(message):
+            if held and (message.topic(), message.partition()) in held:
                 continue  # its partition waits for ref.instrument: it comes back in order
             try:
                 frame = RawFrame.from_record(message.value(), message.headers())

@@ -23,7 +23,7 @@ from __future__ import annotations
 import abc
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -40,6 +40,8 @@ from platform_streams.runtime.watermarks import WatermarkPoller
 from platform_streams.schemas import DeadLetter, PartitionLag, encode
 
 log = logging.getLogger(__name__)
+
+_NOTHING_HELD: Mapping[TopicPartitionKey, object] = {}
 
 
 class DaemonSettings(BaseSettings, kw_only=True):
@@ -108,6 +110,12 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
     def held(self, message: Message) -> bool:
         """Whether ``message``'s partition is held: ``handle`` must skip it (it comes back later, in order)."""
         return self._side_inputs is not None and self._side_inputs.held(message)
+
+    @property
+    def held_partitions(self) -> Mapping[TopicPartitionKey, object]:
+        """The held partitions by ``(topic, partition)``, live (a hold made during ``handle`` is in it at
+        once): a hot ``handle`` reads it once per batch and tests membership only when it is not empty."""
+        return self._side_inputs.holds.active if self._side_inputs is not None else _NOTHING_HELD
 
     def on_batch_handed(self, messages: int, consumed_ns: int, handed_ns: int) -> None:
         """Called once a batch's outputs are with the producer (``perf_counter_ns`` times), for
