@@ -82,11 +82,12 @@ class KrakenBookSync(BookSync):
             delta = msgspec.structs.replace(
                 delta, bids=[*delta.bids, *((p, 0) for p in dropped_bids)], asks=[*delta.asks, *((p, 0) for p in dropped_asks)]
             )
-        if book.is_crossed():
-            return self._resync(delta, f"book crossed: bid {book.best_bid()} ask {book.best_ask()}")
+        # the checksum first: a book that lost an update fails it whether or not the loss also crossed it
         mismatch = self._checksum_mismatch(book, checksum)
         if mismatch:
             return self._resync(delta, mismatch)
+        if book.is_crossed():
+            return self._resync(delta, f"book crossed: bid {book.best_bid()} ask {book.best_ask()}")
         self.last_sequence = delta.sequence
         return SyncResult(SyncStatus.APPLIED, (delta,))
 
