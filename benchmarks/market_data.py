@@ -16,7 +16,8 @@ book syncs with their integrity checks, ``Output`` records with encoded values):
   cryptofeed never enters the project venv; both processes are pinned to the same single CPU.
 - Book updates applied to books with their integrity checks: Binance depth diffs with the
   ``U``/``u`` rule (REST snapshot and diffs in recorded order), OKX ``books-l2-tbt`` with its
-  CRC32 checksum, Kraken v1 ``book`` with its CRC32 checksum; every pass must end with no resync.
+  CRC32 checksum, Kraken v1 ``book`` with its CRC32 checksum, Kraken v2 ``book`` (the BTC/USD depth-25
+  capture, its acknowledgement first) with its CRC32 checksum; every pass must end with no resync.
 
 Each workload is measured over ``--runs`` runs of about ``--seconds`` of this process's CPU
 time (``time.process_time_ns``: the machine is shared, and another process on the core slows
@@ -41,7 +42,7 @@ The last line printed is one JSON object:
 - ``cryptofeed_binance_trades_mps``: cryptofeed's median on the real ``@aggTrade`` frames, and
   ``binance_trades_vs_cryptofeed``: ours over cryptofeed's on identical frames, the lower of the
   two shared workloads;
-- ``parse_book_updates_mps``: the lowest median over the three exchanges (each must keep up on
+- ``parse_book_updates_mps``: the lowest median over the book workloads (each must keep up on
   its own, so the slowest is the figure); ``parse_book_updates_mps_by_exchange`` has each;
 - ``pipeline_eps``, ``p50_ms``, ``p99_ms``: part (b), null unless ``--pipeline``; with it also
   ``pipeline_frames_per_s``, ``pipeline_stored_trades_per_s``, ``pipeline_lag`` (start, end, max)
@@ -74,7 +75,7 @@ OKX_BOOKS = "okx/2022-02-27_cryptofeed_v5_books-l2-tbt.ws.jsonl"
 OKX_INSTRUMENTS = "okx/2022-02-27_cryptofeed_instruments.rest.jsonl"
 KRAKEN_BOOK = "kraken/2021-04-17_cryptofeed_v1_book.ws.jsonl"
 KRAKEN_ASSET_PAIRS = "kraken/2021-04-17_cryptofeed_AssetPairs.rest.jsonl"
-KRAKEN_CAPTURE_DEPTH = 1000  # the Kraken capture subscribed at depth 1000, which its checksums depend on
+KRAKEN_V2_BOOK = "kraken/2026-08-02_crossbook_v2_book25_BTC-USD.jsonl"
 
 REAL_AGG_TRADES = "@aggTrade combined, 11 symbols (2021)"
 RESPELLED_AGG_TRADES = "@aggTrade combined, BTCUSDT (2024 @trade respelled)"
@@ -82,7 +83,7 @@ COMPARED_WORKLOADS = (REAL_AGG_TRADES, RESPELLED_AGG_TRADES)
 
 if TYPE_CHECKING:
     from platform_streams.exchanges.instruments import InstrumentRegistry
-    from platform_streams.ingestion.raw_frames import RawFrame
+    from platform_streams.schemas.raw_frames import RawFrame
 
 
 class Figure(NamedTuple):
@@ -199,7 +200,7 @@ def raw_frames(
     (``session``: books need it; trades do not); ``rest`` = (position, body, path) inserts a REST body."""
     import msgspec
 
-    from platform_streams.ingestion.raw_frames import ConnectionEvent, FrameKind, RawFrame
+    from platform_streams.schemas.raw_frames import ConnectionEvent, FrameKind, RawFrame
 
     connected = msgspec.json.encode(ConnectionEvent("connected"))
     start = RawFrame(exchange, "bench-conn", -2, 1_723_161_254_087_896_568, FrameKind.CONTROL, connected)
@@ -242,12 +243,13 @@ def binance_trades(
 
 def check_every_frame_is_one_trade(instruments: InstrumentRegistry, records: list[RawFrame]) -> None:
     from platform_streams.normalisation.normaliser import Normaliser
+    from platform_streams.topics import TRADE_TOPIC
 
     normaliser = Normaliser()
     normaliser.set_instruments("binance", instruments)
     for record in records:
         outputs = normaliser.handle(record)
-        if [output.topic for output in outputs] != ["md.trade"]:
+        if [output.topic for output in outputs] != [TRADE_TOPIC]:
             raise RuntimeError(f"a Binance trade frame gave {outputs!r}, not one trade: {record.payload[:120]!r}")
 
 
@@ -320,6 +322,7 @@ def run_cryptofeed_worker(directory: Path, runs: int, seconds: float) -> None:
 
 def book_updates(runs: int, seconds: float) -> dict[str, Figure]:
     from platform_streams.exchanges.kraken.instruments import registry_from_asset_pairs
+    from platform_streams.exchanges.kraken_v2.instruments import registry_from_asset_pairs as kraken_v2_registry
     from platform_streams.exchanges.okx.instruments import registry_from_instruments
     from tests.exchanges.captures import read_capture, rest_bodies
 
@@ -335,6 +338,9 @@ def book_updates(runs: int, seconds: float) -> dict[str, Figure]:
     kraken = raw_frames("kraken", (f for f in recorded_frames(KRAKEN_BOOK) if f.startswith(b"[")))
     okx_instruments = registry_from_instruments([body.frame for body in rest_bodies(OKX_INSTRUMENTS)])
     kraken_instruments = registry_from_asset_pairs(rest_bodies(KRAKEN_ASSET_PAIRS)[0].frame)
+    # v2: the subscribe acknowledgement (the book's depth) then every book message of the capture
+    kraken_v2 = raw_frames("krakenv2", recorded_frames(KRAKEN_V2_BOOK, b'"book"'))
+    kraken_v2_instruments = kraken_v2_registry(rest_bodies(KRAKEN_ASSET_PAIRS)[0].frame)
     return {
         "binance": measure_books(
             "Binance depth diffs: U/u rule, snapshot + diffs in recorded order", "binance", binance, None, runs, seconds
@@ -345,17 +351,25 @@ def book_updates(runs: int, seconds: float) -> dict[str, Figure]:
         "kraken": measure_books(
             "Kraken v1 book: CRC32 checksum on every update", "kraken", kraken, kraken_instruments, runs, seconds
         ),
+        "krakenv2": measure_books(
+            "Kraken v2 book: CRC32 checksum on every message, numbers read as their JSON text",
+            "krakenv2",
+            kraken_v2,
+            kraken_v2_instruments,
+            runs,
+            seconds,
+        ),  # fmt: skip
     }
 
 
 def measure_books(
     name: str, exchange: str, records: list[RawFrame], instruments: InstrumentRegistry | None, runs: int, seconds: float
 ) -> Figure:
-    from platform_streams.ingestion.raw_frames import FrameKind
     from platform_streams.normalisation.normaliser import Normaliser
+    from platform_streams.schemas.raw_frames import FrameKind
 
     def one_pass() -> None:
-        normaliser = Normaliser(book_depths={"kraken": KRAKEN_CAPTURE_DEPTH})
+        normaliser = Normaliser()  # the Kraken capture's frames say their depth (book-1000)
         if instruments is not None:
             normaliser.set_instruments(exchange, instruments)
         handle = normaliser.handle

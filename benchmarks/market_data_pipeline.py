@@ -141,6 +141,8 @@ def _cpu_by_component(
 
 
 def _deployment(ports: dict[str, int], database_url: str, instruments: int, normalisers: int, budget: Path) -> dict[str, Any]:
+    from platform_streams.topics import BBO_TOPIC, TRADE_TOPIC
+
     daemons: list[dict[str, Any]] = [
         {"name": "snapshot-budget", "kind": "snapshot-budget", "restart": "always",
          "config": {"exchanges": list(EXCHANGES), "socket": str(budget), "heartbeat_interval_s": 2}},
@@ -159,7 +161,7 @@ def _deployment(ports: dict[str, int], database_url: str, instruments: int, norm
     })  # fmt: skip
     daemons.append({
         "name": "sink", "kind": "postgres-sink", "restart": "always",
-        "config": {"inputs": ["md.trade", "md.bbo"], "database_url": database_url, "heartbeat_interval_s": 2},
+        "config": {"inputs": [TRADE_TOPIC, BBO_TOPIC], "database_url": database_url, "heartbeat_interval_s": 2},
     })  # fmt: skip
     return {"name": "bench-market-data", "daemons": daemons}
 

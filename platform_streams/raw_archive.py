@@ -22,7 +22,7 @@ from typing import BinaryIO
 import msgspec
 import zstandard
 
-from platform_streams.ingestion.raw_frames import FrameKind, RawFrame
+from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 
 _LENGTH = struct.Struct(">I")
 _encoder = msgspec.msgpack.Encoder()

@@ -1,4 +1,5 @@
-"""The topic registry: one declarative table of every Kafka topic the platform uses.
+"""The topic registry: one declarative table of every Kafka topic the platform uses, and the
+one home of their names (code names a topic by these constants, never by a string literal).
 
 Each row says what the topic carries, how it is keyed, how long it is kept, and
 which producer profile writes it (``latency`` for the trading path, ``bulk`` for
@@ -41,37 +42,54 @@ class TopicSpec(msgspec.Struct, frozen=True):
         return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms)}
 
 
+RAW_TOPIC = "md.raw"
+TRADE_TOPIC = "md.trade"
+BOOK_TOPIC = "md.book"
+BBO_TOPIC = "md.bbo"
+CANDLE_TOPIC = "md.candle.1m"
+INDICATOR_TOPIC = "md.indicator"
+DEADLETTER_TOPIC = "md.deadletter"
+INTENT_TOPIC = "strat.intent"
+ORDER_REQUEST_TOPIC = "exec.order_request"
+ORDER_EVENT_TOPIC = "exec.order_event"
+FILL_TOPIC = "exec.fill"
+POSITION_TOPIC = "state.position"
+INSTRUMENT_TOPIC = "ref.instrument"
+RESYNC_TOPIC = "ctl.resync"
+DEPLOYMENT_TOPIC = "ctl.deployment"
+HEARTBEAT_TOPIC = "ctl.heartbeat"
+DEMO_INPUT_TOPIC = "demo.input"
+DEMO_OUTPUT_TOPIC = "demo.output"
+
 _L, _S, _B = ProducerProfile.LATENCY, ProducerProfile.STREAM, ProducerProfile.BULK
 
 TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec("md.raw", "connection id", "raw exchange frames (bytes as received)", _S, retention_ms=2 * DAY_MS),
-    TopicSpec("md.trade", "exchange:symbol", events.Trade.__name__, _S),
+    TopicSpec(RAW_TOPIC, "connection id", "raw exchange frames (bytes as received)", _S, retention_ms=2 * DAY_MS),
+    TopicSpec(TRADE_TOPIC, "exchange:symbol", events.Trade.__name__, _S),
     TopicSpec(
-        "md.book",
+        BOOK_TOPIC,
         "exchange:symbol",
         f"{events.BookSnapshot.__name__} | {events.BookDelta.__name__} | {events.BookResync.__name__}",
         _S,
     ),
-    TopicSpec("md.bbo", "exchange:symbol", events.BestBidOffer.__name__, _S),
-    TopicSpec("md.candle.1m", "exchange:symbol", events.Candle.__name__, _S, retention_ms=30 * DAY_MS),
-    TopicSpec("md.indicator", "exchange:symbol", events.IndicatorValue.__name__, _S),
-    TopicSpec("md.deadletter", "source key", events.DeadLetter.__name__, _B, retention_ms=30 * DAY_MS),
-    TopicSpec("strat.intent", "exchange:symbol", events.StrategyIntent.__name__, _L),
-    TopicSpec("exec.order_request", "account", events.OrderRequest.__name__, _L, retention_ms=30 * DAY_MS),
-    TopicSpec("exec.order_event", "account", events.OrderEvent.__name__, _L, retention_ms=30 * DAY_MS),
-    TopicSpec("exec.fill", "account", events.Fill.__name__, _L, retention_ms=90 * DAY_MS),
-    TopicSpec("state.position", "account:exchange:symbol", events.Position.__name__, _L, compacted=True),
-    TopicSpec("ref.instrument", "exchange:symbol", events.Instrument.__name__, _L, compacted=True),
-    TopicSpec("ctl.resync", "connection id", events.SnapshotRequest.__name__, _L, retention_ms=HOUR_MS),
-    TopicSpec("ctl.deployment", "deployment name", "deployment spec (desired state)", _L, compacted=True, partitions=1),
-    TopicSpec("ctl.heartbeat", "daemon instance", events.Heartbeat.__name__, _L, retention_ms=DAY_MS, partitions=1),
-    TopicSpec("demo.input", "exchange:symbol", f"{events.Trade.__name__} (demo deployment)", _L, retention_ms=HOUR_MS),
-    TopicSpec("demo.output", "exchange:symbol", f"{events.Trade.__name__} (demo deployment)", _L, retention_ms=HOUR_MS),
+    TopicSpec(BBO_TOPIC, "exchange:symbol", events.BestBidOffer.__name__, _S),
+    TopicSpec(CANDLE_TOPIC, "exchange:symbol", events.Candle.__name__, _S, retention_ms=30 * DAY_MS),
+    TopicSpec(INDICATOR_TOPIC, "exchange:symbol", events.IndicatorValue.__name__, _S),
+    TopicSpec(DEADLETTER_TOPIC, "source key", events.DeadLetter.__name__, _B, retention_ms=30 * DAY_MS),
+    TopicSpec(INTENT_TOPIC, "exchange:symbol", events.StrategyIntent.__name__, _L),
+    TopicSpec(ORDER_REQUEST_TOPIC, "account", events.OrderRequest.__name__, _L, retention_ms=30 * DAY_MS),
+    TopicSpec(ORDER_EVENT_TOPIC, "account", events.OrderEvent.__name__, _L, retention_ms=30 * DAY_MS),
+    TopicSpec(FILL_TOPIC, "account", events.Fill.__name__, _L, retention_ms=90 * DAY_MS),
+    TopicSpec(POSITION_TOPIC, "account:exchange:symbol", events.Position.__name__, _L, compacted=True),
+    TopicSpec(INSTRUMENT_TOPIC, "exchange:symbol", events.Instrument.__name__, _L, compacted=True),
+    TopicSpec(RESYNC_TOPIC, "connection id", events.SnapshotRequest.__name__, _L, retention_ms=HOUR_MS),
+    TopicSpec(DEPLOYMENT_TOPIC, "deployment name", "deployment spec (desired state)", _L, compacted=True, partitions=1),
+    TopicSpec(HEARTBEAT_TOPIC, "daemon instance", events.Heartbeat.__name__, _L, retention_ms=DAY_MS, partitions=1),
+    TopicSpec(DEMO_INPUT_TOPIC, "exchange:symbol", f"{events.Trade.__name__} (demo deployment)", _L, retention_ms=HOUR_MS),
+    TopicSpec(DEMO_OUTPUT_TOPIC, "exchange:symbol", f"{events.Trade.__name__} (demo deployment)", _L, retention_ms=HOUR_MS),
 )
 
 TOPICS_BY_NAME: Mapping[str, TopicSpec] = {spec.name: spec for spec in TOPICS}
-DEADLETTER_TOPIC = "md.deadletter"
-HEARTBEAT_TOPIC = "ctl.heartbeat"
 
 
 def profile_of(topic: str) -> ProducerProfile:

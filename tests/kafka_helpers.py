@@ -97,6 +97,11 @@ class DaemonThread:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def running(self) -> bool:
+        """False once the daemon's ``run`` returned or raised (by itself, or after ``stop``)."""
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         self.daemon.stop()
         self._thread.join(timeout=60)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platform_streams.ingestion.raw_frames import FrameKind, RawFrame
 from platform_streams.raw_archive import RawArchiveWriter, archive_files, read_archive, read_file
+from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 
 HOUR_NS = 3_600 * 1_000_000_000
 T0 = 1_764_000_000 * 1_000_000_000  # 2025-11-24 16:00:00 UTC

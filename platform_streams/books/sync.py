@@ -2,12 +2,18 @@
 
 A sync rule (``platform_streams.exchanges.<exchange>.book_sync``) is fed the canonical
 :class:`BookSnapshot`/:class:`BookDelta` events of one instrument, in arrival order, with
-the exchange's checksum where it sends one (``ParsedFrame.checksum``), and answers with a
+the exchange's checksum where it sends one (:class:`BookChecksum`, from the parser's
+``ParsedFrame.checksum``), and answers with a
 :class:`SyncResult`: ``applied`` (publish the events it lists), ``buffered`` (kept until
 the snapshot they continue), ``dropped`` (already in the book, or waiting for a snapshot)
 or ``resync`` (the book is wrong or cannot be continued: publish ``result.resync`` and
 fetch a new snapshot or resubscribe). After a resync every delta is dropped (or, on
 Binance, buffered) until the next snapshot, so a wrong book is never served.
+
+Where the exchange's rule depends on how deep the book was subscribed (Kraken truncates
+to the subscribed depth), ``depth`` is set from the subscription the frames belong to
+(the parser reports it, ``ParsedFrame.subscriptions``), never from configuration. This
+package imports no exchange adapter: the adapters build on it.
 """
 
 from __future__ import annotations
@@ -18,8 +24,23 @@ import enum
 import msgspec
 
 from platform_streams.books.order_book import OrderBook
-from platform_streams.exchanges.base import BookChecksum, BookEvent
 from platform_streams.schemas.events import BookDelta, BookResync, BookSnapshot
+
+BookEvent = BookSnapshot | BookDelta
+"""The canonical events a book sync consumes."""
+
+
+class BookChecksum(msgspec.Struct, frozen=True, gc=False):
+    """An exchange's checksum of its book after one book event, as sent.
+
+    Kraken computes its checksum over its own decimal text, whose number of decimals is
+    not the instrument's scale: ``price_text_scale``/``size_text_scale`` keep those
+    decimals so the text can be rebuilt exactly. ``None`` means the exchange's text is the
+    shortest decimal spelling of the value (OKX)."""
+
+    value: int
+    price_text_scale: int | None = None
+    size_text_scale: int | None = None
 
 
 class SyncStatus(enum.Enum):
@@ -58,6 +79,7 @@ class BookSync(abc.ABC):
         self.book: OrderBook | None = None
         self.live = False
         self.last_sequence = 0
+        self.depth = 0  # levels a side of the subscription the events belong to (0: unknown, or not limited)
 
     def on_event(self, event: BookEvent, checksum: BookChecksum | None = None) -> SyncResult:
         """Dispatch a snapshot or a delta to its rule."""

@@ -11,12 +11,11 @@ from confluent_kafka import Producer
 from tqdm import tqdm
 
 from platform_streams.embedded.paths import state_dir
-from platform_streams.ingestion.raw_frames import RAW_TOPIC
 from platform_streams.ingestion.replay import paced, relabelled
 from platform_streams.kafka_clients import producer_settings
 from platform_streams.raw_archive import archive_files, read_archive
 from platform_streams.settings import ConfigError
-from platform_streams.topics import profile_of
+from platform_streams.topics import RAW_TOPIC, profile_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,10 +52,10 @@ def run_replay(args: argparse.Namespace) -> int:
     sent = 0
     with tqdm(desc=f"replaying {args.exchange}", unit=" frames", unit_scale=True) as progress:
         for frame in frames:
-            output = frame.to_output(args.topic)
+            headers = frame.headers()
             while True:
                 try:
-                    producer.produce(output.topic, output.value, output.key, headers=output.headers)
+                    producer.produce(args.topic, frame.payload, frame.connection_id, headers=headers)
                     break
                 except BufferError:
                     producer.poll(0.05)

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 
 from platform_streams.runtime import Output, SourceDaemon, SourceSettings
 from platform_streams.schemas import Side, Trade, encode
+from platform_streams.topics import DEMO_INPUT_TOPIC
 
 _BASES = ("BTC", "ETH", "SOL", "XRP", "ADA", "DOGE", "DOT", "LTC", "LINK", "AVAX", "ATOM", "TRX")
 
 
 class SyntheticTradeSettings(SourceSettings, kw_only=True):
-    output: str = "demo.input"
+    output: str = DEMO_INPUT_TOPIC
     rate: float = 1_000.0  # trades per second across all instruments
     instruments: int = 50
     exchange: str = "synthetic"

@@ -1,6 +1,8 @@
-"""Exchange adapters' pure edge: raw exchange frames and metadata become canonical events and instruments.
+"""Venue adapters: everything the platform knows about each venue, one package per venue with the same
+file names (``adapter``, ``endpoints``, ``feed``, ``instruments``, ``messages``, ``parser``,
+``book_sync``), listed in :mod:`.registry`.
 
-One package per exchange with the same file names (``messages``, ``instruments``, ``parser``,
-``book_sync``, ``endpoints``); shared types live in :mod:`.base`, :mod:`.instruments`,
-:mod:`.limits`, :mod:`.decimal_text` and :mod:`.timestamps`. Nothing here does I/O.
+The contract is :mod:`.venue_adapter` (and the parser base in :mod:`.base`); shared pieces live in
+:mod:`.instruments`, :mod:`.limits`, :mod:`.symbol_scales`, :mod:`.decimal_text` and
+:mod:`.timestamps`. Adapters build on ``platform_streams.books`` and the schemas; nothing here does I/O.
 """

@@ -1,14 +1,16 @@
-"""The small adapter interface every exchange package implements, its result types and its errors.
+"""The parsing side of a venue adapter: the parser base every exchange package implements, its
+result types and its errors.
 
-A parser turns one raw frame (bytes as received) into canonical events. Frames it cannot
-turn into events raise a :class:`FrameError` subclass naming the exchange and the reason,
-so the normalisation daemon can dead-letter them; control frames (subscription acks,
-heartbeats, pongs) parse to no events and say what they were in ``ParsedFrame.control``.
+A parser (:class:`ExchangeParser`) turns one raw frame (bytes as received) into canonical
+events. Frames it cannot turn into events raise a :class:`FrameError` subclass naming the
+exchange and the reason, so the normalisation daemon can dead-letter them; control frames
+(subscription acks, heartbeats, pongs) parse to no events and say what they were in
+``ParsedFrame.control``.
 
 Parsers remember per-symbol scales and recently parsed number text: after reloading
 instrument metadata, build a new parser. Book events are checked by the exchange's
 sync rule (``platform_streams.exchanges.<exchange>.book_sync``), fed with
-``ParsedFrame.checksum``.
+``ParsedFrame.checksum`` and the depth of ``ParsedFrame.subscriptions``.
 
 Conventions where an exchange sends less than a canonical event carries:
 
@@ -22,17 +24,16 @@ Conventions where an exchange sends less than a canonical event carries:
 
 from __future__ import annotations
 
-from typing import Protocol
+import abc
+from collections.abc import Callable
 
 import msgspec
 
+from platform_streams.books.sync import BookChecksum
 from platform_streams.schemas.events import BestBidOffer, BookDelta, BookSnapshot, Candle, Trade
 
 MarketEvent = Trade | BookSnapshot | BookDelta | BestBidOffer | Candle
 """The canonical events a parser produces."""
-
-BookEvent = BookSnapshot | BookDelta
-"""The canonical events a book sync consumes."""
 
 
 class FrameError(ValueError):
@@ -62,37 +63,63 @@ class ExchangeErrorFrame(FrameError):
     """The exchange reported an error (a rejected subscription, a bad request)."""
 
 
-class BookChecksum(msgspec.Struct, frozen=True, gc=False):
-    """An exchange's checksum of its book after one book event, as sent.
+class BookSubscription(msgspec.Struct, frozen=True, gc=False):
+    """What a frame says about the book subscription its book events belong to: the normalised
+    ``symbol`` and the ``depth`` (levels a side) it was subscribed at. Kraken v1 names it in every
+    book frame (``book-1000``), Kraken v2 in the subscribe acknowledgement; book rules that
+    truncate take their depth from it, never from configuration."""
 
-    Kraken computes its checksum over its own decimal text, whose number of decimals is
-    not the instrument's scale: ``price_text_scale``/``size_text_scale`` keep those
-    decimals so the text can be rebuilt exactly. ``None`` means the exchange's text is the
-    shortest decimal spelling of the value (OKX)."""
-
-    value: int
-    price_text_scale: int | None = None
-    size_text_scale: int | None = None
+    symbol: str
+    depth: int
 
 
 class ParsedFrame(msgspec.Struct, gc=False):
     """What one raw frame became: canonical events in frame order, the checksum of the book
-    event among them when the exchange sent one, and for control frames what they were."""
+    event among them when the exchange sent one, the book subscriptions the frame states, and
+    for control frames what they were."""
 
     events: list[MarketEvent]
     checksum: BookChecksum | None = None
     control: str = ""
+    subscriptions: tuple[BookSubscription, ...] = ()
 
 
-class ExchangeParser(Protocol):
-    """Raw frame bytes plus the platform's receive time in, canonical events out; pure and reusable."""
+TradeFastPath = Callable[[bytes, int], "tuple[str, bytes] | None"]
+"""``(frame, receive_ts_ns)`` → ``(key, encoded Trade)``, or None for a frame that is not a trade
+(hand it to :meth:`ExchangeParser.parse_frame`). Raises like the parser."""
+
+
+class ExchangeParser(abc.ABC):
+    """Raw frame bytes plus the platform's receive time in, canonical events out; pure and reusable.
+
+    One parser serves every connection of its exchange (or format). Besides WebSocket frames it
+    answers what the normaliser must not know per venue: how a REST body fetched for a connection
+    becomes events (:meth:`parse_rest`), the venue's name of a normalised symbol
+    (:meth:`venue_symbol`), and a native fast path for trades where one exists
+    (:meth:`trade_fast_path`)."""
 
     exchange: str
 
+    @abc.abstractmethod
+    def parse_frame(self, frame: bytes, receive_ts_ns: int) -> ParsedFrame:
+        """The canonical events of one frame, with the book checksum and the control-frame kind;
+        raises :class:`FrameError`."""
+
     def parse(self, frame: bytes, receive_ts_ns: int) -> list[MarketEvent]:
         """The canonical events of one frame ([] for a control frame); raises :class:`FrameError`."""
-        ...
+        return self.parse_frame(frame, receive_ts_ns).events
 
-    def parse_frame(self, frame: bytes, receive_ts_ns: int) -> ParsedFrame:
-        """As :meth:`parse`, plus the book checksum and the control-frame kind."""
-        ...
+    def parse_rest(self, body: bytes, path: str, receive_ts_ns: int) -> ParsedFrame:
+        """The events of a REST body ingestion fetched for a connection (a book snapshot), by its
+        request ``path``; exchanges whose snapshots come on the socket have none."""
+        raise FrameError(self.exchange, f"REST body for {path!r} is not a book snapshot this adapter reads", body)
+
+    @abc.abstractmethod
+    def venue_symbol(self, symbol: str) -> str:
+        """The exchange's name of normalised ``symbol`` (what ingestion subscribed it by); raises
+        :class:`UnknownInstrument` for a symbol this parser cannot name."""
+
+    def trade_fast_path(self) -> TradeFastPath | None:
+        """A faster way to the encoded trade of a trade frame, tried before :meth:`parse_frame`; None
+        where there is none. Asked once per parser, never per frame."""
+        return None

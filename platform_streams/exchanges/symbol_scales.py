@@ -50,6 +50,7 @@ class SymbolScalesCache:
         self.instruments = instruments
         self.symbol_from_text = symbol_from_text
         self.resolved: dict[str, SymbolScales] = {}
+        self._venue_symbols: dict[str, str] = {}  # normalised symbol → the exchange symbol it was resolved from
         self._text_caches: dict[int, DecimalTextCache] = {}
 
     def resolve(self, exchange_symbol: str, price_text: str = "", size_text: str = "") -> SymbolScales:
@@ -70,7 +71,19 @@ class SymbolScalesCache:
         scales.prices = self._text_cache(scales.price_scale)
         scales.sizes = self._text_cache(scales.size_scale)
         self.resolved[exchange_symbol] = scales
+        self._venue_symbols.setdefault(scales.symbol, exchange_symbol)
         return scales
+
+    def venue_symbol(self, symbol: str) -> str:
+        """The exchange's name of normalised ``symbol``: from the metadata, else the name it was
+        resolved from; raises :class:`UnknownInstrument` for a symbol neither knows."""
+        instrument = self.instruments.get_symbol(symbol) if self.instruments is not None else None
+        if instrument is not None:
+            return instrument.exchange_symbol
+        exchange_symbol = self._venue_symbols.get(symbol)
+        if exchange_symbol is None:
+            raise UnknownInstrument(self.exchange, f"no exchange symbol known for {symbol!r}")
+        return exchange_symbol
 
     def _text_cache(self, scale: int) -> DecimalTextCache:
         """One cache per scale, shared by every symbol at that scale (the same text has the same mantissa)."""

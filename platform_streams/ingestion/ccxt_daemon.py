@@ -7,7 +7,9 @@ client whose numbers are strings (``exchange.number = str``: exact). ccxt.pro ke
 books with float prices (its sorted sides negate them), so book levels are written as
 the shortest text that round-trips the float — the exchange's own decimal for any
 price of up to 15 significant digits — and the parser refuses any that is not exact at
-the instrument's scale.
+the instrument's scale. The daemon runs on the runtime's lifecycle (``serve_until_stopped``):
+every frame is produced with the delivery callback, and a failed delivery, like a watch that
+fails, stops it non-zero for the supervisor to restart.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ import msgspec
 
 from platform_streams.exchanges.ccxt_unified.instruments import UnusableMarket, instrument_from_market
 from platform_streams.exchanges.ccxt_unified.messages import UnifiedBook, UnifiedTrade
-from platform_streams.exchanges.ccxt_unified.parser import FORMAT
+from platform_streams.exchanges.ccxt_unified.parser import FORMAT_NAME
 from platform_streams.exchanges.instruments import Instrument
-from platform_streams.ingestion.raw_frames import RAW_TOPIC, FrameKind, RawFrame
 from platform_streams.reference.listing import read_published_instruments, withdrawn_instruments
 from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
 from platform_streams.runtime.output import Output
+from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 from platform_streams.settings import ConfigError
+from platform_streams.topics import INSTRUMENT_TOPIC, RAW_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ class CcxtIngestionSettings(BaseSettings, kw_only=True):
     books: bool = True
     ccxt_config: dict[str, Any] = {}  # passed to the ccxt constructor: urls, options (keys stay out of logs)
     raw_topic: str = RAW_TOPIC
-    instrument_topic: str = "ref.instrument"
+    instrument_topic: str = INSTRUMENT_TOPIC
 
 
 def float_text(value: float) -> str:
@@ -82,9 +85,9 @@ class CcxtIngestionDaemon(DaemonLifecycle):
     def _emit(self, payload: bytes) -> None:
         self._sequence += 1
         frame = RawFrame(
-            self.exchange, self.connection_id, self._sequence, time.time_ns(), FrameKind.WEBSOCKET, payload, format=FORMAT
+            self.exchange, self.connection_id, self._sequence, time.time_ns(), FrameKind.WEBSOCKET, payload, format=FORMAT_NAME
         )
-        self.producers.produce(frame.to_output(self.settings.raw_topic))
+        self.produce(Output(self.settings.raw_topic, frame.payload, frame.connection_id, frame.headers()))
         self.frames += 1
         self.messages_out += 1
 
@@ -93,36 +96,21 @@ class CcxtIngestionDaemon(DaemonLifecycle):
 
     async def _main(self) -> None:
         trades_client, books_client = self._client(numbers_as_text=True), self._client(numbers_as_text=False)
+        tasks: list[asyncio.Task[None]] = []
         try:
             markets = await books_client.load_markets()
             symbols = self._symbols(markets)
-            for symbol in symbols:
-                try:
-                    instrument = instrument_from_market(self.exchange, markets[symbol], books_client.precisionMode)
-                except UnusableMarket as exc:
-                    log.warning("market skipped", extra={"symbol": symbol, "reason": str(exc)})
-                    continue
-                self.producers.produce(Output.event(self.settings.instrument_topic, instrument))
-            for instrument in await self._withdrawn(markets):
-                self.producers.produce(Output.event(self.settings.instrument_topic, instrument))
-            self._state = "running"
-            tasks = []
+            await self._publish_instruments(markets, symbols, books_client.precisionMode)
             if self.settings.trades:
                 tasks.append(asyncio.create_task(self._watch_trades(trades_client, symbols)))
             if self.settings.books:
                 tasks.append(asyncio.create_task(self._watch_books(books_client, symbols)))
-            while not self.stopping:
-                self.producers.poll()
-                if self.heartbeat_due(time.monotonic()):
-                    self.send_heartbeat([])
-                for task in tasks:
-                    if task.done() and task.exception() is not None:
-                        raise task.exception()  # type: ignore[misc]
-                await asyncio.sleep(0.05)
+            await self.serve_until_stopped(lambda: self.send_heartbeat([]), tick_s=0.05, check=lambda: _raise_if_failed(tasks))
+        finally:
+            self._state = "stopping"
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        finally:
             await trades_client.close()
             await books_client.close()
 
@@ -132,6 +120,22 @@ class CcxtIngestionDaemon(DaemonLifecycle):
             read_published_instruments, self.bootstrap_servers, self.settings.instrument_topic, self.exchange
         )
         return withdrawn_instruments(published, {s for s, m in markets.items() if m.get("active") is not False})
+
+    async def _publish_instruments(self, markets: dict[str, Any], symbols: list[str], precision_mode: int) -> None:
+        """The markets' instruments, acknowledged before the first frame (normalisers need them to read it)."""
+        for symbol in symbols:
+            try:
+                instrument = instrument_from_market(self.exchange, markets[symbol], precision_mode)
+            except UnusableMarket as exc:
+                log.warning("market skipped", extra={"symbol": symbol, "reason": str(exc)})
+                continue
+            self.produce(Output.event(self.settings.instrument_topic, instrument))
+        for instrument in await self._withdrawn(markets):
+            self.produce(Output.event(self.settings.instrument_topic, instrument))
+        undelivered = await asyncio.to_thread(self.producers.flush, self.settings.shutdown_timeout_s)
+        self.raise_on_delivery_failure()
+        if undelivered:
+            raise RuntimeError(f"{undelivered} instruments not acknowledged by the broker; frames must not go first")
 
     def _symbols(self, markets: dict[str, Any]) -> list[str]:
         if self.settings.symbols:
@@ -200,6 +204,13 @@ class CcxtIngestionDaemon(DaemonLifecycle):
                         )
                     )
                 )
+
+
+def _raise_if_failed(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """A watch task that ended with an error ends the daemon with it (the supervisor restarts it)."""
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
 
 
 def trades_after(cache: Sequence[Any], last: Any) -> list[Any]:

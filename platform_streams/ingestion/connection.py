@@ -21,11 +21,11 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from platform_streams.exchanges.instruments import Instrument
-from platform_streams.ingestion.feed import MarketDataFeed
-from platform_streams.ingestion.raw_frames import ConnectionEvent, FrameKind, RawFrame
+from platform_streams.exchanges.venue_adapter import MarketDataFeed
 from platform_streams.ingestion.rest_snapshots import RestSnapshotClient, SnapshotUnavailable
 from platform_streams.ingestion.snapshot_budget import WeightBudget
 from platform_streams.ingestion.snapshot_budget_service import SnapshotBudgetError
+from platform_streams.schemas.raw_frames import ConnectionEvent, FrameKind, RawFrame
 
 log = logging.getLogger(__name__)
 

@@ -16,17 +16,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 
 import aiohttp
 from confluent_kafka import Consumer, KafkaException
 from prometheus_client import Counter, Gauge
 
 from platform_streams.exchanges.instruments import Instrument
+from platform_streams.exchanges.registry import venue
+from platform_streams.exchanges.venue_adapter import MarketDataFeed, UnknownVenue
 from platform_streams.ingestion.connection import ConnectionSettings, FeedConnection
-from platform_streams.ingestion.feed import MarketDataFeed
-from platform_streams.ingestion.feeds import build_feed
-from platform_streams.ingestion.raw_frames import RAW_TOPIC, RawFrame
 from platform_streams.ingestion.rest_snapshots import RestSnapshotClient
 from platform_streams.ingestion.shard_planner import plan_shards, shard_of
 from platform_streams.ingestion.snapshot_budget_client import SnapshotBudgetClient
@@ -36,7 +34,9 @@ from platform_streams.reference.listing import read_published_instruments, withd
 from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
 from platform_streams.runtime.output import Output
 from platform_streams.schemas import EventDecodeError, SnapshotRequest, TypedDecoder
+from platform_streams.schemas.raw_frames import RawFrame
 from platform_streams.settings import ConfigError
+from platform_streams.topics import INSTRUMENT_TOPIC, RAW_TOPIC, RESYNC_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +50,27 @@ class IngestionSettings(BaseSettings, kw_only=True):
     symbols: list[str] = []  # normalised symbols to ingest; empty: every active instrument
     max_instruments: int = 0  # 0: no cap (else the first N symbols in order)
     channels: list[str] = []  # empty: the feed's defaults
+    book_depth: int = 0  # levels a side books are subscribed (or snapshotted) at; 0: the venue's default
     streams_per_connection: int = 0  # 0: the exchange's limit
     budget_socket: str = ""  # the host's snapshot budget service (relative: under the state folder); empty: in-process
     budget_connect_timeout_s: float = 30.0  # how long a snapshot waits for an absent service before retrying
     raw_topic: str = RAW_TOPIC
-    instrument_topic: str = "ref.instrument"
-    resync_topic: str = "ctl.resync"
+    instrument_topic: str = INSTRUMENT_TOPIC
+    resync_topic: str = RESYNC_TOPIC
     stall_timeout_s: float = 30.0
     reconnect_max_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        self.feed()  # an unknown venue or a depth it does not offer fails when the deployment spec is loaded
+
+    def feed(self) -> MarketDataFeed:
+        """The venue's feed (its adapter from the registry), pointed at ``rest_url``/``ws_url`` or the real hosts."""
+        try:
+            return venue(self.exchange).feed(self.rest_url, self.ws_url, self.book_depth)
+        except UnknownVenue as exc:
+            raise ConfigError(f"{self.name}: exchange: {exc}") from None
+        except ValueError as exc:
+            raise ConfigError(f"{self.name}: book_depth: {exc}") from None
 
 
 class IngestionDaemon(DaemonLifecycle):
@@ -69,10 +82,9 @@ class IngestionDaemon(DaemonLifecycle):
         super().__init__(settings)
         if not 0 <= settings.replica < settings.replicas:
             raise ConfigError(f"{settings.name}: replica {settings.replica} is not in 0..{settings.replicas - 1}")
-        self.feed: MarketDataFeed = build_feed(settings.exchange, settings.rest_url, settings.ws_url)
+        self.feed: MarketDataFeed = settings.feed()
         self._budget_socket = budget_socket_path(settings.budget_socket) if settings.budget_socket else None
         self.connections: list[FeedConnection] = []
-        self._delivery_failure: object | None = None
         registry = self.metrics.registry
         self._frames = Gauge(
             "platform_ingestion_frames", "Frames received per connection", ("daemon", "connection"), registry=registry
@@ -152,9 +164,15 @@ class IngestionDaemon(DaemonLifecycle):
             )
         return withdrawn
 
-    def _publish_instruments(self, instruments: list[Instrument]) -> None:
+    async def _publish_instruments(self, instruments: list[Instrument]) -> None:
+        """Publish the shard's instruments and wait for the broker's acknowledgement: metadata before
+        frames, so a normaliser reading this shard's frames finds their instruments in ref.instrument."""
         for instrument in instruments:
-            self.producers.produce(Output.event(self.settings.instrument_topic, instrument), self._on_delivery)
+            self.produce(Output.event(self.settings.instrument_topic, instrument))
+        undelivered = await asyncio.to_thread(self.producers.flush, self.settings.shutdown_timeout_s)
+        self.raise_on_delivery_failure()
+        if undelivered:
+            raise RuntimeError(f"{undelivered} instruments not acknowledged by the broker; frames must not go first")
 
     # -- the main loop ------------------------------------------------------------------------
     def run(self) -> None:
@@ -167,59 +185,16 @@ class IngestionDaemon(DaemonLifecycle):
         instruments = self._select(listed)
         if self.stopping:
             return
-        self._publish_instruments([*instruments, *await self._withdrawn(listed)])
-        # metadata before frames: a normaliser reading this shard's frames can then always name their instruments
-        undelivered = await asyncio.to_thread(self.producers.flush, self.settings.shutdown_timeout_s)
-        if undelivered:
-            log.error("instrument metadata not acknowledged by the broker", extra={"undelivered": undelivered})
-        channels = self.settings.channels or list(self.feed.default_channels)
-        limit = self.settings.streams_per_connection or self.feed.limits.streams_per_connection or 1024
-        plans = shard_of(
-            plan_shards(self.feed.exchange, [i.symbol for i in instruments], channels, limit, self.settings.replicas),
-            self.settings.replica,
-        )
-        by_symbol = {i.symbol: i for i in instruments}
+        await self._publish_instruments([*instruments, *await self._withdrawn(listed)])
         budget = self._budget()
         snapshots = RestSnapshotClient(self.feed.exchange, self.feed.rest_base_url, budget)
-        connection_settings = ConnectionSettings(
-            stall_timeout_s=self.settings.stall_timeout_s, reconnect_max_s=self.settings.reconnect_max_s
-        )
-        self.connections = [
-            FeedConnection(
-                self.feed,
-                plan.connection_id,
-                [by_symbol[s] for s in plan.symbols],
-                channels,
-                self._emit,
-                snapshots,
-                connection_settings,
-            )
-            for plan in plans
-        ]
-        log.info(
-            "ingestion shard",
-            extra={
-                "exchange": self.feed.exchange,
-                "connections": len(self.connections),
-                "instruments": sum(len(p.symbols) for p in plans),
-            },
-        )
+        self.connections = self._connections(instruments, snapshots)
         resync_stop = threading.Event()
         resync_thread = threading.Thread(target=self._listen_for_resyncs, args=(resync_stop,), name="resync", daemon=True)
         resync_thread.start()
         tasks = [asyncio.create_task(c.run()) for c in self.connections]
-        self._state = "running"
         try:
-            while not self.stopping:
-                self.producers.poll()
-                if self._delivery_failure is not None:
-                    raise RuntimeError(f"raw frame delivery failed: {self._delivery_failure}")
-                if refused := next((c.failure for c in self.connections if c.failure is not None), None):
-                    raise RuntimeError(f"a book cannot get its snapshot: {refused}")
-                now = time.monotonic()
-                if self.heartbeat_due(now):
-                    self._report(snapshots)
-                await asyncio.sleep(0.02)
+            await self.serve_until_stopped(lambda: self._report(snapshots), tick_s=0.02, check=self._check_connections)
         finally:
             self._state = "stopping"
             resync_stop.set()
@@ -230,6 +205,36 @@ class IngestionDaemon(DaemonLifecycle):
             await budget.close()
             resync_thread.join(timeout=5)
 
+    def _connections(self, instruments: list[Instrument], snapshots: RestSnapshotClient) -> list[FeedConnection]:
+        """This replica's share of the shard plan (every replica computes the same plan)."""
+        channels = self.settings.channels or list(self.feed.default_channels)
+        limit = self.settings.streams_per_connection or self.feed.limits.streams_per_connection or 1024
+        plans = shard_of(
+            plan_shards(self.feed.exchange, [i.symbol for i in instruments], channels, limit, self.settings.replicas),
+            self.settings.replica,
+        )
+        by_symbol = {i.symbol: i for i in instruments}
+        connection_settings = ConnectionSettings(
+            stall_timeout_s=self.settings.stall_timeout_s, reconnect_max_s=self.settings.reconnect_max_s
+        )
+        log.info(
+            "ingestion shard",
+            extra={"exchange": self.feed.exchange, "connections": len(plans), "instruments": sum(len(p.symbols) for p in plans)},
+        )
+        return [
+            FeedConnection(
+                self.feed, plan.connection_id, [by_symbol[s] for s in plan.symbols], channels, self._emit, snapshots,
+                connection_settings,
+            )
+            for plan in plans
+        ]  # fmt: skip
+
+    def _check_connections(self) -> None:
+        """A snapshot the budget refused outright can never come: stop rather than serve that book never."""
+        refused = next((c.failure for c in self.connections if c.failure is not None), None)
+        if refused is not None:
+            raise RuntimeError(f"a book cannot get its snapshot: {refused}")
+
     def _budget(self) -> LocalSnapshotBudget | SnapshotBudgetClient:
         if self._budget_socket is not None:
             return SnapshotBudgetClient(self._budget_socket, self.settings.budget_connect_timeout_s)
@@ -239,12 +244,8 @@ class IngestionDaemon(DaemonLifecycle):
         return LocalSnapshotBudget({self.feed.exchange: (rest.count, rest.window_s)})
 
     def _emit(self, frame: RawFrame) -> None:
-        self.producers.produce(frame.to_output(self.settings.raw_topic), self._on_delivery)
+        self.produce(Output(self.settings.raw_topic, frame.payload, frame.connection_id, frame.headers()))
         self.messages_out += 1
-
-    def _on_delivery(self, error: object | None, _message: object) -> None:
-        if error is not None and self._delivery_failure is None:
-            self._delivery_failure = error
 
     def _report(self, snapshots: RestSnapshotClient) -> None:
         for connection in self.connections:

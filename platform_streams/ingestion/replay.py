@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from platform_streams.ingestion.raw_frames import RawFrame
+from platform_streams.schemas.raw_frames import RawFrame
 
 
 def paced(

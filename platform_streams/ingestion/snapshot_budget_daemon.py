@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import msgspec
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from platform_streams.ingestion.feeds import FEEDS
+from platform_streams.exchanges.registry import VENUES
 from platform_streams.ingestion.snapshot_budget_service import SnapshotBudgetServer, budget_socket_path
 from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
 from platform_streams.settings import ConfigError
@@ -47,9 +47,9 @@ class SnapshotBudgetSettings(BaseSettings, kw_only=True):
         """exchange → (weight, window seconds), from ``limits`` or the exchange adapter."""
         if not self.exchanges:
             raise ConfigError(f"{self.name}: exchanges is empty; name the exchanges whose snapshots it budgets")
-        unknown = sorted(set(self.exchanges) - FEEDS.keys())
+        unknown = sorted(set(self.exchanges) - VENUES.keys())
         if unknown:
-            raise ConfigError(f"{self.name}: no exchange adapter for {unknown} (known: {sorted(FEEDS)})")
+            raise ConfigError(f"{self.name}: no exchange adapter for {unknown} (known: {sorted(VENUES)})")
         stray = sorted(set(self.limits) - set(self.exchanges))
         if stray:
             raise ConfigError(f"{self.name}: limits given for {stray}, which are not in exchanges {self.exchanges}")
@@ -58,7 +58,7 @@ class SnapshotBudgetSettings(BaseSettings, kw_only=True):
         limits: dict[str, tuple[int, float]] = {}
         for exchange in self.exchanges:
             override = self.limits.get(exchange)
-            documented = FEEDS[exchange].limits.rest_budget
+            documented = VENUES[exchange].limits.rest_budget
             if override is not None:
                 if override.weight <= 0 or override.window_s <= 0:
                     raise ConfigError(f"{self.name}: limits.{exchange} must be positive, not {override}")

@@ -1,24 +1,33 @@
 """The normalisation daemon: the :class:`Normaliser` on ``md.raw`` under the stream runtime.
 
-Bad frames (malformed, unknown channel, unknown instrument) become dead letters with
-the exchange and the reason, before they can touch a book; everything else flows.
+Instrument metadata is a side input: the runtime reads ``ref.instrument`` whole (to its end
+before the first frame, then as it grows) and hands the records over between batches. A frame
+whose instrument is not known yet is held, with the rest of its partition, until the runtime has
+read ``ref.instrument`` to its end as of that moment (ingestion lists a shard's instruments
+before its first frame, so a lagging side input never costs a frame); still unknown then, it is
+a dead letter. Bad frames (malformed, unknown channel, unknown instrument) become dead letters
+with the exchange and the reason, before they can touch a book; everything else flows.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import msgspec
 from confluent_kafka import Message
 from prometheus_client import Gauge, Histogram
 
 from platform_streams.exchanges.base import FrameError, UnknownInstrument
-from platform_streams.ingestion.raw_frames import RAW_TOPIC, RawFrame, RawFrameError
 from platform_streams.kafka_clients import ConsumerProfile
 from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
 from platform_streams.normalisation.normaliser import Normaliser, NormaliserTopics
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
+from platform_streams.runtime.side_inputs import SideInput
+from platform_streams.schemas import Instrument, TypedDecoder
+from platform_streams.schemas.raw_frames import RawFrame, RawFrameError
+from platform_streams.topics import INSTRUMENT_TOPIC, RAW_TOPIC
 
 _LATENCY_BUCKETS = tuple(
     b / 1000 for b in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 250, 500, 1000, 5000)
@@ -28,9 +37,8 @@ _LATENCY_BUCKETS = tuple(
 class NormaliserSettings(DaemonSettings, kw_only=True):
     inputs: list[str] = msgspec.field(default_factory=lambda: [RAW_TOPIC])
     topics: NormaliserTopics = msgspec.field(default_factory=NormaliserTopics)
-    instrument_topic: str = "ref.instrument"
+    instrument_topic: str = INSTRUMENT_TOPIC
     resync_retry_s: float = 30.0
-    book_depths: dict[str, int] = {}  # subscribed depths where a book rule needs them (default: ingestion's defaults)
 
 
 class NormaliserDaemon(StreamDaemon):
@@ -41,13 +49,9 @@ class NormaliserDaemon(StreamDaemon):
 
     def __init__(self, settings: NormaliserSettings) -> None:
         super().__init__(settings)
-        self.normaliser = Normaliser(
-            settings.topics, int(settings.resync_retry_s * 1e9), settings.book_depths, require_metadata=True
-        )
-        self._catalog = InstrumentCatalog(self.bootstrap_servers, settings.instrument_topic)
-        self._use_instruments(self._catalog.load_all())
+        self.normaliser = Normaliser(settings.topics, int(settings.resync_retry_s * 1e9), require_metadata=True)
+        self._catalog = InstrumentCatalog()
         self._next_check = 0.0
-        self._last_catch_up = 0.0
         registry = self.metrics.registry
         self._books = Gauge("platform_normalisation_books", "Books kept", ("daemon",), registry=registry).labels(settings.name)
         self._resyncs = Gauge("platform_normalisation_resyncs", "Book resyncs", ("daemon",), registry=registry).labels(
@@ -62,34 +66,30 @@ class NormaliserDaemon(StreamDaemon):
         ).labels(settings.name)
         self._batch_receive_ns: list[int] = []
 
-    def _use_instruments(self, exchanges: set[str]) -> None:
-        for exchange in exchanges:
+    def side_inputs(self) -> Sequence[SideInput]:
+        return [SideInput(self.settings.instrument_topic, TypedDecoder(Instrument).decode)]
+
+    def on_side_input(self, topic: str, records: list[Any]) -> None:
+        for exchange in self._catalog.apply(records):
             self.normaliser.set_instruments(exchange, self._catalog.registries[exchange])
 
     def handle(self, batch: Sequence[Message]) -> Iterable[Output]:
         outputs: list[Output] = []
+        normalise, held = self.normaliser.handle, self.held_partitions
         for message in batch:
+            if held and (message.topic(), message.partition()) in held:
+                continue  # its partition waits for ref.instrument: it comes back in order
             try:
                 frame = RawFrame.from_record(message.value(), message.headers())
+                outputs.extend(normalise(frame))
                 self._batch_receive_ns.append(frame.receive_ts_ns)
-                try:
-                    outputs.extend(self.normaliser.handle(frame))
-                except UnknownInstrument:
-                    self._catch_up_instruments()  # it may have been listed just now
-                    outputs.extend(self.normaliser.handle(frame))
+            except UnknownInstrument as error:
+                letter = self.hold_for_side_inputs(message, error)
+                if letter is not None:
+                    outputs.append(letter)
             except (FrameError, RawFrameError) as error:
                 outputs.append(self.dead_letter(message, error))
         return outputs
-
-    def _catch_up_instruments(self) -> None:
-        """Read ``ref.instrument`` to its end (ingestion lists a shard's instruments before its first
-        frame), at most once a second: an instrument still unknown after that is a dead letter."""
-        now = time.monotonic()
-        if now - self._last_catch_up < 1.0:
-            self._use_instruments(self._catalog.poll_updates())
-            return
-        self._last_catch_up = now
-        self._use_instruments(self._catalog.load_all(timeout_s=10.0))
 
     def on_batch_handed(self, messages: int, consumed_ns: int, handed_ns: int) -> None:
         super().on_batch_handed(messages, consumed_ns, handed_ns)
@@ -104,14 +104,7 @@ class NormaliserDaemon(StreamDaemon):
         if now < self._next_check:
             return
         self._next_check = now + 1.0
-        self._use_instruments(self._catalog.poll_updates())
         for output in self.normaliser.overdue_snapshot_requests(time.time_ns()):
             self.producers.produce(output)
         self._books.set(len(self.normaliser.books()))
         self._resyncs.set(self.normaliser.resyncs)
-
-    def run(self) -> None:
-        try:
-            super().run()
-        finally:
-            self._catalog.close()

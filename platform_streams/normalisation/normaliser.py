@@ -1,51 +1,68 @@
-"""The normaliser: raw frames in, canonical events and snapshot requests out. No I/O.
+"""The normaliser: raw frames in, canonical events and snapshot requests out. No I/O, and no venue
+named: each frame's venue adapter (``platform_streams.exchanges.registry``) parses it and keeps its books.
 
 Per frame: control records (a connection opened or was lost) reset the books of its
-symbols; REST bodies are book snapshots; WebSocket frames go through the exchange's
-parser. Binance trade frames take the parser's native fast path, which gives the key and
-the encoded trade without building the event. Trades, top of book and candles pass
-straight to their topics; book events
-go through the instrument's sync rule, and only what it applies is published. A
-resync publishes a :class:`BookResync` on ``md.book`` and asks ingestion (on
-``ctl.resync``) for a new snapshot, repeated while the book stays down. So does a
-delta of a book this normaliser never had, from a session whose start it did not read:
-its partition was handed over by another replica, whose last output it cannot vouch for.
+symbols; REST bodies and WebSocket frames go through the venue's parser (a REST body is
+a book snapshot fetched for the connection); a parser with a native trade fast path
+(Binance) is tried first, which gives the key and the encoded trade without building the
+event. Trades, top of book and candles pass straight to their topics; book events go
+through the instrument's sync rule, at the depth of the subscription the frames state,
+and only what it applies is published. A resync publishes a :class:`BookResync` on
+``md.book`` and asks ingestion (on ``ctl.resync``) for a new snapshot, repeated while the
+book stays down. So does a delta of a book this normaliser never had, from a session
+whose start it did not read: its partition was handed over by another replica, whose
+last output it cannot vouch for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Callable, Iterable
+from functools import partial
 
 import msgspec
 
-from platform_streams.books.sync import BookSync, SyncResult, SyncStatus
-from platform_streams.exchanges.base import BookChecksum, ExchangeParser, FrameError, MalformedFrame, UnknownInstrument
-from platform_streams.exchanges.binance.instruments import symbol_without_metadata
-from platform_streams.exchanges.binance.parser import BinanceParser
+from platform_streams.books.sync import BookChecksum, BookSync, SyncResult, SyncStatus
+from platform_streams.exchanges.base import (
+    BookSubscription,
+    ExchangeParser,
+    FrameError,
+    MalformedFrame,
+    ParsedFrame,
+    TradeFastPath,
+)
 from platform_streams.exchanges.instruments import InstrumentRegistry
-from platform_streams.ingestion.raw_frames import CONNECTION_EVENT_DECODER, FrameKind, RawFrame
-from platform_streams.normalisation.adapters import ADAPTERS, DEFAULT_BOOK_DEPTHS, FORMAT_ADAPTERS
+from platform_streams.exchanges.registry import frame_format, venue
+from platform_streams.exchanges.venue_adapter import UnknownVenue
 from platform_streams.runtime.output import Output
 from platform_streams.schemas import BestBidOffer, BookDelta, BookSnapshot, Candle, SnapshotRequest, Trade, encode
+from platform_streams.schemas.raw_frames import CONNECTION_EVENT_DECODER, FrameKind, RawFrame
+from platform_streams.topics import BBO_TOPIC, BOOK_TOPIC, CANDLE_TOPIC, RESYNC_TOPIC, TRADE_TOPIC
 
 TAKEOVER_REASON = "book taken over mid-session by this normaliser"
 
 
 class NormaliserTopics(msgspec.Struct, frozen=True):
-    trade: str = "md.trade"
-    book: str = "md.book"
-    bbo: str = "md.bbo"
-    candle: str = "md.candle.1m"
-    resync: str = "ctl.resync"
-
-
-TradeFastPath = Callable[[bytes, int], tuple[str, bytes] | None]
-"""``(frame, receive_ts_ns)`` → ``(key, encoded Trade)``, or None for a frame that is not a trade."""
+    trade: str = TRADE_TOPIC
+    book: str = BOOK_TOPIC
+    bbo: str = BBO_TOPIC
+    candle: str = CANDLE_TOPIC
+    resync: str = RESYNC_TOPIC
 
 
 class UnsupportedExchange(FrameError):
-    """A raw frame from an exchange no adapter handles."""
+    """A raw frame from an exchange (or in a format) no adapter handles."""
+
+
+class _VenueReader:
+    """What the normaliser uses of one exchange's adapter: its parser (built once per set of
+    instruments), the parser's trade fast path, and the book rule per symbol."""
+
+    __slots__ = ("parser", "trade_fast_path", "book_sync")
+
+    def __init__(self, parser: ExchangeParser, book_sync: Callable[[str], BookSync]) -> None:
+        self.parser = parser
+        self.trade_fast_path: TradeFastPath | None = parser.trade_fast_path()
+        self.book_sync = book_sync
 
 
 class _BookState:
@@ -63,95 +80,83 @@ class _BookState:
 class Normaliser:
     """Turns raw frames into outputs; keeps the books of every instrument it has seen.
 
-    ``require_metadata``: symbols missing from the instruments given raise :class:`UnknownInstrument`
-    (a live deployment); without it, Binance and Kraken names are split by known quote assets
-    (captures and replays that come without the exchange's metadata)."""
+    ``require_metadata``: symbols missing from the instruments given raise ``UnknownInstrument``
+    (a live deployment); without it, venues whose number text fixes the scales (Binance,
+    Kraken v1) name symbols from their text (captures and replays that come without the
+    exchange's metadata)."""
 
     def __init__(
-        self,
-        topics: NormaliserTopics | None = None,
-        resync_retry_ns: int = 30_000_000_000,
-        book_depths: Mapping[str, int] | None = None,
-        require_metadata: bool = False,
+        self, topics: NormaliserTopics | None = None, resync_retry_ns: int = 30_000_000_000, require_metadata: bool = False
     ) -> None:
         self.topics = topics or NormaliserTopics()
-        self._book_depths = {**DEFAULT_BOOK_DEPTHS, **(book_depths or {})}
         self._registries: dict[str, InstrumentRegistry] = {}
-        self._parsers: dict[str, ExchangeParser] = {}
-        self._trade_fast_paths: dict[str, TradeFastPath] = {}
-        self._books: dict[tuple[str, str], _BookState] = {}
+        self._readers: dict[str, _VenueReader] = {}  # by exchange, for frames in the venue's own format
+        self._format_readers: dict[tuple[str, str], _VenueReader] = {}  # by (format, exchange)
+        self._books: dict[tuple[str, str], _BookState] = {}  # by (exchange, symbol)
+        self._books_by_venue_symbol: dict[tuple[str, str], _BookState] = {}  # by (exchange, exchange symbol)
+        self._depths: dict[tuple[str, str], int] = {}  # subscribed book depth by (exchange, symbol), as the frames state
         self._sessions_seen: set[str] = set()  # connections whose session start this normaliser read
         self._resync_retry_ns = resync_retry_ns
         self._require_metadata = require_metadata
         self.resyncs = 0
 
-    # -- instruments -----------------------------------------------------------------
+    # -- instruments and adapters -------------------------------------------------------
     def set_instruments(self, exchange: str, registry: InstrumentRegistry) -> None:
         """Use ``registry`` for ``exchange`` from now on (parsers cache scales: rebuild)."""
         self._registries[exchange] = registry
-        for key in [k for k in self._parsers if k == exchange or k.endswith(f":{exchange}")]:
-            del self._parsers[key]
-        self._trade_fast_paths.pop(exchange, None)
+        self._readers.pop(exchange, None)
+        for key in [key for key in self._format_readers if key[1] == exchange]:
+            del self._format_readers[key]
 
-    def _parser(self, exchange: str) -> ExchangeParser:
-        parser = self._parsers.get(exchange)
-        if parser is None:
-            adapter = ADAPTERS.get(exchange)
-            if adapter is None:
-                raise UnsupportedExchange(exchange, f"no adapter for exchange {exchange!r}; known: {sorted(ADAPTERS)}")
-            registry = self._registries.get(exchange) or InstrumentRegistry(exchange)
-            parser = self._parsers[exchange] = adapter.parser(registry, self._require_metadata)
-            if isinstance(parser, BinanceParser):
-                self._trade_fast_paths[exchange] = parser.parse_trade_fast
-        return parser
-
-    def _parser_for(self, frame: RawFrame) -> ExchangeParser:
-        """The exchange's own parser, or the parser of the format the frame declares (``ccxt``)."""
+    def _reader(self, frame: RawFrame) -> _VenueReader:
+        """The frame's venue adapter, or the adapter of the format it declares (``ccxt``)."""
+        exchange = frame.exchange
         if not frame.format:
-            return self._parser(frame.exchange)
-        key = f"{frame.format}:{frame.exchange}"
-        parser = self._parsers.get(key)
-        if parser is None:
-            adapter = FORMAT_ADAPTERS.get(frame.format)
-            if adapter is None:
-                raise UnsupportedExchange(
-                    frame.exchange, f"unknown frame format {frame.format!r}; known: {sorted(FORMAT_ADAPTERS)}"
-                )
-            registry = self._registries.get(frame.exchange) or InstrumentRegistry(frame.exchange)
-            parser = self._parsers[key] = adapter.parser(frame.exchange, registry)
-        return parser
+            reader = self._readers.get(exchange)
+            if reader is None:
+                reader = self._readers[exchange] = self._venue_reader(exchange)
+            return reader
+        key = (frame.format, exchange)
+        reader = self._format_readers.get(key)
+        if reader is None:
+            try:
+                adapter = frame_format(frame.format)
+            except UnknownVenue as exc:
+                raise UnsupportedExchange(exchange, str(exc)) from None
+            parser = adapter.parser(exchange, self._registries.get(exchange) or InstrumentRegistry(exchange))
+            reader = self._format_readers[key] = _VenueReader(parser, partial(adapter.book_sync, exchange))
+        return reader
 
-    def _symbol(self, exchange: str, exchange_symbol: str) -> str:
-        """Normalised symbol of an exchange symbol (Binance's can be derived without metadata)."""
-        registry = self._registries.get(exchange)
-        instrument = registry.get(exchange_symbol) if registry is not None else None
-        if instrument is not None:
-            return instrument.symbol
-        if exchange == "binance" and not self._require_metadata:
-            return symbol_without_metadata(exchange_symbol)
-        raise UnknownInstrument(exchange, f"no instrument metadata for {exchange_symbol!r}")
-
-    def _exchange_symbol(self, exchange: str, symbol: str) -> str:
-        registry = self._registries.get(exchange)
-        instrument = registry.get_symbol(symbol) if registry is not None else None
-        return instrument.exchange_symbol if instrument is not None else symbol.replace("/", "")
+    def _venue_reader(self, exchange: str) -> _VenueReader:
+        try:
+            adapter = venue(exchange)
+        except UnknownVenue as exc:
+            raise UnsupportedExchange(exchange, str(exc)) from None
+        registry = self._registries.get(exchange) or InstrumentRegistry(exchange)
+        return _VenueReader(adapter.parser(registry, self._require_metadata), adapter.book_sync)
 
     # -- frames ------------------------------------------------------------------------------
     def handle(self, frame: RawFrame) -> list[Output]:
         """Outputs of one frame; raises :class:`FrameError` (before changing any book) for bad input."""
         if frame.kind is FrameKind.CONTROL:
             return self._connection_event(frame)
+        reader = self._reader(frame)
         if frame.kind is FrameKind.REST:
-            return self._rest_snapshot(frame)
-        parse_trade_fast = None if frame.format else self._trade_fast_paths.get(frame.exchange)  # set with the parser
+            return self._outputs(frame, reader, reader.parser.parse_rest(frame.payload, frame.path, frame.receive_ts_ns))
+        parse_trade_fast = reader.trade_fast_path
         if parse_trade_fast is not None:
             trade = parse_trade_fast(frame.payload, frame.receive_ts_ns)
             if trade is not None:
                 return [Output(self.topics.trade, trade[1], trade[0])]
         try:
-            parsed = self._parser_for(frame).parse_frame(frame.payload, frame.receive_ts_ns)
+            parsed = reader.parser.parse_frame(frame.payload, frame.receive_ts_ns)
         except UnicodeDecodeError as exc:  # msgspec's error for text that is not UTF-8
             raise MalformedFrame(frame.exchange, f"frame is not valid UTF-8: {exc}", frame.payload) from None
+        return self._outputs(frame, reader, parsed)
+
+    def _outputs(self, frame: RawFrame, reader: _VenueReader, parsed: ParsedFrame) -> list[Output]:
+        for subscription in parsed.subscriptions:
+            self._subscribed(frame.exchange, subscription)
         outputs: list[Output] = []
         for event in parsed.events:
             if isinstance(event, Trade):
@@ -161,26 +166,28 @@ class Normaliser:
             elif isinstance(event, Candle):
                 outputs.append(Output(self.topics.candle, encode(event), event.key))
             else:
-                outputs.extend(self._book_event(frame, event, parsed.checksum))
+                outputs.extend(self._book_event(frame, reader, event, parsed.checksum))
         return outputs
 
-    def _rest_snapshot(self, frame: RawFrame) -> list[Output]:
-        parser = self._parser(frame.exchange)
-        query = parse_qs(urlsplit(frame.path).query)
-        if not isinstance(parser, BinanceParser) or "symbol" not in query:
-            raise FrameError(frame.exchange, f"REST body for {frame.path!r} is not a book snapshot this adapter reads")
-        snapshot = parser.parse_depth_snapshot(frame.payload, query["symbol"][0], frame.receive_ts_ns)
-        return self._book_event(frame, snapshot, None)
+    def _subscribed(self, exchange: str, subscription: BookSubscription) -> None:
+        """A frame stated the depth its symbol's book is subscribed at: the book rule keeps that depth."""
+        key = (exchange, subscription.symbol)
+        self._depths[key] = subscription.depth
+        state = self._books.get(key)
+        if state is not None:
+            state.sync.depth = subscription.depth
 
-    def _book_event(self, frame: RawFrame, event: BookSnapshot | BookDelta, checksum: BookChecksum | None) -> list[Output]:
+    def _book_event(
+        self, frame: RawFrame, reader: _VenueReader, event: BookSnapshot | BookDelta, checksum: BookChecksum | None
+    ) -> list[Output]:
         key = (event.exchange, event.symbol)
         state = self._books.get(key)
         if state is None:
-            if frame.format:
-                sync = FORMAT_ADAPTERS[frame.format].book_sync(event.exchange, event.symbol)
-            else:
-                sync = ADAPTERS[event.exchange].book_sync(event.symbol, self._book_depths.get(event.exchange, 0))
-            state = self._books[key] = _BookState(sync, frame.connection_id, self._exchange_symbol(event.exchange, event.symbol))
+            sync = reader.book_sync(event.symbol)
+            sync.depth = self._depths.get(key, 0)
+            exchange_symbol = reader.parser.venue_symbol(event.symbol)
+            state = self._books[key] = _BookState(sync, frame.connection_id, exchange_symbol)
+            self._books_by_venue_symbol[(event.exchange, exchange_symbol)] = state
             if isinstance(event, BookDelta) and frame.connection_id not in self._sessions_seen:
                 return self._take_over(state, frame, event, checksum)
         state.connection_id = frame.connection_id
@@ -219,7 +226,7 @@ class Normaliser:
             self._sessions_seen.add(frame.connection_id)
         outputs: list[Output] = []
         for exchange_symbol in event.symbols:
-            state = self._books.get((frame.exchange, self._symbol(frame.exchange, exchange_symbol)))
+            state = self._books_by_venue_symbol.get((frame.exchange, exchange_symbol))
             if state is not None and state.sync.live:
                 # the session's snapshots (or the exchange's, after subscribing) rebuild the book
                 result = state.sync.reset(

@@ -13,7 +13,8 @@ from collections.abc import Collection, Iterable
 import msgspec
 
 from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
-from platform_streams.schemas import Instrument
+from platform_streams.runtime.side_inputs import SideInput, SideInputReader
+from platform_streams.schemas import Instrument, TypedDecoder
 
 
 def withdrawn_instruments(published: Iterable[Instrument], listed_symbols: Collection[str]) -> list[Instrument]:
@@ -34,10 +35,12 @@ def withdrawn_instruments(published: Iterable[Instrument], listed_symbols: Colle
 
 def read_published_instruments(bootstrap_servers: str, topic: str, exchange: str, timeout_s: float = 30.0) -> list[Instrument]:
     """The latest record of every instrument of ``exchange`` on the compacted instrument ``topic``."""
-    catalog = InstrumentCatalog(bootstrap_servers, topic)
+    catalog = InstrumentCatalog()
+    reader = SideInputReader(bootstrap_servers, [SideInput(topic, TypedDecoder(Instrument).decode)], f"listing-{exchange}")
     try:
-        catalog.load_all(timeout_s)
-        registry = catalog.registries.get(exchange)
-        return list(registry) if registry is not None else []
+        if not reader.catch_up(lambda records: catalog.apply(records.get(topic, [])), timeout_s):
+            raise TimeoutError(f"{topic} could not be read to its end within {timeout_s:.0f}s")
     finally:
-        catalog.close()
+        reader.close()
+    registry = catalog.registries.get(exchange)
+    return list(registry) if registry is not None else []

@@ -11,6 +11,11 @@ Delivery semantics (at-least-once):
 A crash anywhere therefore re-delivers, never skips; consumers drop duplicates by
 event id. On SIGTERM/SIGINT the loop finishes its batch, flushes, commits and
 leaves the group; a restart resumes from the committed offsets.
+
+A stage may also declare side inputs (compacted topics it reads whole, see
+``side_inputs``): the runtime reads them to their end before the first batch, hands their
+records to the stage between batches, and holds back an input partition whose record
+depends on a side-input record not read yet, without committing past it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import abc
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -28,12 +33,15 @@ from platform_streams.runtime.delivery import DeliveryFailed, DeliveryTracker, T
 from platform_streams.runtime.isolation import handle_isolating_failures
 from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
 from platform_streams.runtime.output import Output
+from platform_streams.runtime.side_inputs import SideInput, SideInputReader, SideInputs
 from platform_streams.runtime.storage import split_records, store_isolating_failures
 from platform_streams.runtime.watchdog import StallWatchdog
 from platform_streams.runtime.watermarks import WatermarkPoller
 from platform_streams.schemas import DeadLetter, PartitionLag, encode
 
 log = logging.getLogger(__name__)
+
+_NOTHING_HELD: Mapping[TopicPartitionKey, object] = {}
 
 
 class DaemonSettings(BaseSettings, kw_only=True):
@@ -46,6 +54,7 @@ class DaemonSettings(BaseSettings, kw_only=True):
     commit_interval_ms: int = 100
     watchdog_interval_s: float = 2.0
     stall_timeout_s: float = 30.0
+    side_input_wait_s: float = 30.0  # how long a record waits for the side inputs before it may be dead-lettered
 
     def resolved_group(self) -> str:
         return self.group or self.name
@@ -69,6 +78,7 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         self._consumer: Consumer | None = None
         self._next_commit = 0.0
         self._next_watchdog = 0.0
+        self._side_inputs: SideInputs | None = None
         self.batch_observer: Any = None  # optional callable(n_messages, consumed_ns, handed_ns) for benchmarks
 
     # -- the stage's contract ---------------------------------------------------------
@@ -76,6 +86,36 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
     def handle(self, batch: Sequence[Message]) -> Iterable[Output]:
         """Turn a batch of input messages into outputs. Pure: no I/O, no side effects that
         survive an exception (the runtime may call it again message by message)."""
+
+    def side_inputs(self) -> Sequence[SideInput]:
+        """The compacted topics this stage reads whole beside its inputs (none by default)."""
+        return ()
+
+    def on_side_input(self, topic: str, records: list[Any]) -> None:
+        """Records of a side input, decoded, in order (None for a tombstone); called between batches,
+        and before the first batch for everything up to the side input's end at start-up."""
+        raise NotImplementedError(f"{type(self).__name__} declares side inputs but does not take their records")
+
+    def hold_for_side_inputs(self, message: Message, error: Exception) -> Output | None:
+        """From ``handle``: ``message`` needs a side-input record this stage has not got (``error`` says
+        which). Returns None when the message is held: skip it, and every later message of its
+        partition in the batch (:meth:`held`); it comes back once the side inputs are read to their
+        end as of now (or after ``side_input_wait_s``). Returns its dead letter when it has come
+        back and is handed here again."""
+        if self._side_inputs is None:
+            raise RuntimeError(f"{type(self).__name__} holds a message for side inputs it does not declare")
+        why = self._side_inputs.hold(message)
+        return None if why is None else self.dead_letter(message, error, why)
+
+    def held(self, message: Message) -> bool:
+        """Whether ``message``'s partition is held: ``handle`` must skip it (it comes back later, in order)."""
+        return self._side_inputs is not None and self._side_inputs.held(message)
+
+    @property
+    def held_partitions(self) -> Mapping[TopicPartitionKey, object]:
+        """The held partitions by ``(topic, partition)``, live (a hold made during ``handle`` is in it at
+        once): a hot ``handle`` reads it once per batch and tests membership only when it is not empty."""
+        return self._side_inputs.holds.active if self._side_inputs is not None else _NOTHING_HELD
 
     def on_batch_handed(self, messages: int, consumed_ns: int, handed_ns: int) -> None:
         """Called once a batch's outputs are with the producer (``perf_counter_ns`` times), for
@@ -95,12 +135,17 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         """Build the Kafka consumer (a seam for conformance tests that simulate a stalled client)."""
         return Consumer(settings)
 
+    def create_side_input_consumer(self, settings: dict[str, Any]) -> Consumer:
+        """Build the side inputs' consumer (a seam for tests that simulate a lagging side input)."""
+        return Consumer(settings)
+
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> None:
         """Run until :meth:`stop` or a signal; then drain, commit and close."""
         self.install_signal_handlers()
         self.serve_metrics()
         self._watermarks.start()
+        self._start_side_inputs()
         self._consumer = self._subscribe()
         self._state = "running"
         log.info("daemon started", extra={"daemon": self.settings.name, "instance": self.instance, "group": self.group})
@@ -122,8 +167,17 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         consumer.subscribe(self.settings.inputs, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
         return consumer
 
+    def _start_side_inputs(self) -> None:
+        declared = self.side_inputs()
+        if declared:
+            reader = SideInputReader(self.bootstrap_servers, declared, self.instance, self.create_side_input_consumer)
+            self._side_inputs = SideInputs(reader, self.on_side_input, self.settings.side_input_wait_s)
+            self._side_inputs.start()
+
     def _step(self) -> None:
         assert self._consumer is not None
+        if self._side_inputs is not None:
+            self._side_inputs.serve(self._consumer)
         first = self._consumer.poll(self.settings.poll_timeout_ms / 1000)
         if first is not None:
             batch = [first]
@@ -169,6 +223,9 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
             failures.extend(store_failures)
         for message, error in failures:
             outputs.append(self.dead_letter(message, error))
+        if self._side_inputs is not None:
+            assert self._consumer is not None
+            self.metrics.side_input_holds.inc(self._side_inputs.after_handle(self._consumer, offsets))
         ticket = self._tracker.open(offsets)
         for output in outputs:
             ticket.pending += 1
@@ -184,10 +241,11 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         self.metrics.batch_seconds.observe((handed_ns - consumed_ns) / 1e9)
         self.on_batch_handed(len(good), consumed_ns, handed_ns)
 
-    def dead_letter(self, message: Message, error: Exception) -> Output:
-        """The ``md.deadletter`` record of a message that ``error`` made unhandleable. A stateful
-        stage calls it from ``handle`` for input it rejects before touching its state, rather
-        than raising (which would make the runtime replay the batch message by message)."""
+    def dead_letter(self, message: Message, error: Exception, note: str = "") -> Output:
+        """The ``md.deadletter`` record of a message that ``error`` made unhandleable (``note`` adds
+        to the reason). A stateful stage calls it from ``handle`` for input it rejects before
+        touching its state, rather than raising (which would make the runtime replay the batch
+        message by message)."""
         self.error_count += 1
         self.metrics.dead_letters.inc()
         log.warning(
@@ -200,7 +258,7 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
             source_offset=message.offset() or 0,
             key=message.key(),
             payload=message.value() or b"",
-            reason=f"{type(error).__name__}: {error}",
+            reason=f"{type(error).__name__}: {error}" + (f" ({note})" if note else ""),
             error_type=type(error).__name__,
             daemon=self.settings.name,
             exchange=getattr(error, "exchange", ""),
@@ -255,6 +313,8 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         self._release(partitions)
 
     def _release(self, partitions: list[TopicPartition]) -> None:
+        if self._side_inputs is not None:
+            self._side_inputs.holds.forget([(tp.topic, tp.partition) for tp in partitions])
         for tp in partitions:
             self._assigned.discard((tp.topic, tp.partition))
             self._positions.pop((tp.topic, tp.partition), None)
@@ -284,7 +344,11 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         snapshot = self._watermarks.snapshot
         if not snapshot.read_at_ns:
             return
-        stalled = self._watchdog.observe(time.time_ns(), self._current_positions(), snapshot.high)
+        positions = self._current_positions()
+        if self._side_inputs is not None:
+            for key in self._side_inputs.holds.active:  # held on purpose, not stalled
+                positions.pop(key, None)
+        stalled = self._watchdog.observe(time.time_ns(), positions, snapshot.high)
         if stalled:
             self._recover_stalled_consumer(stalled)
 
@@ -298,6 +362,8 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         assert self._consumer is not None
         self._drain(self.settings.shutdown_timeout_s)
         self._consumer.close()
+        if self._side_inputs is not None:
+            self._side_inputs.holds.forget(list(self._assigned))
         self._assigned.clear()
         self._positions.clear()
         self._watchdog.reset()
@@ -317,4 +383,6 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
             self.send_heartbeat([], self.group)
             self.producers.flush(5.0)
             self._watermarks.stop()
+            if self._side_inputs is not None:
+                self._side_inputs.close()
             log.info("daemon stopped", extra={"messages_in": self.messages_in, "messages_out": self.messages_out})

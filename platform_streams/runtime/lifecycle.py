@@ -1,5 +1,7 @@
 """What every daemon has, whether it consumes or only produces: settings, metrics endpoint,
-producers, heartbeats, structured logs and signal-driven shutdown."""
+producers (with a delivery callback that notices a failed delivery), heartbeats, structured
+logs and signal-driven shutdown; and the serving loop of a daemon whose work runs on an
+asyncio event loop (WebSocket ingestion, the simulator, the snapshot budget)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from confluent_kafka import KafkaException
 
 from platform_streams.kafka_clients import KafkaOverrides
 from platform_streams.runtime import event_loop
+from platform_streams.runtime.delivery import DeliveryFailed
 from platform_streams.runtime.metrics import RuntimeMetrics
 from platform_streams.runtime.output import Output
 from platform_streams.runtime.producers import OutputProducers
@@ -65,6 +68,7 @@ class DaemonLifecycle:
         self._stop_requested = threading.Event()
         self._state = "starting"
         self._next_heartbeat = 0.0
+        self._delivery_failure: object | None = None
         self.messages_in = 0
         self.messages_out = 0
         self.error_count = 0
@@ -97,15 +101,40 @@ class DaemonLifecycle:
             undelivered = self.producers.flush(self.settings.shutdown_timeout_s)
         return undelivered
 
-    async def serve_until_stopped(self, report: Callable[[], None], tick_s: float = 0.1) -> None:
-        """For a daemon whose work runs on its own (a server on the event loop): mark it running,
-        then call ``report`` (its heartbeat) when one is due and serve producer deliveries until stop."""
+    async def serve_until_stopped(
+        self, report: Callable[[], None], tick_s: float = 0.1, check: Callable[[], None] | None = None
+    ) -> None:
+        """For a daemon whose work runs on its own (servers, connections, watch tasks on the event
+        loop): mark it running, then until stop call ``report`` (its heartbeat) when one is due, serve
+        producer deliveries, and raise when an output of :meth:`produce` failed (the daemon exits
+        non-zero and its supervisor restarts it) or when ``check`` raises (the daemon's own fatal
+        conditions)."""
         self._state = "running"
         while not self.stopping:
             if self.heartbeat_due(time.monotonic()):
                 report()
             self.producers.poll()
+            self.raise_on_delivery_failure()
+            if check is not None:
+                check()
             await asyncio.sleep(tick_s)
+
+    # -- producing ----------------------------------------------------------------------
+    def produce(self, output: Output) -> None:
+        """Hand one output to its producer with the daemon's delivery callback: a delivery that fails
+        after the producer's retries is noticed (:meth:`raise_on_delivery_failure`)."""
+        self.producers.produce(output, self._on_delivery)
+
+    def _on_delivery(self, error: object | None, _message: object) -> None:
+        if error is not None and self._delivery_failure is None:
+            self._delivery_failure = error
+
+    def raise_on_delivery_failure(self) -> None:
+        """Raise :class:`DeliveryFailed` if an output of :meth:`produce` was refused (after serving
+        delivery callbacks with ``producers.poll``/``flush``)."""
+        if self._delivery_failure is not None:
+            self.metrics.error("delivery")
+            raise DeliveryFailed(f"output delivery failed: {self._delivery_failure}")
 
     # -- metrics and heartbeats ------------------------------------------------------
     def serve_metrics(self) -> None:

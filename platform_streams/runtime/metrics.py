@@ -39,6 +39,12 @@ class RuntimeMetrics:
         self.stall_recoveries = Counter(
             "platform_runtime_stall_recoveries", "Consumers recreated by the stall watchdog", labels, registry=r
         ).labels(daemon)
+        self.side_input_holds = Counter(
+            "platform_runtime_side_input_holds",
+            "Input partitions held until the side inputs were read further",
+            labels,
+            registry=r,
+        ).labels(daemon)
         self.commits = Counter("platform_runtime_commits", "Offset commits", labels, registry=r).labels(daemon)
         self.in_flight = Gauge(
             "platform_runtime_outputs_in_flight", "Outputs awaiting acknowledgement", labels, registry=r

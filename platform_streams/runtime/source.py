@@ -25,26 +25,14 @@ class SourceSettings(BaseSettings, kw_only=True):
     idle_sleep_ms: float = 1.0
 
 
-class SourceDeliveryFailed(RuntimeError):
-    """The broker refused an output after every retry."""
-
-
 class SourceDaemon(DaemonLifecycle, abc.ABC):
     """Base of producing-only daemons."""
 
     settings: SourceSettings
 
-    def __init__(self, settings: SourceSettings) -> None:
-        super().__init__(settings)
-        self._failure: object | None = None
-
     @abc.abstractmethod
     def next_outputs(self, now_ns: int) -> Sequence[Output]:
         """Outputs due at ``now_ns`` (empty when nothing is due; the loop then sleeps briefly)."""
-
-    def _on_delivery(self, error: object | None, _message: object) -> None:
-        if error is not None and self._failure is None:
-            self._failure = error
 
     def run(self) -> None:
         self.install_signal_handlers()
@@ -56,13 +44,11 @@ class SourceDaemon(DaemonLifecycle, abc.ABC):
             while not self.stopping:
                 outputs = self.next_outputs(time.time_ns())
                 for output in outputs:
-                    self.producers.produce(output, self._on_delivery)
+                    self.produce(output)
                 self.messages_out += len(outputs)
                 self.metrics.messages_out.inc(len(outputs))
                 self.producers.poll()
-                if self._failure is not None:
-                    self.metrics.error("delivery")
-                    raise SourceDeliveryFailed(f"output delivery failed: {self._failure}")
+                self.raise_on_delivery_failure()
                 if self.heartbeat_due(time.monotonic()):
                     self.send_heartbeat([])
                 if not outputs:

@@ -17,10 +17,11 @@ from confluent_kafka import Message
 from prometheus_client import Counter
 
 from platform_streams.embedded.paths import state_dir
-from platform_streams.ingestion.raw_frames import RAW_TOPIC, RawFrame
 from platform_streams.kafka_clients import ConsumerProfile
 from platform_streams.raw_archive import RawArchiveWriter
 from platform_streams.runtime import DaemonSettings, StreamDaemon
+from platform_streams.schemas.raw_frames import RawFrame
+from platform_streams.topics import RAW_TOPIC
 
 
 class RawArchiveSettings(DaemonSettings, kw_only=True):

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
-from platform_streams.ingestion.raw_frames import FrameKind, RawFrame
 from platform_streams.ingestion.replay import paced
 from platform_streams.kafka_clients import ProducerProfile, producer_settings
 from platform_streams.raw_archive import archive_files, read_archive
+from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 from platform_streams.sinks.raw_archive_sink import RawArchiveDaemon, RawArchiveSettings
 from tests.kafka_helpers import DaemonThread, read_until
 
@@ -35,8 +35,7 @@ def sample_frames() -> list[RawFrame]:
 def produce_frames(bootstrap: str, topic: str, frames: list[RawFrame]) -> None:
     producer = Producer(producer_settings(bootstrap, ProducerProfile.LATENCY))
     for frame in frames:
-        output = frame.to_output(topic)
-        producer.produce(output.topic, output.value, output.key, headers=output.headers)
+        producer.produce(topic, frame.payload, frame.connection_id, headers=frame.headers())
     assert producer.flush(30) == 0
 
 

@@ -18,9 +18,10 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from platform_streams.ingestion.ccxt_daemon import CcxtIngestionDaemon, CcxtIngestionSettings
-from platform_streams.kafka_clients import consumer_settings
+from platform_streams.kafka_clients import KafkaOverrides, consumer_settings
 from platform_streams.normalisation.daemon import NormaliserDaemon, NormaliserSettings
 from platform_streams.normalisation.normaliser import NormaliserTopics
+from platform_streams.runtime.delivery import DeliveryFailed
 from platform_streams.schemas import BookResync, BookSnapshot, DeadLetter, Trade, TypedDecoder
 from platform_streams.schemas.fixed_point import parse_at_scale
 from platform_streams.simulator import SimulatorThread
@@ -249,3 +250,24 @@ def test_ccxt_ingestion_delivers_every_sent_trade_once_and_the_final_books(kafka
         assert set(canonical.books) == set(subscribed) and canonical.resyncs == []
         # (3) nothing was dead-lettered
         assert dead_letters(kafka_bootstrap, dead) == []
+
+
+@pytest.mark.timeout(180)
+def test_a_frame_the_broker_refuses_stops_ccxt_ingestion(kafka_bootstrap, topic_factory) -> None:
+    """Every frame is produced with a delivery callback: one the broker refuses (its topic does not
+    exist) stops the daemon with the error, for the supervisor to restart, instead of going unnoticed."""
+    instruments = topic_factory("instr")
+    simulator_config = load_simulator_config({"exchanges": ["binance"], "instruments": LISTED, "rate": 300, "seed": 3})
+    with SimulatorThread(simulator_config) as sim:
+        rest, websocket = sim.urls["binance"].rest, sim.urls["binance"].websocket
+        ingestion = CcxtIngestionDaemon(
+            CcxtIngestionSettings(
+                name="ccxt-refused", bootstrap_servers=kafka_bootstrap, metrics_port=-1, ccxt_exchange="binance",
+                symbols=list(listed_symbols(rest))[:4], ccxt_config=local_ccxt_config(rest, websocket),
+                raw_topic=f"test.missing.{time.time_ns()}", instrument_topic=instruments,
+                kafka=KafkaOverrides(latency_producer={"message.timeout.ms": 15_000}),
+            )
+        )  # fmt: skip
+        runner = DaemonThread(ingestion)
+        with pytest.raises(DeliveryFailed, match="output delivery failed"), runner:
+            wait_until(lambda: not runner.running, 120, "the daemon to stop on the refused frames")

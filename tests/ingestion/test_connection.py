@@ -10,9 +10,9 @@ import pytest
 
 from platform_streams.exchanges.kraken.feed import KrakenFeed
 from platform_streams.exchanges.okx.feed import OkxFeed
+from platform_streams.exchanges.venue_adapter import MarketDataFeed
 from platform_streams.ingestion.connection import ConnectionSettings, FeedConnection
-from platform_streams.ingestion.feed import MarketDataFeed
-from platform_streams.ingestion.raw_frames import FrameKind, RawFrame
+from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 from platform_streams.simulator import SimulatorThread
 from platform_streams.simulator.config import load_simulator_config
 

@@ -18,7 +18,6 @@ import pytest
 
 from platform_streams.exchanges.binance.feed import BinanceFeed
 from platform_streams.ingestion.connection import FeedConnection
-from platform_streams.ingestion.raw_frames import FrameKind, RawFrame
 from platform_streams.ingestion.rest_snapshots import RestSnapshotClient
 from platform_streams.ingestion.snapshot_budget_client import SnapshotBudgetClient
 from platform_streams.ingestion.snapshot_budget_service import (
@@ -27,6 +26,7 @@ from platform_streams.ingestion.snapshot_budget_service import (
     SnapshotBudgetUnavailable,
     budget_socket_path,
 )
+from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 from platform_streams.settings import ConfigError
 from platform_streams.simulator import SimulatorThread
 from platform_streams.simulator.config import load_simulator_config

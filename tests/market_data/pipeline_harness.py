@@ -30,7 +30,8 @@ from platform_streams.books.order_book import OrderBook
 from platform_streams.database.migrate import migrate
 from platform_streams.kafka_clients import consumer_settings
 from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
-from platform_streams.schemas import BookDelta, BookResync, BookSnapshot, DeadLetter, TypedDecoder
+from platform_streams.runtime.side_inputs import SideInput, SideInputReader
+from platform_streams.schemas import BookDelta, BookResync, BookSnapshot, DeadLetter, Instrument, TypedDecoder
 from platform_streams.schemas.fixed_point import parse_at_scale
 from platform_streams.simulator import SimulatorThread
 from platform_streams.simulator.config import load_simulator_config
@@ -38,15 +39,23 @@ from platform_streams.simulator.market.universe import PRICE_SCALE
 from platform_streams.supervisor.process_supervisor import Supervisor
 from platform_streams.supervisor.spec import parse_spec
 
-TRADE_CHANNEL = {"binance": "trade", "okx": "trades", "kraken": "trade"}
-COMPARED_DEPTH = {"binance": 100, "okx": 400, "kraken": 10}  # Kraken books are subscribed at depth 10
 # The simulator's trading rules each venue's listing carries (the `instruments` columns they land in): OKX
 # and Kraken publish no minimum notional, and Kraken's lot_decimals is a precision, not the simulator's lot.
 PUBLISHED_RULES = {
     "binance": {"tick_size": "tick", "lot_size": "lot", "min_notional": "min_notional"},
     "okx": {"tick_size": "tick", "lot_size": "lot"},
     "kraken": {"tick_size": "tick"},
+    "krakenv2": {"tick_size": "tick"},
 }
+TRADE_CHANNEL = {"binance": "trade", "okx": "trades", "kraken": "trade", "krakenv2": "trade"}
+COMPARED_DEPTH = {"binance": 100, "okx": 400, "kraken": 10, "krakenv2": 10}  # Kraken books are subscribed at depth 10
+SIMULATED_BY = {"krakenv2": "kraken"}
+"""The simulated exchange serving a venue, where it is not the venue's own name: the simulated Kraken serves
+WebSocket v2 at ``/v2`` (its ground truth calls that ``krakenv2``, as the platform's venue is called)."""
+
+
+def simulated(venue: str) -> str:
+    return SIMULATED_BY.get(venue, venue)
 
 
 CHECKER_ADDRESS = "127.0.0.2"
@@ -121,7 +130,13 @@ class BookReader(threading.Thread):
 
 
 def _deployment(
-    urls: dict[str, Any], topics: Topics, database_url: str, group: str, normalisers: int, budget_socket: Path
+    venues: tuple[str, ...],
+    urls: dict[str, Any],
+    topics: Topics,
+    database_url: str,
+    group: str,
+    normalisers: int,
+    budget_socket: Path,
 ) -> dict[str, Any]:
     normaliser_topics = {
         "trade": topics.trade,
@@ -133,17 +148,17 @@ def _deployment(
     # one snapshot budget for every ingestion daemon, as on a host of `make up` (its socket in this test's folder)
     daemons: list[dict[str, Any]] = [{
         "name": "snapshot-budget", "kind": "snapshot-budget", "restart": "always",
-        "config": {"exchanges": list(urls), "socket": str(budget_socket), "heartbeat_interval_s": 1},
+        "config": {"exchanges": list(venues), "socket": str(budget_socket), "heartbeat_interval_s": 1},
     }]  # fmt: skip
     daemons += [
         {
             "name": f"ingest-{exchange}", "kind": "ingestion", "restart": "always",
-            "config": {"exchange": exchange, "rest_url": venue.rest, "ws_url": venue.websocket, "raw_topic": topics.raw,
+            "config": {"exchange": exchange, "rest_url": urls[simulated(exchange)].rest, "ws_url": urls[simulated(exchange)].websocket, "raw_topic": topics.raw,
                        "instrument_topic": topics.instrument, "resync_topic": topics.resync, "heartbeat_interval_s": 1,
                        "stall_timeout_s": 120,  # the quiesced market sends nothing while books are compared
                        "reconnect_max_s": 2, "budget_socket": str(budget_socket)},
         }
-        for exchange, venue in urls.items()
+        for exchange in venues
     ]  # fmt: skip
     daemons.append({
         "name": "normaliser", "kind": "normaliser", "replicas": normalisers, "restart": "always",
@@ -183,7 +198,7 @@ class MarketDataPipeline:
             *(topic_factory(name, 4) for name in ("raw", "trade", "book", "bbo", "candle", "resync", "instr", "dead"))
         )
         settings: dict[str, Any] = {
-            "exchanges": list(exchanges), "instruments": instruments, "rate": rate, "seed": seed, "clock": "manual",
+            "exchanges": sorted({simulated(e) for e in exchanges}), "instruments": instruments, "rate": rate, "seed": seed, "clock": "manual",
             # generous REST budgets (the checks read every book over REST, though from another address)
             "binance": {"rest": {"request_weight": 10_000_000}}, "okx": {"rest": {"books": 1_000_000}},
             "kraken": {"rest": {"public_requests": 1_000_000}},
@@ -202,7 +217,9 @@ class MarketDataPipeline:
         self.sim = SimulatorThread(load_simulator_config(self._simulator_settings)).start()
         group = str(time.time_ns())
         budget_socket = self.state_dir / "budget.sock"
-        spec = parse_spec(_deployment(self.sim.urls, self.topics, self.database_url, group, self._normalisers, budget_socket))
+        spec = parse_spec(
+            _deployment(self.exchanges, self.sim.urls, self.topics, self.database_url, group, self._normalisers, budget_socket)
+        )
         self.supervisor = Supervisor(spec, {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}, self.state_dir)
         self.books = BookReader(self.bootstrap, self.topics.book)
         self.books.start()
@@ -286,12 +303,13 @@ class MarketDataPipeline:
         return [(r["exchange"], r["symbol"], r["trade_id"]) for r in self._query("SELECT exchange, symbol, trade_id FROM trades")]
 
     def instruments_by_exchange_symbol(self) -> dict[str, dict[str, Any]]:
-        catalog = InstrumentCatalog(self.bootstrap, self.topics.instrument)
+        catalog = InstrumentCatalog()
+        reader = SideInputReader(self.bootstrap, [SideInput(self.topics.instrument, TypedDecoder(Instrument).decode)], "checker")
         try:
-            catalog.load_all()
+            assert reader.catch_up(lambda records: catalog.apply(records[self.topics.instrument]), timeout_s=30)
             return {exchange: {i.exchange_symbol: i for i in registry} for exchange, registry in catalog.registries.items()}
         finally:
-            catalog.close()
+            reader.close()
 
     def dead_letters(self) -> list[DeadLetter]:
         consumer = Consumer(consumer_settings(self.bootstrap, f"dead-{time.time_ns()}"))
@@ -311,8 +329,9 @@ class MarketDataPipeline:
 
     # -- the checks ------------------------------------------------------------------------------------------
     def expected_trades(self, excluded: set[tuple[str, str, int]] = frozenset()) -> tuple[set[tuple[str, str, int]], Counter]:
-        """Trades the simulator sent to a connection: (exchange, exchange symbol, id) where frames carry ids,
-        and a count per (exchange, exchange symbol) for Kraken v1, whose trades carry none."""
+        """Trades the simulator sent to a connection: (exchange, exchange symbol, id) where frames carry ids
+        (a Kraken v2 message carries its trades' consecutive ids, first to last), and a count per (exchange,
+        exchange symbol) for Kraken v1, whose trades carry none."""
         assert self.sim is not None
         with_ids: set[tuple[str, str, int]] = set()
         counts: Counter = Counter()
@@ -325,6 +344,8 @@ class MarketDataPipeline:
                     continue
                 if exchange == "kraken":
                     counts[(exchange, symbol)] += int(event_id) - int(first_id) + 1
+                elif exchange == "krakenv2":
+                    with_ids.update((exchange, symbol, i) for i in range(int(first_id), int(event_id) + 1))
                 else:
                     with_ids.add((exchange, symbol, int(event_id)))
         return with_ids, counts
@@ -365,7 +386,9 @@ class MarketDataPipeline:
 
     def _exchange_book(self, exchange: str, instrument: Any) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         assert self.sim is not None
-        rest, xs, depth = self.sim.urls[exchange].rest, instrument.exchange_symbol, COMPARED_DEPTH[exchange]
+        rest, xs, depth = self.sim.urls[simulated(exchange)].rest, instrument.exchange_symbol, COMPARED_DEPTH[exchange]
+        if exchange == "krakenv2":
+            xs = instrument.aliases[0]  # Kraken's REST names a pair by its key (or altname, or v1 wsname), not by the v2 name
         if exchange == "binance":
             body = _get_json(f"{rest}/api/v3/depth?symbol={xs}&limit={depth}")
             bids, asks = body["bids"], body["asks"]

@@ -6,17 +6,21 @@ import msgspec
 import pytest
 
 from platform_streams.exchanges.base import FrameError
-from platform_streams.exchanges.binance.parser import BinanceParser
 from platform_streams.exchanges.kraken.instruments import registry_from_asset_pairs
+from platform_streams.exchanges.kraken_v2.instruments import registry_from_asset_pairs as kraken_v2_registry_from_asset_pairs
 from platform_streams.exchanges.okx.instruments import registry_from_instruments
-from platform_streams.ingestion.raw_frames import ConnectionEvent, FrameKind, RawFrame
 from platform_streams.normalisation.normaliser import TAKEOVER_REASON, Normaliser
 from platform_streams.schemas import BookDelta, BookResync, BookSnapshot, SnapshotRequest, Trade, decode
+from platform_streams.schemas.raw_frames import ConnectionEvent, FrameKind, RawFrame
+from platform_streams.topics import BBO_TOPIC, BOOK_TOPIC, RESYNC_TOPIC, TRADE_TOPIC
 from tests.exchanges.captures import read_capture, rest_bodies
 
 BINANCE_2024 = "binance/2024-08-08_hftbacktest_spot_BTCUSDT.jsonl.gz"
 OKX_BOOKS = "okx/2022-05-13_cryptofeed_v5_books.ws.jsonl"
 KRAKEN_BOOK = "kraken/2021-04-17_cryptofeed_v1_book.ws.jsonl"
+KRAKEN_ASSET_PAIRS = "kraken/2021-04-17_cryptofeed_AssetPairs.rest.jsonl"
+KRAKEN_V2_BOOK = "kraken/2026-08-02_crossbook_v2_book25_BTC-USD.jsonl"
+KRAKEN_V2_RESUBSCRIBED = "kraken/2026-08-01_crossbook_v2_book10_BTC-USD_resubscribe.jsonl"
 
 
 def session_start(exchange: str, connection_id: str = "conn-1", symbols: tuple[str, ...] = ()) -> RawFrame:
@@ -49,14 +53,14 @@ def by_topic(outputs: list, topic: str) -> list:
 def test_binance_trades_and_book_from_snapshot_and_diffs() -> None:
     normaliser = Normaliser()
     outputs = run(normaliser, raw_frames(BINANCE_2024, "binance", "/api/v3/depth?symbol=BTCUSDT&limit=1000"))
-    trades = by_topic(outputs, "md.trade")
+    trades = by_topic(outputs, TRADE_TOPIC)
     assert len(trades) == 19_904 and all(isinstance(t, Trade) for t in trades)
     assert [t.sequence for t in trades] == sorted(t.sequence for t in trades)
-    book_events = by_topic(outputs, "md.book")
+    book_events = by_topic(outputs, BOOK_TOPIC)
     assert isinstance(book_events[0], BookSnapshot)
     assert not any(isinstance(e, BookResync) for e in book_events)
     assert sum(isinstance(e, BookDelta) for e in book_events) == 6_493  # per INDEX.md: the bridging diff and 6,492 more
-    assert len(by_topic(outputs, "md.bbo")) == 73_174
+    assert len(by_topic(outputs, BBO_TOPIC)) == 73_174
     sync = normaliser.books()[("binance", "BTC/USDT")]
     assert sync.live and not sync.book.is_crossed()
     assert all(o.key == "binance:BTC/USDT" for o in outputs)
@@ -68,19 +72,44 @@ def test_okx_books_with_checksums_never_resync() -> None:
         "okx", registry_from_instruments([r.frame for r in rest_bodies("okx/2022-05-13_cryptofeed_instruments.rest.jsonl")])
     )
     outputs = run(normaliser, raw_frames(OKX_BOOKS, "okx"))
-    events = by_topic(outputs, "md.book")
+    events = by_topic(outputs, BOOK_TOPIC)
     assert events and not any(isinstance(e, BookResync) for e in events)
     assert normaliser.resyncs == 0
     assert all(sync.live for sync in normaliser.books().values())
 
 
-def test_kraken_books_with_checksums_never_resync() -> None:
-    normaliser = Normaliser(book_depths={"kraken": 1000})  # the capture subscribed at depth 1000
+def test_kraken_books_keep_the_depth_their_frames_were_subscribed_at() -> None:
+    """The capture subscribed at depth 1000 (its frames say ``book-1000``). A normaliser with default
+    settings must keep every book at that depth: truncated to 10 levels (a default depth), the first
+    update that removes a top-10 level would leave a hole the checksum cannot match, and every book
+    would be dropped."""
+    normaliser = Normaliser()
     normaliser.set_instruments(
         "kraken", registry_from_asset_pairs(rest_bodies("kraken/2021-04-17_cryptofeed_AssetPairs.rest.jsonl")[0].frame)
     )
     outputs = run(normaliser, raw_frames(KRAKEN_BOOK, "kraken"))
-    assert by_topic(outputs, "md.book") and normaliser.resyncs == 0
+    events = by_topic(outputs, BOOK_TOPIC)
+    assert normaliser.resyncs == 0 and not any(isinstance(e, BookResync) for e in events)
+    assert sum(isinstance(e, BookSnapshot) for e in events) == 10
+    assert sum(isinstance(e, BookDelta) for e in events) == 4_269  # every checksummed update applied
+    books = normaliser.books()
+    assert len(books) == 10 and all(sync.live and sync.depth == 1000 for sync in books.values())
+    assert max(sync.book.bid_depth for sync in books.values()) > 10  # kept deeper than any default
+
+
+@pytest.mark.parametrize("capture", [KRAKEN_V2_RESUBSCRIBED, KRAKEN_V2_BOOK])
+def test_kraken_v2_books_keep_the_depth_their_subscription_was_acknowledged_with(capture: str) -> None:
+    normaliser = Normaliser()
+    normaliser.set_instruments("krakenv2", kraken_v2_registry_from_asset_pairs(rest_bodies(KRAKEN_ASSET_PAIRS)[0].frame))
+    events = by_topic(run(normaliser, raw_frames(capture, "krakenv2")), BOOK_TOPIC)
+    assert normaliser.resyncs == 0 and not any(isinstance(e, BookResync) for e in events)
+    snapshots, deltas = {KRAKEN_V2_RESUBSCRIBED: (5, 296), KRAKEN_V2_BOOK: (1, 2_051)}[capture]
+    assert (sum(isinstance(e, BookSnapshot) for e in events), sum(isinstance(e, BookDelta) for e in events)) == (
+        snapshots,
+        deltas,
+    )
+    (sync,) = normaliser.books().values()
+    assert sync.live and sync.depth == {KRAKEN_V2_RESUBSCRIBED: 10, KRAKEN_V2_BOOK: 25}[capture]
 
 
 def test_a_lost_okx_update_resyncs_and_asks_ingestion_for_a_snapshot() -> None:
@@ -92,14 +121,14 @@ def test_a_lost_okx_update_resyncs_and_asks_ingestion_for_a_snapshot() -> None:
     updates = [i for i, f in enumerate(frames) if b'"action":"update"' in f.payload]
     lost = updates[5]
     outputs = run(normaliser, frames[:lost] + frames[lost + 1 : lost + 40])
-    resyncs = [e for e in by_topic(outputs, "md.book") if isinstance(e, BookResync)]
-    requests = by_topic(outputs, "ctl.resync")
+    resyncs = [e for e in by_topic(outputs, BOOK_TOPIC) if isinstance(e, BookResync)]
+    requests = by_topic(outputs, RESYNC_TOPIC)
     assert resyncs and "checksum" in resyncs[0].reason
     assert requests and isinstance(requests[0], SnapshotRequest)
     registry = normaliser._registries["okx"]  # noqa: SLF001
     assert requests[0].connection_id == "conn-1"
     assert {r.exchange_symbol for r in requests} == {registry.by_symbol(r.symbol).exchange_symbol for r in resyncs}
-    assert all(o.key == "conn-1" for o in outputs if o.topic == "ctl.resync")
+    assert all(o.key == "conn-1" for o in outputs if o.topic == RESYNC_TOPIC)
 
 
 def test_a_new_connection_session_resets_live_books() -> None:
@@ -130,19 +159,19 @@ def test_a_replica_taking_over_a_session_mid_stream_rebuilds_its_books() -> None
         normaliser.set_instruments("okx", registry)
     run(first_owner, frames[: updates[10]])
     outputs = run(second_owner, frames[updates[10] : updates[20]])
-    resyncs = [e for e in by_topic(outputs, "md.book") if isinstance(e, BookResync)]
-    requests = by_topic(outputs, "ctl.resync")
+    resyncs = [e for e in by_topic(outputs, BOOK_TOPIC) if isinstance(e, BookResync)]
+    requests = by_topic(outputs, RESYNC_TOPIC)
     symbols = {e.symbol for e in resyncs}
     assert symbols and all(TAKEOVER_REASON in e.reason for e in resyncs)
     assert {registry.by_symbol(s).exchange_symbol for s in symbols} == {r.exchange_symbol for r in requests}
-    assert not [e for e in by_topic(outputs, "md.book") if isinstance(e, BookDelta)]  # nothing served from an unknown book
+    assert not [e for e in by_topic(outputs, BOOK_TOPIC) if isinstance(e, BookDelta)]  # nothing served from an unknown book
     snapshots = [f for f in frames if b'"action":"snapshot"' in f.payload]
     run(second_owner, snapshots)
     assert all(sync.live for sync in second_owner.books().values())
     # a session this replica saw begin is its own: no takeover
     fresh = Normaliser()
     fresh.set_instruments("okx", registry)
-    assert not [e for e in by_topic(run(fresh, frames[: updates[20]]), "md.book") if isinstance(e, BookResync)]
+    assert not [e for e in by_topic(run(fresh, frames[: updates[20]]), BOOK_TOPIC) if isinstance(e, BookResync)]
 
 
 @pytest.mark.parametrize(
@@ -163,10 +192,6 @@ def test_bad_frames_raise_frame_errors_with_the_exchange(frame: RawFrame) -> Non
     assert error.value.exchange == frame.exchange
 
 
-def test_parser_is_binance_without_metadata() -> None:
-    assert isinstance(Normaliser()._parser("binance"), BinanceParser)  # noqa: SLF001
-
-
 def ccxt_frame(payload: bytes, sequence: int = 1) -> RawFrame:
     return RawFrame("bybit", "ccxt-bybit", sequence, 1_700_000_000_000_000_000, FrameKind.WEBSOCKET, payload, format="ccxt")
 
@@ -184,7 +209,7 @@ def test_ccxt_format_frames_from_any_exchange() -> None:
         )
     )
     event = decode(trade[0].value)
-    assert trade[0].topic == "md.trade" and trade[0].key == "bybit:BTC/USDT"
+    assert trade[0].topic == TRADE_TOPIC and trade[0].key == "bybit:BTC/USDT"
     assert (event.price, event.price_scale, event.size, event.size_scale, event.trade_id, event.sequence) == (
         6_500_010,
         2,

@@ -13,7 +13,20 @@ from platform_streams.normalisation.daemon import NormaliserDaemon
 from platform_streams.runtime.daemon import StreamDaemon
 from platform_streams.sinks.daemon import PostgresSinkDaemon
 from platform_streams.sinks.raw_archive_sink import RawArchiveDaemon
-from platform_streams.topics import TOPICS, profile_of
+from platform_streams.topics import (
+    BBO_TOPIC,
+    BOOK_TOPIC,
+    DEADLETTER_TOPIC,
+    FILL_TOPIC,
+    INTENT_TOPIC,
+    ORDER_EVENT_TOPIC,
+    ORDER_REQUEST_TOPIC,
+    RAW_TOPIC,
+    RESYNC_TOPIC,
+    TOPICS,
+    TRADE_TOPIC,
+    profile_of,
+)
 
 
 def test_consumer_profiles_trade_fetch_size_for_wait() -> None:
@@ -46,11 +59,11 @@ def test_producer_overrides_apply_to_their_own_profile_only() -> None:
 
 
 def test_market_data_topics_stream_and_the_trading_path_does_not_linger() -> None:
-    for topic in ("md.raw", "md.trade", "md.book", "md.bbo"):
+    for topic in (RAW_TOPIC, TRADE_TOPIC, BOOK_TOPIC, BBO_TOPIC):
         assert profile_of(topic) is ProducerProfile.STREAM
-    for topic in ("strat.intent", "exec.order_request", "exec.order_event", "exec.fill", "ctl.resync"):
+    for topic in (INTENT_TOPIC, ORDER_REQUEST_TOPIC, ORDER_EVENT_TOPIC, FILL_TOPIC, RESYNC_TOPIC):
         assert profile_of(topic) is ProducerProfile.LATENCY
-    assert profile_of("md.deadletter") is ProducerProfile.BULK
+    assert profile_of(DEADLETTER_TOPIC) is ProducerProfile.BULK
     assert {spec.profile for spec in TOPICS} == set(ProducerProfile)
 
 

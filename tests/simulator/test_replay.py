@@ -22,8 +22,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from platform_streams.ingestion.raw_frames import FrameKind, RawFrame
 from platform_streams.raw_archive import RawArchiveWriter
+from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 from platform_streams.simulator.replay import RecordedConnection, ReplayServer, load_recording
 from platform_streams.simulator.replay.recording import OUT
 from tests.simulator.conftest import REPOSITORY, capture_directory

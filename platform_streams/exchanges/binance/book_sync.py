@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import collections
 
-from platform_streams.books.sync import BookSync, SyncResult, SyncStatus, dropped
-from platform_streams.exchanges.base import BookChecksum, BookEvent
+from platform_streams.books.sync import BookChecksum, BookEvent, BookSync, SyncResult, SyncStatus, dropped
 from platform_streams.exchanges.binance.instruments import EXCHANGE
 from platform_streams.schemas.events import BookDelta, BookSnapshot
 

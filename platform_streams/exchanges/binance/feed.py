@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from platform_streams.exchanges.binance import endpoints
 from platform_streams.exchanges.binance.instruments import EXCHANGE, parse_exchange_info
 from platform_streams.exchanges.instruments import Instrument
-from platform_streams.ingestion.feed import SnapshotFetch
+from platform_streams.exchanges.venue_adapter import SnapshotFetch
 
 _STREAMS = {
     "trade": endpoints.trade_stream,
@@ -28,11 +28,17 @@ class BinanceFeed:
     keepalive_interval_s = 0.0
     streams_per_message = 200
     # weight 5: a thousand books restart in about a minute of 6,000/min weight (1000 levels: weight 50, ten minutes)
-    snapshot_depth = 100
+    default_snapshot_depth = 100
 
-    def __init__(self, rest_base_url: str = endpoints.REST_BASE_URL, ws_base_url: str = endpoints.WS_BASE_URL) -> None:
+    def __init__(
+        self, rest_base_url: str = endpoints.REST_BASE_URL, ws_base_url: str = endpoints.WS_BASE_URL, book_depth: int = 0
+    ) -> None:
+        """``book_depth``: levels of the REST snapshot each book starts from (the diff stream has no depth)."""
         self.rest_base_url = rest_base_url.rstrip("/")
         self.ws_base_url = ws_base_url.rstrip("/")
+        self.snapshot_depth = book_depth or self.default_snapshot_depth
+        if self.snapshot_depth not in endpoints.DEPTH_SNAPSHOT_LIMITS:
+            raise ValueError(f"binance book depth must be one of {endpoints.DEPTH_SNAPSHOT_LIMITS}, not {book_depth}")
 
     def instruments_path(self) -> str:
         return "/api/v3/exchangeInfo"

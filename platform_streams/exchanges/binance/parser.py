@@ -5,8 +5,8 @@ trade id, ``exchange_ts_ns`` = trade time); ``depth``/``depth@100ms`` → :class
 (``first_sequence`` = U, ``sequence`` = u, ``prev_sequence`` = pu or 0); ``bookTicker`` →
 :class:`BestBidOffer` (``sequence`` = u); ``kline_<interval>`` → :class:`Candle`
 (``sequence`` = last trade id); ``depth<N>`` partial depth (combined streams only, as
-its payload names no symbol) → :class:`BookSnapshot`. REST ``/api/v3/depth`` bodies go
-through :meth:`BinanceParser.parse_depth_snapshot`. Subscription replies are control
+its payload names no symbol) → :class:`BookSnapshot`. REST ``/api/v3/depth?symbol=...`` bodies go
+through :meth:`BinanceParser.parse_rest` (the symbol from the request path). Subscription replies are control
 frames; error replies raise :class:`ExchangeErrorFrame`.
 
 Trades are the hot path and are mapped in native code (``native/src/``, the
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 from tradeplat_native import BinanceTradeParser as NativeTradeParser
@@ -32,10 +33,12 @@ from tradeplat_native import MalformedTrade
 
 from platform_streams.exchanges.base import (
     ExchangeErrorFrame,
+    ExchangeParser,
     FrameError,
     MalformedFrame,
     MarketEvent,
     ParsedFrame,
+    TradeFastPath,
     UnknownChannel,
     UnknownInstrument,
 )
@@ -91,7 +94,7 @@ def _native_symbol(
     return resolved.symbol, resolved.price_scale, resolved.size_scale, exchange_symbol in scales.resolved
 
 
-class BinanceParser:
+class BinanceParser(ExchangeParser):
     """Parses Binance spot frames; ``instruments`` gives the scales (without it, the text's own 8 decimals)."""
 
     exchange = EXCHANGE
@@ -103,6 +106,12 @@ class BinanceParser:
         self._resolved = self._scales.resolved
         # a partial of the scales cache, not a bound method: the native object must not hold the parser (a cycle)
         self._native_trades = NativeTradeParser(EXCHANGE, partial(_native_symbol, self._scales))
+
+    def trade_fast_path(self) -> TradeFastPath | None:
+        return self.parse_trade_fast
+
+    def venue_symbol(self, symbol: str) -> str:
+        return self._scales.venue_symbol(symbol)
 
     def parse_trade_fast(self, frame: bytes, receive_ts_ns: int) -> tuple[str, bytes] | None:
         """``(key, encoded Trade)`` of a trade or aggTrade frame as Binance sends it, without building
@@ -144,6 +153,14 @@ class BinanceParser:
         """As :meth:`parse`; Binance sends no book checksum."""
         events = self.parse(frame, receive_ts_ns)
         return ParsedFrame(events, None, "" if events else "reply")
+
+    def parse_rest(self, body: bytes, path: str, receive_ts_ns: int) -> ParsedFrame:
+        """A ``/api/v3/depth?symbol=...`` body (the snapshot a depth stream is bridged to)."""
+        request = urlsplit(path)
+        symbols = parse_qs(request.query).get("symbol")
+        if request.path != "/api/v3/depth" or not symbols:
+            return super().parse_rest(body, path, receive_ts_ns)
+        return ParsedFrame([self.parse_depth_snapshot(body, symbols[0], receive_ts_ns)])
 
     def parse_depth_snapshot(self, body: bytes, exchange_symbol: str, receive_ts_ns: int) -> BookSnapshot:
         """A REST ``/api/v3/depth`` body for ``exchange_symbol`` → snapshot with ``sequence`` = lastUpdateId."""

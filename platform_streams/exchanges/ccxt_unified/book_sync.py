@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from platform_streams.books.sync import BookSync, SyncResult
-from platform_streams.exchanges.base import BookChecksum
+from platform_streams.books.sync import BookChecksum, BookSync, SyncResult
 from platform_streams.schemas.events import BookDelta, BookSnapshot
 
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import msgspec
 
-from platform_streams.exchanges.base import MalformedFrame, MarketEvent, ParsedFrame, UnknownInstrument
+from platform_streams.exchanges.base import ExchangeParser, MalformedFrame, ParsedFrame, UnknownInstrument
 from platform_streams.exchanges.ccxt_unified.messages import UnifiedBook, UnifiedFrame, UnifiedTrade
 from platform_streams.exchanges.instruments import Instrument, InstrumentRegistry
 from platform_streams.schemas import BookSnapshot, Side, Trade
 from platform_streams.schemas.fixed_point import FixedPointError, parse_at_scale
 
-FORMAT = "ccxt"
+FORMAT_NAME = "ccxt"
 _decoder = msgspec.json.Decoder(UnifiedFrame)
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 
 
-class CcxtUnifiedParser:
+class CcxtUnifiedParser(ExchangeParser):
     """Parser of one ccxt-ingested exchange's frames."""
 
     def __init__(self, exchange: str, instruments: InstrumentRegistry) -> None:
@@ -33,8 +33,9 @@ class CcxtUnifiedParser:
             raise UnknownInstrument(self.exchange, f"no instrument {symbol!r} in ref.instrument")
         return instrument
 
-    def parse(self, frame: bytes, receive_ts_ns: int) -> list[MarketEvent]:
-        return self.parse_frame(frame, receive_ts_ns).events
+    def venue_symbol(self, symbol: str) -> str:
+        """ccxt's unified symbol is what ingestion subscribed by."""
+        return self._instrument(symbol).exchange_symbol
 
     def parse_frame(self, frame: bytes, receive_ts_ns: int) -> ParsedFrame:
         try:

@@ -8,8 +8,7 @@ reconnect must be reported through :meth:`BookSync.reset`.
 
 from __future__ import annotations
 
-from platform_streams.books.sync import AWAITING_SNAPSHOT, BookSync, SyncResult, SyncStatus
-from platform_streams.exchanges.base import BookChecksum
+from platform_streams.books.sync import AWAITING_SNAPSHOT, BookChecksum, BookSync, SyncResult, SyncStatus
 from platform_streams.exchanges.coinbase.instruments import EXCHANGE
 from platform_streams.schemas.events import BookDelta, BookSnapshot
 

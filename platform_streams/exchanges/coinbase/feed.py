@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from platform_streams.exchanges.coinbase import endpoints
 from platform_streams.exchanges.coinbase.instruments import EXCHANGE, parse_products
 from platform_streams.exchanges.instruments import Instrument
-from platform_streams.ingestion.feed import SnapshotFetch
+from platform_streams.exchanges.venue_adapter import SnapshotFetch
 
 _PRODUCTS_PER_MESSAGE = 500
 
@@ -21,7 +21,11 @@ class CoinbaseFeed:
     default_channels = ("level2", "matches", "ticker")
     keepalive_interval_s = 0.0
 
-    def __init__(self, rest_base_url: str = endpoints.REST_BASE_URL, ws_base_url: str = endpoints.WS_URL) -> None:
+    def __init__(
+        self, rest_base_url: str = endpoints.REST_BASE_URL, ws_base_url: str = endpoints.WS_URL, book_depth: int = 0
+    ) -> None:
+        if book_depth:
+            raise ValueError(f"coinbase level2 books are whole; book_depth {book_depth} cannot apply")
         self.rest_base_url = rest_base_url.rstrip("/")
         self.ws_base_url = ws_base_url.rstrip("/")
 

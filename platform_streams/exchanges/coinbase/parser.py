@@ -16,9 +16,9 @@ import msgspec
 
 from platform_streams.exchanges.base import (
     ExchangeErrorFrame,
+    ExchangeParser,
     FrameError,
     MalformedFrame,
-    MarketEvent,
     ParsedFrame,
     UnknownChannel,
 )
@@ -39,7 +39,7 @@ _TAKER_SIDE = {"buy": Side.SELL, "sell": Side.BUY}
 """Coinbase's ``side`` is the maker order's; the taker (aggressor) is on the other side."""
 
 
-class CoinbaseParser:
+class CoinbaseParser(ExchangeParser):
     """Parses Coinbase Exchange ``ws-feed`` frames at the scales of ``instruments``."""
 
     exchange = EXCHANGE
@@ -47,8 +47,8 @@ class CoinbaseParser:
     def __init__(self, instruments: InstrumentRegistry) -> None:
         self._scales = SymbolScalesCache(EXCHANGE, instruments, None)
 
-    def parse(self, frame: bytes, receive_ts_ns: int) -> list[MarketEvent]:
-        return self.parse_frame(frame, receive_ts_ns).events
+    def venue_symbol(self, symbol: str) -> str:
+        return self._scales.venue_symbol(symbol)
 
     def parse_frame(self, frame: bytes, receive_ts_ns: int) -> ParsedFrame:
         """Events of one frame; raises ``FrameError`` subclasses."""

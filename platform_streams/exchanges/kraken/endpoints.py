@@ -13,10 +13,11 @@ import msgspec
 from platform_streams.exchanges.limits import ExchangeLimits, RateLimit
 
 WS_URL = "wss://ws.kraken.com"
-ASSET_PAIRS_URL = "https://api.kraken.com/0/public/AssetPairs"
+REST_BASE_URL = "https://api.kraken.com"
+ASSET_PAIRS_URL = f"{REST_BASE_URL}/0/public/AssetPairs"
 BOOK_DEPTHS = (10, 25, 100, 500, 1000)
 DEFAULT_BOOK_DEPTH = 10
-"""The depth ingestion subscribes books at unless configured; normalisers must use the same."""
+"""The depth ingestion subscribes books at unless configured (normalisers read it from the frames)."""
 OHLC_INTERVALS_MINUTES = (1, 5, 15, 30, 60, 240, 1440, 10080, 21600)
 CHANNELS = ("book", "trade", "ticker", "spread", "ohlc")
 

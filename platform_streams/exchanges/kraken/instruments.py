@@ -51,12 +51,17 @@ class AssetPairsError(ValueError):
 _reply_decoder = msgspec.json.Decoder(AssetPairsReply)
 
 
-def parse_asset_pairs(body: bytes) -> list[Instrument]:
-    """Every pair of an AssetPairs body that has a WebSocket name."""
+def asset_pairs(body: bytes) -> dict[str, AssetPair]:
+    """The pairs of an AssetPairs body that have a WebSocket name, by their REST key."""
     reply = _reply_decoder.decode(body)
     if reply.error:
         raise AssetPairsError(f"Kraken AssetPairs errors: {reply.error}")
-    return [_instrument(key, pair) for key, pair in reply.result.items() if pair.wsname]
+    return {key: pair for key, pair in reply.result.items() if pair.wsname}
+
+
+def parse_asset_pairs(body: bytes) -> list[Instrument]:
+    """Every pair of an AssetPairs body that has a WebSocket name, named as WebSocket v1 names it (``XBT/USD``)."""
+    return [instrument_of_pair(key, pair, EXCHANGE, pair.wsname) for key, pair in asset_pairs(body).items()]
 
 
 def registry_from_asset_pairs(body: bytes) -> InstrumentRegistry:
@@ -71,14 +76,16 @@ def symbol_from_wsname(wsname: str) -> str:
     return spot_symbol(base, quote)
 
 
-def _instrument(key: str, pair: AssetPair) -> Instrument:
+def instrument_of_pair(key: str, pair: AssetPair, exchange: str, exchange_symbol: str) -> Instrument:
+    """The instrument of one AssetPairs pair, for the venue ``exchange`` that names it ``exchange_symbol``
+    (its other names are aliases)."""
     price_scale, size_scale = pair.pair_decimals, pair.lot_decimals
     min_notional, min_notional_scale = value_and_scale(pair.costmin)
     base, _, quote = pair.wsname.partition("/")
     return Instrument(
-        exchange=EXCHANGE,
+        exchange=exchange,
         symbol=symbol_from_wsname(pair.wsname),
-        exchange_symbol=pair.wsname,
+        exchange_symbol=exchange_symbol,
         base=normalise_asset(base),
         quote=normalise_asset(quote),
         price_scale=price_scale,
@@ -89,5 +96,5 @@ def _instrument(key: str, pair: AssetPair) -> Instrument:
         min_notional=min_notional,
         min_notional_scale=min_notional_scale,
         active=pair.status == "online",
-        aliases=tuple(dict.fromkeys((key, pair.altname))),
+        aliases=tuple(name for name in dict.fromkeys((key, pair.altname, pair.wsname)) if name != exchange_symbol),
     )

@@ -2,7 +2,8 @@
 
 Channels: ``book-<depth>`` → :class:`BookSnapshot` (``as``/``bs``) or :class:`BookDelta`
 (``a``/``b``, both parts of a two-part update merged into one delta) with the update's
-checksum ``c`` and the decimals of Kraken's text in ``ParsedFrame.checksum``;
+checksum ``c`` and the decimals of Kraken's text in ``ParsedFrame.checksum``, and the
+subscribed depth of the channel name in ``ParsedFrame.subscriptions``;
 ``trade`` → :class:`Trade` per entry (Kraken v1 has no trade id: ``trade_id`` is
 ``<time>-<position in frame>``, ``sequence`` 0); ``ticker`` and ``spread`` →
 :class:`BestBidOffer`; ``ohlc-<minutes>`` → :class:`Candle` (Kraken pushes the running
@@ -18,9 +19,11 @@ from __future__ import annotations
 
 import msgspec
 
+from platform_streams.books.sync import BookChecksum
 from platform_streams.exchanges.base import (
-    BookChecksum,
+    BookSubscription,
     ExchangeErrorFrame,
+    ExchangeParser,
     FrameError,
     MalformedFrame,
     MarketEvent,
@@ -31,6 +34,7 @@ from platform_streams.exchanges.base import (
 from platform_streams.exchanges.decimal_text import mantissa_at_scale, text_scale
 from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.exchanges.kraken import messages
+from platform_streams.exchanges.kraken.endpoints import BOOK_DEPTHS
 from platform_streams.exchanges.kraken.instruments import EXCHANGE, symbol_from_wsname
 from platform_streams.exchanges.symbol_scales import SymbolScales, SymbolScalesCache
 from platform_streams.exchanges.timestamps import TimestampError, seconds_text_to_ns
@@ -59,7 +63,7 @@ def _symbol_or_unknown(wsname: str) -> str:
         raise UnknownInstrument(EXCHANGE, str(exc)) from None
 
 
-class KrakenParser:
+class KrakenParser(ExchangeParser):
     """Parses Kraken v1 frames; ``instruments`` (from AssetPairs) gives the scales."""
 
     exchange = EXCHANGE
@@ -68,9 +72,10 @@ class KrakenParser:
         # without metadata a symbol's name is split by known quote assets (captures, replays); a
         # live normaliser requires metadata, since a split can be wrong (``ADAEUR``: ``AD/AEUR``?)
         self._scales = SymbolScalesCache(EXCHANGE, instruments, None if require_metadata else _symbol_or_unknown)
+        self._subscriptions: dict[tuple[str, int], tuple[BookSubscription, ...]] = {}
 
-    def parse(self, frame: bytes, receive_ts_ns: int) -> list[MarketEvent]:
-        return self.parse_frame(frame, receive_ts_ns).events
+    def venue_symbol(self, symbol: str) -> str:
+        return self._scales.venue_symbol(symbol)
 
     def parse_frame(self, frame: bytes, receive_ts_ns: int) -> ParsedFrame:
         """Events of one frame, with a book update's checksum; raises ``FrameError`` subclasses."""
@@ -91,7 +96,9 @@ class KrakenParser:
         pair = _text_decoder.decode(parts[-1])
         payloads = parts[1:-2]
         if channel.startswith("book-"):
-            return self._book(pair, payloads, receive_ts_ns)
+            parsed = self._book(pair, payloads, receive_ts_ns)
+            parsed.subscriptions = self._subscription(parsed.events[0].symbol, channel)
+            return parsed
         if len(payloads) != 1:
             raise MalformedFrame(EXCHANGE, f"{channel} frame with {len(payloads)} payloads")
         payload = payloads[0]
@@ -104,6 +111,17 @@ class KrakenParser:
         if channel.startswith("ohlc-"):
             return ParsedFrame([self._candle(pair, channel, _ohlc_decoder.decode(payload), receive_ts_ns)])
         raise UnknownChannel(EXCHANGE, f"channel {channel!r} is not one this adapter parses")
+
+    def _subscription(self, symbol: str, channel: str) -> tuple[BookSubscription, ...]:
+        """The book subscription a ``book-<depth>`` frame belongs to (one object per symbol and depth)."""
+        depth_text = channel[5:]
+        depth = int(depth_text) if depth_text.isdigit() else 0
+        if depth not in BOOK_DEPTHS:
+            raise UnknownChannel(EXCHANGE, f"book depth {depth_text!r} is not one Kraken documents")
+        found = self._subscriptions.get((symbol, depth))
+        if found is None:
+            found = self._subscriptions[(symbol, depth)] = (BookSubscription(symbol, depth),)
+        return found
 
     def _book(self, pair: str, payloads: list[msgspec.Raw], receive_ts_ns: int) -> ParsedFrame:
         parts = [_book_decoder.decode(payload) for payload in payloads]

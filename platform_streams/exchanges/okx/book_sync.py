@@ -11,8 +11,7 @@ crossed book answers ``resync``: resubscribe the channel to get a new snapshot.
 from __future__ import annotations
 
 from platform_streams.books.order_book import OrderBook
-from platform_streams.books.sync import AWAITING_SNAPSHOT, BookSync, SyncResult, SyncStatus
-from platform_streams.exchanges.base import BookChecksum
+from platform_streams.books.sync import AWAITING_SNAPSHOT, BookChecksum, BookSync, SyncResult, SyncStatus
 from platform_streams.exchanges.okx.instruments import EXCHANGE
 from platform_streams.schemas.events import BookDelta, BookSnapshot
 

@@ -13,8 +13,9 @@ import msgspec
 
 from platform_streams.exchanges.limits import ExchangeLimits, RateLimit
 
-WS_PUBLIC_URL = "wss://ws.okx.com:8443/ws/v5/public"
-WS_BUSINESS_URL = "wss://ws.okx.com:8443/ws/v5/business"
+WS_BASE_URL = "wss://ws.okx.com:8443"
+WS_PUBLIC_URL = f"{WS_BASE_URL}/ws/v5/public"
+WS_BUSINESS_URL = f"{WS_BASE_URL}/ws/v5/business"
 REST_BASE_URL = "https://www.okx.com"
 INSTRUMENT_TYPES = ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION")
 MAX_SUBSCRIBE_ARGS_BYTES = 64 * 1024

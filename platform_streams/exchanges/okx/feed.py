@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from platform_streams.exchanges.instruments import Instrument
 from platform_streams.exchanges.okx import endpoints
 from platform_streams.exchanges.okx.instruments import EXCHANGE, parse_instruments
-from platform_streams.ingestion.feed import SnapshotFetch
+from platform_streams.exchanges.venue_adapter import SnapshotFetch
 
 _MAX_ARGS_PER_MESSAGE = 600  # ≈ 40 bytes an arg: stays well under OKX's 64 KB per message
 
@@ -21,7 +21,11 @@ class OkxFeed:
     default_channels = ("trades", "books", "bbo-tbt")
     keepalive_interval_s = 20.0  # OKX closes a connection idle for 30 s
 
-    def __init__(self, rest_base_url: str = endpoints.REST_BASE_URL, ws_base_url: str = "wss://ws.okx.com:8443") -> None:
+    def __init__(
+        self, rest_base_url: str = endpoints.REST_BASE_URL, ws_base_url: str = endpoints.WS_BASE_URL, book_depth: int = 0
+    ) -> None:
+        if book_depth:
+            raise ValueError(f"okx books are as deep as their channel (books: 400 levels); book_depth {book_depth} cannot apply")
         self.rest_base_url = rest_base_url.rstrip("/")
         self.ws_base_url = ws_base_url.rstrip("/")
 

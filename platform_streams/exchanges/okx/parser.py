@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import msgspec
 
+from platform_streams.books.sync import BookChecksum
 from platform_streams.exchanges.base import (
-    BookChecksum,
     ExchangeErrorFrame,
+    ExchangeParser,
     FrameError,
     MalformedFrame,
-    MarketEvent,
     ParsedFrame,
     UnknownChannel,
 )
@@ -56,7 +56,7 @@ _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, FixedPointError,
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 
 
-class OkxParser:
+class OkxParser(ExchangeParser):
     """Parses OKX v5 public frames at the scales of ``instruments`` (unknown instIds raise ``UnknownInstrument``)."""
 
     exchange = EXCHANGE
@@ -64,8 +64,8 @@ class OkxParser:
     def __init__(self, instruments: InstrumentRegistry) -> None:
         self._scales = SymbolScalesCache(EXCHANGE, instruments, None)
 
-    def parse(self, frame: bytes, receive_ts_ns: int) -> list[MarketEvent]:
-        return self.parse_frame(frame, receive_ts_ns).events
+    def venue_symbol(self, symbol: str) -> str:
+        return self._scales.venue_symbol(symbol)
 
     def parse_frame(self, frame: bytes, receive_ts_ns: int) -> ParsedFrame:
         """Events of one frame, with the book push's checksum; raises ``FrameError`` subclasses."""

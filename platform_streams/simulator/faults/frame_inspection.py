@@ -85,7 +85,10 @@ def read_okx(payload: bytes) -> FrameInfo | None:
 
 
 def read_kraken(payload: bytes) -> FrameInfo | None:
+    """v1's arrays, and v2's objects (the simulated Kraken serves both on one port)."""
     body = _parse(payload)
+    if isinstance(body, dict):
+        return _read_kraken_v2(body)
     if not isinstance(body, list) or len(body) < 4:
         return None
     channel, symbol = str(body[-2]), str(body[-1])
@@ -94,6 +97,17 @@ def read_kraken(payload: bytes) -> FrameInfo | None:
     # only book frames carry a checksum "c" (a ticker's "c" is its last trade: [price, volume])
     checksum = next((p["c"] for p in parts if "c" in p), None) if channel.startswith("book-") else None
     return FrameInfo(channel, symbol, int(checksum) if checksum is not None else -1, is_update, sequenced=False)
+
+
+def _read_kraken_v2(body: dict[str, Any]) -> FrameInfo | None:
+    channel, data = body.get("channel"), body.get("data")
+    if channel not in ("book", "trade", "ticker") or not isinstance(data, list) or not data or not isinstance(data[0], dict):
+        return None
+    first = data[0]
+    event_id = int(first.get("checksum", first.get("trade_id", -1)))
+    return FrameInfo(
+        str(channel), str(first.get("symbol", "")), event_id, channel == "book" and body.get("type") == "update", False
+    )
 
 
 def read_coinbase(payload: bytes) -> FrameInfo | None:

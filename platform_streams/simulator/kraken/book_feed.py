@@ -1,29 +1,55 @@
-"""The Kraken v1 ``book`` channel at each subscribed depth: snapshot on subscribe, then updates with checksum ``c``.
+"""Kraken's ``book`` channel at each subscribed depth, for WebSocket v1 and v2: snapshot on subscribe,
+then updates with the checksum.
 
 For every (pair, depth) someone subscribed to, the feed keeps the book as such a
 client holds it: the top ``depth`` levels. After each quantum it sends what
-changed in that window: new sizes, ``"0.00000000"`` for a removed level, and
-levels that entered the window only because a better one went away, flagged
-``"r"`` (republished). A level pushed out by a better one is not sent: the client
-truncates its book to the depth, as Kraken's documentation says. The checksum is
-over the top 10 of the book after the update, in the text sent.
+changed in that window: new sizes, a zero size for a removed level, and levels
+that entered the window only because a better one went away (v1 flags them ``"r"``,
+republished). A level pushed out by a better one is not sent: the client truncates
+its book to the depth, as Kraken's documentation says for both versions. The
+checksum is over the top 10 of the book after the update, in the text sent; v1
+sends it with updates, v2 with snapshots too. The two versions differ only in how
+messages are written (:class:`BookFrames`: v1's arrays, v2's objects), so one feed
+serves each, with the version's frames, channel codes and ground-truth publisher.
 """
 
 from __future__ import annotations
 
-from itertools import compress, count, repeat
+from collections.abc import Mapping
+from itertools import compress, count
 from operator import ne
+from typing import Protocol
 
-from platform_streams.simulator.kraken import frames
-from platform_streams.simulator.kraken.channels import BOOK_DEPTHS, BOOK_SLOTS, KrakenConnection, channel_id
 from platform_streams.simulator.kraken.checksum import CHECKSUM_LEVELS, checksum_of_digits
 from platform_streams.simulator.kraken.pairs import KrakenPairs
 from platform_streams.simulator.market.order_book import BookSide, LevelChange
 from platform_streams.simulator.market.venue_market import VenueMarket
 from platform_streams.simulator.publication import FramePublisher
+from platform_streams.simulator.websocket_connection import ClientConnection
 
-_SLOT_OF_DEPTH = dict(zip(BOOK_DEPTHS, BOOK_SLOTS, strict=True))
 SideChanges = dict[int, int]  # price ticks -> lots after this quantum, of one side
+
+
+class BookFrames(Protocol):
+    """How one protocol version writes book messages (levels are rendered once per message, best first)."""
+
+    checksum_in_snapshot: bool
+
+    def levels(self, prices: list[bytes], volumes: list[bytes], republished: list[bool], now_ns: int) -> list[bytes]:
+        """Each level as it appears in a message."""
+        ...
+
+    def snapshot(
+        self, instrument: int, depth: int, slot: int, asks: list[bytes], bids: list[bytes], checksum: bytes, now_ns: int
+    ) -> bytes:
+        """A whole book message (``checksum`` empty when the version sends none with snapshots)."""
+        ...
+
+    def update(
+        self, instrument: int, depth: int, slot: int, asks: list[bytes], bids: list[bytes], checksum: bytes, now_ns: int
+    ) -> bytes:
+        """An update message of the levels that changed."""
+        ...
 
 
 class _HeldSide:
@@ -58,46 +84,55 @@ class _HeldSide:
 
 
 class _DepthView:
-    """The top ``depth`` levels of one pair as its subscribers hold them."""
+    """The top ``depth`` levels of one pair as its subscribers hold them (``slot``: the channel's ground-truth code)."""
 
-    __slots__ = ("depth", "slot", "channel_id", "channel_name", "listeners", "asks", "bids")
+    __slots__ = ("depth", "slot", "listeners", "asks", "bids")
 
-    def __init__(self, instrument: int, depth: int, asks: BookSide, bids: BookSide) -> None:
+    def __init__(self, depth: int, slot: int, asks: BookSide, bids: BookSide) -> None:
         self.depth = depth
-        self.slot = _SLOT_OF_DEPTH[depth]
-        self.channel_id = channel_id(instrument, self.slot)
-        self.channel_name = b"book-%d" % depth
-        self.listeners: list[KrakenConnection] = []
+        self.slot = slot
+        self.listeners: list[ClientConnection] = []
         self.asks = _HeldSide(asks, depth)
         self.bids = _HeldSide(bids, depth)
 
 
 class KrakenBookFeed:
-    """Depth views of subscribed pairs and the per-quantum updates."""
+    """Depth views of subscribed pairs and the per-quantum updates, written by one version's ``frames``;
+    ``slot_of_depth`` gives each depth's channel code in ``publisher``'s ground truth."""
 
-    def __init__(self, market: VenueMarket, pairs: KrakenPairs, publisher: FramePublisher) -> None:
+    def __init__(
+        self,
+        market: VenueMarket,
+        pairs: KrakenPairs,
+        publisher: FramePublisher,
+        frames: BookFrames,
+        slot_of_depth: Mapping[int, int],
+    ) -> None:
         self._market = market
         self._pairs = pairs
         self._publisher = publisher
+        self._frames = frames
+        self._slot_of_depth = slot_of_depth
         self._views: dict[int, dict[int, _DepthView]] = {}  # instrument -> depth -> view
         self._sides: dict[int, _ChecksumSides] = {}  # what each pair's checksum was last computed from
 
-    def subscribe(self, connection: KrakenConnection, instrument: int, depth: int, ts_text: bytes) -> bytes:
+    def subscribe(self, connection: ClientConnection, instrument: int, depth: int, now_ns: int) -> bytes:
         """Add a subscriber; returns its snapshot (the caller sends it right after the subscription reply)."""
         by_depth = self._views.setdefault(instrument, {})
         view = by_depth.get(depth)
         if view is None:
             book = self._market.books[instrument]
-            view = by_depth[depth] = _DepthView(instrument, depth, book.asks, book.bids)
+            view = by_depth[depth] = _DepthView(depth, self._slot_of_depth[depth], book.asks, book.bids)
         view.listeners.append(connection)
         ask_keys, ask_lots = view.asks.best_first()
         bid_keys, bid_lots = view.bids.best_first()
-        asks = self._levels(instrument, ask_keys, ask_lots, [False] * len(ask_keys), ts_text)
-        bids = self._levels(instrument, [-key for key in bid_keys], bid_lots, [False] * len(bid_keys), ts_text)
-        self._publisher.note(view.slot, instrument, -1, self._market.books[instrument].update_id, 1)
-        return frames.book_snapshot(view.channel_id, asks, bids, view.channel_name, self._pairs.wsname_bytes[instrument])
+        asks = self._levels(instrument, ask_keys, ask_lots, [False] * len(ask_keys), now_ns)
+        bids = self._levels(instrument, [-key for key in bid_keys], bid_lots, [False] * len(bid_keys), now_ns)
+        checksum = self._checksum(instrument, view) if self._frames.checksum_in_snapshot else b""
+        self._publisher.note(view.slot, instrument, int(checksum or -1), self._market.books[instrument].update_id, 1)
+        return self._frames.snapshot(instrument, depth, view.slot, asks, bids, checksum, now_ns)
 
-    def unsubscribe(self, connection: KrakenConnection, instrument: int, depth: int) -> None:
+    def unsubscribe(self, connection: ClientConnection, instrument: int, depth: int) -> None:
         by_depth = self._views.get(instrument, {})
         view = by_depth.get(depth)
         if view is None or connection not in view.listeners:
@@ -109,7 +144,7 @@ class KrakenBookFeed:
                 del self._views[instrument]
                 self._sides.pop(instrument, None)
 
-    def publish(self, changes: list[LevelChange], ts_text: bytes) -> None:
+    def publish(self, changes: list[LevelChange], now_ns: int) -> None:
         views = self._views
         if not views:
             return
@@ -121,22 +156,22 @@ class KrakenBookFeed:
                     sides = by_instrument[instrument] = ({}, {})
                 sides[is_bid][price] = lots
         for instrument, (ask_changes, bid_changes) in by_instrument.items():
-            self._publish_pair(instrument, ask_changes, bid_changes, ts_text)
+            self._publish_pair(instrument, ask_changes, bid_changes, now_ns)
 
-    def _publish_pair(self, instrument: int, ask_changes: SideChanges, bid_changes: SideChanges, ts_text: bytes) -> None:
-        book, pair = self._market.books[instrument], self._pairs.wsname_bytes[instrument]
+    def _publish_pair(self, instrument: int, ask_changes: SideChanges, bid_changes: SideChanges, now_ns: int) -> None:
+        book = self._market.books[instrument]
         checksum = b""
         for view in self._views[instrument].values():
-            asks = self._side_updates(instrument, view, False, book.asks, ask_changes, ts_text) if ask_changes else []
-            bids = self._side_updates(instrument, view, True, book.bids, bid_changes, ts_text) if bid_changes else []
+            asks = self._side_updates(instrument, view, False, book.asks, ask_changes, now_ns) if ask_changes else []
+            bids = self._side_updates(instrument, view, True, book.bids, bid_changes, now_ns) if bid_changes else []
             if not asks and not bids:
                 continue
             checksum = checksum or self._checksum(instrument, view)
-            data = frames.book_update(view.channel_id, asks, bids, checksum, view.channel_name, pair)
+            data = self._frames.update(instrument, view.depth, view.slot, asks, bids, checksum, now_ns)
             self._publisher.send(view.listeners, view.slot, instrument, int(checksum), book.update_id, data)
 
     def _side_updates(
-        self, instrument: int, view: _DepthView, is_bid: bool, side: BookSide, changes: SideChanges, ts_text: bytes
+        self, instrument: int, view: _DepthView, is_bid: bool, side: BookSide, changes: SideChanges, now_ns: int
     ) -> list[bytes]:
         """The rendered levels of one side's update (best first), and the held side brought up to date.
 
@@ -169,7 +204,7 @@ class KrakenBookFeed:
                 held.lots = lots
                 changed = list(compress(count(), map(ne, lots, old_lots)))
                 return self._levels(
-                    instrument, [sign * keys[k] for k in changed], [lots[k] for k in changed], [False] * len(changed), ts_text
+                    instrument, [sign * keys[k] for k in changed], [lots[k] for k in changed], [False] * len(changed), now_ns
                 )
             old = held.as_levels()
             new = dict(zip(keys, lots, strict=True))
@@ -183,20 +218,12 @@ class KrakenBookFeed:
         if not updates:
             return []
         prices = [sign * key for key, _, _ in updates]
-        return self._levels(instrument, prices, [size for _, size, _ in updates], [flag for _, _, flag in updates], ts_text)
+        return self._levels(instrument, prices, [size for _, size, _ in updates], [flag for _, _, flag in updates], now_ns)
 
-    def _levels(
-        self, instrument: int, prices: list[int], lots: list[int], republished: list[bool], ts_text: bytes
-    ) -> list[bytes]:
-        level = frames.book_level
-        return list(
-            map(
-                level,
-                self._pairs.prices.texts(instrument, prices),
-                self._pairs.volumes.texts(instrument, lots),
-                repeat(ts_text),
-                republished,
-            )
+    def _levels(self, instrument: int, prices: list[int], lots: list[int], republished: list[bool], now_ns: int) -> list[bytes]:
+        pairs = self._pairs
+        return self._frames.levels(
+            pairs.prices.texts(instrument, prices), pairs.volumes.texts(instrument, lots), republished, now_ns
         )
 
     def _checksum(self, instrument: int, view: _DepthView) -> bytes:

@@ -8,7 +8,12 @@ objects whose keys Kraken sends in alphabetical order (``channelID``,
 
 from __future__ import annotations
 
+from itertools import repeat
+
 import orjson
+
+from platform_streams.simulator.kraken.channels import channel_id
+from platform_streams.simulator.kraken.pairs import KrakenPairs, kraken_time
 
 
 def book_level(price: bytes, volume: bytes, timestamp: bytes, republished: bool) -> bytes:
@@ -39,6 +44,38 @@ def book_update(
     if asks:
         return b'[%d,{"a":[%b],"c":"%b"},"%b","%b"]' % (channel_id, b",".join(asks), checksum, channel_name, pair)
     return b'[%d,{"b":[%b],"c":"%b"},"%b","%b"]' % (channel_id, b",".join(bids), checksum, channel_name, pair)
+
+
+class V1BookFrames:
+    """Book messages as v1 writes them (:class:`~platform_streams.simulator.kraken.book_feed.BookFrames`):
+    arrays on the pair's ``book-<depth>`` channel, every level with its time, no checksum in snapshots."""
+
+    checksum_in_snapshot = False
+
+    def __init__(self, pairs: KrakenPairs) -> None:
+        self._pairs = pairs
+        self._names = {depth: b"book-%d" % depth for depth in (10, 25, 100, 500, 1000)}
+        self._time = (-1, b"")  # the last quantum's time and its text: every level of a quantum repeats it
+
+    def _time_text(self, now_ns: int) -> bytes:
+        if self._time[0] != now_ns:
+            self._time = (now_ns, kraken_time(now_ns))
+        return self._time[1]
+
+    def levels(self, prices: list[bytes], volumes: list[bytes], republished: list[bool], now_ns: int) -> list[bytes]:
+        return list(map(book_level, prices, volumes, repeat(self._time_text(now_ns)), republished))
+
+    def snapshot(
+        self, instrument: int, depth: int, slot: int, asks: list[bytes], bids: list[bytes], checksum: bytes, now_ns: int
+    ) -> bytes:
+        return book_snapshot(channel_id(instrument, slot), asks, bids, self._names[depth], self._pairs.wsname_bytes[instrument])
+
+    def update(
+        self, instrument: int, depth: int, slot: int, asks: list[bytes], bids: list[bytes], checksum: bytes, now_ns: int
+    ) -> bytes:
+        return book_update(
+            channel_id(instrument, slot), asks, bids, checksum, self._names[depth], self._pairs.wsname_bytes[instrument]
+        )
 
 
 def trades(channel_id: int, rows: list[bytes], pair: bytes) -> bytes:

@@ -14,6 +14,8 @@ from platform_streams.simulator.ground_truth import GroundTruth
 from platform_streams.simulator.kraken import frames
 from platform_streams.simulator.kraken.book_feed import KrakenBookFeed
 from platform_streams.simulator.kraken.channels import (
+    BOOK_DEPTHS,
+    BOOK_SLOTS,
     CHANNEL_NAMES,
     OHLC_INTERVALS_MIN,
     OHLC_SLOTS,
@@ -55,7 +57,9 @@ class KrakenHub:
         self._windows = RollingWindows(market, history)
         self.publisher = FramePublisher(ground_truth, exchange_code)
         self._table: SubscriptionTable[KrakenConnection] = SubscriptionTable(len(SUBSCRIPTIONS), len(market.instruments))
-        self.books = KrakenBookFeed(market, pairs, self.publisher)
+        self.books = KrakenBookFeed(
+            market, pairs, self.publisher, frames.V1BookFrames(pairs), dict(zip(BOOK_DEPTHS, BOOK_SLOTS, strict=True))
+        )
         self._heartbeat_ms = heartbeat_interval_ms
         self._last_heartbeat_period = -1
         self.connections: set[KrakenConnection] = set()
@@ -67,7 +71,7 @@ class KrakenHub:
         connection.subscriptions[(slot, instrument)] = None
         subscription = SUBSCRIPTIONS[slot]
         if subscription.name == "book":
-            return self.books.subscribe(connection, instrument, subscription.parameter, kraken_time(now_ms * 1_000_000))
+            return self.books.subscribe(connection, instrument, subscription.parameter, now_ms * 1_000_000)
         self._table.add(slot, instrument, connection)
         return None
 
@@ -93,8 +97,7 @@ class KrakenHub:
     # publication -------------------------------------------------------------------
 
     def publish(self, batch: MarketBatch, now_ns: int) -> None:
-        ts_text = kraken_time(now_ns)
-        self.books.publish(batch.levels, ts_text)
+        self.books.publish(batch.levels, now_ns)
         if batch.trades:
             self._publish_trades(batch)
             traded = sorted(set(map(_INSTRUMENT, batch.trades)))

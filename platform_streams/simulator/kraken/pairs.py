@@ -1,4 +1,5 @@
-"""Kraken's names of one exchange's pairs (``XBT/USD``, ``XBTUSD``, ``XXBTZUSD``) and their number text.
+"""Kraken's names of one exchange's pairs (``XBT/USD``, ``XBTUSD``, ``XXBTZUSD``; ``BTC/USD`` on WebSocket
+v2) and their number text.
 
 Kraken calls bitcoin XBT and dogecoin XDG, prefixes its oldest assets (``XXBT``,
 ``XETH``, ``ZUSD``, ``ZEUR``...) in AssetPairs, and keys its oldest pairs by those
@@ -70,6 +71,10 @@ class KrakenPairs:
         self.wsnames = [p.wsname for p in self.pairs]
         self.wsname_bytes = [name.encode() for name in self.wsnames]
         self._by_wsname = {p.wsname: i for i, p in enumerate(self.pairs)}
+        #: WebSocket v2's names: the common asset codes (``BTC/USD``), which are the normalised symbols
+        self.v2_names = [instrument.symbol for instrument in instruments]
+        self.v2_name_bytes = [name.encode() for name in self.v2_names]
+        self._by_v2_name = {name: i for i, name in enumerate(self.v2_names)}
         self._by_any = {name: i for i, p in enumerate(self.pairs) for name in (p.wsname, p.altname, p.key)}
         count = len(instruments)
         #: The text of each pair's prices (ticks) and volumes (lots), cached per pair.
@@ -80,6 +85,9 @@ class KrakenPairs:
 
     def by_wsname(self, wsname: str) -> int | None:
         return self._by_wsname.get(wsname)
+
+    def by_v2_name(self, name: str) -> int | None:
+        return self._by_v2_name.get(name)
 
     def by_any_name(self, name: str) -> int | None:
         """A pair by its REST name (altname or key) or its wsname."""

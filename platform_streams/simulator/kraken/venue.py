@@ -1,4 +1,5 @@
-"""The simulated Kraken exchange: WebSocket v1 market data and public REST over one simulated market."""
+"""The simulated Kraken exchange: WebSocket v1 (``/``) and v2 (``/v2``) market data and public REST over
+one simulated market."""
 
 from __future__ import annotations
 
@@ -11,14 +12,24 @@ from platform_streams.simulator.kraken.channels import CHANNEL_NAMES
 from platform_streams.simulator.kraken.hub import KrakenHub
 from platform_streams.simulator.kraken.pairs import KrakenPairs
 from platform_streams.simulator.kraken.rest import KrakenRest
+from platform_streams.simulator.kraken.v2.hub import KrakenV2Hub
+from platform_streams.simulator.kraken.v2.requests import KrakenV2Requests
+from platform_streams.simulator.kraken.v2.ws_endpoint import KrakenV2Endpoint
 from platform_streams.simulator.kraken.ws_endpoint import KrakenEndpoint
 from platform_streams.simulator.kraken.ws_events import KrakenEvents
 from platform_streams.simulator.market.candle_history import CandleHistory
+from platform_streams.simulator.rate_windows import FixedWindowCounter
 from platform_streams.simulator.venue_protocol import VenueContext, VenueUrls
+
+V2_PATH = "/v2"
 
 
 class KrakenVenue:
-    """Kraken WebSocket v1 protocol and public REST over one exchange's simulated market."""
+    """Kraken WebSocket v1 and v2 protocols and public REST over one exchange's simulated market.
+
+    Both WebSocket versions see the same books and trades. v1's messages are in the ground
+    truth under the venue's name (``kraken``), v2's under ``<name>v2`` (``krakenv2``: the
+    platform's name for the v2 venue too)."""
 
     def __init__(self, context: VenueContext) -> None:
         settings = context.config.kraken
@@ -27,42 +38,40 @@ class KrakenVenue:
         self.pairs = KrakenPairs(context.market.instruments)
         exchange_code = context.ground_truth.register_exchange(context.name, self.pairs.wsnames, CHANNEL_NAMES)
         history = CandleHistory(context.config.seed, context.name, context.market.instruments, context.clock.now_ms)
-        self.hub = KrakenHub(
-            context.market,
-            self.pairs,
-            history,
-            context.ground_truth,
-            exchange_code,
-            max(1, round(settings.websocket.heartbeat_interval_s * 1000)),
-        )
+        heartbeat_ms = max(1, round(settings.websocket.heartbeat_interval_s * 1000))
+        self.hub = KrakenHub(context.market, self.pairs, history, context.ground_truth, exchange_code, heartbeat_ms)
+        self.v2_hub = KrakenV2Hub(context.market, self.pairs, history, context.ground_truth, f"{context.name}v2", heartbeat_ms)
+        limits = settings.websocket
+        attempts = FixedWindowCounter(limits.connection_attempts, limits.connection_interval_s)
+        seed = context.config.seed
         self._endpoint = KrakenEndpoint(
-            self.hub,
-            KrakenEvents(self.hub, self.pairs),
-            settings.websocket,
-            context.faults,
-            context.clock,
-            context.config.seed,
+            self.hub, KrakenEvents(self.hub, self.pairs), limits, attempts, context.faults, context.clock, seed
+        )
+        self._v2_endpoint = KrakenV2Endpoint(
+            self.v2_hub, KrakenV2Requests(self.v2_hub, self.pairs), limits, attempts, context.faults, context.clock, seed
         )
         self._rest = KrakenRest(context.market, self.pairs, history, context.clock, settings.rest)
 
     def application(self) -> web.Application:
         app = web.Application()
         app.add_routes(self._rest.routes())
-        app.add_routes([web.get("/", self._endpoint.websocket)])
+        app.add_routes([web.get("/", self._endpoint.websocket), web.get(V2_PATH, self._v2_endpoint.websocket)])
         return app
 
     def publish(self, now_ns: int) -> None:
-        self.hub.publish(self.market.take_batch(), now_ns)
+        batch = self.market.take_batch()
+        self.hub.publish(batch, now_ns)
+        self.v2_hub.publish(batch, now_ns)
 
     def background_tasks(self) -> list[Coroutine[Any, Any, None]]:
         return []
 
     def close_connections(self) -> None:
-        for connection in list(self.hub.connections):
+        for connection in [*self.hub.connections, *self.v2_hub.connections]:
             connection.abort()
 
     def urls(self, host: str, port: int) -> VenueUrls:
         return VenueUrls(self.name, rest=f"http://{host}:{port}", websocket=f"ws://{host}:{port}")
 
     def banner(self, urls: VenueUrls) -> str:
-        return f"REST {urls.rest}/0/public   WS {urls.websocket}/ (v1)"
+        return f"REST {urls.rest}/0/public   WS {urls.websocket}/ (v1)   WS {urls.websocket}{V2_PATH} (v2)"

@@ -36,6 +36,7 @@ class KrakenEndpoint:
         hub: KrakenHub,
         events: KrakenEvents,
         limits: KrakenWebSocketLimits,
+        attempts: FixedWindowCounter,
         faults: ExchangeFaults,
         clock: SimClock,
         seed: int,
@@ -45,7 +46,7 @@ class KrakenEndpoint:
         self._limits = limits
         self._faults = faults
         self._clock = clock
-        self._attempts = FixedWindowCounter(limits.connection_attempts, limits.connection_interval_s)
+        self._attempts = attempts  # connection attempts per IP, shared with the v2 endpoint (Kraken meters the host)
         self._connection_numbers = random.Random(stable_seed("kraken-connections", seed))
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platform_streams.ingestion.raw_frames import FrameKind
 from platform_streams.raw_archive import ArchiveError, read_archive
+from platform_streams.schemas.raw_frames import FrameKind
 from platform_streams.simulator.replay.recording import (
     IN,
     RecordedConnection,

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from platform_streams.exchanges.base import FrameError, MalformedFrame, UnknownInstrument
 from platform_streams.exchanges.binance.parser import BinanceParser
 from platform_streams.exchanges.instruments import Instrument, InstrumentRegistry
-from platform_streams.ingestion.raw_frames import FrameKind, RawFrame
 from platform_streams.normalisation.normaliser import Normaliser
 from platform_streams.schemas import BookDelta, encode
+from platform_streams.schemas.raw_frames import FrameKind, RawFrame
+from platform_streams.topics import TRADE_TOPIC
 from tests.exchanges.binance.reference_trades import ReferenceTradeParser
 from tests.exchanges.captures import first_frame, received_frames
 
@@ -121,7 +122,7 @@ def test_the_normaliser_produces_the_reference_trades(binance_instruments: Instr
     for sequence, record in enumerate(trades):
         raw = RawFrame("binance", "conn-1", sequence, record.receive_ts_ns, FrameKind.WEBSOCKET, record.frame)
         (output,) = normaliser.handle(raw)
-        assert output.topic == "md.trade"
+        assert output.topic == TRADE_TOPIC
         assert (output.key, output.value) == reference.parse(record.frame, record.receive_ts_ns)
     assert len(trades) == TRADE_FRAMES[capture]
 

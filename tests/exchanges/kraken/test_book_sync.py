@@ -8,10 +8,10 @@ import zlib
 import pytest
 
 from platform_streams.books.order_book import OrderBook
-from platform_streams.books.sync import SyncStatus
-from platform_streams.exchanges.base import BookChecksum, ParsedFrame
+from platform_streams.books.sync import BookChecksum, SyncStatus
+from platform_streams.exchanges.base import ParsedFrame
 from platform_streams.exchanges.instruments import InstrumentRegistry
-from platform_streams.exchanges.kraken.book_sync import KrakenBookSync, kraken_checksum
+from platform_streams.exchanges.kraken.book_sync import UNKNOWN_DEPTH_REASON, KrakenBookSync, kraken_checksum
 from platform_streams.exchanges.kraken.parser import KrakenParser
 from platform_streams.schemas import BookDelta, BookResync, BookSnapshot
 from tests.exchanges.captures import received_frames
@@ -23,7 +23,14 @@ def book_frames(parser: KrakenParser) -> list[ParsedFrame]:
     return [frame for frame in parsed if frame.events]
 
 
-def replay(frames: list[ParsedFrame], depth: int = 1000) -> tuple[collections.Counter[SyncStatus], int, list[BookResync]]:
+def kraken_book(symbol: str, depth: int) -> KrakenBookSync:
+    sync = KrakenBookSync(symbol)
+    sync.depth = depth
+    return sync
+
+
+def replay(frames: list[ParsedFrame]) -> tuple[collections.Counter[SyncStatus], int, list[BookResync]]:
+    """The frames through one sync rule per symbol, at the depth each frame says it was subscribed at."""
     syncs: dict[str, KrakenBookSync] = {}
     statuses: collections.Counter[SyncStatus] = collections.Counter()
     verified = 0
@@ -31,7 +38,10 @@ def replay(frames: list[ParsedFrame], depth: int = 1000) -> tuple[collections.Co
     for frame in frames:
         (event,) = frame.events
         assert isinstance(event, BookSnapshot | BookDelta)
-        result = syncs.setdefault(event.symbol, KrakenBookSync(event.symbol, depth)).on_event(event, frame.checksum)
+        (subscription,) = frame.subscriptions
+        sync = syncs.setdefault(event.symbol, KrakenBookSync(event.symbol))
+        sync.depth = subscription.depth
+        result = sync.on_event(event, frame.checksum)
         statuses[result.status] += 1
         verified += result.status is SyncStatus.APPLIED and frame.checksum is not None
         if result.resync is not None:
@@ -69,7 +79,7 @@ def _levels(prices: range, size: int) -> list[tuple[int, int]]:
 
 
 def test_book_is_truncated_to_the_subscribed_depth_before_the_checksum() -> None:
-    sync = KrakenBookSync("BTC/USD", depth=10)
+    sync = kraken_book("BTC/USD", 10)
     asks = _levels(range(101, 111), 5)
     sync.on_snapshot(BookSnapshot("kraken", "BTC/USD", 0, 0, 1, _levels(range(99, 89, -1), 5), asks, 1, 8))
     # a new best bid pushes 90 out of the subscribed depth; Kraken sends no removal for it
@@ -93,23 +103,26 @@ def test_checksum_string_is_kraken_text_without_dots_and_leading_zeros() -> None
     book.load([(35_415, 500_000_000)], [(35_420, 12_345)])
     # asks then bids; "354.20000000" "0.00012345" then "354.15000000" "5.00000000", at Kraken's 8 decimals
     assert kraken_checksum(book, 8, 8) == zlib.crc32(b"3542000000012345" + b"35415000000500000000")
-    sync = KrakenBookSync("XMR/USD", 10)
+    sync = kraken_book("XMR/USD", 10)
     sync.on_snapshot(BookSnapshot("kraken", "XMR/USD", 0, 0, 1, [(35_415, 500_000_000)], [(35_420, 12_345)], 2, 8))
     delta = BookDelta("kraken", "XMR/USD", 0, 0, 2, 2, 0, [], [], 2, 8)
     assert sync.on_delta(delta, BookChecksum(1, None, None)).reason == "cannot verify the checksum: no decimals of Kraken's text"
 
 
-def test_crossing_update_and_bad_depth() -> None:
-    sync = KrakenBookSync("BTC/USD", 25)
+def test_crossing_update_and_unknown_or_bad_depth() -> None:
+    sync = kraken_book("BTC/USD", 25)
     sync.on_snapshot(BookSnapshot("kraken", "BTC/USD", 0, 0, 1, [(100, 1)], [(101, 1)], 1, 8))
     crossed = sync.on_delta(BookDelta("kraken", "BTC/USD", 0, 0, 2, 2, 0, [(102, 1)], [], 1, 8))
     assert crossed.status is SyncStatus.RESYNC and crossed.reason.startswith("book crossed")
-    with pytest.raises(ValueError, match="depth must be one of"):
-        KrakenBookSync("BTC/USD", 20)
+    # a book whose subscription depth nobody stated is not served: its truncation would be a guess
+    snapshot = BookSnapshot("kraken", "BTC/USD", 0, 0, 3, [(100, 1)], [(101, 1)], 1, 8)
+    unknown = KrakenBookSync("BTC/USD").on_snapshot(snapshot)
+    assert unknown.status is SyncStatus.RESYNC and unknown.reason == UNKNOWN_DEPTH_REASON
+    assert kraken_book("BTC/USD", 20).on_snapshot(snapshot).reason == "book depth 20 is not one Kraken sends"
 
 
 def test_a_snapshot_deeper_than_subscribed_is_published_as_kept() -> None:
-    sync = KrakenBookSync("BTC/USD", depth=10)
+    sync = kraken_book("BTC/USD", 10)
     result = sync.on_snapshot(
         BookSnapshot("kraken", "BTC/USD", 0, 0, 1, _levels(range(99, 79, -1), 5), _levels(range(101, 121), 5), 1, 8)
     )

@@ -6,7 +6,8 @@ import collections
 
 import pytest
 
-from platform_streams.exchanges.base import BookChecksum, ExchangeErrorFrame, MalformedFrame, UnknownChannel
+from platform_streams.books.sync import BookChecksum
+from platform_streams.exchanges.base import BookSubscription, ExchangeErrorFrame, MalformedFrame, UnknownChannel
 from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.exchanges.kraken.parser import KrakenParser
 from platform_streams.schemas import BestBidOffer, BookDelta, BookSnapshot, Candle, Side, Trade
@@ -35,6 +36,7 @@ def test_book_snapshot_frame(parser: KrakenParser) -> None:
     assert snapshot.bids[-1] == (1, 11_104_000_000_000)  # "0.000000010", "111040.00000000"
     assert (len(snapshot.bids), len(snapshot.asks)) == (707, 841)  # the whole book: under the subscribed 1,000
     assert parsed.checksum is None  # v1 snapshots carry no checksum
+    assert parsed.subscriptions == (BookSubscription("ADA/BTC", 1000),)  # the channel name: book-1000
 
 
 def test_book_update_frame(parser: KrakenParser) -> None:
@@ -56,6 +58,7 @@ def test_book_update_frame(parser: KrakenParser) -> None:
         )
     ]
     assert parsed.checksum == BookChecksum(2_583_817_756, price_text_scale=8, size_text_scale=8)
+    assert parsed.subscriptions == (BookSubscription("XMR/USD", 1000),)
 
 
 def test_two_part_update_is_one_delta_with_one_checksum(parser: KrakenParser) -> None:

@@ -8,8 +8,8 @@ import zlib
 import pytest
 
 from platform_streams.books.order_book import OrderBook
-from platform_streams.books.sync import SyncStatus
-from platform_streams.exchanges.base import BookChecksum, ParsedFrame
+from platform_streams.books.sync import BookChecksum, SyncStatus
+from platform_streams.exchanges.base import ParsedFrame
 from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.exchanges.okx.book_sync import OkxBookChecksum, OkxBookSync
 from platform_streams.exchanges.okx.parser import OkxParser

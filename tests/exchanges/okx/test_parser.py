@@ -6,7 +6,8 @@ import collections
 
 import pytest
 
-from platform_streams.exchanges.base import BookChecksum, ExchangeErrorFrame, MalformedFrame, UnknownChannel, UnknownInstrument
+from platform_streams.books.sync import BookChecksum
+from platform_streams.exchanges.base import ExchangeErrorFrame, MalformedFrame, UnknownChannel, UnknownInstrument
 from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.exchanges.okx.parser import OkxParser
 from platform_streams.schemas import BestBidOffer, BookDelta, BookSnapshot, Candle, Side, Trade

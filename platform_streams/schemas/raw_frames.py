@@ -1,5 +1,8 @@
 """The ``md.raw`` record: an exchange frame exactly as received, with its provenance in headers.
 
+Written by ingestion (and replay), read by normalisation, the raw archive and the simulator's
+archive replay, so it lives with the other schemas.
+
 Key: the connection id, so one connection's frames stay in order in one partition.
 Headers: exchange, connection id, per-connection sequence number (a gap in it is a
 lost frame), receive time (ns), and the kind of frame (``ws`` for a WebSocket
@@ -17,10 +20,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
-
-from platform_streams.runtime.output import Output
-
-RAW_TOPIC = "md.raw"
 
 _EXCHANGE, _CONNECTION, _SEQUENCE, _RECEIVED, _KIND, _PATH, _FORMAT = (
     "x-exchange", "x-conn", "x-seq", "x-rx-ns", "x-kind", "x-path", "x-format",
@@ -75,7 +74,8 @@ class RawFrame(msgspec.Struct, frozen=True, gc=False):
     path: str = ""
     format: str = ""  # empty: the exchange's own wire format
 
-    def to_output(self, topic: str = RAW_TOPIC) -> Output:
+    def headers(self) -> list[tuple[str, bytes]]:
+        """The record headers that carry the frame's provenance (the value is ``payload``, the key ``connection_id``)."""
         headers = [
             (_EXCHANGE, _encoded(self.exchange)),
             (_CONNECTION, _encoded(self.connection_id)),
@@ -87,7 +87,7 @@ class RawFrame(msgspec.Struct, frozen=True, gc=False):
             headers.append((_PATH, self.path.encode()))
         if self.format:
             headers.append((_FORMAT, _encoded(self.format)))
-        return Output(topic, self.payload, self.connection_id, headers)
+        return headers
 
     @classmethod
     def from_record(cls, payload: bytes, headers: Sequence[tuple[str, bytes]] | None) -> RawFrame:

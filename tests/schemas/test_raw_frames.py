@@ -1,6 +1,8 @@
+"""The md.raw record: a frame's provenance survives the trip through record headers."""
+
 import pytest
 
-from platform_streams.ingestion.raw_frames import FrameKind, RawFrame, RawFrameError
+from platform_streams.schemas.raw_frames import FrameKind, RawFrame, RawFrameError
 
 
 def test_round_trip_through_record_headers() -> None:
@@ -13,9 +15,9 @@ def test_round_trip_through_record_headers() -> None:
         b'{"lastUpdateId":1}',
         "/api/v3/depth?symbol=BTCUSDT",
     )
-    output = frame.to_output()
-    assert output.topic == "md.raw" and output.key == "binance-3" and output.value == frame.payload
-    assert RawFrame.from_record(output.value, output.headers) == frame
+    assert RawFrame.from_record(frame.payload, frame.headers()) == frame
+    ccxt = RawFrame("bybit", "ccxt-bybit", 1, 2, FrameKind.WEBSOCKET, b"{}", format="ccxt")
+    assert RawFrame.from_record(ccxt.payload, ccxt.headers()) == ccxt
 
 
 def test_missing_headers_are_a_clear_error() -> None:

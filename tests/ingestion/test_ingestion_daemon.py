@@ -1,0 +1,67 @@
+"""The ingestion daemon on the runtime's lifecycle, against the simulated Kraken and the real broker:
+metadata before frames, and a frame the broker refuses stops the daemon instead of going unnoticed."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from platform_streams.ingestion.daemon import IngestionDaemon, IngestionSettings
+from platform_streams.kafka_clients import KafkaOverrides
+from platform_streams.runtime.delivery import DeliveryFailed
+from platform_streams.schemas import Instrument, TypedDecoder
+from platform_streams.settings import ConfigError
+from platform_streams.simulator import SimulatorThread
+from platform_streams.simulator.config import load_simulator_config
+from tests.kafka_helpers import read_until
+
+
+def run_in_thread(daemon: IngestionDaemon) -> tuple[threading.Thread, list[BaseException]]:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            daemon.run()
+        except BaseException as exc:  # what ended the daemon, for the test to inspect
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, errors
+
+
+def test_a_raw_frame_the_broker_refuses_stops_ingestion(kafka_bootstrap, topic_factory) -> None:
+    instruments, resync = topic_factory("instr"), topic_factory("resync")
+    config = load_simulator_config({"exchanges": ["kraken"], "instruments": 5, "rate": 100, "seed": 3})
+    with SimulatorThread(config) as sim:
+        settings = IngestionSettings(
+            name="ingest-refused", bootstrap_servers=kafka_bootstrap, metrics_port=-1, exchange="kraken",
+            rest_url=sim.urls["kraken"].rest, ws_url=sim.urls["kraken"].websocket,
+            raw_topic=f"test.missing.{uuid.uuid4().hex[:10]}",  # never created, and the broker creates none
+            instrument_topic=instruments, resync_topic=resync, heartbeat_interval_s=0.5,
+            kafka=KafkaOverrides(latency_producer={"message.timeout.ms": 15_000}),
+        )  # fmt: skip
+        daemon = IngestionDaemon(settings)
+        thread, errors = run_in_thread(daemon)
+        deadline = time.monotonic() + 90
+        while thread.is_alive():
+            assert time.monotonic() < deadline, "ingestion kept running although its frames were refused"
+            time.sleep(0.1)
+        (error,) = errors
+        assert isinstance(error, DeliveryFailed) and "output delivery failed" in str(error)
+        # the shard's instruments went first, and were acknowledged
+        listed = read_until(kafka_bootstrap, instruments, lambda got: len(got) >= 5)
+        assert {TypedDecoder(Instrument).decode(m.value()).exchange for m in listed} == {"kraken"}
+
+
+def test_settings_name_the_venue_and_depth_they_cannot_use() -> None:
+    with pytest.raises(ConfigError, match="exchange: no venue adapter 'krakken'"):
+        IngestionSettings(name="x", exchange="krakken")
+    with pytest.raises(ConfigError, match="book_depth: kraken book depth must be one of"):
+        IngestionSettings(name="x", exchange="kraken", book_depth=20)
+    with pytest.raises(ConfigError, match="book_depth: okx books are as deep as their channel"):
+        IngestionSettings(name="x", exchange="okx", book_depth=25)
+    assert IngestionSettings(name="x", exchange="kraken", book_depth=1000).feed().book_depth == 1000  # type: ignore[attr-defined]
