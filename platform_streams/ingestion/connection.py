@@ -116,6 +116,8 @@ class FeedConnection:
                     ping_interval=20, ping_timeout=20, max_queue=4096,
                 ) as ws:  # fmt: skip
                     self._ws = ws
+                    if self._stopping.is_set():  # stop() came while connecting: it had no socket to close
+                        return
                     self.sessions += 1
                     self._control("connected")
                     await self._session(ws)

@@ -79,3 +79,36 @@ def test_resyncs_of_many_books_are_resubscribed_in_two_messages(exchange: str, f
                 await asyncio.wait_for(task, 10)
 
         asyncio.run(scenario())
+
+
+def test_stop_during_the_opening_handshake_ends_the_connection() -> None:
+    """stop() while the WebSocket is still opening had no socket to close: the session that opens
+    after it must not start (it would read forever and the daemon would never stop)."""
+    from websockets.asyncio.server import serve
+
+    feed = OkxFeed(rest_base_url="http://127.0.0.1:1", ws_base_url="ws://127.0.0.1:1")
+    frames: list[RawFrame] = []
+
+    async def scenario() -> None:
+        handshake_started, release = asyncio.Event(), asyncio.Event()
+
+        async def hold_the_handshake(_connection, _request):
+            handshake_started.set()
+            await release.wait()
+
+        async def keep_open(ws) -> None:
+            await ws.wait_closed()
+
+        async with serve(keep_open, "127.0.0.1", 0, process_request=hold_the_handshake) as server:
+            port = server.sockets[0].getsockname()[1]
+            feed.ws_base_url = f"ws://127.0.0.1:{port}"
+            connection = FeedConnection(feed, "okx-stop", [], ["books"], frames.append, None, ConnectionSettings())
+            running = asyncio.create_task(connection.run())
+            await asyncio.wait_for(handshake_started.wait(), 10)
+            connection.stop()
+            release.set()
+            await asyncio.wait_for(running, 10)
+            assert connection.sessions == 0
+            assert not [f for f in frames if f.kind is FrameKind.CONTROL and b"connected" in f.payload]
+
+    asyncio.run(scenario())
