@@ -15,7 +15,7 @@ from typing import Any
 import ccxt.pro as ccxtpro
 import msgspec
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 
 from platform_streams.ingestion.ccxt_daemon import CcxtIngestionDaemon, CcxtIngestionSettings
 from platform_streams.kafka_clients import KafkaOverrides, consumer_settings
@@ -26,7 +26,7 @@ from platform_streams.schemas import BookResync, BookSnapshot, DeadLetter, Trade
 from platform_streams.schemas.fixed_point import parse_at_scale
 from platform_streams.simulator import SimulatorThread
 from platform_streams.simulator.config import load_simulator_config
-from tests.kafka_helpers import DaemonThread, read_until
+from tests.kafka_helpers import DaemonThread, partitions, read_until, record_count
 from tests.simulator.conftest import wait_until
 
 LISTED = 20  # instruments the simulated Binance lists
@@ -150,25 +150,6 @@ class CanonicalTopics:
 
     def close(self) -> None:
         self._consumer.close()
-
-
-def partitions(bootstrap: str, topic: str) -> list[int]:
-    """The partitions of ``topic`` as the broker's metadata lists them now (none, just after it is created)."""
-    consumer = Consumer(consumer_settings(bootstrap, f"metadata-{time.time_ns()}"))
-    try:
-        metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
-        return sorted(metadata.partitions) if metadata is not None and metadata.error is None else []
-    finally:
-        consumer.close()
-
-
-def record_count(bootstrap: str, topic: str) -> int:
-    """How many records ``topic`` holds (the sum of its partitions' high watermarks)."""
-    consumer = Consumer(consumer_settings(bootstrap, f"watermarks-{time.time_ns()}"))
-    try:
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions(bootstrap, topic))
-    finally:
-        consumer.close()
 
 
 def dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
