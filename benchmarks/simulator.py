@@ -315,7 +315,8 @@ def in_process_run(
         sys.path.insert(0, str(REPOSITORY))  # the code the subprocess mode would run
     from platform_streams.simulator.binance.stream_hub import StreamConnection
     from platform_streams.simulator.config import load_simulator_config
-    from platform_streams.simulator.kraken.channels import SLOT, KrakenConnection, Subscription
+    from platform_streams.simulator.kraken.channels import SLOT, Subscription
+    from platform_streams.simulator.kraken.subscriptions import KrakenConnection
     from platform_streams.simulator.okx.channels import CHANNEL_BY_NAME, OkxConnection
     from platform_streams.simulator.server import Simulator
 
@@ -349,7 +350,7 @@ def in_process_run(
                         hub.subscribe(connection, CHANNEL_BY_NAME[channel], instrument)
             else:
                 connection = KrakenConnection(no_socket, request(), 1 << 30, 0)
-                hub.attach(connection)
+                hub.subscriptions.attach(connection)
                 for subscription in channels.kraken:
                     slot = SLOT[Subscription(str(subscription["name"]), int(str(subscription.get("depth", 0))))]
                     for instrument in group:

@@ -1,4 +1,4 @@
-"""Kraken v1 subscriptions (``book`` at a depth, ``trade``, ``ticker``, ``ohlc`` at an interval) and client connections.
+"""Kraken v1 subscriptions: ``book`` at a depth, ``trade``, ``ticker``, ``ohlc`` at an interval.
 
 Each kind of subscription has a slot; a pair's channel for a slot has a fixed
 ``channelID`` (Kraken numbers a pair's channels close together: book, trade and
@@ -9,10 +9,6 @@ channel's ground-truth code.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from aiohttp import web
-
-from platform_streams.simulator.websocket_connection import ClientConnection
 
 BOOK_DEPTHS = (10, 25, 100, 500, 1000)
 OHLC_INTERVALS_MIN = (1, 5, 15, 30, 60, 240, 1440, 10080, 21600)
@@ -62,15 +58,3 @@ def channel_id(instrument: int, slot: int) -> int:
 def from_channel_id(number: int) -> tuple[int, int]:
     """``(instrument, slot)`` of a channelID (the instrument may be out of range: the caller checks)."""
     return number // _SLOTS_PER_PAIR - 1, number % _SLOTS_PER_PAIR
-
-
-class KrakenConnection(ClientConnection):
-    """A Kraken v1 connection: its ``connectionID``, subscriptions, and the count that decides heartbeats."""
-
-    __slots__ = ("connection_number", "subscriptions", "written_at_heartbeat")
-
-    def __init__(self, ws: web.WebSocketResponse, request: web.Request, max_buffer_bytes: int, connection_number: int) -> None:
-        super().__init__(ws, request, max_buffer_bytes)
-        self.connection_number = connection_number
-        self.subscriptions: dict[tuple[int, int], None] = {}  # (slot, instrument)
-        self.written_at_heartbeat = -1

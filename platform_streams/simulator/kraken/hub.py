@@ -1,9 +1,10 @@
-"""Who subscribed to what on the simulated Kraken, and the publication of each quantum's events to them.
+"""The publication of each quantum's events to the simulated Kraken's WebSocket v1 subscribers.
 
 ``trade`` sends the quantum's trades of a pair in one frame; ``ticker`` and ``ohlc``
 go out for every pair that traded in the quantum (Kraken updates both on trades);
-``book`` goes through :class:`KrakenBookFeed`. A subscribed connection that got no
-traffic for ``heartbeat_interval_s`` (simulated time) gets ``{"event":"heartbeat"}``.
+``book`` goes through :class:`KrakenBookFeed`. Who subscribed to what, and the
+``{"event":"heartbeat"}`` a subscribed connection gets after ``heartbeat_interval_s``
+(simulated time) without traffic, are :class:`KrakenSubscriptions`' (as for v2).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from operator import itemgetter
 
 from platform_streams.simulator.ground_truth import GroundTruth
 from platform_streams.simulator.kraken import frames
-from platform_streams.simulator.kraken.book_feed import KrakenBookFeed
 from platform_streams.simulator.kraken.channels import (
     BOOK_DEPTHS,
     BOOK_SLOTS,
@@ -22,10 +22,10 @@ from platform_streams.simulator.kraken.channels import (
     SUBSCRIPTIONS,
     TICKER_SLOT,
     TRADE_SLOT,
-    KrakenConnection,
     channel_id,
 )
 from platform_streams.simulator.kraken.pairs import KrakenPairs, kraken_time
+from platform_streams.simulator.kraken.subscriptions import KrakenConnection, KrakenSubscriptions
 from platform_streams.simulator.market.candle_history import CandleHistory
 from platform_streams.simulator.market.candles import CLOSE, HIGH, LOW, MINUTE_MS, OPEN, OPEN_TIME, QUOTE, TRADES, VOLUME
 from platform_streams.simulator.market.kline_query import klines
@@ -33,14 +33,14 @@ from platform_streams.simulator.market.market_batch import MarketBatch
 from platform_streams.simulator.market.rolling_window import RollingWindows
 from platform_streams.simulator.market.universe import SCALE_FACTOR
 from platform_streams.simulator.market.venue_market import VenueMarket
-from platform_streams.simulator.publication import FramePublisher, SubscriptionTable
+from platform_streams.simulator.publication import FramePublisher
 
 _SIDES = (b"b", b"s")  # taker side: buyer is maker -> the taker sold
 _INSTRUMENT = itemgetter(0)  # of a trade
 
 
 class KrakenHub:
-    """Subscriptions of one simulated Kraken and the per-quantum publication."""
+    """The per-quantum publication of one simulated Kraken's v1 endpoint, over its subscriptions."""
 
     def __init__(
         self,
@@ -56,85 +56,54 @@ class KrakenHub:
         self._history = history
         self._windows = RollingWindows(market, history)
         self.publisher = FramePublisher(ground_truth, exchange_code)
-        self._table: SubscriptionTable[KrakenConnection] = SubscriptionTable(len(SUBSCRIPTIONS), len(market.instruments))
-        self.books = KrakenBookFeed(
-            market, pairs, self.publisher, frames.V1BookFrames(pairs), dict(zip(BOOK_DEPTHS, BOOK_SLOTS, strict=True))
+        self.subscriptions = KrakenSubscriptions(
+            market,
+            pairs,
+            self.publisher,
+            frames.V1BookFrames(pairs),
+            dict(zip(BOOK_DEPTHS, BOOK_SLOTS, strict=True)),
+            len(SUBSCRIPTIONS),
+            frames.HEARTBEAT,
+            heartbeat_interval_ms,
         )
-        self._heartbeat_ms = heartbeat_interval_ms
-        self._last_heartbeat_period = -1
-        self.connections: set[KrakenConnection] = set()
-
-    # subscriptions --------------------------------------------------------------
+        self._table = self.subscriptions.table
 
     def subscribe(self, connection: KrakenConnection, slot: int, instrument: int, now_ms: int) -> bytes | None:
         """Subscribe; returns the snapshot to send after the reply (book), else None."""
-        connection.subscriptions[(slot, instrument)] = None
-        subscription = SUBSCRIPTIONS[slot]
-        if subscription.name == "book":
-            return self.books.subscribe(connection, instrument, subscription.parameter, now_ms * 1_000_000)
-        self._table.add(slot, instrument, connection)
-        return None
+        return self.subscriptions.subscribe(connection, slot, instrument, now_ms * 1_000_000)
 
     def unsubscribe(self, connection: KrakenConnection, slot: int, instrument: int) -> None:
-        if (slot, instrument) not in connection.subscriptions:
-            return
-        del connection.subscriptions[(slot, instrument)]
-        subscription = SUBSCRIPTIONS[slot]
-        if subscription.name == "book":
-            self.books.unsubscribe(connection, instrument, subscription.parameter)
-        else:
-            self._table.remove(slot, instrument, connection)
-
-    def attach(self, connection: KrakenConnection) -> None:
-        self.connections.add(connection)
-
-    def detach(self, connection: KrakenConnection) -> None:
-        for slot, instrument in list(connection.subscriptions):
-            self.unsubscribe(connection, slot, instrument)
-        self.connections.discard(connection)
-        connection.closed = True
+        self.subscriptions.unsubscribe(connection, slot, instrument)
 
     # publication -------------------------------------------------------------------
 
     def publish(self, batch: MarketBatch, now_ns: int) -> None:
-        self.books.publish(batch.levels, now_ns)
+        self.subscriptions.books.publish(batch.levels, now_ns)
         if batch.trades:
             self._publish_trades(batch)
             traded = sorted(set(map(_INSTRUMENT, batch.trades)))
             self._publish_tickers(traded, now_ns // 1_000_000)
             self._publish_ohlc(traded, now_ns)
-        period = now_ns // 1_000_000 // self._heartbeat_ms
-        if period != self._last_heartbeat_period:
-            self._last_heartbeat_period = period
-            self._queue_heartbeats()
+        self.subscriptions.queue_heartbeats(now_ns)
         self.publisher.flush()
 
     def _publish_trades(self, batch: MarketBatch) -> None:
-        rows = self._table.rows[TRADE_SLOT]
-        grouped: dict[int, list[bytes]] = {}
-        ids: dict[int, list[int]] = {}  # first and last trade id of each pair's frame
+        rows, wsnames = self._table.rows[TRADE_SLOT], self._pairs.wsname_bytes
         price, volume = self._pairs.prices.text, self._pairs.volumes.text
-        for instrument, trade_id, ticks, lots, buyer_is_maker, ts_ns in batch.trades:
-            if rows[instrument]:
-                row = frames.trade_row(
+        for instrument, trades in self.subscriptions.trades_by_pair(batch.trades, TRADE_SLOT).items():
+            trade_rows = [
+                frames.trade_row(
                     price(instrument, ticks),
                     volume(instrument, lots),
                     kraken_time(ts_ns),
                     _SIDES[buyer_is_maker],
                     b"l" if trade_id % 3 == 0 else b"m",  # order type
                 )
-                trade_rows = grouped.get(instrument)
-                if trade_rows is None:
-                    grouped[instrument], ids[instrument] = [row], [trade_id, trade_id]
-                else:
-                    trade_rows.append(row)
-                    ids[instrument][1] = trade_id
-        wsnames = self._pairs.wsname_bytes
-        for instrument, trade_rows in grouped.items():
+                for _, trade_id, ticks, lots, buyer_is_maker, ts_ns in trades
+            ]
             data = frames.trades(channel_id(instrument, TRADE_SLOT), trade_rows, wsnames[instrument])
-            first_id, last_id = ids[instrument]
             # ground truth: the frame's last and first trade ids (Kraken v1 trades carry no id on the wire)
-            self.publisher.send(rows[instrument] or [], TRADE_SLOT, instrument, last_id, first_id, data)
+            self.publisher.send(rows[instrument] or [], TRADE_SLOT, instrument, trades[-1][1], trades[0][1], data)
 
     def _publish_tickers(self, traded: list[int], now_ms: int) -> None:
         rows = self._table.rows[TICKER_SLOT]
@@ -216,15 +185,3 @@ class KrakenHub:
             candle[TRADES],
         )
         return row, candle[OPEN_TIME]
-
-    def _queue_heartbeats(self) -> None:
-        for connection in self.connections:
-            if (
-                connection.subscriptions
-                and connection.frames_written == connection.written_at_heartbeat
-                and not connection.pending
-            ):
-                self.publisher.queue_control(connection, frames.HEARTBEAT)
-                connection.written_at_heartbeat = connection.frames_written + 1
-            else:
-                connection.written_at_heartbeat = connection.frames_written + len(connection.pending)

@@ -14,7 +14,6 @@ from platform_streams.simulator.kraken.pairs import KrakenPairs
 from platform_streams.simulator.kraken.rest import KrakenRest
 from platform_streams.simulator.kraken.v2.hub import KrakenV2Hub
 from platform_streams.simulator.kraken.v2.requests import KrakenV2Requests
-from platform_streams.simulator.kraken.v2.ws_endpoint import KrakenV2Endpoint
 from platform_streams.simulator.kraken.ws_endpoint import KrakenEndpoint
 from platform_streams.simulator.kraken.ws_events import KrakenEvents
 from platform_streams.simulator.market.candle_history import CandleHistory
@@ -44,11 +43,12 @@ class KrakenVenue:
         limits = settings.websocket
         attempts = FixedWindowCounter(limits.connection_attempts, limits.connection_interval_s)
         seed = context.config.seed
+        v1_requests, v2_requests = KrakenEvents(self.hub, self.pairs), KrakenV2Requests(self.v2_hub, self.pairs)
         self._endpoint = KrakenEndpoint(
-            self.hub, KrakenEvents(self.hub, self.pairs), limits, attempts, context.faults, context.clock, seed
+            self.hub.subscriptions, v1_requests, limits, attempts, context.faults, context.clock, seed, "kraken-connections"
         )
-        self._v2_endpoint = KrakenV2Endpoint(
-            self.v2_hub, KrakenV2Requests(self.v2_hub, self.pairs), limits, attempts, context.faults, context.clock, seed
+        self._v2_endpoint = KrakenEndpoint(
+            self.v2_hub.subscriptions, v2_requests, limits, attempts, context.faults, context.clock, seed, "kraken-v2-connections"
         )
         self._rest = KrakenRest(context.market, self.pairs, history, context.clock, settings.rest)
 
@@ -67,7 +67,7 @@ class KrakenVenue:
         return []
 
     def close_connections(self) -> None:
-        for connection in [*self.hub.connections, *self.v2_hub.connections]:
+        for connection in [*self.hub.subscriptions.connections, *self.v2_hub.subscriptions.connections]:
             connection.abort()
 
     def urls(self, host: str, port: int) -> VenueUrls:

@@ -20,13 +20,13 @@ from platform_streams.simulator.kraken.channels import (
     OHLC_INTERVALS_MIN,
     SLOT,
     SUBSCRIPTIONS,
-    KrakenConnection,
     Subscription,
     channel_id,
     from_channel_id,
 )
 from platform_streams.simulator.kraken.hub import KrakenHub
 from platform_streams.simulator.kraken.pairs import KrakenPairs
+from platform_streams.simulator.kraken.subscriptions import KrakenConnection
 
 # one-letter assets exist (Kraken lists W/USD and T/USD), so a side is 1 to 10 characters
 _ISO_PAIR = re.compile(r"^[A-Z0-9]{1,10}/[A-Z0-9]{1,10}$")
@@ -43,8 +43,13 @@ class KrakenEvents:
         self._hub = hub
         self._pairs = pairs
 
-    def handle(self, connection: KrakenConnection, text: str, now_ms: int) -> list[bytes]:
+    def greeting(self, connection: KrakenConnection) -> bytes:
+        """The ``systemStatus`` event a connection gets before anything else."""
+        return frames.system_status(connection.connection_number)
+
+    def handle(self, connection: KrakenConnection, text: str, now_ns: int) -> list[bytes]:
         """The frames to send in answer to one text frame, in order."""
+        now_ms = now_ns // 1_000_000
         try:
             body: Any = orjson.loads(text)
         except orjson.JSONDecodeError:

@@ -1,12 +1,14 @@
-"""Who subscribed to what on the simulated Kraken's WebSocket v2, and the publication of each quantum to them.
+"""The publication of each quantum to the simulated Kraken's WebSocket v2 subscribers, and their snapshots.
 
 ``trade`` sends the quantum's trades of a pair in one message, with their trade ids;
 ``ticker`` goes out for every pair that traded in the quantum (``event_trigger: trades``,
 Kraken's default) or whose best bid or offer changed (``bbo``); ``book`` goes through the
-Kraken book feed with v2's frames (the same depth views, truncation and checksums as v1). A
-subscribed connection that got no traffic for ``heartbeat_interval_s`` (simulated time)
-gets ``{"channel":"heartbeat"}``. Messages are recorded in the ground truth under the
-exchange ``<venue>v2`` (``krakenv2``), channels named in :mod:`.channels`.
+Kraken book feed with v2's frames (the same depth views, truncation and checksums as v1).
+Who subscribed to what, and the ``{"channel":"heartbeat"}`` a subscribed connection gets
+after ``heartbeat_interval_s`` (simulated time) without traffic, are kept as for v1, by
+:class:`~platform_streams.simulator.kraken.subscriptions.KrakenSubscriptions`. Messages are
+recorded in the ground truth under the exchange ``<venue>v2`` (``krakenv2``), channels named
+in :mod:`.channels`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from __future__ import annotations
 from operator import itemgetter
 
 from platform_streams.simulator.ground_truth import GroundTruth
-from platform_streams.simulator.kraken.book_feed import KrakenBookFeed
 from platform_streams.simulator.kraken.pairs import KrakenPairs
+from platform_streams.simulator.kraken.subscriptions import KrakenConnection, KrakenSubscriptions
 from platform_streams.simulator.kraken.v2 import frames
 from platform_streams.simulator.kraken.v2.channels import (
     BOOK_SLOTS,
@@ -23,13 +25,12 @@ from platform_streams.simulator.kraken.v2.channels import (
     TICKER_BBO_SLOT,
     TICKER_SLOT,
     TRADE_SLOT,
-    KrakenV2Connection,
 )
 from platform_streams.simulator.market.candle_history import CandleHistory
 from platform_streams.simulator.market.market_batch import MarketBatch
 from platform_streams.simulator.market.rolling_window import RollingWindows
 from platform_streams.simulator.market.venue_market import VenueMarket
-from platform_streams.simulator.publication import FramePublisher, SubscriptionTable
+from platform_streams.simulator.publication import FramePublisher
 
 _SIDES = (b"buy", b"sell")  # the taker's: a buyer who is maker means the taker sold
 _INSTRUMENT = itemgetter(0)  # of a trade or a level change
@@ -37,7 +38,7 @@ _RECENT_TRADES = 50  # a trade subscription's snapshot
 
 
 class KrakenV2Hub:
-    """Subscriptions of one simulated Kraken's v2 endpoint and the per-quantum publication."""
+    """The per-quantum publication of one simulated Kraken's v2 endpoint, over its subscriptions."""
 
     def __init__(
         self,
@@ -52,78 +53,55 @@ class KrakenV2Hub:
         self._pairs = pairs
         self._windows = RollingWindows(market, history)
         self.publisher = FramePublisher(ground_truth, ground_truth.register_exchange(name, pairs.v2_names, CHANNEL_NAMES))
-        self._table: SubscriptionTable[KrakenV2Connection] = SubscriptionTable(len(CHANNEL_NAMES), len(market.instruments))
-        self.books = KrakenBookFeed(market, pairs, self.publisher, frames.V2BookFrames(pairs), BOOK_SLOTS)
+        self.subscriptions = KrakenSubscriptions(
+            market,
+            pairs,
+            self.publisher,
+            frames.V2BookFrames(pairs),
+            BOOK_SLOTS,
+            len(CHANNEL_NAMES),
+            frames.HEARTBEAT,
+            heartbeat_ms,
+        )
+        self._table = self.subscriptions.table
         self._time = frames.TimeText()
         self._tops: dict[int, tuple[int, int, int, int]] = {}  # the best bid and offer last sent on ticker-bbo
-        self._heartbeat_ms = heartbeat_ms
-        self._last_heartbeat_period = -1
-        self.connections: set[KrakenV2Connection] = set()
 
-    # subscriptions --------------------------------------------------------------
-
-    def subscribe(
-        self, connection: KrakenV2Connection, slot: int, instrument: int, depth: int, snapshot: bool, now_ns: int
-    ) -> bytes | None:
+    def subscribe(self, connection: KrakenConnection, slot: int, instrument: int, snapshot: bool, now_ns: int) -> bytes | None:
         """Subscribe; returns the snapshot to send right after the acknowledgement, if one was asked for."""
-        connection.subscriptions[(slot, instrument)] = None
-        if depth:
-            book = self.books.subscribe(connection, instrument, depth, now_ns)
-            return book if snapshot else None
-        self._table.add(slot, instrument, connection)
+        book = self.subscriptions.subscribe(connection, slot, instrument, now_ns)
         if not snapshot:
             return None
+        if book is not None:
+            return book
         if slot == TRADE_SLOT:
             return self._recent_trades(instrument)
         return frames.ticker(
             b"snapshot", self._pairs.v2_name_bytes[instrument], self._ticker_values(instrument, now_ns), self._time(now_ns)
         )
 
-    def unsubscribe(self, connection: KrakenV2Connection, slot: int, instrument: int, depth: int) -> None:
-        if (slot, instrument) not in connection.subscriptions:
-            return
-        del connection.subscriptions[(slot, instrument)]
-        if depth:
-            self.books.unsubscribe(connection, instrument, depth)
-        else:
-            self._table.remove(slot, instrument, connection)
-
-    def attach(self, connection: KrakenV2Connection) -> None:
-        self.connections.add(connection)
-
-    def detach(self, connection: KrakenV2Connection) -> None:
-        depths = {slot: depth for depth, slot in BOOK_SLOTS.items()}
-        for slot, instrument in list(connection.subscriptions):
-            self.unsubscribe(connection, slot, instrument, depths.get(slot, 0))
-        self.connections.discard(connection)
-        connection.closed = True
+    def unsubscribe(self, connection: KrakenConnection, slot: int, instrument: int) -> None:
+        self.subscriptions.unsubscribe(connection, slot, instrument)
 
     # publication -------------------------------------------------------------------
 
     def publish(self, batch: MarketBatch, now_ns: int) -> None:
-        self.books.publish(batch.levels, now_ns)
+        self.subscriptions.books.publish(batch.levels, now_ns)
         if batch.trades:
             self._publish_trades(batch)
             if self._table.active[TICKER_SLOT]:
                 self._publish_tickers(TICKER_SLOT, sorted(set(map(_INSTRUMENT, batch.trades))), now_ns)
         if batch.levels and self._table.active[TICKER_BBO_SLOT]:
             self._publish_best_changes(batch, now_ns)
-        period = now_ns // 1_000_000 // self._heartbeat_ms
-        if period != self._last_heartbeat_period:
-            self._last_heartbeat_period = period
-            self._queue_heartbeats()
+        self.subscriptions.queue_heartbeats(now_ns)
         self.publisher.flush()
 
     def _publish_trades(self, batch: MarketBatch) -> None:
-        if not self._table.active[TRADE_SLOT]:
-            return  # nobody listens (v1 is the simulated Kraken's busy protocol): skip the batch's trades
         rows = self._table.rows[TRADE_SLOT]
-        grouped: dict[int, list[bytes]] = {}
-        ids: dict[int, list[int]] = {}  # first and last trade id of each pair's message
         price, volume, names = self._pairs.prices.text, self._pairs.volumes.text, self._pairs.v2_name_bytes
-        for instrument, trade_id, ticks, lots, buyer_is_maker, ts_ns in batch.trades:
-            if rows[instrument]:
-                entry = frames.trade_entry(
+        for instrument, trades in self.subscriptions.trades_by_pair(batch.trades, TRADE_SLOT).items():
+            entries = [
+                frames.trade_entry(
                     names[instrument],
                     _SIDES[buyer_is_maker],
                     price(instrument, ticks),
@@ -132,16 +110,10 @@ class KrakenV2Hub:
                     trade_id,
                     self._time(ts_ns),
                 )
-                entries = grouped.get(instrument)
-                if entries is None:
-                    grouped[instrument], ids[instrument] = [entry], [trade_id, trade_id]
-                else:
-                    entries.append(entry)
-                    ids[instrument][1] = trade_id
-        for instrument, entries in grouped.items():
-            first_id, last_id = ids[instrument]
+                for _, trade_id, ticks, lots, buyer_is_maker, ts_ns in trades
+            ]
             self.publisher.send(
-                rows[instrument] or [], TRADE_SLOT, instrument, last_id, first_id, frames.trades(b"update", entries)
+                rows[instrument] or [], TRADE_SLOT, instrument, trades[-1][1], trades[0][1], frames.trades(b"update", entries)
             )
 
     def _recent_trades(self, instrument: int) -> bytes:
@@ -199,15 +171,3 @@ class KrakenV2Hub:
             sign + price(instrument, abs(change)),
             sign + b"%d.%02d" % divmod(hundredths, 100),
         )
-
-    def _queue_heartbeats(self) -> None:
-        for connection in self.connections:
-            if (
-                connection.subscriptions
-                and connection.frames_written == connection.written_at_heartbeat
-                and not connection.pending
-            ):
-                self.publisher.queue_control(connection, frames.HEARTBEAT)
-                connection.written_at_heartbeat = connection.frames_written + 1
-            else:
-                connection.written_at_heartbeat = connection.frames_written + len(connection.pending)

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from platform_streams.simulator.kraken.pairs import KrakenPairs
+from platform_streams.simulator.kraken.subscriptions import KrakenConnection
 from platform_streams.simulator.kraken.v2 import frames
 from platform_streams.simulator.kraken.v2.channels import (
     BOOK_DEPTHS,
@@ -23,7 +24,6 @@ from platform_streams.simulator.kraken.v2.channels import (
     TICKER_SLOT,
     TICKER_TRIGGERS,
     TRADE_SLOT,
-    KrakenV2Connection,
 )
 from platform_streams.simulator.kraken.v2.hub import KrakenV2Hub
 
@@ -79,7 +79,11 @@ class KrakenV2Requests:
         self._hub = hub
         self._pairs = pairs
 
-    def handle(self, connection: KrakenV2Connection, text: str, now_ns: int) -> list[bytes]:
+    def greeting(self, connection: KrakenConnection) -> bytes:
+        """The ``status`` message a connection gets before anything else."""
+        return frames.status(connection.connection_number)
+
+    def handle(self, connection: KrakenConnection, text: str, now_ns: int) -> list[bytes]:
         """The frames to send in answer to one text frame, in order."""
         time_in = frames.rfc3339(now_ns)
         try:
@@ -109,7 +113,7 @@ class KrakenV2Requests:
 
     def _one(
         self,
-        connection: KrakenV2Connection,
+        connection: KrakenConnection,
         method: str,
         subscription: _Subscription,
         symbol: str,
@@ -125,13 +129,11 @@ class KrakenV2Requests:
         if method == "unsubscribe":
             if key not in connection.subscriptions:
                 return [frames.refusal(method, "Subscription Not Found", request_id, symbol, time_in, time_in)]
-            self._hub.unsubscribe(connection, subscription.slot, instrument, subscription.depth)
+            self._hub.unsubscribe(connection, subscription.slot, instrument)
             return [ack]
         # one book of a symbol per connection, at one depth (v2 updates do not say which depth they are of)
         taken = [(slot, instrument) for slot in BOOK_SLOTS.values()] if subscription.depth else [key]
         if any(held in connection.subscriptions for held in taken):
             return [frames.refusal(method, "Already subscribed", request_id, symbol, time_in, time_in)]
-        snapshot = self._hub.subscribe(
-            connection, subscription.slot, instrument, subscription.depth, subscription.snapshot, now_ns
-        )
+        snapshot = self._hub.subscribe(connection, subscription.slot, instrument, subscription.snapshot, now_ns)
         return [ack] if snapshot is None else [ack, snapshot]
