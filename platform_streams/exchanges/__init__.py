@@ -4,5 +4,5 @@ file names (``adapter``, ``endpoints``, ``feed``, ``instruments``, ``messages``,
 
 The contract is :mod:`.venue_adapter` (and the parser base in :mod:`.base`); shared pieces live in
 :mod:`.instruments`, :mod:`.limits`, :mod:`.symbol_scales`, :mod:`.decimal_text` and
-:mod:`.timestamps`. Adapters build on ``platform_streams.books`` and the schemas; nothing here does I/O.
+:mod:`.timestamps`, and what Kraken's v1 and v2 venues share in :mod:`.kraken_websocket`. Adapters build on ``platform_streams.books`` and the schemas; nothing here does I/O.
 """

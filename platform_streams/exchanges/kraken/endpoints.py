@@ -1,36 +1,24 @@
 """Kraken WebSocket v1's public URL, subscription messages and documented limits (as data).
 
-Kraken documents no stream or subscription-rate limit for v1 public market data; it
-does document a connection limit enforced by Cloudflare of about 150 connection
-attempts per rolling 10 minutes per IP, book depths of 10, 25, 100, 500 or 1000, and
-the REST public-endpoint budget (about one call per second per IP).
+Kraken documents no stream or subscription-rate limit for v1 public market data; the host,
+book depths and limits it documents are v2's too, defined once in
+:mod:`platform_streams.exchanges.kraken_websocket` and named here as this venue's.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from platform_streams.exchanges.limits import ExchangeLimits, RateLimit
+from platform_streams.exchanges.kraken_websocket import BOOK_DEPTHS as BOOK_DEPTHS
+from platform_streams.exchanges.kraken_websocket import DEFAULT_BOOK_DEPTH as DEFAULT_BOOK_DEPTH
+from platform_streams.exchanges.kraken_websocket import REST_BASE_URL as REST_BASE_URL
+from platform_streams.exchanges.kraken_websocket import WS_URL as WS_URL
+from platform_streams.exchanges.kraken_websocket import documented_limits
 
-WS_URL = "wss://ws.kraken.com"
-REST_BASE_URL = "https://api.kraken.com"
-ASSET_PAIRS_URL = f"{REST_BASE_URL}/0/public/AssetPairs"
-BOOK_DEPTHS = (10, 25, 100, 500, 1000)
-DEFAULT_BOOK_DEPTH = 10
-"""The depth ingestion subscribes books at unless configured (normalisers read it from the frames)."""
 OHLC_INTERVALS_MINUTES = (1, 5, 15, 30, 60, 240, 1440, 10080, 21600)
 CHANNELS = ("book", "trade", "ticker", "spread", "ohlc")
 
-LIMITS = ExchangeLimits(
-    exchange="kraken",
-    streams_per_connection=None,
-    subscribe_messages=None,
-    new_connections=RateLimit(150, 600.0, "ip", "connection attempts (Cloudflare)"),
-    connection_lifetime_s=None,
-    rest_budget=RateLimit(1, 1.0, "ip", "public REST calls"),
-    rest_weights={"/0/public/AssetPairs": 1},
-    source="https://docs.kraken.com/api/docs/websocket-v1/book",
-)
+LIMITS = documented_limits("kraken", "https://docs.kraken.com/api/docs/websocket-v1/book")
 
 
 def subscribe_message(

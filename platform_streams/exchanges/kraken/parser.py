@@ -23,20 +23,18 @@ from platform_streams.books.sync import BookChecksum
 from platform_streams.exchanges.base import (
     BookSubscription,
     ExchangeErrorFrame,
-    ExchangeParser,
     FrameError,
     MalformedFrame,
     MarketEvent,
     ParsedFrame,
     UnknownChannel,
-    UnknownInstrument,
 )
 from platform_streams.exchanges.decimal_text import mantissa_at_scale, text_scale
-from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.exchanges.kraken import messages
 from platform_streams.exchanges.kraken.endpoints import BOOK_DEPTHS
-from platform_streams.exchanges.kraken.instruments import EXCHANGE, symbol_from_wsname
-from platform_streams.exchanges.symbol_scales import SymbolScales, SymbolScalesCache
+from platform_streams.exchanges.kraken.instruments import EXCHANGE
+from platform_streams.exchanges.kraken_websocket import KrakenWebSocketParser
+from platform_streams.exchanges.symbol_scales import SymbolScales
 from platform_streams.exchanges.timestamps import TimestampError, seconds_text_to_ns
 from platform_streams.schemas.events import BestBidOffer, BookDelta, BookSnapshot, Candle, Level, Side, Trade
 from platform_streams.schemas.fixed_point import FixedPointError
@@ -56,26 +54,10 @@ _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, FixedPointError,
 _SIDES = {"b": Side.BUY, "s": Side.SELL}
 
 
-def _symbol_or_unknown(wsname: str) -> str:
-    try:
-        return symbol_from_wsname(wsname)
-    except ValueError as exc:
-        raise UnknownInstrument(EXCHANGE, str(exc)) from None
-
-
-class KrakenParser(ExchangeParser):
+class KrakenParser(KrakenWebSocketParser):
     """Parses Kraken v1 frames; ``instruments`` (from AssetPairs) gives the scales."""
 
     exchange = EXCHANGE
-
-    def __init__(self, instruments: InstrumentRegistry | None = None, require_metadata: bool = False) -> None:
-        # without metadata a symbol's name is split by known quote assets (captures, replays); a
-        # live normaliser requires metadata, since a split can be wrong (``ADAEUR``: ``AD/AEUR``?)
-        self._scales = SymbolScalesCache(EXCHANGE, instruments, None if require_metadata else _symbol_or_unknown)
-        self._subscriptions: dict[tuple[str, int], tuple[BookSubscription, ...]] = {}
-
-    def venue_symbol(self, symbol: str) -> str:
-        return self._scales.venue_symbol(symbol)
 
     def parse_frame(self, frame: bytes, receive_ts_ns: int) -> ParsedFrame:
         """Events of one frame, with a book update's checksum; raises ``FrameError`` subclasses."""
@@ -113,15 +95,12 @@ class KrakenParser(ExchangeParser):
         raise UnknownChannel(EXCHANGE, f"channel {channel!r} is not one this adapter parses")
 
     def _subscription(self, symbol: str, channel: str) -> tuple[BookSubscription, ...]:
-        """The book subscription a ``book-<depth>`` frame belongs to (one object per symbol and depth)."""
+        """The book subscription a ``book-<depth>`` frame belongs to."""
         depth_text = channel[5:]
         depth = int(depth_text) if depth_text.isdigit() else 0
         if depth not in BOOK_DEPTHS:
             raise UnknownChannel(EXCHANGE, f"book depth {depth_text!r} is not one Kraken documents")
-        found = self._subscriptions.get((symbol, depth))
-        if found is None:
-            found = self._subscriptions[(symbol, depth)] = (BookSubscription(symbol, depth),)
-        return found
+        return self._book_subscription(symbol, depth)
 
     def _book(self, pair: str, payloads: list[msgspec.Raw], receive_ts_ns: int) -> ParsedFrame:
         parts = [_book_decoder.decode(payload) for payload in payloads]

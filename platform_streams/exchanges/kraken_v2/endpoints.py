@@ -1,10 +1,9 @@
 """Kraken WebSocket v2's public URL, request messages and documented limits (as data).
 
-v2 is served beside v1 on the same host, at the path ``/v2``. Kraken documents for it, as
-for v1, a connection limit enforced by Cloudflare of about 150 connection attempts per
-rolling 10 minutes per IP, book depths of 10, 25, 100, 500 or 1000, and the REST
-public-endpoint budget (about one call per second per IP); no limit on the symbols of one
-request is documented, so a request carries at most ``SYMBOLS_PER_REQUEST``. Requests are
+v2 is served beside v1 on the same host, at the path ``/v2``, with the book depths and limits
+Kraken documents for both versions (defined once in :mod:`platform_streams.exchanges.kraken_websocket`
+and named here as this venue's); no limit on the symbols of one request is documented, so a
+request carries at most ``SYMBOLS_PER_REQUEST``. Requests are
 ``{"method": ..., "params": {...}, "req_id": ...}``; every symbol of a subscription is
 acknowledged on its own (``{"method": "subscribe", "result": {...}, "success": true}``).
 """
@@ -13,29 +12,19 @@ from __future__ import annotations
 
 import msgspec
 
-from platform_streams.exchanges.limits import ExchangeLimits, RateLimit
+from platform_streams.exchanges.kraken_websocket import BOOK_DEPTHS as BOOK_DEPTHS
+from platform_streams.exchanges.kraken_websocket import DEFAULT_BOOK_DEPTH as DEFAULT_BOOK_DEPTH
+from platform_streams.exchanges.kraken_websocket import REST_BASE_URL as REST_BASE_URL
+from platform_streams.exchanges.kraken_websocket import WS_URL as WS_URL
+from platform_streams.exchanges.kraken_websocket import documented_limits
 
-WS_URL = "wss://ws.kraken.com"
 WS_PATH = "/v2"
-REST_BASE_URL = "https://api.kraken.com"
-BOOK_DEPTHS = (10, 25, 100, 500, 1000)
-DEFAULT_BOOK_DEPTH = 10
-"""The depth ingestion subscribes books at unless configured (normalisers read it from the acknowledgements)."""
 CHANNELS = ("book", "trade", "ticker")
 TICKER_TRIGGERS = ("bbo", "trades")
 SYMBOLS_PER_REQUEST = 500
 PING_MESSAGE = b'{"method":"ping"}'
 
-LIMITS = ExchangeLimits(
-    exchange="krakenv2",
-    streams_per_connection=None,
-    subscribe_messages=None,
-    new_connections=RateLimit(150, 600.0, "ip", "connection attempts (Cloudflare)"),
-    connection_lifetime_s=None,
-    rest_budget=RateLimit(1, 1.0, "ip", "public REST calls"),
-    rest_weights={"/0/public/AssetPairs": 1},
-    source="https://docs.kraken.com/api/docs/websocket-v2/book",
-)
+LIMITS = documented_limits("krakenv2", "https://docs.kraken.com/api/docs/websocket-v2/book")
 
 
 def subscribe_message(

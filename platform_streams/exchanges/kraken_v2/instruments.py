@@ -23,8 +23,3 @@ def parse_asset_pairs(body: bytes) -> list[Instrument]:
 
 def registry_from_asset_pairs(body: bytes) -> InstrumentRegistry:
     return InstrumentRegistry(EXCHANGE, parse_asset_pairs(body))
-
-
-def symbol_from_v2_name(name: str) -> str:
-    """``"BTC/USD"`` → ``"BTC/USD"`` (aliases such as ``XBT`` resolved); raises ValueError without one ``/``."""
-    return symbol_from_wsname(name)

@@ -25,22 +25,19 @@ import msgspec
 
 from platform_streams.books.sync import BookChecksum
 from platform_streams.exchanges.base import (
-    BookSubscription,
     ExchangeErrorFrame,
-    ExchangeParser,
     FrameError,
     MalformedFrame,
     MarketEvent,
     ParsedFrame,
     UnknownChannel,
-    UnknownInstrument,
 )
 from platform_streams.exchanges.decimal_text import text_scale
-from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.exchanges.kraken_v2 import messages
 from platform_streams.exchanges.kraken_v2.endpoints import BOOK_DEPTHS
-from platform_streams.exchanges.kraken_v2.instruments import EXCHANGE, symbol_from_v2_name
-from platform_streams.exchanges.symbol_scales import SymbolScales, SymbolScalesCache
+from platform_streams.exchanges.kraken_v2.instruments import EXCHANGE
+from platform_streams.exchanges.kraken_websocket import KrakenWebSocketParser
+from platform_streams.exchanges.symbol_scales import SymbolScales
 from platform_streams.exchanges.timestamps import TimestampError, iso8601_to_ns
 from platform_streams.schemas.events import BestBidOffer, BookDelta, BookSnapshot, Level, Side, Trade
 from platform_streams.schemas.fixed_point import FixedPointError
@@ -58,13 +55,6 @@ _STATUS = ParsedFrame([], None, "status")
 _PONG = ParsedFrame([], None, "pong")
 
 
-def _symbol_or_unknown(name: str) -> str:
-    try:
-        return symbol_from_v2_name(name)
-    except ValueError as exc:
-        raise UnknownInstrument(EXCHANGE, str(exc)) from None
-
-
 def _number_text(value: object) -> str:
     """A number decoded as its text (floats) or as an int (integer literals); anything else is malformed."""
     if type(value) is str:
@@ -74,17 +64,10 @@ def _number_text(value: object) -> str:
     raise MalformedFrame(EXCHANGE, f"{value!r} is not a JSON number")
 
 
-class KrakenV2Parser(ExchangeParser):
+class KrakenV2Parser(KrakenWebSocketParser):
     """Parses Kraken v2 frames; ``instruments`` (from AssetPairs, named as v2 names them) gives the scales."""
 
     exchange = EXCHANGE
-
-    def __init__(self, instruments: InstrumentRegistry | None = None, require_metadata: bool = False) -> None:
-        self._scales = SymbolScalesCache(EXCHANGE, instruments, None if require_metadata else _symbol_or_unknown)
-        self._subscriptions: dict[tuple[str, int], tuple[BookSubscription, ...]] = {}
-
-    def venue_symbol(self, symbol: str) -> str:
-        return self._scales.venue_symbol(symbol)
 
     def parse_frame(self, frame: bytes, receive_ts_ns: int) -> ParsedFrame:
         """Events of one frame, with a book message's checksum; raises ``FrameError`` subclasses."""
@@ -133,13 +116,7 @@ class KrakenV2Parser(ExchangeParser):
         if result.depth not in BOOK_DEPTHS:
             raise MalformedFrame(EXCHANGE, f"book subscription of depth {result.depth}; Kraken offers {BOOK_DEPTHS}")
         symbol = self._scales.resolve(result.symbol).symbol
-        return ParsedFrame([], None, "subscribed", self._subscription(symbol, result.depth))
-
-    def _subscription(self, symbol: str, depth: int) -> tuple[BookSubscription, ...]:
-        found = self._subscriptions.get((symbol, depth))
-        if found is None:
-            found = self._subscriptions[(symbol, depth)] = (BookSubscription(symbol, depth),)
-        return found
+        return ParsedFrame([], None, "subscribed", self._book_subscription(symbol, result.depth))
 
     # -- channel data → canonical events ----------------------------------------------------
 
