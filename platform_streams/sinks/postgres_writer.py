@@ -34,6 +34,7 @@ _TRANSIENT = (
     asyncpg.SerializationError,
     asyncpg.DuplicateTableError,
     asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,  # another backend crashed: the server restarts every connection
     ConnectionError,
     OSError,
     TimeoutError,

@@ -8,9 +8,12 @@ import time
 from pathlib import Path
 
 from platform_streams.embedded.processes import pid_alive
+from platform_streams.embedded.processes import pid_alive as alive
+from platform_streams.supervisor.health import evaluate
 from platform_streams.supervisor.process_supervisor import Supervisor
 from platform_streams.supervisor.spec import parse_spec
-from platform_streams.supervisor.status import read_statuses, render
+from platform_streams.supervisor.status import read_statuses
+from platform_streams.supervisor.status_render import render
 
 
 def wait_for(condition, timeout_s: float, supervisor: Supervisor, what: str) -> None:
@@ -60,7 +63,7 @@ def test_crashed_daemon_is_restarted_status_reported_and_all_stop_cleanly(kafka_
         supervisor.write_status()
         statuses = read_statuses(tmp_path / "supervisor")
         assert [s.deployment for s in statuses] == ["suptest"]
-        table = render(statuses)
+        table = render(evaluate(statuses, time.time(), alive))
         assert "copy[0]" in table and "completed" in table
         pids = [r.process.pid for r in (copy0, copy1)]
     finally:
