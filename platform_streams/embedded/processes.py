@@ -119,6 +119,19 @@ def _group_members(group_id: int) -> list[int]:
     return members
 
 
+def describe_exit(code: int | None, last_output: str = "") -> str:
+    """Why a child ended, for people: the signal that killed it, or its exit status and what it said last
+    (a signal death says nothing of its own, so its last output would only mislead)."""
+    if code is None:
+        return last_output or "did not exit"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with status {code}" + (f": {last_output}" if last_output else "")
+
+
 def tail_lines(path: Path, lines: int = 30) -> str:
     """The last ``lines`` of a (log) file, reading only its end."""
     try:

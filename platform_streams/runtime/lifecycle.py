@@ -113,6 +113,7 @@ class DaemonLifecycle:
     def record_error(self, kind: str, error: object) -> None:
         """Count an error of ``kind`` and keep it as the last error, which heartbeats carry to ``tradeplat status``."""
         self.metrics.error(kind)
+        self.error_count += 1
         self.last_error = f"{kind}: {error}"[:500]
         self.last_error_ns = time.time_ns()
 

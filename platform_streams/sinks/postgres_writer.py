@@ -35,6 +35,8 @@ _TRANSIENT = (
     asyncpg.DuplicateTableError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,  # another backend crashed: the server restarts every connection
+    # the server ended an idle connection (it shut down or crashed) and the client noticed only mid-state
+    asyncpg.InternalClientError,
     ConnectionError,
     OSError,
     TimeoutError,

@@ -192,9 +192,8 @@ def _daemon_state(
     if not supervised:
         return "unknown", "its supervisor is not running"
     if r.state == "backoff":
-        why = f" ({r.last_error})" if r.last_error else ""
-        when = f", restarting in {restart_in:.1f}s" if restart_in is not None else ""
-        return "restarting", f"exited with status {r.last_exit_code}{why}{when}"
+        when = f"; restarting in {restart_in:.1f}s" if restart_in is not None else ""
+        return "restarting", f"{r.last_error or f'exit status {r.last_exit_code}'}{when}"
     if r.state == "failed":
         return "failed", f"gave up restarting it: {r.failed_reason or r.last_error}"
     if r.state == "completed":

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from platform_streams.embedded.processes import die_with_parent, free_port, last_line, terminate_pid
+from platform_streams.embedded.processes import describe_exit, die_with_parent, free_port, last_line, terminate_pid
 from platform_streams.supervisor.backoff import RestartBudget
 from platform_streams.supervisor.heartbeats import HeartbeatListener
 from platform_streams.supervisor.replica import Replica
@@ -125,9 +125,7 @@ class Supervisor:
         servers_down = self.services is not None and self.services.critical_down()
         if not servers_down and not replica.budget.spend(now):
             replica.state = "failed"
-            replica.failed_reason = (
-                f"more than {replica.budget.describe()}; last exit status {code}: {replica.exit_reason or 'no output'}"
-            )
+            replica.failed_reason = f"more than {replica.budget.describe()}; last: {describe_exit(code, replica.exit_reason)}"
             log.error(
                 "daemon keeps crashing; no more restarts",
                 extra={"instance": replica.instance, "exit_code": code, "reason": replica.failed_reason},

@@ -13,6 +13,7 @@ from pathlib import Path
 import msgspec
 
 from platform_streams.daemons import daemon_kind
+from platform_streams.embedded.processes import describe_exit
 from platform_streams.schemas import Heartbeat
 from platform_streams.supervisor.backoff import RestartBackoff, RestartBudget
 from platform_streams.supervisor.spec import DaemonSpec, shards_by_replica
@@ -137,8 +138,7 @@ class Replica:
         beat = self.heartbeat
         reported_at = beat.last_error_ts_ns / 1e9 if beat is not None and beat.last_error else None
         if self.exited_at is not None and (reported_at is None or self.exited_at >= reported_at):
-            reason = f"exit status {self.last_exit_code}" + (f": {self.exit_reason}" if self.exit_reason else "")
-            return reason, self.exited_at
+            return describe_exit(self.last_exit_code, self.exit_reason), self.exited_at
         if beat is not None and reported_at is not None:
             return beat.last_error, reported_at
         return "", None

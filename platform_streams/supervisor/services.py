@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from platform_streams.embedded.processes import ServerStartError
+from platform_streams.embedded.processes import ServerStartError, describe_exit
 from platform_streams.supervisor.backoff import RestartBackoff, RestartBudget
 from platform_streams.supervisor.probes import ProbeLoop
 from platform_streams.supervisor.status import ServerStatus
@@ -143,7 +143,7 @@ class ServiceSupervisor:
             if service.state in ("starting", "running"):
                 code = process.exit_code()
                 if code is not None:
-                    self._on_down(service, now, code, process.last_log_line() or f"exited with status {code}")
+                    self._on_down(service, now, code, describe_exit(code, process.last_log_line()))
                 elif service.state == "starting" and self._ready(service):
                     self._on_ready(service, now)
                     recovered.append(service)
