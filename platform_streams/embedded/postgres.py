@@ -111,8 +111,8 @@ class EmbeddedPostgres:
         user = SYSTEM_USER_WHEN_ROOT if os.geteuid() == 0 else None
         try:
             self._initialise_once(commands, utils, user)
-            self._clear_leftovers()
             self._socket_dir = utils.find_suitable_socket_dir(self.data_dir, runtime_path)
+            self._clear_leftovers(self._socket_dir)
         except Exception as exc:  # pgserver raises plain Exceptions with initdb's output
             raise DatabaseError(f"embedded PostgreSQL cannot start in {self.data_dir}: {exc}") from exc
         self.url = f"postgresql://{_SUPERUSER}:@/{_SUPERUSER}?host={self._socket_dir}"
@@ -179,20 +179,21 @@ class EmbeddedPostgres:
         except (OSError, ValueError, IndexError):
             return None
 
-    def _clear_leftovers(self) -> None:
+    def _clear_leftovers(self, socket_dir: Path) -> None:
         """Stop a postmaster another process left running on this folder; after a crash, end the old
-        server's processes still attached to its shared memory, and remove its stale lock file (its
-        pid may belong to an unrelated process by now, which would make PostgreSQL refuse to start)."""
+        server's processes still attached to its shared memory, and remove its stale lock files: their
+        pid may belong to an unrelated process by now (pids wrap around on a busy machine), and
+        PostgreSQL would then refuse to start, taking it for another server."""
         leftover = self._lock_file_pid()
-        running = _postgres_processes(self.data_dir)
-        if leftover in running:
+        if leftover in _postgres_processes(self.data_dir):
             log.warning("stopping a postgres left running on this data folder", extra={"pid": leftover})
             terminate_pid(leftover, 30, sig=signal.SIGINT)
         for orphan in _postgres_processes(self.data_dir):
             log.warning("ending a process of a crashed postgres", extra={"pid": orphan, "command": cmdline(orphan)[:80]})
             terminate_pid(orphan, 5, sig=signal.SIGKILL)
-        if leftover is not None:
-            (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+        # no server of this folder runs now: every lock file left is stale
+        for stale in [self.data_dir / "postmaster.pid", *socket_dir.glob(".s.PGSQL.*.lock")]:
+            stale.unlink(missing_ok=True)
 
 
 def _postgres_processes(data_dir: Path) -> list[int]:

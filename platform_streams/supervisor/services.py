@@ -80,6 +80,13 @@ class Service:
     def embedded(self) -> bool:
         return self.process is not None
 
+    @property
+    def down(self) -> bool:
+        """Not serving: an embedded one not running, an external one whose probe fails."""
+        if self.process is not None:
+            return self.state != "running"
+        return self.probe is not None and self.probe.result.ok is False
+
     def status(self) -> ServerStatus:
         result = self.probe.result if self.probe is not None else None
         pid = self.process.pid if self.process is not None else None
@@ -203,7 +210,7 @@ class ServiceSupervisor:
     # -- what the caller asks ----------------------------------------------------------------------
     def critical_down(self) -> bool:
         """Whether a critical server is not running (crashes of the daemons then are not their fault)."""
-        return any(s.critical and s.state not in ("running", "external") for s in self.services)
+        return any(s.critical and s.down for s in self.services)
 
     def failure(self) -> str | None:
         """Why everything must stop, if a critical server's restart budget is spent."""
