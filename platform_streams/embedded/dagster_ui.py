@@ -56,25 +56,33 @@ async def ensure_database(server_url: str, name: str) -> str:
 class DagsterUI:
     """Supervised ``dagster-webserver`` + ``dagster-daemon`` for one workspace."""
 
-    def __init__(self, home: Path, storage_url: str, port: int, env: dict[str, str], workspace: Path | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        storage_url: str,
+        port: int,
+        env: dict[str, str],
+        workspace: Path | None = None,
+        log_dir: Path | None = None,
+    ) -> None:
         self.home = Path(home)
         self.port = port
         self._storage_url = dagster_storage_url(storage_url)
         self._env = {**os.environ, **env, "DAGSTER_HOME": str(self.home)}
         self._workspace = workspace or REPOSITORY_ROOT / "workspace.yaml"
         executables = Path(sys.executable).parent  # the venv's bin: console scripts sit next to python
-        logs = self.home / "logs"
+        logs = log_dir or self.home.parent / "logs"  # not under DAGSTER_HOME/logs: Dagster moves that folder away
         self.webserver = ChildProcess(
             "dagster-webserver",
             [str(executables / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", str(self._workspace)],
-            logs / "webserver.log",
+            logs / "dagster-webserver.log",
             self._env,
             self._workspace.parent,
         )
         self.daemon = ChildProcess(
             "dagster-daemon",
             [str(executables / "dagster-daemon"), "run", "-w", str(self._workspace)],
-            logs / "daemon.log",
+            logs / "dagster-daemon.log",
             self._env,
             self._workspace.parent,
         )
@@ -113,7 +121,7 @@ class DagsterUI:
             if self._location_loaded():
                 return
             time.sleep(0.5)
-        raise DagsterUIError(f"the Dagster UI did not load its workspace within {timeout_s:.0f}s; see {self.home / 'logs'}")
+        raise DagsterUIError(f"the Dagster UI did not load its workspace within {timeout_s:.0f}s; see {self.webserver.log_file}")
 
     def _location_loaded(self) -> bool:
         request = urllib.request.Request(

@@ -33,7 +33,8 @@ class HealthPolicy(msgspec.Struct, frozen=True):
     start_grace_s: float = 60.0  # how long a new process may take to send its first heartbeat
     unresponsive_after_s: float = 5.0  # a server whose probe has failed this long does not answer
     lag_window_s: float = 30.0  # lag "growing": it never fell over this long...
-    lag_min_growth: int = 100  # ...and rose by at least this much
+    lag_min_growth: int = 100  # ...and rose by at least this much...
+    lag_min_share: float = 0.1  # ...and by at least this share of what the daemon consumed meanwhile
     status_stale_s: float = 10.0  # a supervisor writes its status every 250 ms; older means it is stuck
 
 
@@ -147,7 +148,7 @@ def daemon_health(r: ReplicaStatus, now: float, supervised: bool, policy: Health
     current_beat = r.pid != 0 and r.heartbeat_pid == r.pid and r.heartbeat_at is not None
     age = max(now - r.heartbeat_at, 0.0) if r.heartbeat_at is not None else None
     missed = int(age // interval) if current_beat and age is not None else 0
-    growing = lag_growing(r.lag_samples, policy.lag_window_s, policy.lag_min_growth) if current_beat else False
+    growing = current_beat and lag_growing(r.lag_samples, policy.lag_window_s, policy.lag_min_growth, policy.lag_min_share)
     restart_in = max(r.next_start - now, 0.0) if r.state == "backoff" and r.next_start is not None else None
     state, problem = _daemon_state(r, now, supervised, current_beat, age, interval, growing, restart_in, policy)
     return DaemonHealth(
@@ -215,17 +216,20 @@ def _daemon_state(
     return "running", ""
 
 
-def lag_growing(samples: Sequence[tuple[float, int]], window_s: float, min_growth: int) -> bool:
-    """Whether the lag over the last ``window_s`` (at least half of it covered, three samples) never
-    fell and rose by at least ``min_growth``: a consumer falling behind, not a burst it works off."""
+def lag_growing(samples: Sequence[tuple[float, int, int]], window_s: float, min_growth: int, min_share: float = 0.1) -> bool:
+    """Whether a consumer is falling behind: over the last ``window_s`` (at least half of it covered, three
+    samples of (time, lag, messages consumed so far)) its lag never fell, and it rose by at least
+    ``min_growth`` and by at least ``min_share`` of what it consumed meanwhile. Lag read from watermarks a
+    moment old wobbles by about a second's input, so a busy consumer keeping up is never "growing"."""
     if not samples:
         return False
     newest = samples[-1][0]
-    recent = [(t, lag) for t, lag in samples if t >= newest - window_s]
+    recent = [sample for sample in samples if sample[0] >= newest - window_s]
     if len(recent) < 3 or recent[-1][0] - recent[0][0] < window_s / 2:
         return False
     never_fell = all(b[1] >= a[1] for a, b in zip(recent, recent[1:], strict=False))
-    return never_fell and recent[-1][1] - recent[0][1] >= min_growth
+    growth, consumed = recent[-1][1] - recent[0][1], recent[-1][2] - recent[0][2]
+    return never_fell and growth >= min_growth and growth >= min_share * consumed
 
 
 def server_health(s: ServerStatus, now: float, supervised: bool, policy: HealthPolicy = DEFAULT_POLICY) -> ServerHealth:

@@ -54,7 +54,7 @@ class Replica:
         self.next_start = 0.0
         self.heartbeat: Heartbeat | None = None
         self.heartbeat_interval_s = configured_heartbeat_interval(spec)
-        self.lag_samples: deque[tuple[float, int]] = deque()
+        self.lag_samples: deque[tuple[float, int, int]] = deque()
 
     @property
     def pid(self) -> int:
@@ -95,7 +95,7 @@ class Replica:
             self.heartbeat_interval_s = beat.interval_s
         if beat.pid == self.pid and beat.group:  # a consumer: its lag is worth a trend
             sent_at = beat.ts_ns / 1e9
-            self.lag_samples.append((sent_at, sum(lag.lag for lag in beat.lags)))
+            self.lag_samples.append((sent_at, sum(lag.lag for lag in beat.lags), beat.messages_in))
             while self.lag_samples and self.lag_samples[0][0] < sent_at - LAG_HISTORY_S:
                 self.lag_samples.popleft()
 

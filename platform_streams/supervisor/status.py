@@ -40,7 +40,8 @@ class ReplicaStatus(msgspec.Struct):
     heartbeat_interval_s: float = 5.0  # as the daemon reports it, else as configured
     last_error: str = ""  # the daemon's own (from its heartbeat), or why its last process exited
     last_error_at: float | None = None
-    lag_samples: list[tuple[float, int]] = []  # (heartbeat time, total lag) of the current process, oldest first
+    # (heartbeat time, total lag, messages consumed) of the current process, oldest first
+    lag_samples: list[tuple[float, int, int]] = []
     next_start: float | None = None  # when a replica in backoff is restarted
     failed_reason: str = ""  # why the supervisor gave up on it
 

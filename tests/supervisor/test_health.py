@@ -119,14 +119,21 @@ def test_restarting_failed_completed_and_blocked_daemons() -> None:
 
 
 def test_lag_is_growing_only_if_it_never_fell_over_the_window_and_rose_enough() -> None:
-    rising = [(NOW - 30 + 5 * i, 1_000 + 100 * i) for i in range(7)]
+    # a consumer that takes 200 messages/s while 300 arrive: 100 more behind every second
+    rising = [(NOW - 30 + 5 * i, 1_000 + 500 * i, 1_000 * i) for i in range(7)]
     assert lag_growing(rising, window_s=30, min_growth=100)
     assert not lag_growing(rising[:2], window_s=30, min_growth=100)  # too few samples
     assert not lag_growing(rising[-3:], window_s=30, min_growth=100)  # ten seconds: a burst, maybe
-    assert not lag_growing(rising, window_s=30, min_growth=1_000)  # rose by only 600
-    worked_off = [*rising[:3], (NOW - 15, 900), *rising[4:]]
+    assert not lag_growing(rising, window_s=30, min_growth=5_000)  # rose by only 3,000
+    worked_off = [*rising[:3], (NOW - 15, 900, 3_000), *rising[4:]]
     assert not lag_growing(worked_off, window_s=30, min_growth=100)
-    behind = daemon_health(replica(lag_samples=rising, lag=1_600), NOW, True)
+    # a busy consumer keeping up: 3,000 messages/s, lag read a moment late wobbles by hundreds
+    busy = [(NOW - 30 + 5 * i, 200 + 100 * i, 15_000 * i) for i in range(7)]
+    assert not lag_growing(busy, window_s=30, min_growth=100)
+    # a consumer that stopped: nothing consumed, any growth counts
+    stuck = [(NOW - 30 + 5 * i, 1_000 + 50 * i, 0) for i in range(7)]
+    assert lag_growing(stuck, window_s=30, min_growth=100)
+    behind = daemon_health(replica(lag_samples=rising, lag=4_000), NOW, True)
     assert behind.lag_growing and behind.state == "running" and not behind.healthy and "falling behind" in behind.problem
 
 
