@@ -7,6 +7,7 @@ the exchange and the reason, before they can touch a book; everything else flows
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 import msgspec
@@ -19,6 +20,7 @@ from platform_streams.kafka_clients import ConsumerProfile
 from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
 from platform_streams.normalisation.normaliser import Normaliser, NormaliserTopics
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
+from platform_streams.runtime.delivery import TopicPartitionKey
 
 _LATENCY_BUCKETS = tuple(
     b / 1000 for b in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 250, 500, 1000, 5000)
@@ -61,6 +63,7 @@ class NormaliserDaemon(StreamDaemon):
             registry=registry,
         ).labels(settings.name)
         self._batch_receive_ns: list[int] = []
+        self._connections_by_partition: dict[TopicPartitionKey, set[str]] = defaultdict(set)
 
     def _use_instruments(self, exchanges: set[str]) -> None:
         for exchange in exchanges:
@@ -72,6 +75,7 @@ class NormaliserDaemon(StreamDaemon):
             try:
                 frame = RawFrame.from_record(message.value(), message.headers())
                 self._batch_receive_ns.append(frame.receive_ts_ns)
+                self._connections_by_partition[(message.topic(), message.partition())].add(frame.connection_id)
                 try:
                     outputs.extend(self.normaliser.handle(frame))
                 except UnknownInstrument:
@@ -80,6 +84,11 @@ class NormaliserDaemon(StreamDaemon):
             except (FrameError, RawFrameError) as error:
                 outputs.append(self.dead_letter(message, error))
         return outputs
+
+    def on_partitions_released(self, partitions: list[TopicPartitionKey]) -> None:
+        """Another replica reads these partitions now: if they come back, their books are taken over anew."""
+        gone = set().union(*(self._connections_by_partition.pop(key, set()) for key in partitions))
+        self.normaliser.forget_connections(gone)
 
     def _catch_up_instruments(self) -> None:
         """Read ``ref.instrument`` to its end (ingestion lists a shard's instruments before its first

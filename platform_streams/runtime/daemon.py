@@ -283,6 +283,12 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
             self._assigned.discard((tp.topic, tp.partition))
             self._positions.pop((tp.topic, tp.partition), None)
         self._watermarks.track(frozenset(self._assigned))
+        self.on_partitions_released([(tp.topic, tp.partition) for tp in partitions])
+
+    def on_partitions_released(self, partitions: list[TopicPartitionKey]) -> None:
+        """Called when partitions are revoked (after their outputs are flushed and committed) or lost
+        (a broker outage or a session timeout: they may come back later, from committed offsets). A
+        stateful stage forgets the state it built from them here. Does nothing by default."""
 
     # -- lag and the stall watchdog -------------------------------------------------------------
     def _current_positions(self) -> dict[TopicPartitionKey, int]:

@@ -72,9 +72,11 @@ class Outage:
         return health.healthy
 
 
-def ride_out(pipeline: MarketDataPipeline, services: ServiceSupervisor, server: str, pid: int) -> Outage:
+def ride_out(
+    pipeline: MarketDataPipeline, services: ServiceSupervisor, server: str, pid: int, capsys: pytest.CaptureFixture[str]
+) -> Outage:
     """``kill -9`` the server, keep the market moving until the supervisor has it back and the whole
-    deployment is healthy again; prints how long each took."""
+    deployment is healthy again; prints how long each took (past pytest's capture)."""
     outage = Outage(server)
     os.kill(pid, signal.SIGKILL)
     killed = time.monotonic()
@@ -85,10 +87,11 @@ def ride_out(pipeline: MarketDataPipeline, services: ServiceSupervisor, server: 
     back = time.monotonic()
     pipeline.wait_until(lambda: outage.record(pipeline), 240, f"a healthy deployment after the {server} outage")
     healthy = time.monotonic()
-    print(
-        f"\n{server} outage: down {back - killed:.1f}s (restart held {OUTAGE_S:.0f}s), "
-        f"deployment healthy {healthy - back:.1f}s after it was back ({healthy - killed:.1f}s after the kill)"
-    )
+    with capsys.disabled():
+        print(
+            f"\n{server} outage: down {back - killed:.1f}s (restart held {OUTAGE_S:.0f}s), "
+            f"deployment healthy {healthy - back:.1f}s after it was back ({healthy - killed:.1f}s after the kill)"
+        )
     assert back - killed >= OUTAGE_S
     assert outage.unhealthy_seen and {"restarting", "starting"} <= outage.server_states
     return outage
@@ -96,7 +99,9 @@ def ride_out(pipeline: MarketDataPipeline, services: ServiceSupervisor, server: 
 
 @pytest.mark.e2e
 @pytest.mark.timeout(1500)
-def test_kill_9_of_the_broker_then_of_the_database_under_load(supervised_servers, tmp_path: Path) -> None:
+def test_kill_9_of_the_broker_then_of_the_database_under_load(
+    supervised_servers, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     stack, connections, services = supervised_servers
     assert stack.kafka is not None and stack.postgres is not None
     bootstrap = connections.kafka_bootstrap_servers
@@ -109,7 +114,7 @@ def test_kill_9_of_the_broker_then_of_the_database_under_load(supervised_servers
 
         broker_pid = stack.kafka.pid
         assert broker_pid is not None
-        outage = ride_out(pipeline, services, "kafka", broker_pid)
+        outage = ride_out(pipeline, services, "kafka", broker_pid, capsys)
         # no heartbeat crosses a missing broker: every daemon went silent, none was restarted for it
         assert all("silent" in states for states in outage.daemon_states.values()), dict(outage.daemon_states)
         assert stack.kafka.port == int(bootstrap.rsplit(":", 1)[1]) and stack.kafka.pid != broker_pid
@@ -117,7 +122,7 @@ def test_kill_9_of_the_broker_then_of_the_database_under_load(supervised_servers
 
         database_pid = stack.postgres.pid
         assert database_pid is not None
-        outage = ride_out(pipeline, services, "postgres", database_pid)
+        outage = ride_out(pipeline, services, "postgres", database_pid, capsys)
         # the sink kept its heartbeats going, saying it is blocked on the store, and never lost its place
         assert "blocked" in outage.daemon_states["sink-0"], dict(outage.daemon_states)
         assert stack.postgres.pid != database_pid
