@@ -101,3 +101,27 @@ def test_status_reports_a_silent_daemon_a_stopped_broker_and_a_stopped_database(
         if up.poll() is None:
             up.kill()
     assert processes_mentioning(platform_env["TRADEPLAT_STATE_DIR"]) == []
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(600)
+def test_up_stops_everything_and_says_why_when_the_database_keeps_crashing(tmp_path: Path, platform_env) -> None:
+    up, output = start_up(tmp_path, platform_env, "--no-ui")
+    try:
+        for crash in range(6):  # the budget is 5 restarts within 10 minutes: the sixth crash spends it
+
+            def restarted(times: int = crash) -> bool:
+                database = server(status(platform_env)[1], "postgres")
+                return database["state"] == "running" and database["restarts"] == times
+
+            wait_for(restarted, 120, f"the database after {crash} restarts")
+            os.kill(server(status(platform_env)[1], "postgres")["pid"], signal.SIGKILL)
+        assert up.wait(timeout=120) == 1
+    finally:
+        if up.poll() is None:
+            up.kill()
+    text = output.read_text()
+    assert "postgres went down again (killed by SIGKILL); its restart budget is spent" in text
+    assert "tradeplat up: the embedded PostgreSQL (postgres) went down more than its budget of 5 restarts within 600s" in text
+    assert "stopped: daemons, broker and database are down." in text
+    assert processes_mentioning(platform_env["TRADEPLAT_STATE_DIR"]) == []
