@@ -24,7 +24,7 @@ from platform_streams.structured_logging import JsonFormatter
 from platform_streams.supervisor.health import STATUS_SCHEMA, evaluate
 from platform_streams.supervisor.process_supervisor import Supervisor
 from platform_streams.supervisor.services import ServiceSupervisor
-from platform_streams.supervisor.spec import load_spec
+from platform_streams.supervisor.spec import DeploymentSpec, load_spec
 from platform_streams.supervisor.stack_services import dagster_services, server_services
 from platform_streams.supervisor.status import read_statuses, remove_stale
 from platform_streams.supervisor.status_render import as_json, render
@@ -72,12 +72,7 @@ def _say(text: str) -> None:
 
 def run_up(args: argparse.Namespace) -> int:
     state = state_dir()
-    state.mkdir(parents=True, exist_ok=True)
-    pid_file = state / "up.pid"
-    if pid_file.exists():
-        previous = int(pid_file.read_text().strip() or 0)
-        if previous and pid_alive(previous) and any(word in cmdline(previous) for word in ("tradeplat", "platform_streams")):
-            raise ConfigError(f"the platform is already running (pid {previous}); stop it with `tradeplat down`")
+    pid_file = _claim(state)
     spec = load_spec(args.deployment)
     _log_to_file(state / "logs" / "up.log")
     stop = threading.Event()
@@ -92,27 +87,10 @@ def run_up(args: argparse.Namespace) -> int:
     _say(f"tradeplat up: state in {state}")
     try:
         started = time.monotonic()
-        connections = stack.start()
-        kafka_note = f"embedded Apache Kafka, pid {stack.kafka.pid}" if stack.kafka else "external"
-        pg_note = f"embedded PostgreSQL, pid {stack.postgres.pid}" if stack.postgres else "external"
-        _say(f"  kafka       {connections.kafka_bootstrap_servers}  ({kafka_note})")
-        _say(f"  postgres    {connections.database_url}  ({pg_note})")
-        services = ServiceSupervisor(
-            server_services(stack, connections), restart_delay_s=args.restart_delay, announce=lambda text: _say(f"  ! {text}")
-        )
-        created = ensure_topics(connections.kafka_bootstrap_servers, default_partitions=args.partitions)
-        _say(f"  topics      {len(TOPICS)} registered, {len(created)} created now ({args.partitions} partitions by default)")
-        applied = migrate(connections.database_url)
-        _say(f"  migrations  {'applied ' + str(applied) if applied else 'up to date'}")
+        connections, services = _start_servers(stack, args)
         if not args.no_ui:
             ui = _start_dagster(state, connections, args.ui_port, embedded_database=stack.postgres is not None)
-        remove_stale(state / "supervisor")
-        supervisor = Supervisor(spec, connections.as_env(), state, services=services)
-        supervisor.start()
-        _say(f"  deployment  {spec.name}: {len(supervisor.replicas)} processes, logs in {supervisor.log_dir}")
-        for replica in supervisor.replicas:
-            pid = replica.process.pid if replica.process else "-"
-            _say(f"    {replica.instance:<28} pid {pid:<8} metrics http://127.0.0.1:{replica.metrics_port}/metrics")
+        supervisor = _start_deployment(spec, connections, state, services)
         if ui is not None:
             ui.wait_ready(while_waiting=supervisor.tick)
             for service in dagster_services(ui):
@@ -135,6 +113,45 @@ def run_up(args: argparse.Namespace) -> int:
         pid_file.unlink(missing_ok=True)
     _say("stopped: daemons, broker and database are down.")
     return 1 if failure else 0
+
+
+def _claim(state: Path) -> Path:
+    """The state folder's pid file, refusing if another `up` runs on it."""
+    state.mkdir(parents=True, exist_ok=True)
+    pid_file = state / "up.pid"
+    if pid_file.exists():
+        previous = int(pid_file.read_text().strip() or 0)
+        if previous and pid_alive(previous) and any(word in cmdline(previous) for word in ("tradeplat", "platform_streams")):
+            raise ConfigError(f"the platform is already running (pid {previous}); stop it with `tradeplat down`")
+    return pid_file
+
+
+def _start_servers(stack: PlatformStack, args: argparse.Namespace) -> tuple[Connections, ServiceSupervisor]:
+    """Broker and database (embedded ones started, then supervised), the topics and the migrations."""
+    connections = stack.start()
+    kafka_note = f"embedded Apache Kafka, pid {stack.kafka.pid}" if stack.kafka else "external"
+    pg_note = f"embedded PostgreSQL, pid {stack.postgres.pid}" if stack.postgres else "external"
+    _say(f"  kafka       {connections.kafka_bootstrap_servers}  ({kafka_note})")
+    _say(f"  postgres    {connections.database_url}  ({pg_note})")
+    services = ServiceSupervisor(
+        server_services(stack, connections), restart_delay_s=args.restart_delay, announce=lambda text: _say(f"  ! {text}")
+    )
+    created = ensure_topics(connections.kafka_bootstrap_servers, default_partitions=args.partitions)
+    _say(f"  topics      {len(TOPICS)} registered, {len(created)} created now ({args.partitions} partitions by default)")
+    applied = migrate(connections.database_url)
+    _say(f"  migrations  {'applied ' + str(applied) if applied else 'up to date'}")
+    return connections, services
+
+
+def _start_deployment(spec: DeploymentSpec, connections: Connections, state: Path, services: ServiceSupervisor) -> Supervisor:
+    remove_stale(state / "supervisor")
+    supervisor = Supervisor(spec, connections.as_env(), state, services=services)
+    supervisor.start()
+    _say(f"  deployment  {spec.name}: {len(supervisor.replicas)} processes, logs in {supervisor.log_dir}")
+    for replica in supervisor.replicas:
+        pid = replica.process.pid if replica.process else "-"
+        _say(f"    {replica.instance:<28} pid {pid:<8} metrics http://127.0.0.1:{replica.metrics_port}/metrics")
+    return supervisor
 
 
 def _start_dagster(state: Path, connections: Connections, port: int, embedded_database: bool) -> DagsterUI:

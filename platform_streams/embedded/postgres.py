@@ -18,6 +18,8 @@ import subprocess
 import time
 import warnings
 from pathlib import Path
+from types import ModuleType
+from typing import NamedTuple
 
 from platform_streams.embedded.processes import (
     ServerStartError,
@@ -39,13 +41,22 @@ class DatabaseError(ServerStartError):
     """The embedded database could not be started."""
 
 
-def _pgserver_modules() -> tuple[object, object]:
-    """pgserver's command wrappers and helpers, imported on first use (only the embedded database needs them)."""
+class _Pgserver(NamedTuple):
+    """What the pgserver wheel gives: its command wrappers (``initdb``, the binaries' folder), its
+    helpers (socket folder, the unprivileged user when root) and its runtime folder."""
+
+    commands: ModuleType
+    utils: ModuleType
+    runtime_path: Path
+
+
+def _pgserver() -> _Pgserver:
+    """pgserver, imported on first use (only the embedded database needs it)."""
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset; /tmp is fine
         warnings.simplefilter("ignore")
         from pgserver import _commands, utils
         from pgserver.postgres_server import PostgresServer
-    return _commands, (utils, PostgresServer.runtime_path)
+    return _Pgserver(_commands, utils, PostgresServer.runtime_path)
 
 
 class EmbeddedPostgres:
@@ -105,18 +116,26 @@ class EmbeddedPostgres:
 
     def launch(self) -> None:
         """Start the postmaster without waiting for it (initialising the cluster the first time)."""
-        commands, (utils, runtime_path) = _pgserver_modules()
+        pgserver = _pgserver()
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(exist_ok=True)
         user = SYSTEM_USER_WHEN_ROOT if os.geteuid() == 0 else None
         try:
-            self._initialise_once(commands, utils, user)
-            self._socket_dir = utils.find_suitable_socket_dir(self.data_dir, runtime_path)
+            self._initialise_once(pgserver, user)
+            self._socket_dir = pgserver.utils.find_suitable_socket_dir(self.data_dir, pgserver.runtime_path)
             self._clear_leftovers(self._socket_dir)
         except Exception as exc:  # pgserver raises plain Exceptions with initdb's output
             raise DatabaseError(f"embedded PostgreSQL cannot start in {self.data_dir}: {exc}") from exc
         self.url = f"postgresql://{_SUPERUSER}:@/{_SUPERUSER}?host={self._socket_dir}"
-        command = [str(commands.POSTGRES_BIN_PATH / "postgres"), "-D", str(self.data_dir), "-h", "", "-k", str(self._socket_dir)]
+        command = [
+            str(pgserver.commands.POSTGRES_BIN_PATH / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-h",
+            "",
+            "-k",
+            str(self._socket_dir),
+        ]
         with open(self.log_file, "ab") as log_stream:
             self._process = subprocess.Popen(
                 command,
@@ -159,17 +178,17 @@ class EmbeddedPostgres:
             self._process.wait()
 
     # -- set-up ----------------------------------------------------------------------------------
-    def _initialise_once(self, commands: object, utils: object, user: str | None) -> None:
+    def _initialise_once(self, pgserver: _Pgserver, user: str | None) -> None:
         if (self.data_dir / "PG_VERSION").exists():
             return
         if user is not None:  # as root: the cluster belongs to the unprivileged user the server runs as
             import pwd
 
-            utils.ensure_user_exists(user)
-            utils.ensure_prefix_permissions(self.data_dir)
+            pgserver.utils.ensure_user_exists(user)
+            pgserver.utils.ensure_prefix_permissions(self.data_dir)
             entry = pwd.getpwnam(user)
             os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
-        commands.initdb(
+        pgserver.commands.initdb(
             ["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", _SUPERUSER], pgdata=self.data_dir, user=user
         )
 
@@ -199,8 +218,7 @@ class EmbeddedPostgres:
 def _postgres_processes(data_dir: Path) -> list[int]:
     """Live PostgreSQL processes of the cluster in ``data_dir``: the postmaster and its backends run
     the wheel's ``postgres`` binary with their working directory in the data folder."""
-    commands, _ = _pgserver_modules()
-    binary = (commands.POSTGRES_BIN_PATH / "postgres").resolve()
+    binary = (_pgserver().commands.POSTGRES_BIN_PATH / "postgres").resolve()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

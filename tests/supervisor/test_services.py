@@ -135,7 +135,10 @@ def test_an_external_server_is_only_probed(tmp_path: Path) -> None:
         status = external.status()
         assert (status.state, status.embedded, status.restarts) == ("external", False, 0)
         assert status.probe_failing_since is not None and "Connection refused" in status.probe_error
-        assert not services.critical_down()  # nothing of ours to restart; the health says it is unreachable
+        # nothing of ours to restart, but it is down: daemons crashing meanwhile are not charged for it
+        assert services.critical_down() and services.failure() is None
+        services.tick()
+        assert external.restarts == 0 and external.state == "external"
     finally:
         services.close()
         process.stop()
