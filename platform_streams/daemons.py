@@ -1,50 +1,87 @@
-"""Registry of runnable daemon kinds: the name a deployment spec uses → class and settings."""
+"""Registry of runnable daemon kinds: the name a deployment spec uses → class and settings.
+
+Each kind names the module holding its daemon and settings classes, imported when the kind is
+first used: a process runs one kind, and ``tradeplat status`` none, so neither pays for importing
+every kind's dependencies (ccxt alone takes seconds).
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
-from platform_streams.demo.passthrough import PassThroughDaemon, PassThroughSettings
-from platform_streams.demo.synthetic_trades import SyntheticTradeSettings, SyntheticTradeSource
-from platform_streams.ingestion.ccxt_daemon import CcxtIngestionDaemon, CcxtIngestionSettings
-from platform_streams.ingestion.daemon import IngestionDaemon, IngestionSettings
-from platform_streams.ingestion.snapshot_budget_daemon import SnapshotBudgetDaemon, SnapshotBudgetSettings
-from platform_streams.normalisation.daemon import NormaliserDaemon, NormaliserSettings
-from platform_streams.simulator.daemon import ExchangeSimulatorDaemon, ExchangeSimulatorSettings
-from platform_streams.sinks.daemon import PostgresSinkDaemon, PostgresSinkSettings
-from platform_streams.sinks.raw_archive_sink import RawArchiveDaemon, RawArchiveSettings
-
 
 class DaemonKind(msgspec.Struct, frozen=True):
-    """A runnable daemon: its class and the settings struct it is configured with."""
+    """A runnable daemon: the module with its class and the settings struct it is configured with."""
 
-    daemon: type
-    settings: type
+    module: str
+    daemon_class: str
+    settings_class: str
     description: str
+
+    @property
+    def daemon(self) -> type:
+        return getattr(importlib.import_module(self.module), self.daemon_class)
+
+    @property
+    def settings(self) -> type:
+        return getattr(importlib.import_module(self.module), self.settings_class)
 
 
 DAEMON_KINDS: Mapping[str, DaemonKind] = {
-    "passthrough": DaemonKind(PassThroughDaemon, PassThroughSettings, "copies input topics to an output topic"),
-    "synthetic-trades": DaemonKind(SyntheticTradeSource, SyntheticTradeSettings, "emits synthetic trades at a rate"),
-    "ingestion": DaemonKind(IngestionDaemon, IngestionSettings, "one replica's shard of an exchange's WebSockets into md.raw"),
+    "passthrough": DaemonKind(
+        "platform_streams.demo.passthrough", "PassThroughDaemon", "PassThroughSettings", "copies input topics to an output topic"
+    ),
+    "synthetic-trades": DaemonKind(
+        "platform_streams.demo.synthetic_trades",
+        "SyntheticTradeSource",
+        "SyntheticTradeSettings",
+        "emits synthetic trades at a rate",
+    ),
+    "ingestion": DaemonKind(
+        "platform_streams.ingestion.daemon",
+        "IngestionDaemon",
+        "IngestionSettings",
+        "one replica's shard of an exchange's WebSockets into md.raw",
+    ),
     "ccxt-ingestion": DaemonKind(
-        CcxtIngestionDaemon, CcxtIngestionSettings, "any exchange ccxt.pro supports, as ccxt-format frames into md.raw"
+        "platform_streams.ingestion.ccxt_daemon",
+        "CcxtIngestionDaemon",
+        "CcxtIngestionSettings",
+        "any exchange ccxt.pro supports, as ccxt-format frames into md.raw",
     ),
     "snapshot-budget": DaemonKind(
-        SnapshotBudgetDaemon, SnapshotBudgetSettings, "the host's REST snapshot budget per exchange, for its ingestion daemons"
+        "platform_streams.ingestion.snapshot_budget_daemon",
+        "SnapshotBudgetDaemon",
+        "SnapshotBudgetSettings",
+        "the host's REST snapshot budget per exchange, for its ingestion daemons",
     ),
-    "normaliser": DaemonKind(NormaliserDaemon, NormaliserSettings, "md.raw into canonical trades, books and top of book"),
-    "raw-archive": DaemonKind(RawArchiveDaemon, RawArchiveSettings, "archives md.raw into hourly zstd files"),
+    "normaliser": DaemonKind(
+        "platform_streams.normalisation.daemon",
+        "NormaliserDaemon",
+        "NormaliserSettings",
+        "md.raw into canonical trades, books and top of book",
+    ),
+    "raw-archive": DaemonKind(
+        "platform_streams.sinks.raw_archive_sink",
+        "RawArchiveDaemon",
+        "RawArchiveSettings",
+        "archives md.raw into hourly zstd files",
+    ),
     "postgres-sink": DaemonKind(
-        PostgresSinkDaemon,
-        PostgresSinkSettings,
+        "platform_streams.sinks.daemon",
+        "PostgresSinkDaemon",
+        "PostgresSinkSettings",
         "writes trades, top of book, dead letters and instruments to PostgreSQL; candles from trades",
     ),
     "exchange-simulator": DaemonKind(
-        ExchangeSimulatorDaemon, ExchangeSimulatorSettings, "simulated exchanges (real protocols) on fixed local ports"
+        "platform_streams.simulator.daemon",
+        "ExchangeSimulatorDaemon",
+        "ExchangeSimulatorSettings",
+        "simulated exchanges (real protocols) on fixed local ports",
     ),
 }
 

@@ -14,7 +14,9 @@ from platform_streams.embedded.paths import state_dir
 from platform_streams.settings import ConfigError, load_settings
 from platform_streams.structured_logging import configure_logging
 from platform_streams.supervisor.process_supervisor import Supervisor
+from platform_streams.supervisor.services import ServiceSupervisor
 from platform_streams.supervisor.spec import load_spec
+from platform_streams.supervisor.stack_services import kafka_service, postgres_service
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +54,12 @@ def run_supervise(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         raise ConfigError("KAFKA_BOOTSTRAP_SERVERS is not set (use `tradeplat up` for the embedded stack)")
-    supervisor = Supervisor(spec, {"KAFKA_BOOTSTRAP_SERVERS": os.environ["KAFKA_BOOTSTRAP_SERVERS"]}, state_dir())
+    bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    # the servers are someone else's to run: probed, so status can tell a silent daemon's cause
+    services = ServiceSupervisor([kafka_service(bootstrap)])
+    if os.environ.get("DATABASE_URL"):
+        services.add(postgres_service(os.environ["DATABASE_URL"]))
+    supervisor = Supervisor(spec, {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}, state_dir(), services=services)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -61,4 +68,5 @@ def run_supervise(args: argparse.Namespace) -> int:
         supervisor.run_until(stop.is_set)
     finally:
         supervisor.stop()
+        services.close()
     return 0

@@ -9,8 +9,6 @@ from typing import Any
 import yaml
 
 from platform_streams.settings import ConfigError
-from platform_streams.simulator.replay import ReplayError, run_replay
-from platform_streams.simulator.server import run_simulator
 from platform_streams.structured_logging import configure_logging
 
 
@@ -50,6 +48,10 @@ def _ports(items: list[str]) -> dict[str, int]:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    # imported here: every other command (`tradeplat status` above all) starts without the simulator
+    from platform_streams.simulator.replay import ReplayError, run_replay
+    from platform_streams.simulator.server import run_simulator
+
     configure_logging(component="simulator")
     if args.replay:
         try:

@@ -21,9 +21,13 @@ from platform_streams.embedded.processes import cmdline, free_port, pid_alive, t
 from platform_streams.embedded.stack import Connections, PlatformStack
 from platform_streams.settings import ConfigError
 from platform_streams.structured_logging import JsonFormatter
+from platform_streams.supervisor.health import STATUS_SCHEMA, evaluate
 from platform_streams.supervisor.process_supervisor import Supervisor
-from platform_streams.supervisor.spec import load_spec
-from platform_streams.supervisor.status import as_json, read_statuses, remove_stale, render
+from platform_streams.supervisor.services import ServiceSupervisor
+from platform_streams.supervisor.spec import DeploymentSpec, load_spec
+from platform_streams.supervisor.stack_services import dagster_services, server_services
+from platform_streams.supervisor.status import read_statuses, remove_stale
+from platform_streams.supervisor.status_render import as_json, render
 from platform_streams.topics import DEFAULT_PARTITIONS, TOPICS, ensure_topics
 
 DEFAULT_DEPLOYMENT = REPOSITORY_ROOT / "deployments" / "market-data.yaml"
@@ -35,11 +39,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--partitions", type=int, default=int(os.environ.get("TRADEPLAT_PARTITIONS", DEFAULT_PARTITIONS)))
     up.add_argument("--ui-port", type=int, default=int(os.environ.get("TRADEPLAT_DAGSTER_PORT", 3000)))
     up.add_argument("--no-ui", action="store_true", help="do not start the Dagster UI and daemon")
+    up.add_argument(
+        "--restart-delay",
+        type=float,
+        default=float(os.environ.get("TRADEPLAT_SERVER_RESTART_DELAY_S", 0)),
+        metavar="SECONDS",
+        help="for outage drills: restart a crashed broker or database no sooner than this (default: backoff from 1s)",
+    )
     up.set_defaults(run=run_up)
     down = sub.add_parser("down", help="stop what `tradeplat up` started")
     down.set_defaults(run=run_down)
-    status = sub.add_parser("status", help="show each daemon's state, restarts, lag and last heartbeat")
-    status.add_argument("--json", action="store_true")
+    status = sub.add_parser(
+        "status",
+        help="health of the servers and of each daemon; exit status 0 healthy, 1 unhealthy, 3 nothing running",
+    )
+    status.add_argument("--json", action="store_true", help=f"the health report as JSON (schema {STATUS_SCHEMA})")
     status.set_defaults(run=run_status)
 
 
@@ -58,12 +72,7 @@ def _say(text: str) -> None:
 
 def run_up(args: argparse.Namespace) -> int:
     state = state_dir()
-    state.mkdir(parents=True, exist_ok=True)
-    pid_file = state / "up.pid"
-    if pid_file.exists():
-        previous = int(pid_file.read_text().strip() or 0)
-        if previous and pid_alive(previous) and any(word in cmdline(previous) for word in ("tradeplat", "platform_streams")):
-            raise ConfigError(f"the platform is already running (pid {previous}); stop it with `tradeplat down`")
+    pid_file = _claim(state)
     spec = load_spec(args.deployment)
     _log_to_file(state / "logs" / "up.log")
     stop = threading.Event()
@@ -71,46 +80,78 @@ def run_up(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     pid_file.write_text(str(os.getpid()))
     stack = PlatformStack(state)
+    services: ServiceSupervisor | None = None
     supervisor: Supervisor | None = None
     ui: DagsterUI | None = None
+    failure: str | None = None
     _say(f"tradeplat up: state in {state}")
     try:
         started = time.monotonic()
-        connections = stack.start()
-        kafka_note = f"embedded Apache Kafka, pid {stack.kafka.pid}" if stack.kafka else "external"
-        pg_note = f"embedded PostgreSQL, pid {stack.postgres.pid}" if stack.postgres else "external"
-        _say(f"  kafka       {connections.kafka_bootstrap_servers}  ({kafka_note})")
-        _say(f"  postgres    {connections.database_url}  ({pg_note})")
-        created = ensure_topics(connections.kafka_bootstrap_servers, default_partitions=args.partitions)
-        _say(f"  topics      {len(TOPICS)} registered, {len(created)} created now ({args.partitions} partitions by default)")
-        applied = migrate(connections.database_url)
-        _say(f"  migrations  {'applied ' + str(applied) if applied else 'up to date'}")
+        connections, services = _start_servers(stack, args)
         if not args.no_ui:
             ui = _start_dagster(state, connections, args.ui_port, embedded_database=stack.postgres is not None)
-        remove_stale(state / "supervisor")
-        supervisor = Supervisor(spec, connections.as_env(), state)
-        supervisor.start()
-        _say(f"  deployment  {spec.name}: {len(supervisor.replicas)} processes, logs in {supervisor.log_dir}")
-        for replica in supervisor.replicas:
-            pid = replica.process.pid if replica.process else "-"
-            _say(f"    {replica.instance:<28} pid {pid:<8} metrics http://127.0.0.1:{replica.metrics_port}/metrics")
+        supervisor = _start_deployment(spec, connections, state, services)
         if ui is not None:
-            ui.wait_ready()
+            ui.wait_ready(while_waiting=supervisor.tick)
+            for service in dagster_services(ui):
+                services.add(service)
             _say(f"  dagster ui  {ui.url}  (runs stored in PostgreSQL, instance in {ui.home})")
         _say(
             f"ready in {time.monotonic() - started:.1f}s. `tradeplat status` shows the daemons; Ctrl-C or `tradeplat down` stops everything."
         )
-        supervisor.run_until(stop.is_set)
-        _say("stopping...")
+        supervisor.run_until(lambda: stop.is_set() or services.failure() is not None)
+        failure = services.failure()
+        _say(f"tradeplat up: {failure}; stopping everything." if failure else "stopping...")
     finally:
         if supervisor is not None:
             supervisor.stop()
+        if services is not None:
+            services.close()
         if ui is not None:
             ui.stop()
         stack.stop()
         pid_file.unlink(missing_ok=True)
     _say("stopped: daemons, broker and database are down.")
-    return 0
+    return 1 if failure else 0
+
+
+def _claim(state: Path) -> Path:
+    """The state folder's pid file, refusing if another `up` runs on it."""
+    state.mkdir(parents=True, exist_ok=True)
+    pid_file = state / "up.pid"
+    if pid_file.exists():
+        previous = int(pid_file.read_text().strip() or 0)
+        if previous and pid_alive(previous) and any(word in cmdline(previous) for word in ("tradeplat", "platform_streams")):
+            raise ConfigError(f"the platform is already running (pid {previous}); stop it with `tradeplat down`")
+    return pid_file
+
+
+def _start_servers(stack: PlatformStack, args: argparse.Namespace) -> tuple[Connections, ServiceSupervisor]:
+    """Broker and database (embedded ones started, then supervised), the topics and the migrations."""
+    connections = stack.start()
+    kafka_note = f"embedded Apache Kafka, pid {stack.kafka.pid}" if stack.kafka else "external"
+    pg_note = f"embedded PostgreSQL, pid {stack.postgres.pid}" if stack.postgres else "external"
+    _say(f"  kafka       {connections.kafka_bootstrap_servers}  ({kafka_note})")
+    _say(f"  postgres    {connections.database_url}  ({pg_note})")
+    services = ServiceSupervisor(
+        server_services(stack, connections), restart_delay_s=args.restart_delay, announce=lambda text: _say(f"  ! {text}")
+    )
+    created = ensure_topics(connections.kafka_bootstrap_servers, default_partitions=args.partitions)
+    _say(f"  topics      {len(TOPICS)} registered, {len(created)} created now ({args.partitions} partitions by default)")
+    applied = migrate(connections.database_url)
+    _say(f"  migrations  {'applied ' + str(applied) if applied else 'up to date'}")
+    return connections, services
+
+
+def _start_deployment(spec: DeploymentSpec, connections: Connections, state: Path, services: ServiceSupervisor) -> Supervisor:
+    remove_stale(state / "supervisor")
+    supervisor = Supervisor(spec, connections.as_env(), state, services=services)
+    supervisor.start()
+    _say(f"  deployment  {spec.name}: {len(supervisor.replicas)} processes, logs in {supervisor.log_dir}")
+    for replica in supervisor.replicas:
+        pid = replica.process.pid if replica.process else "-"
+        _say(f"    {replica.instance:<28} pid {pid:<8} metrics http://127.0.0.1:{replica.metrics_port}/metrics")
+    return supervisor
 
 
 def _start_dagster(state: Path, connections: Connections, port: int, embedded_database: bool) -> DagsterUI:
@@ -163,6 +204,6 @@ def run_down(_args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    statuses = read_statuses(state_dir() / "supervisor")
-    print(as_json(statuses) if args.json else render(statuses))
-    return 0
+    health = evaluate(read_statuses(state_dir() / "supervisor"), time.time(), pid_alive)
+    print(as_json(health) if args.json else render(health))
+    return health.exit_code

@@ -1,7 +1,8 @@
 """The Dagster UI and daemon for the local stack, with run storage in PostgreSQL.
 
 ``dagster-webserver`` and ``dagster-daemon`` load ``workspace.yaml`` as separate
-processes (each in its own session, so SIGTERM stops its whole tree). Their
+processes (each in its own session, so SIGTERM stops its whole tree), supervised by
+``tradeplat up`` like the broker and the database (restarted if they exit). Their
 instance lives in ``state/dagster`` and stores runs, event logs and schedules in
 the platform's PostgreSQL, in a database of its own.
 """
@@ -11,24 +12,24 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
 
 from platform_streams.embedded.paths import REPOSITORY_ROOT
-from platform_streams.embedded.processes import die_with_parent, terminate_group
+from platform_streams.embedded.processes import ChildProcess, ServerStartError
 
 log = logging.getLogger(__name__)
 
 _READY_QUERY = '{"query": "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus locationOrLoadError { __typename } } } } }"}'
 
 
-class DagsterUIError(RuntimeError):
+class DagsterUIError(ServerStartError):
     """The Dagster UI did not come up."""
 
 
@@ -55,13 +56,36 @@ async def ensure_database(server_url: str, name: str) -> str:
 class DagsterUI:
     """Supervised ``dagster-webserver`` + ``dagster-daemon`` for one workspace."""
 
-    def __init__(self, home: Path, storage_url: str, port: int, env: dict[str, str], workspace: Path | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        storage_url: str,
+        port: int,
+        env: dict[str, str],
+        workspace: Path | None = None,
+        log_dir: Path | None = None,
+    ) -> None:
         self.home = Path(home)
         self.port = port
         self._storage_url = dagster_storage_url(storage_url)
         self._env = {**os.environ, **env, "DAGSTER_HOME": str(self.home)}
         self._workspace = workspace or REPOSITORY_ROOT / "workspace.yaml"
-        self._processes: list[subprocess.Popen[bytes]] = []
+        executables = Path(sys.executable).parent  # the venv's bin: console scripts sit next to python
+        logs = log_dir or self.home.parent / "logs"  # not under DAGSTER_HOME/logs: Dagster moves that folder away
+        self.webserver = ChildProcess(
+            "dagster-webserver",
+            [str(executables / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", str(self._workspace)],
+            logs / "dagster-webserver.log",
+            self._env,
+            self._workspace.parent,
+        )
+        self.daemon = ChildProcess(
+            "dagster-daemon",
+            [str(executables / "dagster-daemon"), "run", "-w", str(self._workspace)],
+            logs / "dagster-daemon.log",
+            self._env,
+            self._workspace.parent,
+        )
 
     @property
     def url(self) -> str:
@@ -75,41 +99,29 @@ class DagsterUI:
         (self.home / ".nux").mkdir(exist_ok=True)
         (self.home / ".nux" / "nux.yaml").write_text("seen: 1\n")  # no first-visit modal
 
+    @property
+    def processes(self) -> tuple[ChildProcess, ChildProcess]:
+        return self.webserver, self.daemon
+
     def start(self) -> None:
         self._write_instance()
-        executables = Path(sys.executable).parent  # the venv's bin: console scripts sit next to python
-        commands = [
-            [str(executables / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.port), "-w", str(self._workspace)],
-            [str(executables / "dagster-daemon"), "run", "-w", str(self._workspace)],
-        ]
-        logs = self.home / "logs"
-        logs.mkdir(exist_ok=True)
-        for command, name in zip(commands, ("webserver", "daemon"), strict=True):
-            with open(logs / f"{name}.log", "ab") as stream:
-                self._processes.append(
-                    subprocess.Popen(
-                        command,
-                        env=self._env,
-                        cwd=str(self._workspace.parent),
-                        stdout=stream,
-                        stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL,
-                        start_new_session=True,
-                        preexec_fn=die_with_parent,
-                    )
-                )
+        for process in self.processes:
+            process.launch()
 
-    def wait_ready(self, timeout_s: float = 180.0) -> None:
-        """Wait until the webserver answers and the code location has loaded."""
+    def wait_ready(self, timeout_s: float = 180.0, while_waiting: Callable[[], None] | None = None) -> None:
+        """Wait until the webserver answers and the code location has loaded (calling ``while_waiting``
+        every half second meanwhile: the caller's supervision goes on)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            for process in self._processes:
-                if process.poll() is not None:
-                    raise DagsterUIError(f"{process.args[0]} exited with status {process.returncode}; see {self.home / 'logs'}")
+            if while_waiting is not None:
+                while_waiting()
+            for process in self.processes:
+                if process.exit_code() is not None:
+                    raise DagsterUIError(f"{process.name} exited with status {process.exit_code()}; see {process.log_file}")
             if self._location_loaded():
                 return
             time.sleep(0.5)
-        raise DagsterUIError(f"the Dagster UI did not load its workspace within {timeout_s:.0f}s; see {self.home / 'logs'}")
+        raise DagsterUIError(f"the Dagster UI did not load its workspace within {timeout_s:.0f}s; see {self.webserver.log_file}")
 
     def _location_loaded(self) -> bool:
         request = urllib.request.Request(
@@ -127,7 +139,5 @@ class DagsterUI:
         )
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        for process in self._processes:
-            terminate_group(process.pid, timeout_s)
-            process.wait()
-        self._processes.clear()
+        for process in self.processes:
+            process.stop(timeout_s)

@@ -22,11 +22,14 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from platform_streams.embedded.processes import (
+    ServerStartError,
     cmdline,
     die_with_parent,
     free_port,
+    last_line,
     pid_alive,
     rss_bytes,
+    tail_lines,
     terminate_pid,
 )
 from platform_streams.kafka_clients import admin_settings
@@ -54,12 +57,15 @@ logger.state.level = ERROR
 """
 
 
-class BrokerError(RuntimeError):
+class BrokerError(ServerStartError):
     """The embedded broker could not be set up or did not become healthy."""
 
 
 class EmbeddedKafka:
     """A supervised ``kafka.Kafka`` child process with its files under ``home``."""
+
+    name = "kafka"
+    description = "embedded Apache Kafka"
 
     def __init__(
         self,
@@ -89,6 +95,20 @@ class EmbeddedKafka:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process and self._process.poll() is None else None
+
+    @property
+    def address(self) -> str:
+        return self.bootstrap_servers
+
+    def exit_code(self) -> int | None:
+        """The broker's exit status once it has exited; None while it runs (or before a launch)."""
+        return self._process.poll() if self._process is not None else None
+
+    def last_log_line(self) -> str:
+        """The last line the broker wrote (what a crash said, if it said anything): the JVM's own
+        output or Kafka's log, whichever changed last."""
+        logs = [path for path in (self.log_dir / "stdout.log", self.log_dir / "server.log") if path.exists()]
+        return last_line(max(logs, key=lambda path: path.stat().st_mtime)) if logs else ""
 
     @property
     def data_dir(self) -> Path:
@@ -202,6 +222,14 @@ class EmbeddedKafka:
     # -- life cycle -------------------------------------------------------------------------
     def start(self, timeout_s: float = 90.0) -> str:
         """Start the broker and wait until it answers metadata; returns the bootstrap address."""
+        self.launch()
+        self._wait_healthy(timeout_s)
+        assert self._process is not None
+        log.info("embedded kafka ready", extra={"bootstrap_servers": self.bootstrap_servers, "pid": self._process.pid})
+        return self.bootstrap_servers
+
+    def launch(self) -> None:
+        """Start the broker process without waiting for it; on the ports and data of the last start."""
         self._check_libs()
         for folder in (self.home, self.data_dir, self.log_dir):
             folder.mkdir(parents=True, exist_ok=True)
@@ -223,9 +251,6 @@ class EmbeddedKafka:
                 preexec_fn=die_with_parent,
             )
         (self.home / "broker.pid").write_text(str(self._process.pid))
-        self._wait_healthy(timeout_s)
-        log.info("embedded kafka ready", extra={"bootstrap_servers": self.bootstrap_servers, "pid": self._process.pid})
-        return self.bootstrap_servers
 
     def _wait_healthy(self, timeout_s: float) -> None:
         admin = AdminClient({**admin_settings(self.bootstrap_servers), "log_level": 0})
@@ -245,12 +270,7 @@ class EmbeddedKafka:
         raise BrokerError(f"Kafka did not answer metadata within {timeout_s:.0f}s:\n{self._log_tail()}")
 
     def _log_tail(self, lines: int = 30) -> str:
-        chunks = []
-        for name in ("stdout.log", "server.log"):
-            path = self.log_dir / name
-            if path.exists():
-                chunks.extend(path.read_text(errors="replace").splitlines()[-lines:])
-        return "\n".join(chunks)
+        return "\n".join(tail_lines(self.log_dir / name, lines) for name in ("stdout.log", "server.log")).strip()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Controlled shutdown (SIGTERM), then SIGKILL after ``timeout_s``."""
@@ -263,8 +283,7 @@ class EmbeddedKafka:
         (self.home / "broker.pid").unlink(missing_ok=True)
 
     def kill(self) -> None:
-        """SIGKILL, for crash tests."""
-        if self._process is not None:
+        """SIGKILL, as a crash would (for fault tests); the exit status stays readable."""
+        if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-            self._process = None

@@ -6,16 +6,25 @@ import ctypes
 import os
 import signal
 import socket
+import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> None:
-    """``preexec_fn``: the child gets SIGTERM if the process that started it dies (even by SIGKILL)."""
+class ServerStartError(RuntimeError):
+    """An embedded server (broker, database, Dagster) could not be started."""
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """``preexec_fn``: the child gets ``sig`` if the thread that started it dies (even by SIGKILL).
+
+    Linux ties this to the creating *thread*, not the process: start long-lived children from a
+    thread that lives as long as they should (the main thread of ``tradeplat up`` does)."""
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
     except OSError:  # not Linux: children outlive a killed parent; `tradeplat down` cleans up
         return
 
@@ -108,3 +117,84 @@ def _group_members(group_id: int) -> list[int]:
             if int(fields[2]) == group_id and fields[0] != "Z":
                 members.append(int(entry.name))
     return members
+
+
+def describe_exit(code: int | None, last_output: str = "") -> str:
+    """Why a child ended, for people: the signal that killed it, or its exit status and what it said last
+    (a signal death says nothing of its own, so its last output would only mislead)."""
+    if code is None:
+        return last_output or "did not exit"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with status {code}" + (f": {last_output}" if last_output else "")
+
+
+def tail_lines(path: Path, lines: int = 30) -> str:
+    """The last ``lines`` of a (log) file, reading only its end."""
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(0, os.SEEK_END)
+            stream.seek(max(stream.tell() - 16_384, 0))
+            return "\n".join(stream.read().decode(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def last_line(path: Path, width: int = 500) -> str:
+    """The last non-empty line of a log file (what a crashed child said last), at most ``width`` characters."""
+    lines = tail_lines(path, 20).splitlines()
+    return next((line.strip()[:width] for line in reversed(lines) if line.strip()), "")
+
+
+class ChildProcess:
+    """A long-running command as a restartable child: its own session (stopped as a group), dying
+    with its parent, its output appended to ``log_file``. What a supervisor needs to restart it."""
+
+    def __init__(
+        self, name: str, command: Sequence[str], log_file: Path, env: Mapping[str, str], cwd: Path | None = None
+    ) -> None:
+        self.name = name
+        self.command = list(command)
+        self.log_file = log_file
+        self._env = dict(env)
+        self._cwd = cwd
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None and self._process.poll() is None else None
+
+    def launch(self) -> None:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as stream:
+            self._process = subprocess.Popen(
+                self.command,
+                env=self._env,
+                cwd=str(self._cwd) if self._cwd is not None else None,
+                stdout=stream,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
+
+    def exit_code(self) -> int | None:
+        return self._process.poll() if self._process is not None else None
+
+    def last_log_line(self) -> str:
+        return last_line(self.log_file)
+
+    def kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """SIGTERM its whole process group, SIGKILL what remains after ``timeout_s``."""
+        if self._process is not None:
+            terminate_group(self._process.pid, timeout_s)
+            self._process.wait()
+            self._process = None

@@ -12,6 +12,7 @@ with the exchange and the reason, before they can touch a book; everything else 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from platform_streams.kafka_clients import ConsumerProfile
 from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
 from platform_streams.normalisation.normaliser import Normaliser, NormaliserTopics
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
+from platform_streams.runtime.delivery import TopicPartitionKey
 from platform_streams.runtime.side_inputs import SideInput
 from platform_streams.schemas import Instrument, TypedDecoder
 from platform_streams.schemas.raw_frames import RawFrame, RawFrameError
@@ -52,6 +54,7 @@ class NormaliserDaemon(StreamDaemon):
         self.normaliser = Normaliser(settings.topics, int(settings.resync_retry_s * 1e9), require_metadata=True)
         self._catalog = InstrumentCatalog()
         self._next_check = 0.0
+        self._connections_by_partition: dict[TopicPartitionKey, set[str]] = defaultdict(set)
         registry = self.metrics.registry
         self._books = Gauge("platform_normalisation_books", "Books kept", ("daemon",), registry=registry).labels(settings.name)
         self._resyncs = Gauge("platform_normalisation_resyncs", "Book resyncs", ("daemon",), registry=registry).labels(
@@ -81,6 +84,7 @@ class NormaliserDaemon(StreamDaemon):
                 continue  # its partition waits for ref.instrument: it comes back in order
             try:
                 frame = RawFrame.from_record(message.value(), message.headers())
+                self._connections_by_partition[(message.topic(), message.partition())].add(frame.connection_id)
                 outputs.extend(normalise(frame))
                 self._batch_receive_ns.append(frame.receive_ts_ns)
             except UnknownInstrument as error:
@@ -90,6 +94,11 @@ class NormaliserDaemon(StreamDaemon):
             except (FrameError, RawFrameError) as error:
                 outputs.append(self.dead_letter(message, error))
         return outputs
+
+    def on_partitions_released(self, partitions: list[TopicPartitionKey]) -> None:
+        """Another replica reads these partitions now: if they come back, their books are taken over anew."""
+        gone = set().union(*(self._connections_by_partition.pop(key, set()) for key in partitions))
+        self.normaliser.forget_connections(gone)
 
     def on_batch_handed(self, messages: int, consumed_ns: int, handed_ns: int) -> None:
         super().on_batch_handed(messages, consumed_ns, handed_ns)

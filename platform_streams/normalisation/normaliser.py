@@ -241,6 +241,17 @@ class Normaliser:
             self.resyncs += 1
             yield Output(self.topics.book, encode(result.resync), result.resync.key)
 
+    def forget_connections(self, connection_ids: Iterable[str]) -> None:
+        """This replica no longer reads these connections' frames (their partition went to another
+        replica): forget that it saw their sessions begin, and their books. Should the partition come
+        back, its books are then taken over, rebuilt from a snapshot, rather than continued from a
+        state the other replica's output has moved past (or, for a book first seen then, buffered
+        forever waiting for a snapshot nobody asked for)."""
+        gone = set(connection_ids)
+        self._sessions_seen -= gone
+        for key in [key for key, state in self._books.items() if state.connection_id in gone]:
+            del self._books[key]
+
     # -- time-driven ------------------------------------------------------------------------------
     def overdue_snapshot_requests(self, now_ns: int) -> list[Output]:
         """Ask again for books that stayed down longer than the retry interval (a request may be lost)."""

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 _NOTHING_HELD: Mapping[TopicPartitionKey, object] = {}
 
+WATERMARK_TIMEOUT_S = 5.0
+
 
 class DaemonSettings(BaseSettings, kw_only=True):
     """Settings of a consuming daemon; a stage extends this struct with its own fields."""
@@ -71,8 +73,10 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         super().__init__(settings)
         self.group = settings.resolved_group()
         self._tracker = DeliveryTracker()
-        self._watchdog = StallWatchdog(int(settings.stall_timeout_s * 1e9))
-        self._watermarks = WatermarkPoller(self.bootstrap_servers, self.group, settings.watchdog_interval_s)
+        # watermarks older than this mean the broker is not answering: no stall can be judged then
+        watermarks_stale_s = 2 * settings.watchdog_interval_s + WATERMARK_TIMEOUT_S
+        self._watchdog = StallWatchdog(int(settings.stall_timeout_s * 1e9), int(watermarks_stale_s * 1e9))
+        self._watermarks = WatermarkPoller(self.bootstrap_servers, self.group, settings.watchdog_interval_s, WATERMARK_TIMEOUT_S)
         self._assigned: set[TopicPartitionKey] = set()
         self._positions: dict[TopicPartitionKey, int] = {}
         self._consumer: Consumer | None = None
@@ -216,8 +220,10 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
             failed = {id(message) for message, _ in failures}
             handled = [m for m in good if id(m) not in failed]
             stored_outputs, store_failures = store_isolating_failures(
-                self.store, self.handle, handled, records, lambda: self.stopping, lambda: self.metrics.error("store_retry")
+                self.store, self.handle, handled, records, lambda: self.stopping, self._on_store_retry, self._wait_blocked
             )
+            if self._state == "blocked":
+                self._state = "running"
             if store_failures:  # only then were outputs rebuilt per message: keep the stored ones
                 outputs = stored_outputs
             failures.extend(store_failures)
@@ -241,6 +247,23 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         self.metrics.batch_seconds.observe((handed_ns - consumed_ns) / 1e9)
         self.on_batch_handed(len(good), consumed_ns, handed_ns)
 
+    def _on_store_retry(self, error: Exception) -> None:
+        """A write failed transiently (the database is away): say so in heartbeats until it succeeds."""
+        self.record_error("store_retry", error)
+        self._state = "blocked"
+
+    def _wait_blocked(self, seconds: float) -> None:
+        """Wait out a store retry's backoff, still sending heartbeats and serving deliveries meanwhile."""
+        deadline = time.monotonic() + seconds
+        while not self.stopping:
+            self.producers.poll()
+            now = time.monotonic()
+            if self.heartbeat_due(now):
+                self.send_heartbeat(self._lags(), self.group)
+            if now >= deadline:
+                return
+            time.sleep(min(0.25, deadline - now))
+
     def dead_letter(self, message: Message, error: Exception, note: str = "") -> Output:
         """The ``md.deadletter`` record of a message that ``error`` made unhandleable (``note`` adds
         to the reason). A stateful stage calls it from ``handle`` for input it rejects before
@@ -248,6 +271,7 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         message by message)."""
         self.error_count += 1
         self.metrics.dead_letters.inc()
+        self.last_error, self.last_error_ns = f"dead letter: {type(error).__name__}: {error}"[:500], time.time_ns()
         log.warning(
             "message dead-lettered",
             extra={"topic": message.topic(), "partition": message.partition(), "offset": message.offset(), "reason": str(error)},
@@ -267,7 +291,7 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         return Output(self.settings.deadletter_topic, encode(record), message.key())
 
     def _consumer_error(self, error: KafkaError) -> None:
-        self.metrics.error("consumer")
+        self.record_error("consumer", error.str())
         if error.fatal():
             raise KafkaException(error)
         log.warning("consumer error", extra={"error": str(error)})
@@ -277,8 +301,8 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         self.metrics.in_flight.set(self._tracker.in_flight)
         try:
             offsets = self._tracker.committable()
-        except DeliveryFailed:
-            self.metrics.error("delivery")
+        except DeliveryFailed as exc:
+            self.record_error("delivery", exc)
             raise
         if not offsets or self._consumer is None:
             return
@@ -288,7 +312,7 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
             self.metrics.commits.inc()
         except KafkaException as exc:
             # a commit lost to a rebalance is harmless: the new owner re-reads and dedupes
-            self.metrics.error("commit")
+            self.record_error("commit", exc)
             log.warning("commit failed", extra={"error": str(exc)})
 
     def _drain(self, timeout_s: float) -> None:
@@ -319,6 +343,12 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
             self._assigned.discard((tp.topic, tp.partition))
             self._positions.pop((tp.topic, tp.partition), None)
         self._watermarks.track(frozenset(self._assigned))
+        self.on_partitions_released([(tp.topic, tp.partition) for tp in partitions])
+
+    def on_partitions_released(self, partitions: list[TopicPartitionKey]) -> None:
+        """Called when partitions are revoked (after their outputs are flushed and committed) or lost
+        (a broker outage or a session timeout: they may come back later, from committed offsets). A
+        stateful stage forgets the state it built from them here. Does nothing by default."""
 
     # -- lag and the stall watchdog -------------------------------------------------------------
     def _current_positions(self) -> dict[TopicPartitionKey, int]:
@@ -348,7 +378,7 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
         if self._side_inputs is not None:
             for key in self._side_inputs.holds.active:  # held on purpose, not stalled
                 positions.pop(key, None)
-        stalled = self._watchdog.observe(time.time_ns(), positions, snapshot.high)
+        stalled = self._watchdog.observe(time.time_ns(), positions, snapshot.high, snapshot.read_at_ns)
         if stalled:
             self._recover_stalled_consumer(stalled)
 

@@ -72,6 +72,8 @@ class DaemonLifecycle:
         self.messages_in = 0
         self.messages_out = 0
         self.error_count = 0
+        self.last_error = ""
+        self.last_error_ns = 0
 
     # -- shutdown -------------------------------------------------------------------
     def stop(self) -> None:
@@ -137,6 +139,13 @@ class DaemonLifecycle:
             raise DeliveryFailed(f"output delivery failed: {self._delivery_failure}")
 
     # -- metrics and heartbeats ------------------------------------------------------
+    def record_error(self, kind: str, error: object) -> None:
+        """Count an error of ``kind`` and keep it as the last error, which heartbeats carry to ``tradeplat status``."""
+        self.metrics.error(kind)
+        self.error_count += 1
+        self.last_error = f"{kind}: {error}"[:500]
+        self.last_error_ns = time.time_ns()
+
     def serve_metrics(self) -> None:
         if self.settings.metrics_port >= 0:
             self.metrics_port = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
@@ -162,9 +171,12 @@ class DaemonLifecycle:
             messages_out=self.messages_out,
             errors=self.error_count,
             metrics_port=self.metrics_port,
+            interval_s=self.settings.heartbeat_interval_s,
+            last_error=self.last_error,
+            last_error_ts_ns=self.last_error_ns,
         )
         try:
             self.producers.produce(Output.event(self.settings.heartbeat_topic, beat))
         except KafkaException as exc:  # a missed heartbeat must never stop the work it reports on
-            self.metrics.error("heartbeat")
+            self.record_error("heartbeat", exc)
             log.warning("heartbeat not sent", extra={"topic": self.settings.heartbeat_topic, "error": str(exc)})

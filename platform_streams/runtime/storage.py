@@ -38,8 +38,14 @@ def split_records(outputs: Iterable[Any]) -> tuple[list[Output], list[Any]]:
     return kafka, records
 
 
-def retry_transient(write: Callable[[], None], should_stop: Callable[[], bool], on_retry: Callable[[], None]) -> None:
-    """Run ``write`` until it does not raise :class:`TransientStoreError` (backoff 0.1 s → 5 s)."""
+def retry_transient(
+    write: Callable[[], None],
+    should_stop: Callable[[], bool],
+    on_retry: Callable[[TransientStoreError], None],
+    pause: Callable[[float], None] = time.sleep,
+) -> None:
+    """Run ``write`` until it does not raise :class:`TransientStoreError` (backoff 0.1 s → 5 s, waited
+    by ``pause``, which a daemon uses to keep its heartbeats going)."""
     delay = 0.1
     while True:
         try:
@@ -48,9 +54,9 @@ def retry_transient(write: Callable[[], None], should_stop: Callable[[], bool], 
         except TransientStoreError as exc:
             if should_stop():
                 raise StoreInterrupted(f"stopped while the store was failing: {exc}") from exc
-            on_retry()
+            on_retry(exc)
             log.warning("store failed; retrying", extra={"error": str(exc), "retry_in_s": delay})
-            time.sleep(delay)
+            pause(delay)
             delay = min(delay * 2, 5.0)
 
 
@@ -60,12 +66,13 @@ def store_isolating_failures(
     messages: Sequence[MessageT],
     records: list[Any],
     should_stop: Callable[[], bool],
-    on_retry: Callable[[], None],
+    on_retry: Callable[[TransientStoreError], None],
+    pause: Callable[[float], None] = time.sleep,
 ) -> tuple[list[Output], list[tuple[MessageT, Exception]]]:
     """Store ``records`` (what ``handler`` made of ``messages``); on a data error, store message
     by message. Returns the Kafka outputs of the messages stored and the failures."""
     try:
-        retry_transient(lambda: store(records), should_stop, on_retry)
+        retry_transient(lambda: store(records), should_stop, on_retry, pause)
         return [], []
     except (TransientStoreError, StoreInterrupted):
         raise
@@ -76,7 +83,7 @@ def store_isolating_failures(
     for message in messages:
         try:
             outputs, rows = split_records(handler((message,)))
-            retry_transient(lambda rows=rows: store(rows), should_stop, on_retry)
+            retry_transient(lambda rows=rows: store(rows), should_stop, on_retry, pause)
             kafka.extend(outputs)
         except (TransientStoreError, StoreInterrupted):
             raise

@@ -36,6 +36,7 @@ class WatermarkPoller:
     """Refreshes a :class:`WatermarkSnapshot` of the assigned partitions every ``interval_s``."""
 
     def __init__(self, bootstrap_servers: str, group_id: str, interval_s: float, timeout_s: float = 5.0) -> None:
+        self._bootstrap_servers = bootstrap_servers
         self._admin = AdminClient(admin_settings(bootstrap_servers))
         self._group_id = group_id
         self._interval_s = interval_s
@@ -90,4 +91,7 @@ class WatermarkPoller:
                 self.refresh()
             except KafkaException as exc:
                 log.warning("cannot read watermarks", extra={"error": str(exc)})
+                # after a broker restart the admin client may keep asking with leader epochs the broker
+                # has fenced (FENCED_LEADER_EPOCH) for a long while; a new client starts from fresh metadata
+                self._admin = AdminClient(admin_settings(self._bootstrap_servers))
             self._stop.wait(self._interval_s)

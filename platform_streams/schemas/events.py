@@ -431,6 +431,10 @@ class Heartbeat(_Event, frozen=True, tag="heartbeat.1"):
     messages_out: int
     errors: int
     metrics_port: int
+    # appended with defaults, so heartbeats of either shape decode on either side (see docs/schemas.md)
+    interval_s: float = 0.0  # how often this daemon sends one (0: not said)
+    last_error: str = ""  # the latest error the daemon met ("" if none), e.g. "store: connection refused"
+    last_error_ts_ns: int = 0
 
     @property
     def key(self) -> str:

@@ -104,7 +104,7 @@ class PostgresSinkDaemon(StreamDaemon):
         try:
             self._loop.run_until_complete(self._candles.close_due(self._writer, datetime.now(UTC)))
         except (TransientStoreError, asyncpg.PostgresError) as exc:
-            self.metrics.error("candle_refresh")
+            self.record_error("candle_refresh", exc)
             log.error("closing candles failed; will retry", extra={"error": str(exc)})
 
     def run(self) -> None:

@@ -35,6 +35,9 @@ _TRANSIENT = (
     asyncpg.SerializationError,
     asyncpg.DuplicateTableError,
     asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,  # another backend crashed: the server restarts every connection
+    # the server ended an idle connection (it shut down or crashed) and the client noticed only mid-state
+    asyncpg.InternalClientError,
     ConnectionError,
     OSError,
     TimeoutError,

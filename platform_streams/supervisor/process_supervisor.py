@@ -3,79 +3,57 @@
 Each replica is ``python -m platform_streams.cli.main daemon <kind>`` with its
 settings as JSON; a kind that shards its work (settings with ``replica`` and
 ``replicas``, e.g. ingestion) is told its index and the replica count. A crashed
-one is restarted after an exponential backoff. Children
-get their own session (a terminal's Ctrl-C reaches only the supervisor, which then
-stops them in order) and die with the supervisor even if it is SIGKILLed.
+one is restarted after an exponential backoff, within a restart budget: a replica
+that crashes more often than that is marked failed and left alone. Crashes while a
+critical server (broker, database) is down are not charged to the budget, and when
+such a server comes back every replica waiting in backoff is restarted at once.
+Children get their own session (a terminal's Ctrl-C reaches only the supervisor,
+which then stops them in order) and die with the supervisor even if it is SIGKILLed.
+
+With a :class:`ServiceSupervisor`, the same tick also watches and restarts the servers,
+and the status file carries their state next to the daemons'.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from platform_streams.embedded.processes import die_with_parent, free_port, terminate_pid
-from platform_streams.supervisor.backoff import RestartBackoff
+from platform_streams.embedded.processes import describe_exit, die_with_parent, free_port, last_line, terminate_pid
+from platform_streams.supervisor.backoff import RestartBudget
 from platform_streams.supervisor.heartbeats import HeartbeatListener
-from platform_streams.supervisor.spec import DaemonSpec, DeploymentSpec, RestartPolicy, shards_by_replica
-from platform_streams.supervisor.status import DeploymentStatus, ReplicaStatus, write_status
+from platform_streams.supervisor.replica import Replica
+from platform_streams.supervisor.services import ServiceSupervisor
+from platform_streams.supervisor.spec import DeploymentSpec, RestartPolicy
+from platform_streams.supervisor.status import DeploymentStatus, write_status
 
 log = logging.getLogger(__name__)
 
-
-class Replica:
-    """One child process of a daemon spec and its restart bookkeeping."""
-
-    def __init__(self, spec: DaemonSpec, index: int, log_file: Path, metrics_port: int) -> None:
-        self.spec = spec
-        self.index = index
-        self.instance = f"{spec.name}-{index}"
-        self.log_file = log_file
-        self.metrics_port = metrics_port
-        self.process: subprocess.Popen[bytes] | None = None
-        self.backoff = RestartBackoff()
-        self.state = "starting"
-        self.restarts = 0
-        self.last_exit_code: int | None = None
-        self.started_at = 0.0
-        self.next_start = 0.0
-
-    def command(self) -> list[str]:
-        settings = {
-            **self.spec.config,
-            "name": self.spec.name,
-            "instance": self.instance,
-            "metrics_port": self.spec.config.get("metrics_port", self.metrics_port),
-        }
-        if shards_by_replica(self.spec.kind):
-            settings.setdefault("replica", self.index)
-            settings.setdefault("replicas", self.spec.replicas)
-        return [
-            sys.executable,
-            "-m",
-            "platform_streams.cli.main",
-            "daemon",
-            self.spec.kind,
-            "--values-json",
-            json.dumps(settings),
-        ]
+DAEMON_RESTART_BUDGET = (10, 600.0)  # restarts, window in seconds
 
 
 class Supervisor:
-    """Starts, watches, restarts and stops the replicas of one deployment."""
+    """Starts, watches, restarts and stops the replicas of one deployment (and watches its servers)."""
 
-    def __init__(self, spec: DeploymentSpec, env: Mapping[str, str], state_dir: Path) -> None:
+    def __init__(
+        self,
+        spec: DeploymentSpec,
+        env: Mapping[str, str],
+        state_dir: Path,
+        services: ServiceSupervisor | None = None,
+        restart_budget: tuple[int, float] = DAEMON_RESTART_BUDGET,
+    ) -> None:
         self.spec = spec
         self._env = {**os.environ, **env}
         self.log_dir = state_dir / "logs" / spec.name
         self.status_file = state_dir / "supervisor" / f"{spec.name}.json"
+        self.services = services
         self.replicas = [
-            Replica(daemon, i, self.log_dir / f"{daemon.name}-{i}.log", free_port())
+            Replica(daemon, i, self.log_dir / f"{daemon.name}-{i}.log", free_port(), RestartBudget(*restart_budget))
             for daemon in spec.daemons
             for i in range(daemon.replicas)
         ]
@@ -92,7 +70,7 @@ class Supervisor:
 
     def _spawn(self, replica: Replica) -> None:
         with open(replica.log_file, "ab") as log_stream:
-            replica.process = subprocess.Popen(
+            process = subprocess.Popen(
                 replica.command(),
                 stdout=log_stream,
                 stderr=subprocess.STDOUT,
@@ -101,13 +79,16 @@ class Supervisor:
                 start_new_session=True,
                 preexec_fn=die_with_parent,
             )
-        replica.state = "running"
-        replica.started_at = time.time()
-        log.info("daemon started", extra={"instance": replica.instance, "pid": replica.process.pid})
+        replica.started(process)
+        log.info("daemon started", extra={"instance": replica.instance, "pid": process.pid})
 
     def tick(self) -> None:
-        """Notice exits, schedule and perform restarts; call every few hundred ms."""
+        """Watch the servers, notice exits, schedule and perform restarts; call every few hundred ms
+        (from the thread that started the children: their parent-death signal is tied to it)."""
         now = time.time()
+        if self.services is not None and self.services.tick(now):
+            self._restart_waiting_replicas(now)
+        self._absorb_heartbeats()
         for replica in self.replicas:
             process = replica.process
             if replica.state == "running" and process is not None and process.poll() is not None:
@@ -117,18 +98,52 @@ class Supervisor:
                 self._spawn(replica)
         self.write_status()
 
+    def _absorb_heartbeats(self) -> None:
+        if self._heartbeats is None:
+            return
+        latest = self._heartbeats.latest
+        for replica in self.replicas:
+            beat = latest.get(replica.instance)
+            if beat is not None:
+                replica.absorb(beat)
+
+    def _restart_waiting_replicas(self, now: float) -> None:
+        """A server came back: what crashed because it was gone need not wait out a long backoff."""
+        for replica in self.replicas:
+            if replica.state == "backoff":
+                replica.backoff.forgive()
+                replica.next_start = min(replica.next_start, now)
+
     def _on_exit(self, replica: Replica, code: int, now: float) -> None:
         replica.last_exit_code = code
+        replica.exit_reason = last_line(replica.log_file)
+        replica.exited_at = now
         if code == 0 and replica.spec.restart is RestartPolicy.ON_FAILURE:
             replica.state = "completed"
             log.info("daemon completed", extra={"instance": replica.instance})
+            return
+        servers_down = self.services is not None and self.services.critical_down()
+        if not servers_down and not replica.budget.spend(now):
+            replica.state = "failed"
+            replica.failed_reason = f"more than {replica.budget.describe()}; last: {describe_exit(code, replica.exit_reason)}"
+            log.error(
+                "daemon keeps crashing; no more restarts",
+                extra={"instance": replica.instance, "exit_code": code, "reason": replica.failed_reason},
+            )
             return
         delay = replica.backoff.next_delay(now - replica.started_at)
         replica.state = "backoff"
         replica.next_start = now + delay
         log.warning(
             "daemon exited; restarting after backoff",
-            extra={"instance": replica.instance, "exit_code": code, "delay_s": delay, "log": str(replica.log_file)},
+            extra={
+                "instance": replica.instance,
+                "exit_code": code,
+                "delay_s": delay,
+                "last_line": replica.exit_reason,
+                "servers_down": servers_down,
+                "log": str(replica.log_file),
+            },
         )
 
     def stop(self, grace_s: float = 30.0) -> None:
@@ -151,7 +166,8 @@ class Supervisor:
                 terminate_pid(replica.process.pid, 0.0)
                 replica.process.wait()
         for replica in self.replicas:
-            replica.state = "stopped"
+            if replica.state != "failed":
+                replica.state = "stopped"
             if replica.process is not None:
                 replica.last_exit_code = replica.process.returncode
         if self._heartbeats is not None:
@@ -162,34 +178,8 @@ class Supervisor:
         write_status(self.status_file, self.status())
 
     def status(self) -> DeploymentStatus:
-        now = time.time()
-        beats = self._heartbeats.latest if self._heartbeats is not None else {}
-        replicas = []
-        for r in self.replicas:
-            beat = beats.get(r.instance)
-            fresh = beat is not None and beat.pid == (r.process.pid if r.process else -1)
-            replicas.append(
-                ReplicaStatus(
-                    name=r.spec.name,
-                    replica=r.index,
-                    kind=r.spec.kind,
-                    instance=r.instance,
-                    state=r.state,
-                    pid=r.process.pid if r.process is not None and r.state == "running" else 0,
-                    restarts=r.restarts,
-                    last_exit_code=r.last_exit_code,
-                    started_at=r.started_at,
-                    metrics_port=r.metrics_port,
-                    log_file=str(r.log_file),
-                    heartbeat_age_s=(now - beat.ts_ns / 1e9) if beat is not None else None,
-                    heartbeat_state=beat.state if beat is not None else "",
-                    lag=sum(lag.lag for lag in beat.lags) if fresh and beat is not None else None,
-                    messages_in=beat.messages_in if beat is not None else 0,
-                    messages_out=beat.messages_out if beat is not None else 0,
-                    errors=beat.errors if beat is not None else 0,
-                )
-            )
-        return DeploymentStatus(self.spec.name, os.getpid(), now, replicas)
+        servers = self.services.statuses() if self.services is not None else []
+        return DeploymentStatus(self.spec.name, os.getpid(), time.time(), [r.status() for r in self.replicas], servers)
 
     def run_until(self, stop_requested: Callable[[], bool], tick_s: float = 0.25) -> None:
         while not stop_requested():

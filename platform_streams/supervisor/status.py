@@ -1,10 +1,13 @@
-"""The supervisor's status file and its rendering for ``tradeplat status``."""
+"""The supervisor's status file: the facts it sees about its processes, their latest heartbeats
+and the servers, written every tick for ``tradeplat status`` (which judges them, see ``health``).
+
+Times are seconds since the epoch, so a reader can age them itself: a heartbeat that stops
+arriving (a daemon hung, or the broker gone) grows older in every reading.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import time
 from pathlib import Path
 
 import msgspec
@@ -19,7 +22,7 @@ class ReplicaStatus(msgspec.Struct):
     replica: int
     kind: str
     instance: str
-    state: str  # starting | running | backoff | completed | stopped | failed
+    state: str  # running | backoff | completed | stopped | failed
     pid: int
     restarts: int
     last_exit_code: int | None
@@ -32,6 +35,37 @@ class ReplicaStatus(msgspec.Struct):
     messages_in: int = 0
     messages_out: int = 0
     errors: int = 0
+    heartbeat_at: float | None = None  # when the latest heartbeat (of any process of this replica) was sent
+    heartbeat_pid: int = 0  # which process sent it: only the current one's speaks for the replica
+    heartbeat_interval_s: float = 5.0  # as the daemon reports it, else as configured
+    last_error: str = ""  # the daemon's own (from its heartbeat), or why its last process exited
+    last_error_at: float | None = None
+    # (heartbeat time, total lag, messages consumed) of the current process, oldest first
+    lag_samples: list[tuple[float, int, int]] = []
+    next_start: float | None = None  # when a replica in backoff is restarted
+    failed_reason: str = ""  # why the supervisor gave up on it
+
+
+class ServerStatus(msgspec.Struct):
+    """A server the daemons depend on: embedded (supervised, restarted) or external (only probed)."""
+
+    name: str  # kafka | postgres | dagster-webserver | dagster-daemon
+    description: str
+    address: str
+    embedded: bool
+    critical: bool  # whether it failing for good stops the platform
+    state: str  # starting | running | restarting | failed | stopped | external
+    pid: int = 0
+    restarts: int = 0
+    last_exit_code: int | None = None
+    last_error: str = ""
+    started_at: float = 0.0
+    down_since: float | None = None
+    next_start: float | None = None
+    probe_ok: bool | None = None  # None: no answer yet (or nothing to probe)
+    probe_checked_at: float = 0.0
+    probe_failing_since: float | None = None
+    probe_error: str = ""
 
 
 class DeploymentStatus(msgspec.Struct):
@@ -39,6 +73,7 @@ class DeploymentStatus(msgspec.Struct):
     supervisor_pid: int
     updated_at: float
     replicas: list[ReplicaStatus]
+    servers: list[ServerStatus] = []
 
 
 def write_status(path: Path, status: DeploymentStatus) -> None:
@@ -72,43 +107,3 @@ def remove_stale(folder: Path) -> list[str]:
             path.unlink(missing_ok=True)
             removed.append(status.deployment)
     return removed
-
-
-def render(statuses: list[DeploymentStatus], now: float | None = None) -> str:
-    """A table per deployment: state, restarts, lag and heartbeat age of every replica."""
-    now = time.time() if now is None else now
-    if not statuses:
-        return "no deployment is running (start one with `tradeplat up`)"
-    lines: list[str] = []
-    for status in statuses:
-        alive = pid_alive(status.supervisor_pid)
-        lines.append(
-            f"deployment {status.deployment}: supervisor pid {status.supervisor_pid} "
-            f"{'running' if alive else 'NOT RUNNING'}, updated {now - status.updated_at:.1f}s ago"
-        )
-        header = ("daemon", "state", "pid", "restarts", "exit", "lag", "in", "out", "errors", "heartbeat", "metrics")
-        rows = [header]
-        for r in status.replicas:
-            rows.append(
-                (
-                    f"{r.name}[{r.replica}]",
-                    r.state if alive else "unknown",
-                    str(r.pid or "-"),
-                    str(r.restarts),
-                    "-" if r.last_exit_code is None else str(r.last_exit_code),
-                    "-" if r.lag is None else str(r.lag),
-                    str(r.messages_in),
-                    str(r.messages_out),
-                    str(r.errors),
-                    "-" if r.heartbeat_age_s is None else f"{r.heartbeat_age_s:.1f}s ago",
-                    f":{r.metrics_port}" if r.metrics_port > 0 else "-",
-                )
-            )
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        for row in rows:
-            lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    return "\n".join(lines)
-
-
-def as_json(statuses: list[DeploymentStatus]) -> str:
-    return json.dumps([msgspec.to_builtins(s) for s in statuses], indent=2)

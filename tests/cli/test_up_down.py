@@ -4,97 +4,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
-from platform_streams.embedded.processes import free_port, pid_alive
-
-DEPLOYMENT = """
-name: uptest
-daemons:
-  - name: trades
-    kind: synthetic-trades
-    config: {output: demo.input, rate: 200, instruments: 10, heartbeat_interval_s: 0.5}
-  - name: copy
-    kind: passthrough
-    config: {inputs: [demo.input], output: demo.output, heartbeat_interval_s: 0.5}
-"""
-
-
-def processes_mentioning(text: str) -> list[int]:
-    """PIDs whose command line or environment mentions ``text`` (our state folder)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            blob = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if text.encode() in blob and pid_alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
-
-
-def wait_for(condition, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
-@pytest.fixture
-def platform_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
-    env["TRADEPLAT_STATE_DIR"] = str(tmp_path / "state")
-    (tmp_path / "deployment.yaml").write_text(DEPLOYMENT)
-    return env
-
-
-def start_up(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[subprocess.Popen, Path]:
-    output = tmp_path / "up.out"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "platform_streams.cli.main",
-            "up",
-            "--deployment",
-            str(tmp_path / "deployment.yaml"),
-            "--partitions",
-            "3",
-            "--ui-port",
-            str(free_port()),
-            *extra,
-        ],  # fmt: skip
-        env=env,
-        stdout=open(output, "wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    wait_for(lambda: "ready in" in output.read_text() or process.poll() is not None, 240, "`up` to be ready")
-    assert process.poll() is None, output.read_text()
-    return process, output
-
-
-def status(env: dict[str, str]) -> list[dict]:
-    result = subprocess.run(
-        [sys.executable, "-m", "platform_streams.cli.main", "status", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+from tests.cli.up_process import processes_mentioning, start_up, status, wait_for
 
 
 def test_up_runs_the_deployment_and_ctrl_c_leaves_no_process(tmp_path: Path, platform_env) -> None:
@@ -107,8 +24,9 @@ def test_up_runs_the_deployment_and_ctrl_c_leaves_no_process(tmp_path: Path, pla
             assert json.loads(response.read())["dagster_version"]
 
         def flowing() -> bool:
-            replicas = status(platform_env)[0]["replicas"]
-            return all(r["state"] == "running" for r in replicas) and any(r["messages_in"] > 0 for r in replicas)
+            code, health = status(platform_env)
+            daemons = health["deployments"][0]["daemons"]
+            return code == 0 and all(d["state"] == "running" for d in daemons) and any(d["messages_in"] > 0 for d in daemons)
 
         wait_for(flowing, 90, "the deployment to process messages")
         assert processes_mentioning(platform_env["TRADEPLAT_STATE_DIR"])

@@ -1,20 +1,25 @@
-"""The embedded stack and its external switch: KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL win."""
+"""The embedded stack and its external switch (KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL win), and the
+embedded servers coming back after a kill -9 on the same address with the same data."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import asyncpg
 import pytest
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from platform_streams.embedded.kafka_broker import BrokerError, EmbeddedKafka
 from platform_streams.embedded.paths import kafka_libs_dir
+from platform_streams.embedded.postgres import SYSTEM_USER_WHEN_ROOT, EmbeddedPostgres
 from platform_streams.embedded.stack import PlatformStack
 from platform_streams.topics import TOPICS, ensure_topics
 
@@ -102,3 +107,82 @@ def test_a_taken_port_is_a_clear_start_up_error(tmp_path: Path) -> None:
         assert broker.pid is None
     finally:
         blocker.close()
+
+
+def wait_until(condition, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_embedded_broker_killed_with_sigkill_comes_back_on_its_port_with_its_topics(tmp_path: Path) -> None:
+    broker = EmbeddedKafka(tmp_path / "kafka", kafka_libs_dir())
+    bootstrap = broker.start()
+    try:
+        ensure_topics(bootstrap, default_partitions=2)
+        pid = broker.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: broker.exit_code() is not None, 30, "the broker to die")
+        assert broker.exit_code() == -signal.SIGKILL and broker.pid is None
+        broker.launch()  # what the supervisor does: same ports, same data, no waiting
+        assert broker.bootstrap_servers == bootstrap and broker.pid not in (None, pid)
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        wait_until(lambda: answers(admin), 120, "the broker to answer again")
+        assert {spec.name for spec in TOPICS} <= set(admin.list_topics(timeout=10).topics)
+    finally:
+        broker.stop()
+
+
+def test_embedded_postgres_killed_with_sigkill_restarts_with_its_data_despite_stale_locks(tmp_path: Path) -> None:
+    """After a kill -9 the lock files name a dead postmaster, whose pid a busy machine soon gives to some
+    other process: PostgreSQL would take that for a running server and refuse to start."""
+    server = EmbeddedPostgres(tmp_path / "pg")
+    url = server.start()
+    # an unrelated live process of the server's user (which PostgreSQL can signal), as a reused pid may be
+    squatter = subprocess.Popen(["sleep", "120"], user=SYSTEM_USER_WHEN_ROOT if os.geteuid() == 0 else None)
+    try:
+        asyncio.run(execute(url, "CREATE TABLE kept (x int); INSERT INTO kept VALUES (1), (2)"))
+        pid = server.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: server.exit_code() is not None, 30, "the postmaster to die")
+        lock = tmp_path / "pg" / "postmaster.pid"
+        lines = lock.read_text().splitlines()
+        lock.write_text("\n".join([str(squatter.pid), *lines[1:]]) + "\n")
+        socket_dir = Path(url.split("host=", 1)[1])
+        for socket_lock in socket_dir.glob(".s.PGSQL.*.lock"):
+            socket_lock.write_text("\n".join([str(squatter.pid), *socket_lock.read_text().splitlines()[1:]]) + "\n")
+        assert server.start() == url
+        assert server.pid not in (None, pid)
+        assert asyncio.run(fetch_one(url, "SELECT count(*) FROM kept")) == 2
+        assert squatter.poll() is None  # only what was ours was touched
+    finally:
+        squatter.kill()
+        squatter.wait()
+        server.stop()
+    assert server.pid is None
+
+
+def answers(admin: AdminClient) -> bool:
+    try:
+        return bool(admin.list_topics(timeout=2).brokers)
+    except KafkaException:
+        return False
+
+
+async def execute(url: str, sql: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def fetch_one(url: str, sql: str) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        return await connection.fetchval(sql)
+    finally:
+        await connection.close()

@@ -36,7 +36,9 @@ from platform_streams.schemas.fixed_point import parse_at_scale
 from platform_streams.simulator import SimulatorThread
 from platform_streams.simulator.config import load_simulator_config
 from platform_streams.simulator.market.universe import PRICE_SCALE
+from platform_streams.supervisor.health import PlatformHealth, evaluate
 from platform_streams.supervisor.process_supervisor import Supervisor
+from platform_streams.supervisor.services import ServiceSupervisor
 from platform_streams.supervisor.spec import parse_spec
 
 # The simulator's trading rules each venue's listing carries (the `instruments` columns they land in): OKX
@@ -188,6 +190,7 @@ class MarketDataPipeline:
         seed: int = 11,
         normalisers: int = 2,
         simulator_settings: dict[str, Any] | None = None,
+        services: ServiceSupervisor | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.database_url = database_url
@@ -207,6 +210,7 @@ class MarketDataPipeline:
             settings[key] = {**settings.get(key, {}), **value} if isinstance(value, dict) else value
         self._simulator_settings = settings
         self._normalisers = normalisers
+        self.services = services  # the servers, when the test supervises them as `tradeplat up` does
         self.sim: SimulatorThread | None = None
         self.supervisor: Supervisor | None = None
         self.books: BookReader | None = None
@@ -220,7 +224,7 @@ class MarketDataPipeline:
         spec = parse_spec(
             _deployment(self.exchanges, self.sim.urls, self.topics, self.database_url, group, self._normalisers, budget_socket)
         )
-        self.supervisor = Supervisor(spec, {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}, self.state_dir)
+        self.supervisor = Supervisor(spec, {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}, self.state_dir, services=self.services)
         self.books = BookReader(self.bootstrap, self.topics.book)
         self.books.start()
         self.supervisor.start()
@@ -283,6 +287,12 @@ class MarketDataPipeline:
         assert process is not None and process.poll() is None
         os.kill(process.pid, signal.SIGKILL)
         return process.pid
+
+    def health(self) -> PlatformHealth:
+        """What `tradeplat status` would say now about this deployment (its supervisor is this process)."""
+        assert self.supervisor is not None
+        self.supervisor.tick()  # the latest heartbeats and server states
+        return evaluate([self.supervisor.status()], time.time(), lambda _pid: True)
 
     def restarts(self, daemon: str) -> int:
         assert self.supervisor is not None

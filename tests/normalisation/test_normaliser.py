@@ -174,6 +174,27 @@ def test_a_replica_taking_over_a_session_mid_stream_rebuilds_its_books() -> None
     assert not [e for e in by_topic(run(fresh, frames[: updates[20]]), BOOK_TOPIC) if isinstance(e, BookResync)]
 
 
+def test_a_replica_whose_partition_comes_back_takes_its_books_over_again() -> None:
+    """A replica read a session's start, then its partition went to another replica (a rebalance, or a
+    broker outage that lost every assignment) and came back: the books must be rebuilt from a snapshot,
+    not continued (or, for a book it never had, buffered forever) as if nothing had happened."""
+    registry = registry_from_instruments([r.frame for r in rest_bodies("okx/2022-05-13_cryptofeed_instruments.rest.jsonl")])
+    frames = raw_frames(OKX_BOOKS, "okx")
+    updates = [i for i, f in enumerate(frames) if b'"action":"update"' in f.payload]
+    replica = Normaliser()
+    replica.set_instruments("okx", registry)
+    before = by_topic(run(replica, frames[: updates[10]]), "md.book")
+    assert before and not [e for e in before if isinstance(e, BookResync)]
+    replica.forget_connections(["conn-1"])  # what its daemon does when the partition is revoked or lost
+    assert replica.books() == {}
+    back = run(replica, frames[updates[20] : updates[30]])
+    resyncs = [e for e in by_topic(back, "md.book") if isinstance(e, BookResync)]
+    assert resyncs and all(TAKEOVER_REASON in e.reason for e in resyncs)
+    requested = {r.exchange_symbol for r in by_topic(back, "ctl.resync")}
+    assert requested == {registry.by_symbol(e.symbol).exchange_symbol for e in resyncs}
+    assert not [e for e in by_topic(back, "md.book") if isinstance(e, BookDelta)]
+
+
 @pytest.mark.parametrize(
     "frame",
     [

@@ -68,14 +68,22 @@ def test_daemon_consumes_and_produces_through_the_broker(kafka_bootstrap, topic_
 
 
 def test_malformed_message_is_dead_lettered_while_the_rest_flow(kafka_bootstrap, topic_factory) -> None:
-    source, sink, dead = topic_factory("in"), topic_factory("out"), topic_factory("dead")
+    source, sink, dead, beats = topic_factory("in"), topic_factory("out"), topic_factory("dead"), topic_factory("hb", 1)
     trades = make_trades(500)
     produce_events(kafka_bootstrap, source, trades[:250])
     produce_raw(kafka_bootstrap, source, [(b"bad-1", b"\x93not an event"), (b"bad-2", b"")])
     produce_events(kafka_bootstrap, source, trades[250:])
-    with DaemonThread(PassThroughDaemon(settings(kafka_bootstrap, source, sink, deadletter_topic=dead))):
+    daemon = PassThroughDaemon(settings(kafka_bootstrap, source, sink, deadletter_topic=dead, heartbeat_topic=beats))
+    with DaemonThread(daemon):
         out = read_until(kafka_bootstrap, sink, lambda got: len(got) >= len(trades))
         letters = read_until(kafka_bootstrap, dead, lambda got: len(got) >= 2)
+        # heartbeats carry the daemon's last error and their own interval to `tradeplat status`
+        reported = read_until(
+            kafka_bootstrap, beats, lambda got: any(TypedDecoder(Heartbeat).decode(m.value()).errors >= 2 for m in got)
+        )
+    beat = TypedDecoder(Heartbeat).decode(reported[-1].value())
+    assert beat.interval_s == 0.5 and beat.last_error.startswith("dead letter: EventDecodeError")
+    assert 0 < beat.last_error_ts_ns <= time.time_ns()
     assert sorted(event_ids(out)) == sorted(t.event_id for t in trades)
     records = sorted((TypedDecoder(DeadLetter).decode(m.value()) for m in letters), key=lambda r: r.key)
     assert [r.key for r in records] == [b"bad-1", b"bad-2"]

@@ -42,6 +42,20 @@ def test_revoked_partitions_are_forgotten_and_reset_clears() -> None:
     assert dog.observe(3 * S, {TP: 1}, {TP: 9}) == []
 
 
+def test_no_judgement_while_the_broker_does_not_answer_and_a_fresh_start_after() -> None:
+    """Watermarks read long ago mean the broker is away: a consumer waiting for it is not stalled, and
+    recreating it would only block on a broker that is not there."""
+    dog = StallWatchdog(10 * S, stale_after_ns=5 * S)
+    assert dog.observe(0, {TP: 5}, {TP: 100}, read_at_ns=0) == []
+    assert dog.observe(9 * S, {TP: 5}, {TP: 100}, read_at_ns=6 * S) == []
+    # the broker stops answering at 6 s; at 60 s nothing has moved for a minute, but nothing could
+    assert dog.observe(60 * S, {TP: 5}, {TP: 100}, read_at_ns=6 * S) == []
+    # it answers again at 61 s: the partition gets a whole stall timeout from then
+    assert dog.observe(62 * S, {TP: 5}, {TP: 100}, read_at_ns=61 * S) == []
+    assert dog.observe(71 * S, {TP: 5}, {TP: 100}, read_at_ns=70 * S) == []
+    assert dog.observe(72 * S, {TP: 5}, {TP: 100}, read_at_ns=71 * S) == [TP]
+
+
 def test_rejects_non_positive_timeout() -> None:
     with pytest.raises(ValueError):
         StallWatchdog(0)

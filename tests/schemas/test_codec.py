@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from platform_streams.schemas import (
     EVENT_TYPES,
     EventDecodeError,
+    Heartbeat,
+    PartitionLag,
     Side,
     Trade,
     TypedDecoder,
@@ -39,6 +41,8 @@ def _field_strategy(annotation: object) -> st.SearchStrategy:
         return int64
     if annotation is str:
         return text
+    if annotation is float:  # only in control events (a heartbeat's interval), never money; NaN never equals itself
+        return st.floats(allow_nan=False)
     origin = getattr(annotation, "__origin__", None)
     args = getattr(annotation, "__args__", ())
     if origin is list:
@@ -115,3 +119,29 @@ def test_integers_beyond_64_bits_are_refused_on_encode() -> None:
 def test_prices_never_become_floats_on_the_wire() -> None:
     raw = msgspec.msgpack.decode(encode(_trade()))
     assert not any(isinstance(value, float) for value in raw)
+
+
+class HeartbeatBeforeLastError(msgspec.Struct, array_like=True, frozen=True, tag="heartbeat.1", tag_field="type"):
+    """``Heartbeat`` as it was before ``interval_s`` and ``last_error`` were appended."""
+
+    daemon: str
+    instance: str
+    host: str
+    pid: int
+    ts_ns: int
+    state: str
+    group: str
+    lags: list[PartitionLag]
+    messages_in: int
+    messages_out: int
+    errors: int
+    metrics_port: int
+
+
+def test_heartbeat_fields_appended_with_defaults_decode_both_ways() -> None:
+    old = HeartbeatBeforeLastError("d", "d-0", "h", 1, 2, "running", "g", [PartitionLag("t", 0, 5, 9)], 3, 4, 0, 9100)
+    new = decode(msgspec.msgpack.encode(old))
+    assert isinstance(new, Heartbeat) and (new.interval_s, new.last_error, new.last_error_ts_ns) == (0.0, "", 0)
+    assert new.lags == old.lags and new.metrics_port == 9100
+    beat = Heartbeat("d", "d-0", "h", 1, 2, "blocked", "g", [], 3, 4, 1, 9100, 5.0, "store_retry: refused", 7)
+    assert msgspec.msgpack.decode(encode(beat), type=HeartbeatBeforeLastError).state == "blocked"

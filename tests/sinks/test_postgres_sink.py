@@ -8,7 +8,7 @@ from pathlib import Path
 
 from platform_streams.database.migrate import migrate
 from platform_streams.embedded.postgres import EmbeddedPostgres
-from platform_streams.schemas import BestBidOffer, DeadLetter, TypedDecoder
+from platform_streams.schemas import BestBidOffer, DeadLetter, Heartbeat, TypedDecoder
 from platform_streams.schemas.fixed_point import to_decimal
 from platform_streams.sinks.daemon import PostgresSinkDaemon
 from tests.kafka_helpers import DaemonThread, make_trades, produce_events, produce_raw, read_until
@@ -72,17 +72,31 @@ def test_sink_rides_out_a_database_restart(kafka_bootstrap, topic_factory, tmp_p
     url = server.start()
     try:
         migrate(url)
-        topic = topic_factory("trades")
+        topic, beats = topic_factory("trades"), topic_factory("heartbeats", 1)
         trades = make_trades(3_000)
-        daemon = PostgresSinkDaemon(sink_settings(kafka_bootstrap, url, [topic], batch_max=200))
+        settings = sink_settings(kafka_bootstrap, url, [topic], batch_max=200, heartbeat_topic=beats, heartbeat_interval_s=0.5)
+        daemon = PostgresSinkDaemon(settings)
         with DaemonThread(daemon):
             produce_events(kafka_bootstrap, topic, trades[:1_000])
             wait_for(lambda: count(url, "trades") == 1_000, 60, "the first rows")
             server.stop()
             produce_events(kafka_bootstrap, topic, trades[1_000:])
             wait_for(lambda: (store_retries(daemon) or 0) >= 1, 60, "the sink to meet the outage")
+            # while it waits for the database its heartbeats go on, saying it is blocked and why
+            decoder = TypedDecoder(Heartbeat)
+            blocked = read_until(
+                kafka_bootstrap, beats, lambda got: any(decoder.decode(m.value()).state == "blocked" for m in got), 60
+            )
+            beat = next((b for b in map(decoder.decode, (m.value() for m in blocked)) if b.state == "blocked"), None)
+            assert beat is not None, "no heartbeat said the sink was blocked"
+            assert beat.last_error.startswith("store_retry: ") and beat.errors >= 1
             server.start()
             wait_for(lambda: count(url, "trades") == 3_000, 90, "every row after the restart")
+
+            def running_again(got: list) -> bool:
+                return any((b := decoder.decode(m.value())).state == "running" and b.ts_ns > beat.ts_ns for m in got)
+
+            assert running_again(read_until(kafka_bootstrap, beats, running_again, 60))
         assert daemon.messages_in == 3_000
     finally:
         server.stop()

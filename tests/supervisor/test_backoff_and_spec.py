@@ -3,7 +3,7 @@ import json
 import pytest
 
 from platform_streams.settings import ConfigError
-from platform_streams.supervisor.backoff import RestartBackoff
+from platform_streams.supervisor.backoff import RestartBackoff, RestartBudget
 from platform_streams.supervisor.spec import RestartPolicy, parse_spec
 
 
@@ -11,6 +11,20 @@ def test_backoff_doubles_up_to_a_cap_and_resets_after_a_stable_run() -> None:
     backoff = RestartBackoff(initial_s=1, max_s=8, stable_s=60)
     assert [backoff.next_delay(ran_for_s=1) for _ in range(5)] == [1, 2, 4, 8, 8]
     assert backoff.next_delay(ran_for_s=120) == 1
+    backoff.next_delay(ran_for_s=1)
+    backoff.forgive()
+    assert backoff.next_delay(ran_for_s=1) == 1
+
+
+def test_restart_budget_allows_so_many_restarts_in_any_window() -> None:
+    budget = RestartBudget(max_restarts=3, window_s=60)
+    assert [budget.spend(t) for t in (0, 10, 20)] == [True, True, True]
+    assert budget.spend(30) is False  # a fourth crash within the minute: spent
+    assert budget.spend(61) is True  # the crash at 0 has left the window
+    assert budget.spend(62) is False
+    assert RestartBudget(0, 60).spend(0) is False
+    with pytest.raises(ValueError):
+        RestartBudget(1, 0)
 
 
 def valid_spec() -> dict:

@@ -7,10 +7,15 @@ import signal
 import time
 from pathlib import Path
 
-from platform_streams.embedded.processes import pid_alive
+from platform_streams.embedded.processes import free_port, pid_alive
+from platform_streams.embedded.processes import pid_alive as alive
+from platform_streams.supervisor.health import evaluate
+from platform_streams.supervisor.probes import HttpProbe, ProbeLoop
 from platform_streams.supervisor.process_supervisor import Supervisor
+from platform_streams.supervisor.services import Service, ServiceSupervisor
 from platform_streams.supervisor.spec import parse_spec
-from platform_streams.supervisor.status import read_statuses, render
+from platform_streams.supervisor.status import read_statuses
+from platform_streams.supervisor.status_render import render
 
 
 def wait_for(condition, timeout_s: float, supervisor: Supervisor, what: str) -> None:
@@ -60,7 +65,7 @@ def test_crashed_daemon_is_restarted_status_reported_and_all_stop_cleanly(kafka_
         supervisor.write_status()
         statuses = read_statuses(tmp_path / "supervisor")
         assert [s.deployment for s in statuses] == ["suptest"]
-        table = render(statuses)
+        table = render(evaluate(statuses, time.time(), alive))
         assert "copy[0]" in table and "completed" in table
         pids = [r.process.pid for r in (copy0, copy1)]
     finally:
@@ -69,3 +74,56 @@ def test_crashed_daemon_is_restarted_status_reported_and_all_stop_cleanly(kafka_
     # SIGTERM drains: clean exit status 0 from both copies
     assert copy0.process.returncode == 0 and copy1.process.returncode == 0
     assert all(r.state == "stopped" for r in supervisor.replicas)
+
+
+def crash_looping_spec() -> dict:
+    """A daemon whose environment holds a bad setting: every start exits with a configuration error."""
+    return {
+        "name": "crashtest",
+        "daemons": [
+            {
+                "name": "copy", "kind": "passthrough", "restart": "always", "env": {"TRADEPLAT_BATCH_MAX": "many"},
+                "config": {"inputs": ["a"], "output": "b"},
+            }
+        ],
+    }  # fmt: skip
+
+
+def test_a_crash_looping_daemon_fails_once_its_restart_budget_is_spent(kafka_bootstrap, tmp_path: Path) -> None:
+    supervisor = Supervisor(
+        parse_spec(crash_looping_spec()), {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}, tmp_path, restart_budget=(2, 600)
+    )
+    supervisor.start()
+    try:
+        (copy,) = supervisor.replicas
+        wait_for(lambda: copy.state == "failed", 60, supervisor, "the supervisor to give up")
+        assert copy.restarts == 2 and copy.last_exit_code == 2
+        assert "more than 2 restarts within 600s" in copy.failed_reason and "batch_max" in copy.failed_reason
+        (daemon,) = evaluate([supervisor.status()], time.time(), alive).deployments[0].daemons
+        assert daemon.state == "failed" and "batch_max" in daemon.problem
+    finally:
+        supervisor.stop()
+
+
+def test_crashes_while_a_critical_server_is_down_are_not_charged_to_the_budget(kafka_bootstrap, tmp_path: Path) -> None:
+    """A daemon that cannot start because the broker or the database is away is not broken."""
+    unreachable = Service(
+        "kafka", "external Kafka", "nowhere", ProbeLoop("kafka", HttpProbe(f"http://127.0.0.1:{free_port()}/"), 0.1)
+    )
+    services = ServiceSupervisor([unreachable])
+    supervisor = Supervisor(
+        parse_spec(crash_looping_spec()),
+        {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap},
+        tmp_path,
+        services,
+        restart_budget=(1, 600),
+    )
+    supervisor.start()
+    try:
+        (copy,) = supervisor.replicas
+        wait_for(lambda: unreachable.down, 30, supervisor, "the probe to fail")
+        wait_for(lambda: copy.restarts >= 3, 60, supervisor, "three restarts")
+        assert copy.state != "failed" and copy.budget.spent == 0
+    finally:
+        supervisor.stop()
+        services.close()
