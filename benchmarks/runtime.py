@@ -148,6 +148,28 @@ def run_throughput(bootstrap: str, events: int, run: int) -> float:
         daemon.wait(timeout=60)
 
 
+CLIENT_OVERRIDES: dict[str, list[str]] = {"producer": [], "consumer": []}
+"""``--producer-set`` / ``--consumer-set`` options, handed to the role processes (the measured clients)."""
+
+
+def overrides(pairs: list[str]) -> dict[str, str]:
+    """``key=value`` options as a settings mapping."""
+    parsed = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"expected key=value, got {pair!r}")
+        parsed[key] = value
+    return parsed
+
+
+def _role_options() -> list[str]:
+    return [
+        *(f"--producer-set={p}" for p in CLIENT_OVERRIDES["producer"]),
+        *(f"--consumer-set={p}" for p in CLIENT_OVERRIDES["consumer"]),
+    ]
+
+
 def steady_producer_process(bootstrap: str, topic: str, rate: float, seconds: float) -> subprocess.Popen:
     return _role_process("producer", bootstrap, topic, "--rate", str(rate), "--seconds", str(seconds))
 
@@ -156,7 +178,7 @@ def _role_process(role: str, bootstrap: str, topic: str, *args: str, **popen: An
     """This script in another process, in one of its roles (each measured party gets a process of its
     own, so no thread or client left over from an earlier step shares its interpreter)."""
     return subprocess.Popen(
-        [sys.executable, __file__, "--role", role, "--bootstrap", bootstrap, "--topic", topic, *args], **popen
+        [sys.executable, __file__, "--role", role, "--bootstrap", bootstrap, "--topic", topic, *_role_options(), *args], **popen
     )
 
 
@@ -164,7 +186,7 @@ def produce_steadily(bootstrap: str, topic: str, rate: float, seconds: float) ->
     """Role of a child process: events stamped with their produce time, at a steady rate.
 
     One encode per event (:class:`StampedTrades`), so the producer's CPU is mostly the client's."""
-    producer = Producer(producer_settings(bootstrap, ProducerProfile.LATENCY))
+    producer = Producer({**producer_settings(bootstrap, ProducerProfile.LATENCY), **overrides(CLIENT_OVERRIDES["producer"])})
     events_of = StampedTrades()
     total = int(rate * seconds)
     started = time.monotonic()
@@ -182,7 +204,11 @@ def consume_hop(bootstrap: str, topic: str, expected: int, seconds: float) -> No
     """Role of a child process: join, say ``ready``, then print each event's produce → receive latency (ms)."""
     from platform_streams.schemas import TypedDecoder
 
-    consumer = Consumer(consumer_settings(bootstrap, f"hop-{time.time_ns()}", **{"auto.offset.reset": "latest"}))
+    consumer = Consumer(
+        consumer_settings(
+            bootstrap, f"hop-{time.time_ns()}", **{"auto.offset.reset": "latest", **overrides(CLIENT_OVERRIDES["consumer"])}
+        )
+    )
     consumer.subscribe([topic])
     while not consumer.assignment():
         consumer.poll(0.1)
@@ -315,7 +341,17 @@ def main() -> None:
     parser.add_argument("--role", choices=["bench", "producer", "hop-consumer"], default="bench")
     parser.add_argument("--bootstrap")
     parser.add_argument("--topic")
+    parser.add_argument(
+        "--producer-set", action="append", default=[], metavar="KEY=VALUE", help="librdkafka option of the hop's producer"
+    )
+    parser.add_argument(
+        "--consumer-set", action="append", default=[], metavar="KEY=VALUE", help="librdkafka option of the hop's consumer"
+    )
+    parser.add_argument(
+        "--broker-set", action="append", default=[], metavar="KEY=VALUE", help="server.properties entry of the embedded broker"
+    )
     args = parser.parse_args()
+    CLIENT_OVERRIDES["producer"], CLIENT_OVERRIDES["consumer"] = args.producer_set, args.consumer_set
     if args.role == "producer":
         produce_steadily(args.bootstrap, args.topic, args.rate, args.seconds)
         return
@@ -329,11 +365,14 @@ def main() -> None:
         if external:
             bootstrap = external
         else:
-            broker = EmbeddedKafka(Path(home), kafka_libs_dir())
+            broker = EmbeddedKafka(Path(home), kafka_libs_dir(), properties=overrides(args.broker_set))
             bootstrap = broker.start()
         try:
             print(
-                f"broker {bootstrap} ({'external' if external else 'embedded Apache Kafka'}), {EVENT_BYTES}-byte events",
+                f"broker {bootstrap} ({'external' if external else 'embedded Apache Kafka'}), {EVENT_BYTES}-byte events"
+                + "".join(
+                    f"; {name} {pairs}" for name, pairs in (("broker", args.broker_set), *CLIENT_OVERRIDES.items()) if pairs
+                ),
                 flush=True,
             )
             ensure_topics(bootstrap)  # the registry (heartbeats, dead letters) as in a deployment

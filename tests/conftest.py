@@ -21,6 +21,7 @@ from platform_streams.embedded.kafka_broker import EmbeddedKafka
 from platform_streams.embedded.paths import kafka_libs_dir
 from platform_streams.embedded.postgres import EmbeddedPostgres
 from platform_streams.topics import ensure_topics
+from tests import waiting
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +101,9 @@ def topic_factory(kafka_bootstrap: str):
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def wait_until() -> waiting.WaitUntil:
+    """Poll a condition until it holds, failing with what did not happen (see tests/waiting.py)."""
+    return waiting.wait_until

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 from confluent_kafka import KafkaException
@@ -77,6 +78,7 @@ class EmbeddedKafka:
         heap_mb: int = 512,
         java: str = "java",
         partitions: int = 24,
+        properties: Mapping[str, str] | None = None,
     ) -> None:
         self.home = Path(home)
         self.libs_dir = Path(libs_dir)
@@ -84,6 +86,7 @@ class EmbeddedKafka:
         self._heap_mb = heap_mb
         self._java = java
         self._partitions = partitions
+        self._extra_properties = dict(properties or {})
         self._process: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.controller_port = 0
@@ -170,6 +173,7 @@ class EmbeddedKafka:
             # the log cleaner's dedupe buffer is 128 MB of heap by default; compacted
             # control topics here are tiny
             "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
+            **self._extra_properties,
         }
         config = self.home / "server.properties"
         config.write_text("".join(f"{k}={v}\n" for k, v in properties.items()))

@@ -1,5 +1,5 @@
 """`tradeplat status` against a real `tradeplat up`: a daemon that stops sending heartbeats is silent, a
-broker or database killed with SIGKILL is restarting (held 30 s here), each shown in the JSON report and
+broker or database killed with SIGKILL is restarting (held 10 s here), each shown in the JSON report and
 in a non-zero exit status; `up` brings both back and the report returns to healthy by itself."""
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from platform_streams.supervisor.health import EXIT_HEALTHY, EXIT_NOT_RUNNING, EXIT_UNHEALTHY
-from tests.cli.up_process import processes_mentioning, start_up, status, wait_for
+from tests.cli.up_process import processes_mentioning, start_up, status
+from tests.waiting import wait_until
 
-HOLD_S = 30  # `up --restart-delay`: a killed server stays down this long
+HOLD_S = 10  # `up --restart-delay`: a killed server stays down this long
 
 
 def daemon(report: dict, name: str) -> dict:
@@ -40,7 +41,7 @@ def test_status_reports_a_silent_daemon_a_stopped_broker_and_a_stopped_database(
     assert code == EXIT_NOT_RUNNING and not report["running"] and report["deployments"] == []
     up, output = start_up(tmp_path, platform_env, "--no-ui", "--restart-delay", str(HOLD_S))
     try:
-        wait_for(lambda: healthy(platform_env), 120, "a healthy platform")
+        wait_until(lambda: healthy(platform_env), 120, "a healthy platform")
         _, report = status(platform_env)
         assert [s["name"] for s in report["deployments"][0]["servers"]] == ["kafka", "postgres"]
         assert all(s["embedded"] and s["state"] == "running" and s["pid"] for s in report["deployments"][0]["servers"])
@@ -49,7 +50,7 @@ def test_status_reports_a_silent_daemon_a_stopped_broker_and_a_stopped_database(
         copy_pid = daemon(report, "copy")["pid"]
         os.kill(copy_pid, signal.SIGSTOP)
         try:
-            wait_for(lambda: daemon(status(platform_env)[1], "copy")["state"] == "silent", 60, "the copy to be silent")
+            wait_until(lambda: daemon(status(platform_env)[1], "copy")["state"] == "silent", 60, "the copy to be silent")
             code, report = status(platform_env)
             copy = daemon(report, "copy")
             assert code == EXIT_UNHEALTHY and not report["healthy"]
@@ -58,12 +59,12 @@ def test_status_reports_a_silent_daemon_a_stopped_broker_and_a_stopped_database(
             assert daemon(report, "trades")["state"] == "running"
         finally:
             os.kill(copy_pid, signal.SIGCONT)
-        wait_for(lambda: healthy(platform_env), 60, "the copy to be heard again")
+        wait_until(lambda: healthy(platform_env), 60, "the copy to be heard again")
 
         # the broker killed: restarting, and with no broker no heartbeat arrives: every daemon is silent
         _, report = status(platform_env)
         os.kill(server(report, "kafka")["pid"], signal.SIGKILL)
-        wait_for(
+        wait_until(
             lambda: all(d["state"] == "silent" for d in status(platform_env)[1]["deployments"][0]["daemons"]),
             60,
             "every daemon to be silent",
@@ -81,7 +82,7 @@ def test_status_reports_a_silent_daemon_a_stopped_broker_and_a_stopped_database(
 
         # and the database too, while the broker is still down
         os.kill(server(report, "postgres")["pid"], signal.SIGKILL)
-        wait_for(lambda: server(status(platform_env)[1], "postgres")["state"] == "restarting", 30, "the database seen down")
+        wait_until(lambda: server(status(platform_env)[1], "postgres")["state"] == "restarting", 30, "the database seen down")
         text = subprocess.run(
             [sys.executable, "-m", "platform_streams.cli.main", "status"], env=platform_env, capture_output=True, text=True
         )
@@ -89,7 +90,7 @@ def test_status_reports_a_silent_daemon_a_stopped_broker_and_a_stopped_database(
         assert "UNHEALTHY" in text.stdout and "kafka: down for" in text.stdout and "postgres: down for" in text.stdout
 
         # `up` restarts both after the hold, on the same addresses: the daemons are heard again
-        wait_for(lambda: healthy(platform_env), HOLD_S + 180, "the platform to be healthy again")
+        wait_until(lambda: healthy(platform_env), HOLD_S + 180, "the platform to be healthy again")
         _, report = status(platform_env)
         assert [(s["state"], s["restarts"]) for s in report["deployments"][0]["servers"]] == [("running", 1), ("running", 1)]
         assert all(d["restarts"] == 0 for d in report["deployments"][0]["daemons"])
@@ -114,7 +115,7 @@ def test_up_stops_everything_and_says_why_when_the_database_keeps_crashing(tmp_p
                 database = server(status(platform_env)[1], "postgres")
                 return database["state"] == "running" and database["restarts"] == times
 
-            wait_for(restarted, 120, f"the database after {crash} restarts")
+            wait_until(restarted, 120, f"the database after {crash} restarts")
             os.kill(server(status(platform_env)[1], "postgres")["pid"], signal.SIGKILL)
         assert up.wait(timeout=120) == 1
     finally:

@@ -11,9 +11,13 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from tests.cli.up_process import processes_mentioning, start_up, status, wait_for
+import pytest
+
+from tests.cli.up_process import processes_mentioning, start_up, status
+from tests.waiting import wait_until
 
 
+@pytest.mark.e2e
 def test_up_runs_the_deployment_and_ctrl_c_leaves_no_process(tmp_path: Path, platform_env) -> None:
     up, output = start_up(tmp_path, platform_env)
     try:
@@ -28,7 +32,7 @@ def test_up_runs_the_deployment_and_ctrl_c_leaves_no_process(tmp_path: Path, pla
             daemons = health["deployments"][0]["daemons"]
             return code == 0 and all(d["state"] == "running" for d in daemons) and any(d["messages_in"] > 0 for d in daemons)
 
-        wait_for(flowing, 90, "the deployment to process messages")
+        wait_until(flowing, 90, "the deployment to process messages")
         assert processes_mentioning(platform_env["TRADEPLAT_STATE_DIR"])
         up.send_signal(signal.SIGINT)
         assert up.wait(timeout=120) == 0
@@ -39,6 +43,7 @@ def test_up_runs_the_deployment_and_ctrl_c_leaves_no_process(tmp_path: Path, pla
     assert processes_mentioning(platform_env["TRADEPLAT_STATE_DIR"]) == []
 
 
+@pytest.mark.e2e
 def test_down_stops_a_running_up_and_cleans_up_after_a_killed_one(tmp_path: Path, platform_env) -> None:
     up, _ = start_up(tmp_path, platform_env, "--no-ui")
     down = [sys.executable, "-m", "platform_streams.cli.main", "down"]
@@ -51,4 +56,4 @@ def test_down_stops_a_running_up_and_cleans_up_after_a_killed_one(tmp_path: Path
     up.kill()
     up.wait()
     subprocess.run(down, env=platform_env, capture_output=True, text=True, timeout=180, check=True)
-    wait_for(lambda: processes_mentioning(platform_env["TRADEPLAT_STATE_DIR"]) == [], 60, "every process to be gone")
+    wait_until(lambda: processes_mentioning(platform_env["TRADEPLAT_STATE_DIR"]) == [], 60, "every process to be gone")

@@ -6,11 +6,10 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from platform_streams.embedded.processes import free_port, pid_alive
+from tests.waiting import wait_until
 
 DEPLOYMENT = """
 name: uptest
@@ -39,13 +38,6 @@ def processes_mentioning(text: str) -> list[int]:
     return found
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def start_up(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[subprocess.Popen, Path]:
     output = tmp_path / "up.out"
     process = subprocess.Popen(
@@ -67,7 +59,7 @@ def start_up(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[subproce
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    wait_for(lambda: "ready in" in output.read_text() or process.poll() is not None, 240, "`up` to be ready")
+    wait_until(lambda: "ready in" in output.read_text() or process.poll() is not None, 240, "`up` to be ready")
     assert process.poll() is None, output.read_text()
     return process, output
 

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import asyncpg
@@ -22,6 +21,7 @@ from platform_streams.embedded.paths import kafka_libs_dir
 from platform_streams.embedded.postgres import SYSTEM_USER_WHEN_ROOT, EmbeddedPostgres
 from platform_streams.embedded.stack import PlatformStack
 from platform_streams.topics import TOPICS, ensure_topics
+from tests.waiting import wait_until
 
 
 def test_external_servers_are_used_and_nothing_is_started(kafka_bootstrap, database_url, tmp_path: Path) -> None:
@@ -75,6 +75,7 @@ def test_only_the_missing_server_is_embedded(database_url, tmp_path: Path) -> No
     assert stack.kafka is None
 
 
+@pytest.mark.e2e
 def test_embedded_broker_keeps_topics_and_ports_across_restarts(tmp_path: Path) -> None:
     broker = EmbeddedKafka(tmp_path / "kafka", kafka_libs_dir())
     first = broker.start()
@@ -109,13 +110,7 @@ def test_a_taken_port_is_a_clear_start_up_error(tmp_path: Path) -> None:
         blocker.close()
 
 
-def wait_until(condition, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
+@pytest.mark.e2e
 def test_embedded_broker_killed_with_sigkill_comes_back_on_its_port_with_its_topics(tmp_path: Path) -> None:
     broker = EmbeddedKafka(tmp_path / "kafka", kafka_libs_dir())
     bootstrap = broker.start()

@@ -16,6 +16,7 @@ from platform_streams.raw_archive import archive_files, read_archive
 from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 from platform_streams.sinks.raw_archive_sink import RawArchiveDaemon, RawArchiveSettings
 from tests.kafka_helpers import DaemonThread, read_until
+from tests.waiting import wait_until
 
 T0 = 1_764_000_000 * 1_000_000_000
 
@@ -49,10 +50,7 @@ def test_archive_then_replay_reproduces_every_frame(kafka_bootstrap, topic_facto
     )  # fmt: skip
     daemon = RawArchiveDaemon(settings)
     with DaemonThread(daemon):
-        deadline = time.monotonic() + 60
-        while daemon.messages_in < len(frames):
-            assert time.monotonic() < deadline, "archiver did not consume every frame"
-            time.sleep(0.05)
+        wait_until(lambda: daemon.messages_in >= len(frames), 60, "the archiver to consume every frame")
     archived = list(read_archive(tmp_path / "archive", "binance"))
     assert sorted(archived, key=lambda f: (f.connection_id, f.sequence)) == frames
     assert len(archive_files(tmp_path / "archive", "binance")) == 1

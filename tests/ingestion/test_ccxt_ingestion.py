@@ -233,6 +233,7 @@ def test_ccxt_ingestion_delivers_every_sent_trade_once_and_the_final_books(kafka
         assert dead_letters(kafka_bootstrap, dead) == []
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(180)
 def test_a_frame_the_broker_refuses_stops_ccxt_ingestion(kafka_bootstrap, topic_factory) -> None:
     """Every frame is produced with a delivery callback: one the broker refuses (its topic does not
@@ -246,7 +247,7 @@ def test_a_frame_the_broker_refuses_stops_ccxt_ingestion(kafka_bootstrap, topic_
                 name="ccxt-refused", bootstrap_servers=kafka_bootstrap, metrics_port=-1, ccxt_exchange="binance",
                 symbols=list(listed_symbols(rest))[:4], ccxt_config=local_ccxt_config(rest, websocket),
                 raw_topic=f"test.missing.{time.time_ns()}", instrument_topic=instruments,
-                kafka=KafkaOverrides(latency_producer={"message.timeout.ms": 15_000}),
+                kafka=KafkaOverrides(latency_producer={"message.timeout.ms": 5_000}), shutdown_timeout_s=5,
             )
         )  # fmt: skip
         runner = DaemonThread(ingestion)

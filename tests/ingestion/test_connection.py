@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import urllib.request
-from collections.abc import Callable
 
 import pytest
 
@@ -15,6 +14,7 @@ from platform_streams.ingestion.connection import ConnectionSettings, FeedConnec
 from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 from platform_streams.simulator import SimulatorThread
 from platform_streams.simulator.config import load_simulator_config
+from tests.waiting import wait_until_async
 
 INSTRUMENTS = 60
 
@@ -27,13 +27,6 @@ class RecordingConnection(FeedConnection):
     async def _send(self, message: bytes) -> None:
         self.sent.append(message)
         await super()._send(message)
-
-
-async def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 def _snapshots(frames: list[RawFrame], marker: bytes) -> int:
@@ -63,12 +56,12 @@ def test_resyncs_of_many_books_are_resubscribed_in_two_messages(exchange: str, f
         async def scenario() -> None:
             task = asyncio.create_task(connection.run())
             try:
-                await _wait(lambda: _snapshots(frames, snapshot_marker) >= len(instruments), 30, "the first snapshots")
+                await wait_until_async(lambda: _snapshots(frames, snapshot_marker) >= len(instruments), 30, "the first snapshots")
                 sent_before = len(connection.sent)
                 for instrument in instruments:
                     connection.request_resync(instrument.exchange_symbol)
                     connection.request_resync(instrument.exchange_symbol)  # a normaliser's retry: no extra cost
-                await _wait(lambda: _snapshots(frames, snapshot_marker) >= 2 * len(instruments), 30, "fresh snapshots")
+                await wait_until_async(lambda: _snapshots(frames, snapshot_marker) >= 2 * len(instruments), 30, "fresh snapshots")
                 resubscribes = connection.sent[sent_before:]
                 assert len(resubscribes) == 2
                 assert b"unsubscribe" in resubscribes[0] and b"unsubscribe" not in resubscribes[1]

@@ -33,6 +33,7 @@ def run_in_thread(daemon: IngestionDaemon) -> tuple[threading.Thread, list[BaseE
     return thread, errors
 
 
+@pytest.mark.e2e
 def test_a_raw_frame_the_broker_refuses_stops_ingestion(kafka_bootstrap, topic_factory) -> None:
     instruments, resync = topic_factory("instr"), topic_factory("resync")
     config = load_simulator_config({"exchanges": ["kraken"], "instruments": 5, "rate": 100, "seed": 3})
@@ -42,7 +43,7 @@ def test_a_raw_frame_the_broker_refuses_stops_ingestion(kafka_bootstrap, topic_f
             rest_url=sim.urls["kraken"].rest, ws_url=sim.urls["kraken"].websocket,
             raw_topic=f"test.missing.{uuid.uuid4().hex[:10]}",  # never created, and the broker creates none
             instrument_topic=instruments, resync_topic=resync, heartbeat_interval_s=0.5,
-            kafka=KafkaOverrides(latency_producer={"message.timeout.ms": 15_000}),
+            kafka=KafkaOverrides(latency_producer={"message.timeout.ms": 5_000}), shutdown_timeout_s=5,
         )  # fmt: skip
         daemon = IngestionDaemon(settings)
         thread, errors = run_in_thread(daemon)

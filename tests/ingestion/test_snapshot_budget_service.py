@@ -11,7 +11,6 @@ import signal
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,6 +29,7 @@ from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 from platform_streams.settings import ConfigError
 from platform_streams.simulator import SimulatorThread
 from platform_streams.simulator.config import load_simulator_config
+from tests.waiting import wait_until_async
 
 CLIENT_PROCESS = """
 import asyncio, json, sys, time
@@ -65,13 +65,6 @@ async def main(path: str, weight: int, window_s: float) -> None:
 
 asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3])))
 """
-
-
-async def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 async def _python(script: str, *args: object) -> asyncio.subprocess.Process:
@@ -140,7 +133,7 @@ def test_priority_wins_across_clients(tmp_path: Path) -> None:
         try:
             await initial.acquire("binance", 50)  # the whole bucket: everything after waits for the refill
             starting = [asyncio.create_task(ask(initial, "starting", 1)) for _ in range(4)]
-            await _wait(lambda: server.stats()["binance"].waiting == 4, 5, "the starting books queued")
+            await wait_until_async(lambda: server.stats()["binance"].waiting == 4, 5, "the starting books queued")
             broken = [asyncio.create_task(ask(resync, "broken", 0)) for _ in range(4)]
             await asyncio.wait_for(asyncio.gather(*starting, *broken), 10)
             return order
@@ -180,7 +173,7 @@ def test_requests_waiting_when_the_service_stops_are_granted_by_the_next_one(tmp
         try:
             await client.acquire("binance", 2)
             waiting = [asyncio.create_task(client.acquire("binance", 2, priority)) for priority in (0, 1, 1)]
-            await _wait(lambda: first.stats()["binance"].waiting == 3, 5, "three requests queued")
+            await wait_until_async(lambda: first.stats()["binance"].waiting == 3, 5, "three requests queued")
             await client.backoff("binance", 0.5)  # a 429 the next service must honour too
             await first.stop()
             assert not path.exists()
@@ -282,9 +275,9 @@ def test_a_cancelled_request_leaves_the_services_queue(tmp_path: Path) -> None:
         try:
             await client.acquire("binance", 2)
             request = asyncio.create_task(client.acquire("binance", 2))
-            await _wait(lambda: server.stats()["binance"].waiting == 1, 5, "the request queued")
+            await wait_until_async(lambda: server.stats()["binance"].waiting == 1, 5, "the request queued")
             request.cancel()  # its session ended: the next session asks afresh, this one must not spend weight
-            await _wait(lambda: server.stats()["binance"].waiting == 0, 5, "the request withdrawn")
+            await wait_until_async(lambda: server.stats()["binance"].waiting == 0, 5, "the request withdrawn")
         finally:
             await client.close()
             await server.stop()
@@ -340,7 +333,7 @@ def test_a_snapshot_waits_for_a_budget_service_that_is_down(tmp_path: Path) -> N
             budget = SnapshotBudgetClient(tmp_path / "budget.sock", connect_timeout_s=0.2)
             snapshots = RestSnapshotClient("binance", feed.rest_base_url, budget)
             request = asyncio.create_task(snapshots.get(fetch.path, fetch.weight))
-            await _wait(lambda: snapshots.budget_unavailable >= 1, 10, "the budget service found absent")
+            await wait_until_async(lambda: snapshots.budget_unavailable >= 1, 10, "the budget service found absent")
             server = SnapshotBudgetServer(tmp_path / "budget.sock", {"binance": (6000, 60.0)})
             await server.start()
             try:
@@ -373,7 +366,7 @@ def test_a_snapshot_the_budget_refuses_stops_the_connection_loudly(tmp_path: Pat
             )  # fmt: skip
             task = asyncio.create_task(connection.run())
             try:
-                await _wait(lambda: connection.failure is not None, 10, "the refusal recorded")
+                await wait_until_async(lambda: connection.failure is not None, 10, "the refusal recorded")
                 return connection.failure, frames
             finally:
                 connection.stop()

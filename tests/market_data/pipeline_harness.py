@@ -40,6 +40,7 @@ from platform_streams.supervisor.health import PlatformHealth, evaluate
 from platform_streams.supervisor.process_supervisor import Supervisor
 from platform_streams.supervisor.services import ServiceSupervisor
 from platform_streams.supervisor.spec import parse_spec
+from tests.waiting import wait_until
 
 # The simulator's trading rules each venue's listing carries (the `instruments` columns they land in): OKX
 # and Kraken publish no minimum notional, and Kraken's lot_decimals is a precision, not the simulator's lot.
@@ -254,15 +255,12 @@ class MarketDataPipeline:
             self.step(5)
 
     def wait_until(self, condition: Any, timeout_s: float, what: str, move_market: bool = True) -> None:
-        assert self.supervisor is not None
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            assert time.monotonic() < deadline, f"timed out waiting for {what}: {self.supervisor.status()}"
-            if move_market:
-                self.step(5)
-            else:
-                self.supervisor.tick()
-                time.sleep(0.2)
+        supervisor = self.supervisor
+        assert supervisor is not None
+        between = (lambda: self.step(5)) if move_market else supervisor.tick
+        wait_until(
+            condition, timeout_s, what, between=between, describe=supervisor.status, interval_s=0.0 if move_market else 0.2
+        )
 
     def wait_books_live(self, timeout_s: float = 240, settle_s: float = 3.0) -> None:
         """Until every book is live and no resync came for ``settle_s`` (a normaliser that joins its group

@@ -11,6 +11,8 @@ import pytest
 from platform_streams.normalisation.normaliser import TAKEOVER_REASON
 from tests.market_data.pipeline_harness import MarketDataPipeline
 
+pytestmark = pytest.mark.e2e  # whole deployments on the simulator: minutes, not seconds
+
 INSTRUMENTS = 60
 EXCHANGES = ("binance", "okx", "kraken")
 BOOK_CHANNEL = {"binance": "depth@100ms", "okx": "books", "kraken": "book"}

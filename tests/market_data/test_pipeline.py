@@ -12,6 +12,8 @@ from platform_streams.exchanges.kraken.book_sync import UNKNOWN_DEPTH_REASON
 from platform_streams.normalisation.normaliser import TAKEOVER_REASON
 from tests.market_data.pipeline_harness import MarketDataPipeline
 
+pytestmark = pytest.mark.e2e  # whole deployments on the simulator: minutes, not seconds
+
 
 @pytest.mark.timeout(900)
 def test_every_simulated_trade_lands_once_and_books_match(kafka_bootstrap, topic_factory, database_url, tmp_path: Path) -> None:

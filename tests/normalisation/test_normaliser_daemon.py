@@ -15,6 +15,7 @@ from platform_streams.schemas import DeadLetter, Trade, TypedDecoder
 from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 from tests.exchanges.captures import read_capture, rest_bodies
 from tests.kafka_helpers import DaemonThread, read_until
+from tests.waiting import wait_until
 
 BINANCE_2024 = "binance/2024-08-08_hftbacktest_spot_BTCUSDT.jsonl.gz"
 EXCHANGE_INFO = "binance/2021-10-12_cryptofeed_exchangeInfo.rest.jsonl"
@@ -106,10 +107,8 @@ def test_a_frame_listed_just_before_it_waits_for_the_lagging_side_input_instead_
     producer = Producer(producer_settings(kafka_bootstrap, ProducerProfile.LATENCY))
     listed = next(i for i in parse_exchange_info(rest_bodies(EXCHANGE_INFO)[0].frame) if i.exchange_symbol == "NKNUSDT")
     with DaemonThread(daemon):
-        deadline = time.monotonic() + 60
-        while daemon._state != "running":  # noqa: SLF001 - past its start-up read of the (empty) side input
-            assert time.monotonic() < deadline, "normaliser did not start"
-            time.sleep(0.05)
+        # past its start-up read of the (empty) side input
+        wait_until(lambda: daemon._state == "running", 60, "the normaliser to start")  # noqa: SLF001
         listing = Output.event(instruments, listed)
         producer.produce(listing.topic, listing.value, listing.key)
         assert producer.flush(30) == 0  # acknowledged before the frames, as ingestion does

@@ -13,6 +13,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
 from confluent_kafka import Consumer, Producer
 
 from platform_streams.demo.passthrough import PassThroughDaemon, PassThroughSettings
@@ -23,6 +24,7 @@ from platform_streams.runtime.dedupe import Deduplicator
 from platform_streams.schemas import decode
 from platform_streams.topics import TopicSpec, ensure_topics
 from tests.kafka_helpers import DaemonThread, make_trades, produce_events, read_until
+from tests.waiting import wait_until
 
 KEYS = 60
 _RECORD = struct.Struct(">II")  # key index, sequence number within the key
@@ -74,13 +76,6 @@ def steady_producer(bootstrap: str, topic: str, total: int, rate: float, log: li
     assert producer.flush(120) == 0
 
 
-def wait_for(condition, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def assert_complete_and_ordered(records: list[tuple[int, int, int, int]], total: int) -> None:
     """Every (key, seq) arrived; within each partition offsets and per-key sequences only grow."""
     seen = {(key, seq) for _, _, key, seq in records}
@@ -104,9 +99,9 @@ def test_live_tailing_consumers_receive_every_message_in_order(kafka_bootstrap, 
     for consumer in consumers:
         consumer.start()
     try:
-        wait_for(lambda: all(c.assigned.is_set() for c in consumers), 60, "assignments")
+        wait_until(lambda: all(c.assigned.is_set() for c in consumers), 60, "assignments")
         steady_producer(kafka_bootstrap, topic, total, rate=4_000)
-        wait_for(lambda: len(solo.records) >= total and sum(len(c.records) for c in pair) >= total, 60, "every message")
+        wait_until(lambda: len(solo.records) >= total and sum(len(c.records) for c in pair) >= total, 60, "every message")
     finally:
         for consumer in consumers:
             consumer.stop_requested.set()
@@ -122,6 +117,7 @@ def test_live_tailing_consumers_receive_every_message_in_order(kafka_bootstrap, 
         assert_complete_and_ordered(consumer.records, len({(k, s) for *_, k, s in consumer.records}))
 
 
+@pytest.mark.e2e
 def test_broker_restart_mid_stream_delivers_every_message(tmp_path: Path) -> None:
     broker = EmbeddedKafka(tmp_path / "kafka", kafka_libs_dir())
     bootstrap = broker.start()
@@ -130,16 +126,16 @@ def test_broker_restart_mid_stream_delivers_every_message(tmp_path: Path) -> Non
         ensure_topics(bootstrap, specs=[TopicSpec("restart.test", "k", "bytes", ProducerProfile.LATENCY, partitions=4)])
         tail = TailingConsumer(bootstrap, "restart.test", "restart-group")
         tail.start()
-        wait_for(tail.assigned.is_set, 60, "assignment")
+        wait_until(tail.assigned.is_set, 60, "assignment")
         producer = threading.Thread(target=steady_producer, args=(bootstrap, "restart.test", total, 2_000))
         producer.start()
-        wait_for(lambda: len(tail.records) >= total // 4, 60, "a quarter of the stream")
+        wait_until(lambda: len(tail.records) >= total // 4, 60, "a quarter of the stream")
         broker.stop()
         assert broker.pid is None
         broker.start()
         producer.join(timeout=180)
         assert not producer.is_alive()
-        wait_for(lambda: len({(k, s) for *_, k, s in tail.records}) >= total, 120, "every message after the restart")
+        wait_until(lambda: len({(k, s) for *_, k, s in tail.records}) >= total, 120, "every message after the restart")
         tail.stop_requested.set()
         tail.join(timeout=30)
         assert tail.error is None

@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from platform_streams.demo.passthrough import PassThroughDaemon, PassThroughSettings
 from platform_streams.runtime.dedupe import Deduplicator
 from platform_streams.schemas import DeadLetter, Heartbeat, TypedDecoder, decode
@@ -92,6 +94,7 @@ def test_malformed_message_is_dead_lettered_while_the_rest_flow(kafka_bootstrap,
     assert all(r.daemon == "passthrough-test" for r in records)
 
 
+@pytest.mark.e2e
 def test_kill_minus_9_mid_stream_loses_nothing_and_dedupes_to_exactly_once(kafka_bootstrap, topic_factory, tmp_path) -> None:
     source, sink = topic_factory("in", 6), topic_factory("out", 6)
     trades = make_trades(20_000, instruments=50)

@@ -11,16 +11,14 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from platform_streams.runtime.side_inputs import PartitionHolds, SideInput, SideInputBarrier, SideInputReader
 from platform_streams.topics import RAW_TOPIC
 from tests.kafka_helpers import produce_raw
+from tests.waiting import wait_until
 
 RAW = (RAW_TOPIC, 3)
 OTHER = (RAW_TOPIC, 4)
 
 
 def within(seconds: float, condition: Callable[[], bool], poll: Callable[[], object]) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        poll()
+    wait_until(condition, seconds, "the side input", between=poll, interval_s=0.0)
 
 
 def barrier() -> SideInputBarrier:

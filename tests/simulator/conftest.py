@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 
 from platform_streams.simulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, SimulatorConfig, SimulatorThread
 from platform_streams.simulator.config import load_simulator_config
+from tests.waiting import wait_until  # noqa: F401  (the simulator tests import it from here)
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 #: Real exchange captures: the in-repo copy when present, else the shared data set next to the repository.
@@ -38,18 +38,6 @@ def captured_frames(file_name: str, exchange: str = "binance") -> Iterator[tuple
                 continue
             record = json.loads(line)
             yield {k: v for k, v in record.items() if k != "frame"}, line[line.index('"frame":') + 8 : -1]
-
-
-def wait_until(condition: Callable[[], Any], timeout_s: float = 10.0, what: str = "condition") -> Any:
-    """Poll ``condition`` until it returns something truthy, at most ``timeout_s``; return that value."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(0.01)
 
 
 def make_config(**values: Any) -> SimulatorConfig:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from platform_streams.simulator import SimulatorThread
 from tests.simulator.binance_rest import Reply, call
-from tests.simulator.conftest import wait_until
+from tests.waiting import wait_until
 
 
 def symbol_rules(rest: str, symbol: str) -> dict[str, dict]:

@@ -16,8 +16,9 @@ import pytest
 
 from platform_streams.simulator import SimulatorThread
 from tests.simulator.binance_rest import call
-from tests.simulator.conftest import ccxt_options, wait_until
+from tests.simulator.conftest import ccxt_options
 from tests.simulator.stream_client import connect, receive_until
+from tests.waiting import wait_until
 
 
 def usdt_market(exchange: ccxt.binance) -> str:

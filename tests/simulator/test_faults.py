@@ -17,9 +17,9 @@ import websockets
 from platform_streams.simulator import SimulatorThread
 from platform_streams.simulator.faults import FaultError, FaultSpec
 from tests.simulator.book_checksums import KrakenClientBook, OkxBookError, OkxClientBook
-from tests.simulator.conftest import wait_until
 from tests.simulator.okx_client import okx_instruments, public_url, subscribe
 from tests.simulator.stream_client import connect, receive_until
+from tests.waiting import wait_until
 
 
 def binance_url(simulator: SimulatorThread, *channels: str) -> str:

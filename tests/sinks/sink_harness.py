@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -28,13 +27,6 @@ def fetch(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
 
 def count(url: str, table: str) -> int:
     return fetch(url, f"SELECT count(*) AS n FROM {table}")[0]["n"]
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def sink_settings(bootstrap: str, url: str, inputs: list[str], **extra: Any) -> PostgresSinkSettings:

@@ -27,7 +27,8 @@ from tests.exchanges.captures import rest_bodies
 from tests.exchanges.kraken.conftest import ASSET_PAIRS
 from tests.exchanges.okx.conftest import INSTRUMENTS_FOR
 from tests.kafka_helpers import DaemonThread, produce_events, read_until
-from tests.sinks.sink_harness import count, fetch, sink_sample, sink_settings, wait_for
+from tests.sinks.sink_harness import count, fetch, sink_sample, sink_settings
+from tests.waiting import wait_until
 
 
 def captured_instruments() -> list[Instrument]:
@@ -63,7 +64,7 @@ def test_every_published_instrument_lands_exactly(kafka_bootstrap, topic_factory
     assert len(instruments) > 3_000 and kinds == set(InstrumentKind) and not all(i.active for i in instruments)
     produce_events(kafka_bootstrap, topic, instruments)
     with DaemonThread(PostgresSinkDaemon(sink_settings(kafka_bootstrap, database_url, [topic]))):
-        wait_for(lambda: count(database_url, "instruments") == len(instruments), 60, "every instrument")
+        wait_until(lambda: count(database_url, "instruments") == len(instruments), 60, "every instrument")
     published = record_times(kafka_bootstrap, topic, len(instruments))
 
     stored = {s.instrument.key: s for s in load_instruments(database_url)}
@@ -102,9 +103,9 @@ def test_a_republish_moves_last_seen_and_changes_fields_and_a_replay_changes_not
     first = PostgresSinkDaemon(sink_settings(kafka_bootstrap, database_url, [topic]))
     with DaemonThread(first):
         produce_events(kafka_bootstrap, topic, [btc, eth, luna])
-        wait_for(lambda: count(database_url, "instruments") == 3, 60, "the first publication")
+        wait_until(lambda: count(database_url, "instruments") == 3, 60, "the first publication")
         produce_events(kafka_bootstrap, topic, republished)
-        wait_for(lambda: first.messages_in == 6, 60, "the re-publication")
+        wait_until(lambda: first.messages_in == 6, 60, "the re-publication")
     published = record_times(kafka_bootstrap, topic, 6)
     assert all(later > earlier for earlier, later in published.values())  # the re-publication is later
 
@@ -119,7 +120,7 @@ def test_a_republish_moves_last_seen_and_changes_fields_and_a_replay_changes_not
     # a new consumer group reads the whole topic again (both publications, likely in one batch)
     replay = PostgresSinkDaemon(sink_settings(kafka_bootstrap, database_url, [topic]))
     with DaemonThread(replay):
-        wait_for(lambda: replay.messages_in == 6, 60, "the replay")
+        wait_until(lambda: replay.messages_in == 6, 60, "the replay")
     assert table_rows(database_url) == after  # updated_at included: no row was touched
     assert sink_sample(replay, "platform_sink_rows_written_total", table="instruments") == 0
     assert sink_sample(replay, "platform_sink_rows_duplicate_total", table="instruments") == 6

@@ -12,7 +12,8 @@ from platform_streams.schemas import BestBidOffer, DeadLetter, Heartbeat, TypedD
 from platform_streams.schemas.fixed_point import to_decimal
 from platform_streams.sinks.daemon import PostgresSinkDaemon
 from tests.kafka_helpers import DaemonThread, make_trades, produce_events, produce_raw, read_until
-from tests.sinks.sink_harness import count, fetch, sink_sample, sink_settings, wait_for
+from tests.sinks.sink_harness import count, fetch, sink_sample, sink_settings
+from tests.waiting import wait_until
 
 
 def store_retries(daemon: PostgresSinkDaemon) -> float | None:
@@ -33,10 +34,10 @@ def test_trades_and_top_of_book_land_exactly_once_with_candles(kafka_bootstrap, 
     produce_raw(kafka_bootstrap, trades_topic, [(b"junk", b"\x00garbage")])
     daemon = PostgresSinkDaemon(sink_settings(kafka_bootstrap, database_url, [trades_topic, bbo_topic], deadletter_topic=dead))
     with DaemonThread(daemon):
-        wait_for(lambda: count(database_url, "trades") == 2_000 and count(database_url, "book_top") == 300, 60, "rows")
+        wait_until(lambda: count(database_url, "trades") == 2_000 and count(database_url, "book_top") == 300, 60, "rows")
         letters = read_until(kafka_bootstrap, dead, lambda got: len(got) >= 1)
         minutes = {(t.symbol, t.exchange_ts_ns // 60_000_000_000) for t in trades}
-        wait_for(lambda: count(database_url, "candles WHERE closed") == len(minutes), 30, "closed candles")
+        wait_until(lambda: count(database_url, "candles WHERE closed") == len(minutes), 30, "closed candles")
     assert count(database_url, "trades") == 2_000  # duplicates ignored
     letter = TypedDecoder(DeadLetter).decode(letters[0].value())
     assert letter.payload == b"\x00garbage" and "EventDecodeError" in letter.reason
@@ -78,10 +79,10 @@ def test_sink_rides_out_a_database_restart(kafka_bootstrap, topic_factory, tmp_p
         daemon = PostgresSinkDaemon(settings)
         with DaemonThread(daemon):
             produce_events(kafka_bootstrap, topic, trades[:1_000])
-            wait_for(lambda: count(url, "trades") == 1_000, 60, "the first rows")
+            wait_until(lambda: count(url, "trades") == 1_000, 60, "the first rows")
             server.stop()
             produce_events(kafka_bootstrap, topic, trades[1_000:])
-            wait_for(lambda: (store_retries(daemon) or 0) >= 1, 60, "the sink to meet the outage")
+            wait_until(lambda: (store_retries(daemon) or 0) >= 1, 60, "the sink to meet the outage")
             # while it waits for the database its heartbeats go on, saying it is blocked and why
             decoder = TypedDecoder(Heartbeat)
             blocked = read_until(
@@ -91,7 +92,7 @@ def test_sink_rides_out_a_database_restart(kafka_bootstrap, topic_factory, tmp_p
             assert beat is not None, "no heartbeat said the sink was blocked"
             assert beat.last_error.startswith("store_retry: ") and beat.errors >= 1
             server.start()
-            wait_for(lambda: count(url, "trades") == 3_000, 90, "every row after the restart")
+            wait_until(lambda: count(url, "trades") == 3_000, 90, "every row after the restart")
 
             def running_again(got: list) -> bool:
                 return any((b := decoder.decode(m.value())).state == "running" and b.ts_ns > beat.ts_ns for m in got)

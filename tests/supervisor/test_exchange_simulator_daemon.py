@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -15,6 +14,7 @@ from platform_streams.cli.commands_stack import DEFAULT_DEPLOYMENT
 from platform_streams.embedded.processes import free_port, pid_alive
 from platform_streams.supervisor.process_supervisor import Supervisor
 from platform_streams.supervisor.spec import load_spec, parse_spec
+from tests.waiting import wait_until
 
 
 def get_json(url: str) -> object | None:
@@ -54,19 +54,18 @@ def test_the_simulator_runs_supervised_serves_its_ports_and_stops_on_sigterm(kaf
     supervisor.start()
     try:
         (replica,) = supervisor.replicas
-        deadline = time.monotonic() + 60
-        while (info := get_json(f"http://127.0.0.1:{binance}/api/v3/exchangeInfo")) is None:
-            assert time.monotonic() < deadline and replica.state == "running", supervisor.status()
-            supervisor.tick()
-            time.sleep(0.1)
+        info = wait_until(
+            lambda: replica.state == "running" and get_json(f"http://127.0.0.1:{binance}/api/v3/exchangeInfo"),
+            60, "the simulator's REST", between=supervisor.tick, describe=supervisor.status,
+        )  # fmt: skip
         assert len(info["symbols"]) == 10
         instruments = get_json(f"http://127.0.0.1:{okx}/api/v5/public/instruments?instType=SPOT")
         assert instruments is not None and len(instruments["data"]) == 10
         # the lifecycle's heartbeats reach the status
-        while (status := supervisor.status().replicas[0]).heartbeat_state != "running":
-            assert time.monotonic() < deadline, status
-            supervisor.tick()
-            time.sleep(0.1)
+        status = wait_until(
+            lambda: (replica_status := supervisor.status().replicas[0]).heartbeat_state == "running" and replica_status,
+            60, "a running heartbeat", between=supervisor.tick, describe=supervisor.status,
+        )  # fmt: skip
         summary = get_json(f"http://127.0.0.1:{control}/_control/ground_truth/summary")
         assert summary is not None and set(summary["exchanges"]) == {"binance", "okx"}
         with urllib.request.urlopen(f"http://127.0.0.1:{status.metrics_port}/metrics", timeout=5) as response:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
@@ -19,15 +19,7 @@ from platform_streams.runtime.output import Output
 from platform_streams.schemas import Heartbeat
 from platform_streams.supervisor.heartbeats import HeartbeatListener
 from platform_streams.topics import HEARTBEAT_TOPIC, ensure_topics
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str, between: Callable[[], None] | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        if between is not None:
-            between()
-        time.sleep(0.2)
+from tests.waiting import wait_until
 
 
 def answers(bootstrap: str) -> bool:
@@ -41,13 +33,14 @@ def beat(ts_ns: int) -> Heartbeat:
     return Heartbeat("d", "d-0", "host", os.getpid(), ts_ns, "running", "", [], 0, 0, 0, -1, 1.0)
 
 
+@pytest.mark.e2e
 def test_the_listener_waits_for_the_broker_and_reads_on_after_its_restart(tmp_path: Path) -> None:
     broker = EmbeddedKafka(tmp_path / "kafka", kafka_libs_dir())
     broker.launch()  # not answering yet when the listener starts
     listener = HeartbeatListener(broker.bootstrap_servers)
     listener.start()
     try:
-        wait_for(lambda: answers(broker.bootstrap_servers), 120, "the broker")
+        wait_until(lambda: answers(broker.bootstrap_servers), 120, "the broker")
         ensure_topics(broker.bootstrap_servers, default_partitions=1)
         producer = Producer(producer_settings(broker.bootstrap_servers, ProducerProfile.LATENCY, **{"log_level": 0}))
 
@@ -59,12 +52,12 @@ def test_the_listener_waits_for_the_broker_and_reads_on_after_its_restart(tmp_pa
 
             return produce
 
-        wait_for(lambda: "d-0" in listener.latest, 60, "the first heartbeat", between=send(1))
+        wait_until(lambda: "d-0" in listener.latest, 60, "the first heartbeat", between=send(1))
         os.kill(broker.pid or 0, signal.SIGKILL)
-        wait_for(lambda: broker.exit_code() is not None, 30, "the broker to die")
+        wait_until(lambda: broker.exit_code() is not None, 30, "the broker to die")
         broker.launch()  # the same port and data, as the supervisor restarts it
-        wait_for(lambda: answers(broker.bootstrap_servers), 120, "the broker again")
-        wait_for(lambda: listener.latest["d-0"].ts_ns == 2, 60, "a heartbeat after the restart", between=send(2))
+        wait_until(lambda: answers(broker.bootstrap_servers), 120, "the broker again")
+        wait_until(lambda: listener.latest["d-0"].ts_ns == 2, 60, "a heartbeat after the restart", between=send(2))
         assert producer.flush(30) == 0
     finally:
         listener.stop()

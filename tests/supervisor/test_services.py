@@ -8,22 +8,13 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from platform_streams.embedded.processes import ChildProcess, free_port, pid_alive
 from platform_streams.supervisor.backoff import RestartBackoff, RestartBudget
 from platform_streams.supervisor.probes import HttpProbe, ProbeLoop
 from platform_streams.supervisor.services import Service, ServiceSupervisor
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str, services: ServiceSupervisor | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        if services is not None:
-            services.tick()
-        time.sleep(0.05)
+from tests.waiting import wait_until
 
 
 def web_server(tmp_path: Path, port: int, critical: bool = True, budget: RestartBudget | None = None) -> Service:
@@ -43,7 +34,7 @@ def kill_9(service: Service) -> int:
     pid = service.process.pid
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not pid_alive(pid), 10, "the kill")
+    wait_until(lambda: not pid_alive(pid), 10, "the kill")
     return pid
 
 
@@ -52,7 +43,7 @@ def test_a_crashed_server_is_seen_at_the_next_tick_held_then_restarted_on_its_po
     service = web_server(tmp_path, port)
     services = ServiceSupervisor([service], restart_delay_s=5.0)
     try:
-        wait_for(lambda: bool(service.probe and service.probe.result.ok), 30, "the server to answer")
+        wait_until(lambda: bool(service.probe and service.probe.result.ok), 30, "the server to answer")
         services.tick()
         assert service.state == "running" and not services.critical_down()
         killed = kill_9(service)
@@ -66,7 +57,7 @@ def test_a_crashed_server_is_seen_at_the_next_tick_held_then_restarted_on_its_po
         assert service.state == "starting" and service.restarts == 1
         status = service.status()
         assert status.state == "starting" and status.down_since == now
-        wait_for(lambda: service.state == "running", 30, "the server to answer again", services)
+        wait_until(lambda: service.state == "running", 30, "the server to answer again", between=services.tick)
         assert service.process is not None and service.process.pid not in (None, killed)
         assert service.down_since is None and service.status().probe_ok
         assert service.address == f"127.0.0.1:{port}"  # the same port: clients reconnect to what they knew
@@ -87,7 +78,7 @@ def test_the_restart_budget_spent_means_failed_and_a_critical_failure_stops_ever
         kill_9(critical)
         services.tick()
         assert critical.state == "restarting"
-        wait_for(lambda: critical.state == "running", 30, "the first restart", services)
+        wait_until(lambda: critical.state == "running", 30, "the first restart", between=services.tick)
         kill_9(critical)
         services.tick()
         assert critical.state == "failed" and critical.restarts == 1
@@ -105,10 +96,10 @@ def test_a_restarted_server_that_never_answers_is_killed_and_counted(tmp_path: P
     assert service.process is not None
     silent_port = free_port()  # the restart listens elsewhere than the probe asks
     try:
-        wait_for(lambda: bool(service.probe and service.probe.result.ok), 30, "the server to answer")
+        wait_until(lambda: bool(service.probe and service.probe.result.ok), 30, "the server to answer")
         service.process.command[3] = str(silent_port)  # type: ignore[attr-defined]
         kill_9(service)
-        wait_for(lambda: service.state == "starting", 30, "the restart", services)
+        wait_until(lambda: service.state == "starting", 30, "the restart", between=services.tick)
         started = service.started_at
         services.tick(started + 3.1)
         assert service.state == "restarting" and service.last_error == "not ready within 3s"
@@ -129,9 +120,9 @@ def test_an_external_server_is_only_probed(tmp_path: Path) -> None:
     )
     services = ServiceSupervisor([external])
     try:
-        wait_for(lambda: external.status().probe_ok is True, 30, "a successful probe")
+        wait_until(lambda: external.status().probe_ok is True, 30, "a successful probe")
         process.stop()
-        wait_for(lambda: external.status().probe_ok is False, 30, "a failed probe", services)
+        wait_until(lambda: external.status().probe_ok is False, 30, "a failed probe", between=services.tick)
         status = external.status()
         assert (status.state, status.embedded, status.restarts) == ("external", False, 0)
         assert status.probe_failing_since is not None and "Connection refused" in status.probe_error

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from platform_streams.simulator import SimulatorThread
 from platform_streams.simulator.config import load_simulator_config
 from platform_streams.supervisor.process_supervisor import Supervisor
 from platform_streams.supervisor.spec import load_spec, parse_spec
+from tests.waiting import wait_until, wait_until_async
 
 
 def budget_spec(**config: object) -> dict:
@@ -49,11 +49,7 @@ def test_the_snapshot_budget_runs_supervised_survives_a_kill_and_stops_leaving_n
     (replica,) = supervisor.replicas
 
     async def until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            assert time.monotonic() < deadline, f"timed out waiting for {what}: {supervisor.status()}"
-            supervisor.tick()
-            await asyncio.sleep(0.1)
+        await wait_until_async(lambda: supervisor.tick() or condition(), timeout_s, f"{what} ({supervisor.status()})", 0.1)
 
     async def scenario() -> None:
         client = SnapshotBudgetClient(socket_path, connect_timeout_s=60)
@@ -141,11 +137,10 @@ def test_an_ingestion_daemon_whose_exchange_the_service_does_not_budget_exits_wi
         supervisor.start()
         try:
             ingestion = supervisor.replicas[1]
-            deadline = time.monotonic() + 90
-            while ingestion.last_exit_code is None:
-                assert time.monotonic() < deadline, supervisor.status()
-                supervisor.tick()
-                time.sleep(0.2)
+            wait_until(
+                lambda: ingestion.last_exit_code is not None, 90, "ingestion to exit",
+                between=supervisor.tick, describe=supervisor.status, interval_s=0.2,
+            )  # fmt: skip
         finally:
             supervisor.stop(grace_s=30)
     assert ingestion.last_exit_code != 0

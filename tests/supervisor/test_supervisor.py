@@ -7,6 +7,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from platform_streams.embedded.processes import free_port, pid_alive
 from platform_streams.embedded.processes import pid_alive as alive
 from platform_streams.supervisor.health import evaluate
@@ -16,16 +18,10 @@ from platform_streams.supervisor.services import Service, ServiceSupervisor
 from platform_streams.supervisor.spec import parse_spec
 from platform_streams.supervisor.status import read_statuses
 from platform_streams.supervisor.status_render import render
+from tests.waiting import wait_until
 
 
-def wait_for(condition, timeout_s: float, supervisor: Supervisor, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}: {supervisor.status()}"
-        supervisor.tick()
-        time.sleep(0.1)
-
-
+@pytest.mark.e2e
 def test_crashed_daemon_is_restarted_status_reported_and_all_stop_cleanly(kafka_bootstrap, topic_factory, tmp_path: Path) -> None:
     source, sink = topic_factory("sup-in"), topic_factory("sup-out")
     spec = parse_spec(
@@ -48,20 +44,34 @@ def test_crashed_daemon_is_restarted_status_reported_and_all_stop_cleanly(kafka_
     try:
         trades, copy0, copy1 = supervisor.replicas
         # the limited source finishes cleanly and is not restarted (on-failure policy)
-        wait_for(lambda: trades.state == "completed", 60, supervisor, "the source to complete")
+        wait_until(
+            lambda: trades.state == "completed", 60, "the source to complete", between=supervisor.tick, describe=supervisor.status
+        )
         assert trades.last_exit_code == 0 and trades.restarts == 0
         # heartbeats reach the status: lag and counters of the copies
-        wait_for(
+        wait_until(
             lambda: sum(r.messages_in for r in supervisor.status().replicas if r.name == "copy") >= 300,
-            60, supervisor, "heartbeats with the copies' counters",
+            60, "heartbeats with the copies' counters", between=supervisor.tick, describe=supervisor.status,
         )  # fmt: skip
         # kill -9 one copy: it is restarted after a backoff
         victim = copy0.process.pid
         os.kill(victim, signal.SIGKILL)
-        wait_for(lambda: copy0.restarts == 1 and copy0.state == "running", 30, supervisor, "the restart")
+        wait_until(
+            lambda: copy0.restarts == 1 and copy0.state == "running",
+            30,
+            "the restart",
+            between=supervisor.tick,
+            describe=supervisor.status,
+        )
         assert copy0.last_exit_code == -signal.SIGKILL
         assert copy0.process.pid != victim
-        wait_for(lambda: supervisor.status().replicas[1].lag is not None, 60, supervisor, "a heartbeat from the new process")
+        wait_until(
+            lambda: supervisor.status().replicas[1].lag is not None,
+            60,
+            "a heartbeat from the new process",
+            between=supervisor.tick,
+            describe=supervisor.status,
+        )
         supervisor.write_status()
         statuses = read_statuses(tmp_path / "supervisor")
         assert [s.deployment for s in statuses] == ["suptest"]
@@ -96,7 +106,9 @@ def test_a_crash_looping_daemon_fails_once_its_restart_budget_is_spent(kafka_boo
     supervisor.start()
     try:
         (copy,) = supervisor.replicas
-        wait_for(lambda: copy.state == "failed", 60, supervisor, "the supervisor to give up")
+        wait_until(
+            lambda: copy.state == "failed", 60, "the supervisor to give up", between=supervisor.tick, describe=supervisor.status
+        )
         assert copy.restarts == 2 and copy.last_exit_code == 2
         assert "more than 2 restarts within 600s" in copy.failed_reason and "batch_max" in copy.failed_reason
         (daemon,) = evaluate([supervisor.status()], time.time(), alive).deployments[0].daemons
@@ -121,8 +133,8 @@ def test_crashes_while_a_critical_server_is_down_are_not_charged_to_the_budget(k
     supervisor.start()
     try:
         (copy,) = supervisor.replicas
-        wait_for(lambda: unreachable.down, 30, supervisor, "the probe to fail")
-        wait_for(lambda: copy.restarts >= 3, 60, supervisor, "three restarts")
+        wait_until(lambda: unreachable.down, 30, "the probe to fail", between=supervisor.tick, describe=supervisor.status)
+        wait_until(lambda: copy.restarts >= 3, 60, "three restarts", between=supervisor.tick, describe=supervisor.status)
         assert copy.state != "failed" and copy.budget.spent == 0
     finally:
         supervisor.stop()
