@@ -57,12 +57,16 @@ down: setup
 status: setup
 	$(BIN)/tradeplat status
 
+# Two workers (pytest-xdist), each with its own embedded broker and database: most tests wait on
+# servers and processes, so two at a time roughly halve the wall time on 2 cores.
+TEST_WORKERS ?= 2
+
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # the suite without the slow end-to-end and fault tests (marked e2e)
 test-fast: setup
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not e2e"
 
 bench: bench-runtime bench-simulator bench-market-data
 

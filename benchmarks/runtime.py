@@ -7,8 +7,9 @@ Measures, each over several runs (medians printed with min and max):
   client handing a batch to the runtime to the event's output being handed to the
   producer (every event of a batch is charged the whole batch's time);
 - hop latency: one hop produce → consume at 5,000 events/s with the runtime's
-  latency producer and consumer settings, producer and consumer each in a process of
-  its own. Each run prints p50/p99/p99.9/max and what the machine and the broker did
+  latency producer and ``tick`` consumer settings (``--consumer-profile``: a strategy host
+  reading market data; ``latency`` for the low-rate trading topics' consumers), producer and
+  consumer each in a process of its own. Each run prints p50/p99/p99.9/max and what the machine and the broker did
   meanwhile (:mod:`hop_diagnostics`: the broker's stop-the-world pauses from its GC log
   and how many slow events they explain, its JIT/GC/request threads' CPU, machine
   busy and steal, dirty page cache). A tail target holds in every run, so
@@ -20,6 +21,9 @@ warm-up (one throughput run, then ``--warmup-seconds`` at the latency rate) lets
 broker's JIT compile the request paths both take, as in a broker that has been running.
 
     .venv/bin/python benchmarks/runtime.py [--events 400000] [--runs 3] [--seconds 10]
+        [--consumer-profile tick|latency] [--producer-set k=v] [--consumer-set k=v] [--broker-set k=v]
+
+The ``--*-set`` options try a client or broker setting without editing code (each repeatable).
 
 The last line printed is one JSON object of the figures.
 """
@@ -46,7 +50,7 @@ from platform_streams.demo.passthrough import PassThroughDaemon, PassThroughSett
 from platform_streams.embedded.kafka_broker import EmbeddedKafka
 from platform_streams.embedded.paths import kafka_libs_dir
 from platform_streams.embedded.processes import free_port
-from platform_streams.kafka_clients import ProducerProfile, consumer_settings, producer_settings
+from platform_streams.kafka_clients import ConsumerProfile, ProducerProfile, consumer_settings, producer_settings
 from platform_streams.schemas import Side, Trade, encode
 from platform_streams.topics import TopicSpec, ensure_topics
 
@@ -148,8 +152,9 @@ def run_throughput(bootstrap: str, events: int, run: int) -> float:
         daemon.wait(timeout=60)
 
 
-CLIENT_OVERRIDES: dict[str, list[str]] = {"producer": [], "consumer": []}
-"""``--producer-set`` / ``--consumer-set`` options, handed to the role processes (the measured clients)."""
+CLIENT_OVERRIDES: dict[str, list[str]] = {"producer": [], "consumer": [], "profile": [ConsumerProfile.TICK.value]}
+"""``--producer-set`` / ``--consumer-set`` / ``--consumer-profile`` options, handed to the role processes
+(the measured clients)."""
 
 
 def overrides(pairs: list[str]) -> dict[str, str]:
@@ -165,6 +170,7 @@ def overrides(pairs: list[str]) -> dict[str, str]:
 
 def _role_options() -> list[str]:
     return [
+        f"--consumer-profile={CLIENT_OVERRIDES['profile'][0]}",
         *(f"--producer-set={p}" for p in CLIENT_OVERRIDES["producer"]),
         *(f"--consumer-set={p}" for p in CLIENT_OVERRIDES["consumer"]),
     ]
@@ -200,7 +206,7 @@ def produce_steadily(bootstrap: str, topic: str, rate: float, seconds: float) ->
     producer.flush(60)
 
 
-def consume_hop(bootstrap: str, topic: str, expected: int, seconds: float) -> None:
+def consume_hop(bootstrap: str, topic: str, expected: int, seconds: float, profile: str) -> None:
     """Role of a child process: join, say ``ready``, then print each event's produce → receive latency (ms)."""
     from platform_streams.schemas import TypedDecoder
 
@@ -352,11 +358,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     CLIENT_OVERRIDES["producer"], CLIENT_OVERRIDES["consumer"] = args.producer_set, args.consumer_set
+    CLIENT_OVERRIDES["profile"] = [args.consumer_profile]
     if args.role == "producer":
         produce_steadily(args.bootstrap, args.topic, args.rate, args.seconds)
         return
     if args.role == "hop-consumer":
-        consume_hop(args.bootstrap, args.topic, args.events, args.seconds)
+        consume_hop(args.bootstrap, args.topic, args.events, args.seconds, args.consumer_profile)
         return
 
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")

@@ -1,8 +1,14 @@
 """The one home of Kafka client settings, tuned per role and overridable by configuration.
 
 Consumer profiles (a daemon kind declares its own):
-- ``latency`` (the default: strategies, execution, pass-through stages): the broker
-  answers a fetch as soon as it has a byte.
+- ``latency`` (the default: execution, control, pass-through stages — low-rate inputs where
+  every event matters at once): the broker answers a fetch as soon as it has a byte.
+- ``tick`` (latency-critical readers of busy streams: strategy hosts on market data): a fetch
+  waits at most 1 ms for 1,500 bytes (about ten events). At 5,000 events/s ``latency`` makes
+  the broker answer a fetch every few events, and on a 2-core machine those requests queue
+  behind each other: one hop's p99.9 measured 15–38 ms per run with ``latency``, 16–19 ms with
+  ``tick`` (``benchmarks/runtime.py``, docs/architecture.md). On a quiet stream it costs up to
+  1 ms per hop, so low-rate trading topics keep ``latency``.
 - ``stream`` (normalisers): a fetch waits up to 5 ms for 64 KiB, so a busy stream
   arrives in a few large fetches instead of one per produce request.
 - ``batch`` (sinks, the raw archive): a fetch waits up to 250 ms for 1 MiB.
@@ -48,6 +54,7 @@ class ConsumerProfile(enum.Enum):
     """How a daemon's consumer fetches; each daemon kind declares one."""
 
     LATENCY = "latency"
+    TICK = "tick"
     STREAM = "stream"
     BATCH = "batch"
 
@@ -70,6 +77,7 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
 
 CONSUMER_PROFILES: dict[ConsumerProfile, dict[str, Any]] = {
     ConsumerProfile.LATENCY: {},
+    ConsumerProfile.TICK: {"fetch.wait.max.ms": 1, "fetch.min.bytes": 1_500},
     ConsumerProfile.STREAM: {"fetch.wait.max.ms": 5, "fetch.min.bytes": 65_536},
     ConsumerProfile.BATCH: {"fetch.wait.max.ms": 250, "fetch.min.bytes": 1_048_576},
 }
