@@ -14,6 +14,7 @@ tradeplat replay --exchange NAME     replay the raw archive into md.raw
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from platform_streams.cli import commands_admin, commands_daemon, commands_replay, commands_simulator, commands_stack
@@ -38,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"tradeplat: configuration error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `tradeplat status | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 141
 
 
 if __name__ == "__main__":

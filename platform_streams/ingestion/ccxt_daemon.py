@@ -132,10 +132,7 @@ class CcxtIngestionDaemon(DaemonLifecycle):
             self.produce(Output.event(self.settings.instrument_topic, instrument))
         for instrument in await self._withdrawn(markets):
             self.produce(Output.event(self.settings.instrument_topic, instrument))
-        undelivered = await asyncio.to_thread(self.producers.flush, self.settings.shutdown_timeout_s)
-        self.raise_on_delivery_failure()
-        if undelivered:
-            raise RuntimeError(f"{undelivered} instruments not acknowledged by the broker; frames must not go first")
+        await self.wait_acknowledged()  # frames must not go first
 
     def _symbols(self, markets: dict[str, Any]) -> list[str]:
         if self.settings.symbols:

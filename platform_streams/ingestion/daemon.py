@@ -169,10 +169,7 @@ class IngestionDaemon(DaemonLifecycle):
         frames, so a normaliser reading this shard's frames finds their instruments in ref.instrument."""
         for instrument in instruments:
             self.produce(Output.event(self.settings.instrument_topic, instrument))
-        undelivered = await asyncio.to_thread(self.producers.flush, self.settings.shutdown_timeout_s)
-        self.raise_on_delivery_failure()
-        if undelivered:
-            raise RuntimeError(f"{undelivered} instruments not acknowledged by the broker; frames must not go first")
+        await self.wait_acknowledged()  # frames must not go first
 
     # -- the main loop ------------------------------------------------------------------------
     def run(self) -> None:

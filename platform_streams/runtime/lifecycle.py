@@ -138,6 +138,16 @@ class DaemonLifecycle:
             self.metrics.error("delivery")
             raise DeliveryFailed(f"output delivery failed: {self._delivery_failure}")
 
+    async def wait_acknowledged(self) -> None:
+        """Wait until every output produced so far is acknowledged, however long the producer's
+        retries take: a slow or restarting broker is waited for, a refusal (or ``message.timeout.ms``
+        passing) raises :class:`DeliveryFailed`. Returns early when the daemon is stopped."""
+        while await asyncio.to_thread(self.producers.flush, 1.0):
+            self.raise_on_delivery_failure()
+            if self.stopping:
+                return
+        self.raise_on_delivery_failure()
+
     # -- metrics and heartbeats ------------------------------------------------------
     def record_error(self, kind: str, error: object) -> None:
         """Count an error of ``kind`` and keep it as the last error, which heartbeats carry to ``tradeplat status``."""

@@ -11,6 +11,7 @@ import pytest
 from platform_streams.ingestion.snapshot_budget import WeightBudget
 from platform_streams.ingestion.snapshot_budget_client import SnapshotBudgetClient
 from platform_streams.ingestion.snapshot_budget_service import LocalSnapshotBudget, SnapshotBudgetError, SnapshotBudgetServer
+from tests.waiting import wait_until_async
 
 
 def test_grants_in_priority_order_within_the_capacity() -> None:
@@ -80,18 +81,23 @@ def test_local_budget_spaces_grants_by_weight() -> None:
 
 def test_service_shares_one_budget_between_clients_with_priorities(tmp_path: Path) -> None:
     async def scenario() -> list[str]:
-        server = SnapshotBudgetServer(tmp_path / "budget.sock", {"binance": (200, 1.0)}, safety=1.0, burst=0.5)
+        # 50 weight/s, a bucket of 100: low-1 takes it whole, and a second 100 waits 2 s for the refill
+        server = SnapshotBudgetServer(tmp_path / "budget.sock", {"binance": (200, 4.0)}, safety=1.0, burst=0.5)
         await server.start()
         first, second = SnapshotBudgetClient(server.socket_path), SnapshotBudgetClient(server.socket_path)
         try:
             order: list[str] = []
 
-            async def ask(client: SnapshotBudgetClient, name: str, priority: int, delay: float) -> None:
-                await asyncio.sleep(delay)  # arrival order is part of the scenario, not a wait for a result
+            async def ask(client: SnapshotBudgetClient, name: str, priority: int) -> None:
                 await client.acquire("binance", 100, priority)
                 order.append(name)
 
-            await asyncio.gather(ask(first, "low-1", 5, 0.0), ask(first, "low-2", 5, 0.01), ask(second, "urgent", 0, 0.05))
+            low_1 = asyncio.create_task(ask(first, "low-1", 5))
+            await wait_until_async(lambda: order == ["low-1"], 10, "low-1 granted at once")
+            low_2 = asyncio.create_task(ask(first, "low-2", 5))
+            await wait_until_async(lambda: server.stats()["binance"].waiting == 1, 10, "low-2 waiting for the refill")
+            urgent = asyncio.create_task(ask(second, "urgent", 0))  # later, from another client, more urgent
+            await asyncio.wait_for(asyncio.gather(low_1, low_2, urgent), 30)
             with pytest.raises(SnapshotBudgetError, match="no snapshot budget"):
                 await first.acquire("kraken", 1)
             return order
@@ -100,7 +106,7 @@ def test_service_shares_one_budget_between_clients_with_priorities(tmp_path: Pat
             await second.close()
             await server.stop()
 
-    # low-1 takes the full bucket at once; urgent (arriving later, from another client) overtakes low-2
+    # urgent overtakes low-2, which was waiting before it arrived
     assert asyncio.run(scenario()) == ["low-1", "urgent", "low-2"]
 
 
