@@ -3,6 +3,7 @@
 from platform_streams.schemas.codec import EventDecodeError, TypedDecoder, decode, encode
 from platform_streams.schemas.events import (
     EVENT_TYPES,
+    AssetAmount,
     BestBidOffer,
     BookDelta,
     BookResync,
@@ -54,6 +55,7 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "PartitionLag",
+    "AssetAmount",
     "Position",
     "Side",
     "SnapshotRequest",

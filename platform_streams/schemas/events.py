@@ -379,8 +379,21 @@ class Fill(_Event, frozen=True, tag="fill.1"):
         return f"fill:{self.exchange}:{self.account}:{self.symbol}:{self.fill_id}"
 
 
-class Position(_Event, frozen=True, tag="position.1"):
-    """Net position of an account in an instrument; ``version`` increases with every change."""
+class AssetAmount(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """An amount of one asset (fees paid, a balance): ``amount`` at ``scale``."""
+
+    asset: str
+    amount: int
+    scale: int
+
+
+class Position(_Event, frozen=True, tag="position.2"):
+    """Net position of an account in an instrument (weighted-average cost; see
+    ``platform_streams/execution/positions.py``); ``version`` increases with every fill.
+
+    ``size`` is signed (short < 0) at ``size_scale``; ``average_price`` and ``mark_price`` at
+    ``price_scale`` (the instrument's plus four digits); PnL in quote units at ``pnl_scale``;
+    ``unrealized_pnl`` against ``mark_price`` as of ``updated_ts_ns`` (0 without a mark)."""
 
     account: str
     exchange: str
@@ -390,7 +403,10 @@ class Position(_Event, frozen=True, tag="position.1"):
     average_price: int
     price_scale: int
     realized_pnl: int
+    unrealized_pnl: int
     pnl_scale: int
+    mark_price: int | None
+    fees: list[AssetAmount]
     updated_ts_ns: int
     version: int
 
