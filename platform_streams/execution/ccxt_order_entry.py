@@ -1,0 +1,225 @@
+"""Order entry on one exchange account through ccxt's async client, exact and idempotent.
+
+Exact: the client is told to give every number as decimal text (``exchange.number = str``), so
+sizes, prices and fees go from the exchange's JSON to integer mantissas without a float.
+Idempotent: every order carries its deterministic client order id (ccxt's unified
+``clientOrderId`` parameter, which each venue's code maps to its own field), and an answer that
+never came (a timeout, a dropped connection) is resolved by asking the exchange for that client
+order id rather than by sending again (:meth:`CcxtOrderEntry.place`).
+
+Real exchanges or the simulator are the same code: only the URLs and keys in the ccxt config
+differ (keys come from the environment or a secrets store and are never logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import ccxt.async_support as ccxt_async
+from ccxt.base.errors import (
+    AuthenticationError,
+    DDoSProtection,
+    ExchangeNotAvailable,
+    InsufficientFunds,
+    InvalidOrder,
+    NetworkError,
+    OrderNotFound,
+    RateLimitExceeded,
+    RequestTimeout,
+)
+
+from platform_streams.execution.order_lifecycle import OrderUpdate
+from platform_streams.schemas import Fill, Liquidity, OrderRequest, OrderStatus, OrderType, Side
+from platform_streams.schemas.fixed_point import format_fixed, parse_at_scale, parse_decimal
+
+log = logging.getLogger(__name__)
+
+_STATUS = {
+    "closed": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELED,
+    "cancelled": OrderStatus.CANCELED,
+    "rejected": OrderStatus.REJECTED,
+    "expired": OrderStatus.EXPIRED,
+}
+
+
+class OrderEntryError(RuntimeError):
+    """The exchange could not be asked (after retries) or said something we cannot read."""
+
+
+class RateLimited(OrderEntryError):
+    """The exchange refused for rate: wait ``retry_after_s`` before asking it again."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _mantissa(value: Any, scale: int, what: str) -> int:
+    text = _text(value)
+    if text is None:
+        return 0
+    try:
+        return parse_at_scale(text, scale)
+    except ValueError as exc:
+        raise OrderEntryError(f"{what} {text!r} does not fit scale {scale}: {exc}") from None
+
+
+def order_update(order: Mapping[str, Any], request: OrderRequest, receive_ts_ns: int) -> OrderUpdate:
+    """A ccxt order structure (numbers as text) as an :class:`OrderUpdate` at the request's scales."""
+    filled = _mantissa(order.get("filled"), request.size_scale, "filled size")
+    unified = order.get("status")
+    if unified == "open" or unified is None:
+        status = OrderStatus.PARTIALLY_FILLED if 0 < filled < request.size else OrderStatus.NEW
+        if filled == request.size:
+            status = OrderStatus.FILLED
+    elif unified in _STATUS:
+        status = _STATUS[unified]
+    else:
+        raise OrderEntryError(f"order {request.client_order_id}: unknown status {unified!r}")
+    if status is OrderStatus.CANCELED and filled == request.size:
+        status = OrderStatus.FILLED  # a cancel that lost the race to the last fill
+    timestamp_ms = order.get("lastUpdateTimestamp") or order.get("timestamp") or 0
+    return OrderUpdate(
+        status=status,
+        filled_size=filled,
+        exchange_order_id=str(order.get("id") or ""),
+        exchange_ts_ns=int(timestamp_ms) * 1_000_000,
+        receive_ts_ns=receive_ts_ns,
+    )
+
+
+class CcxtOrderEntry:
+    """One account on one exchange: place, cancel, query orders and read fills, through ccxt."""
+
+    def __init__(self, exchange: str, account: str, ccxt_id: str, config: Mapping[str, Any], *, retries: int = 3) -> None:
+        self.exchange = exchange
+        self.account = account
+        self._client = getattr(ccxt_async, ccxt_id)(dict(config))
+        self._client.number = str  # every number as the exchange's decimal text: exact, never a float
+        self._retries = retries
+        self._markets_loaded = False
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def _markets(self) -> None:
+        if not self._markets_loaded:
+            await self._call(self._client.load_markets)
+            self._markets_loaded = True
+
+    async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        """One request; a rate refusal becomes :class:`RateLimited` (with the wait the exchange asked for)."""
+        try:
+            return await method(*args, **kwargs)
+        except (RateLimitExceeded, DDoSProtection) as exc:
+            raise RateLimited(f"{self.exchange}: {exc}", self._retry_after(exc)) from None
+        except AuthenticationError as exc:
+            raise OrderEntryError(f"{self.exchange} account {self.account}: authentication refused") from exc
+
+    def _retry_after(self, error: Exception) -> float:
+        headers = getattr(self._client, "last_response_headers", None) or {}
+        value = headers.get("Retry-After") or headers.get("retry-after")
+        try:
+            return max(1.0, float(value)) if value is not None else 1.0
+        except ValueError:
+            return 1.0
+
+    # -- orders ------------------------------------------------------------------------------
+    async def place(self, request: OrderRequest) -> OrderUpdate:
+        """Send the order once. A refusal is a ``rejected`` update with the exchange's reason; an
+        answer that never came is resolved by asking for the client order id (and sending only if
+        the exchange has never heard of it)."""
+        await self._markets()
+        clock = _now_ns
+        amount = format_fixed(request.size, request.size_scale)
+        price = None if request.price is None else format_fixed(request.price, request.price_scale)
+        params: dict[str, Any] = {"clientOrderId": request.client_order_id}
+        if request.order_type is OrderType.LIMIT:
+            params["timeInForce"] = request.time_in_force.value
+        for attempt in range(self._retries + 1):
+            try:
+                order = await self._call(
+                    self._client.create_order, request.symbol, request.order_type.value, request.side.value, amount, price, params
+                )
+                return order_update(order, request, clock())
+            except (InsufficientFunds, InvalidOrder) as exc:
+                return OrderUpdate(status=OrderStatus.REJECTED, filled_size=0, reason=str(exc)[:300], receive_ts_ns=clock())
+            except (RequestTimeout, NetworkError, ExchangeNotAvailable) as exc:
+                log.warning("order answer lost: asking the exchange", extra={"client_order_id": request.client_order_id,
+                                                                             "exchange": self.exchange, "error": str(exc)[:200]})  # fmt: skip
+                known = await self.query(request)
+                if known is not None:
+                    return known
+                if attempt == self._retries:
+                    raise OrderEntryError(f"{self.exchange}: order {request.client_order_id} not placed: {exc}") from exc
+                await asyncio.sleep(0.2 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    async def cancel(self, request: OrderRequest) -> OrderUpdate | None:
+        """Cancel by client order id; the order's state after it, or None if the exchange does not know it."""
+        await self._markets()
+        try:
+            order = await self._call(self._client.cancel_order, None, request.symbol, {"clientOrderId": request.client_order_id})
+        except OrderNotFound:
+            return await self.query(request)  # already over (filled, canceled) or never placed
+        return order_update(order, request, _now_ns())
+
+    async def query(self, request: OrderRequest) -> OrderUpdate | None:
+        """The order's state at the exchange by client order id, or None if it was never placed."""
+        await self._markets()
+        try:
+            order = await self._call(self._client.fetch_order, None, request.symbol, {"clientOrderId": request.client_order_id})
+        except OrderNotFound:
+            return None
+        return order_update(order, request, _now_ns())
+
+    async def fills(self, request: OrderRequest) -> list[Fill]:
+        """The fills of one order, exact (from the account's trades in its symbol)."""
+        await self._markets()
+        update = await self.query(request)
+        if update is None or not update.exchange_order_id:
+            return []
+        trades = await self._call(self._client.fetch_my_trades, request.symbol, None, None, {"orderId": update.exchange_order_id})
+        return [
+            self._fill(trade, request, update.exchange_order_id)
+            for trade in trades
+            if str(trade.get("order")) == update.exchange_order_id
+        ]
+
+    def _fill(self, trade: Mapping[str, Any], request: OrderRequest, exchange_order_id: str) -> Fill:
+        fee = trade.get("fee") or {}
+        fee_text = _text(fee.get("cost")) or "0"
+        fee_mantissa, fee_scale = parse_decimal(fee_text)
+        taker = trade.get("takerOrMaker")
+        return Fill(
+            fill_id=str(trade["id"]),
+            client_order_id=request.client_order_id,
+            exchange_order_id=exchange_order_id,
+            account=self.account,
+            exchange=self.exchange,
+            symbol=request.symbol,
+            side=Side(trade.get("side") or request.side.value),
+            price=_mantissa(trade.get("price"), request.price_scale, "fill price"),
+            size=_mantissa(trade.get("amount"), request.size_scale, "fill size"),
+            price_scale=request.price_scale,
+            size_scale=request.size_scale,
+            fee=fee_mantissa,
+            fee_scale=fee_scale,
+            fee_asset=str(fee.get("currency") or ""),
+            liquidity=Liquidity.MAKER if taker == "maker" else Liquidity.TAKER if taker == "taker" else Liquidity.UNKNOWN,
+            exchange_ts_ns=int(trade.get("timestamp") or 0) * 1_000_000,
+            receive_ts_ns=_now_ns(),
+        )
+
+
+def _now_ns() -> int:
+    return time.time_ns()
