@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import asyncpg
 import msgspec
 
-from platform_streams.schemas import Fill, Hop, OrderEvent, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
-from platform_streams.schemas.fixed_point import parse_at_scale, to_decimal
+from platform_streams.schemas import Fill, Hop, Liquidity, OrderEvent, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+from platform_streams.schemas.fixed_point import parse_at_scale, parse_decimal, to_decimal
 from platform_streams.sinks.tables import timestamp
 
 _UNFINISHED = ("pending", "new", "partially_filled")
@@ -121,6 +121,10 @@ class OrderStore:
         )  # fmt: skip
         return inserted is not None
 
+    async def fills(self, account: str, exchange: str) -> list[Fill]:
+        """Every fill of the account at the exchange, in exchange time: what positions are rebuilt from."""
+        return [_fill(row) for row in await self._pool.fetch(_SELECT_FILLS, account, exchange)]
+
     async def get(self, client_order_id: str) -> StoredOrder | None:
         rows = await self._pool.fetch(_SELECT_ORDERS + " WHERE client_order_id = $1", client_order_id)
         return _stored(rows[0]) if rows else None
@@ -134,6 +138,27 @@ class OrderStore:
             query += " AND exchange = $3"
             arguments.append(exchange)
         return [_stored(row) for row in await self._pool.fetch(query + " ORDER BY created_ts_ns, client_order_id", *arguments)]
+
+
+_SELECT_FILLS = """
+SELECT fill_id, client_order_id, exchange_order_id, account, exchange, symbol, side, price::text AS price,
+       size::text AS size, fee::text AS fee, fee_asset, liquidity, exchange_ts_ns, receive_ts_ns
+FROM fills WHERE account = $1 AND exchange = $2 ORDER BY exchange_ts_ns, fill_id
+"""
+
+
+def _fill(row: asyncpg.Record) -> Fill:
+    """A stored fill; NUMERIC keeps the scale it was written with, so the mantissas come back exactly."""
+    price, price_scale = parse_decimal(row["price"])
+    size, size_scale = parse_decimal(row["size"])
+    fee, fee_scale = parse_decimal(row["fee"])
+    return Fill(
+        fill_id=row["fill_id"], client_order_id=row["client_order_id"], exchange_order_id=row["exchange_order_id"],
+        account=row["account"], exchange=row["exchange"], symbol=row["symbol"], side=Side(row["side"]), price=price,
+        size=size, price_scale=price_scale, size_scale=size_scale, fee=fee, fee_scale=fee_scale,
+        fee_asset=row["fee_asset"], liquidity=Liquidity(row["liquidity"]), exchange_ts_ns=row["exchange_ts_ns"],
+        receive_ts_ns=row["receive_ts_ns"],
+    )  # fmt: skip
 
 
 def _stored(row: asyncpg.Record) -> StoredOrder:
