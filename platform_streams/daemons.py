@@ -77,6 +77,12 @@ DAEMON_KINDS: Mapping[str, DaemonKind] = {
         "PostgresSinkSettings",
         "writes trades, top of book, dead letters and instruments to PostgreSQL; candles from trades",
     ),
+    "execution": DaemonKind(
+        "platform_streams.execution.daemon",
+        "ExecutionDaemon",
+        "ExecutionSettings",
+        "one exchange account's order requests to the exchange; order events, fills, positions",
+    ),
     "exchange-simulator": DaemonKind(
         "platform_streams.simulator.daemon",
         "ExchangeSimulatorDaemon",

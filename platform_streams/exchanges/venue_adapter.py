@@ -93,6 +93,26 @@ class UnknownVenue(KeyError):
         return str(self.args[0])
 
 
+class OrderEntrySpec(msgspec.Struct, frozen=True):
+    """A venue's order entry, as the execution daemons drive it through ccxt's async client: which
+    ccxt class, how its URLs point at another host (the simulator), what a client order id may be,
+    and which credentials an account needs (read from the environment, never logged)."""
+
+    ccxt_id: str
+    urls: Callable[[str], dict[str, Any]]  # REST base URL → ccxt's ``urls`` entry
+    client_order_id_max: int  # characters
+    client_order_id_alphabet: str  # the characters a client order id may use
+    credentials: tuple[str, ...] = ("apiKey", "secret")  # ccxt config keys an account needs
+    options: dict[str, Any] = msgspec.field(default_factory=dict)  # ccxt options: spot only, no calls beyond the URLs above
+
+    def ccxt_config(self, rest_url: str, credentials: dict[str, str]) -> dict[str, Any]:
+        """ccxt's config: the real venue's hosts unless ``rest_url`` is given, and the account's keys."""
+        config: dict[str, Any] = {"enableRateLimit": False, "timeout": 10_000, "options": dict(self.options), **credentials}
+        if rest_url:
+            config["urls"] = {"api": self.urls(rest_url.rstrip("/"))}
+        return config
+
+
 class VenueAdapter(msgspec.Struct, frozen=True):
     """One venue: its name (the ``exchange`` of its md.raw frames, instruments and canonical events),
     its real endpoints and documented limits, and the factories of its feed, parser and book rule."""
@@ -105,7 +125,7 @@ class VenueAdapter(msgspec.Struct, frozen=True):
     feed_factory: FeedFactory
     parser: ParserFactory
     book_sync: Callable[[str], BookSync]  # symbol → its book rule (depth, where it matters, from the subscription)
-    execution: Any = None  # order entry (place/cancel/query, user stream): the trading path's, in execution.py
+    execution: OrderEntrySpec | None = None  # order entry, from the venue's execution.py; None: market data only
 
     def feed(self, rest_url: str = "", ws_url: str = "", book_depth: int = 0) -> MarketDataFeed:
         """The venue's feed, pointed at ``rest_url``/``ws_url`` (the simulator) or the real hosts."""

@@ -1,9 +1,10 @@
-"""Binance spot as one venue adapter: combined streams with REST depth snapshots, and the native trade path."""
+"""Binance spot as one venue adapter: combined streams with REST depth snapshots, the native trade path, order entry."""
 
 from __future__ import annotations
 
 from platform_streams.exchanges.binance import endpoints
 from platform_streams.exchanges.binance.book_sync import BinanceBookSync
+from platform_streams.exchanges.binance.execution import ORDER_ENTRY
 from platform_streams.exchanges.binance.feed import BinanceFeed
 from platform_streams.exchanges.binance.instruments import EXCHANGE
 from platform_streams.exchanges.binance.parser import BinanceParser
@@ -18,4 +19,5 @@ ADAPTER = VenueAdapter(
     feed_factory=BinanceFeed,
     parser=BinanceParser,
     book_sync=BinanceBookSync,
+    execution=ORDER_ENTRY,
 )

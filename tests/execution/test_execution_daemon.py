@@ -1,0 +1,78 @@
+"""The execution daemon with a real broker, a real PostgreSQL and the simulator's Binance: order
+requests in, order events, fills and positions out, each order at the exchange once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import msgspec
+import pytest
+from confluent_kafka import Producer
+
+from platform_streams.database.migrate import migrate
+from platform_streams.execution.daemon import ExecutionDaemon, ExecutionSettings, ExecutionTopics
+from platform_streams.kafka_clients import ProducerProfile, producer_settings
+from platform_streams.runtime import Output
+from platform_streams.schemas import Fill, OrderEvent, OrderStatus, Position, TypedDecoder
+from platform_streams.settings import ConfigError
+from platform_streams.simulator import SimulatorThread
+from tests.execution.test_ccxt_order_entry import order, requests_for
+from tests.kafka_helpers import DaemonThread, read_until
+from tests.simulator.conftest import make_config
+
+
+@pytest.fixture
+def simulator() -> Iterator[SimulatorThread]:
+    with SimulatorThread(make_config(exchanges=["binance"])) as sim:
+        yield sim
+
+
+def test_requests_become_orders_at_the_exchange_and_events_fills_positions(
+    simulator: SimulatorThread, kafka_bootstrap: str, topic_factory, database_url: str
+) -> None:
+    migrate(database_url)
+    requests, events, fills, positions = (topic_factory(n) for n in ("req", "evt", "fill", "pos"))
+    symbol, price_scale, size_scale, price, size = requests_for(simulator)
+    settings = ExecutionSettings(
+        name="exec-test", bootstrap_servers=kafka_bootstrap, metrics_port=-1, inputs=[requests], account="sim",
+        exchange="binance", rest_url=simulator.urls["binance"].rest, simulator_keys=True, database_url=database_url,
+        poll_interval_s=0.2, topics=ExecutionTopics(order_events=events, fills=fills, positions=positions),
+    )  # fmt: skip
+    producer = Producer(producer_settings(kafka_bootstrap, ProducerProfile.LATENCY))
+    resting = order("d-rest", symbol, price_scale, size_scale, price, size)
+    market = order("d-mkt", symbol, price_scale, size_scale, None, size)
+    other_account = msgspec.structs.replace(order("d-other", symbol, price_scale, size_scale, None, size), account="x")
+    for request in (resting, market, other_account, resting):  # the resting order's request twice
+        out = Output.event(requests, request)
+        producer.produce(out.topic, out.value, out.key)
+    producer.produce(requests, b"not an order request", b"sim")
+    assert producer.flush(30) == 0
+
+    with DaemonThread(ExecutionDaemon(settings)):
+        got = read_until(kafka_bootstrap, events, lambda got: len(got) >= 2)
+        decoded = [TypedDecoder(OrderEvent).decode(m.value()) for m in got]
+        assert {(e.client_order_id, e.status) for e in decoded} >= {("d-rest", OrderStatus.NEW), ("d-mkt", OrderStatus.FILLED)}
+        fill_records = read_until(
+            kafka_bootstrap, fills, lambda got: sum(TypedDecoder(Fill).decode(m.value()).size for m in got) >= size
+        )
+        assert {TypedDecoder(Fill).decode(m.value()).client_order_id for m in fill_records} == {"d-mkt"}
+        (position,) = [
+            TypedDecoder(Position).decode(m.value()) for m in read_until(kafka_bootstrap, positions, lambda got: len(got) >= 1)
+        ][-1:]
+        assert (position.account, position.symbol) == ("sim", symbol) and position.size * 10 ** (
+            size_scale - position.size_scale
+        ) == size
+
+    arrivals = [o.client_order_id for o in simulator.ground_truth.orders("binance")]
+    assert sorted(arrivals) == ["d-mkt", "d-rest"]  # once each; the other account's request is not ours
+
+
+def test_a_venue_without_order_entry_or_missing_keys_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="'coinbase' has no order entry; venues that trade: binance"):
+        ExecutionSettings(name="x", account="a", exchange="coinbase")
+    monkeypatch.delenv("TRADEPLAT_MAIN_1_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match="TRADEPLAT_MAIN_1_API_KEY, TRADEPLAT_MAIN_1_API_SECRET"):
+        ExecutionSettings(name="x", account="main-1", exchange="binance").credentials()
+    monkeypatch.setenv("TRADEPLAT_MAIN_1_API_KEY", "k")
+    monkeypatch.setenv("TRADEPLAT_MAIN_1_API_SECRET", "s")
+    assert ExecutionSettings(name="x", account="main-1", exchange="binance").credentials() == {"apiKey": "k", "secret": "s"}
