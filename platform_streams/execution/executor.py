@@ -80,6 +80,8 @@ class AccountExecutor:
         events: list[ExecutionEvent] = []
         for fill in await self.store.fills(self.entry.account, self.entry.exchange):
             self.positions.apply(fill)
+        for state in self.positions.states():
+            await self.store.save_position(state.snapshot())  # a crash may have come between a fill and its position
         for stored in await self.store.unfinished(self.entry.account, self.entry.exchange):
             events.extend(await self._reconcile(stored))
         return events
@@ -133,6 +135,7 @@ class AccountExecutor:
                 events.append(fill)
                 position = self.positions.apply(fill)
                 if position is not None:
+                    await self.store.save_position(position)
                     events.append(position)
         return events
 

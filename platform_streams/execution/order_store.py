@@ -15,7 +15,18 @@ from collections.abc import Sequence
 import asyncpg
 import msgspec
 
-from platform_streams.schemas import Fill, Hop, Liquidity, OrderEvent, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+from platform_streams.schemas import (
+    Fill,
+    Hop,
+    Liquidity,
+    OrderEvent,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TimeInForce,
+)
 from platform_streams.schemas.fixed_point import parse_at_scale, parse_decimal, to_decimal
 from platform_streams.sinks.tables import timestamp
 
@@ -60,6 +71,17 @@ INSERT INTO fills (exchange, account, symbol, fill_id, client_order_id, exchange
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT DO NOTHING
 RETURNING fill_id
+"""
+
+_UPSERT_POSITION = """
+INSERT INTO positions (account, exchange, symbol, size, average_price, realized_pnl, unrealized_pnl, mark_price, fees,
+                       version, updated_ts_ns)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
+ON CONFLICT (account, exchange, symbol) DO UPDATE SET
+    size = EXCLUDED.size, average_price = EXCLUDED.average_price, realized_pnl = EXCLUDED.realized_pnl,
+    unrealized_pnl = EXCLUDED.unrealized_pnl, mark_price = EXCLUDED.mark_price, fees = EXCLUDED.fees,
+    version = EXCLUDED.version, updated_ts_ns = EXCLUDED.updated_ts_ns
+WHERE positions.version < EXCLUDED.version
 """
 
 _SELECT_ORDERS = """
@@ -120,6 +142,18 @@ class OrderStore:
             timestamp(fill.exchange_ts_ns), fill.exchange_ts_ns, fill.receive_ts_ns,
         )  # fmt: skip
         return inserted is not None
+
+    async def save_position(self, position: Position) -> None:
+        """Keep the account's position in the instrument, unless a newer version is stored already."""
+        await self._pool.execute(
+            _UPSERT_POSITION,
+            position.account, position.exchange, position.symbol, to_decimal(position.size, position.size_scale),
+            to_decimal(position.average_price, position.price_scale), to_decimal(position.realized_pnl, position.pnl_scale),
+            to_decimal(position.unrealized_pnl, position.pnl_scale),
+            None if position.mark_price is None else to_decimal(position.mark_price, position.price_scale),
+            json.dumps([{"asset": f.asset, "amount": str(to_decimal(f.amount, f.scale))} for f in position.fees]),
+            position.version, position.updated_ts_ns,
+        )  # fmt: skip
 
     async def fills(self, account: str, exchange: str) -> list[Fill]:
         """Every fill of the account at the exchange, in exchange time: what positions are rebuilt from."""

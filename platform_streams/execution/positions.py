@@ -152,6 +152,9 @@ class PositionBook:
                 moved.append(state)
         return moved
 
+    def states(self) -> list[PositionState]:
+        return list(self._positions.values())
+
     def get(self, account: str, exchange: str, symbol: str) -> PositionState | None:
         return self._positions.get((account, exchange, symbol))
 

@@ -81,6 +81,10 @@ def test_orders_reach_the_exchange_once_through_replays_crashes_and_restarts(
             # positions rebuilt from the stored fills, exactly as before the restart
             rebuilt = restarted.positions.get("sim", "binance", symbol)
             assert rebuilt is not None and rebuilt.snapshot() == position.snapshot()
+            async with store._pool.acquire() as connection:  # noqa: SLF001 - the positions table as the sink keeps it
+                row = await connection.fetchrow("SELECT size, version FROM positions WHERE account = 'sim'")
+            expected = rebuilt.snapshot()
+            assert (row["size"] * 10**expected.size_scale, row["version"]) == (expected.size, expected.version)
             # reconciling again only publishes the same states again (same event ids): nothing is sent
             republished = await restarted.reconcile_all()
             assert [e.event_id for e in republished] == [e.event_id for e in events if isinstance(e, OrderEvent)]

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from platform_streams.database.migrate import migrate
 from platform_streams.execution.order_lifecycle import OrderUpdate, TrackedOrder
 from platform_streams.execution.order_store import OrderStore
-from platform_streams.schemas import Fill, Hop, Liquidity, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+from platform_streams.schemas import (
+    AssetAmount,
+    Fill,
+    Hop,
+    Liquidity,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TimeInForce,
+)
 
 
 def request(client_order_id: str, account: str = "acct", price: int | None = 6_512_345) -> OrderRequest:
@@ -101,6 +113,32 @@ def test_a_fill_is_kept_once(database_url: str) -> None:
             async with store._pool.acquire() as connection:  # noqa: SLF001
                 row = await connection.fetchrow("SELECT price::text, size::text, fee::text FROM fills")
             assert tuple(row) == ("65123.45", "0.0500", "0.00003256")
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_position_is_kept_only_if_newer(database_url: str) -> None:
+    migrate(database_url)
+
+    async def scenario() -> None:
+        store = await OrderStore.connect(database_url)
+        try:
+
+            def position(version: int, size: int) -> Position:
+                return Position(
+                    account="acct", exchange="binance", symbol="BTC/USDT", size=size, size_scale=4,
+                    average_price=651_234_500, price_scale=6, realized_pnl=-12, unrealized_pnl=34, pnl_scale=6,
+                    mark_price=None, fees=[AssetAmount("USDT", 3_256, 8)], updated_ts_ns=version, version=version,
+                )  # fmt: skip
+
+            await store.save_position(position(2, 500))
+            await store.save_position(position(1, 999))  # older: ignored
+            async with store._pool.acquire() as connection:  # noqa: SLF001
+                row = await connection.fetchrow("SELECT size::text, realized_pnl::text, version, fees FROM positions")
+            assert (row["size"], row["realized_pnl"], row["version"]) == ("0.0500", "-0.000012", 2)
+            assert json.loads(row["fees"]) == [{"asset": "USDT", "amount": "0.00003256"}]
         finally:
             await store.close()
 
