@@ -24,10 +24,12 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 from confluent_kafka import Message
+from prometheus_client import Histogram
 
 from platform_streams.exchanges.registry import VENUES
 from platform_streams.execution.ccxt_order_entry import CcxtOrderEntry, OrderEntryError, RateLimited
 from platform_streams.execution.executor import AccountExecutor, ExecutionEvent
+from platform_streams.execution.order_lifecycle import OrderUpdate
 from platform_streams.execution.order_store import OrderStore
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
 from platform_streams.schemas import EventDecodeError, Fill, OrderEvent, OrderRequest, Position, TypedDecoder
@@ -35,6 +37,8 @@ from platform_streams.settings import ConfigError
 from platform_streams.topics import FILL_TOPIC, ORDER_EVENT_TOPIC, ORDER_REQUEST_TOPIC, POSITION_TOPIC
 
 T = TypeVar("T")
+
+LATENCY_BUCKETS = tuple(b / 1000 for b in (0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 250, 500, 1000, 2500, 5000))
 
 _CREDENTIAL_SUFFIXES = {"apiKey": "API_KEY", "secret": "API_SECRET", "password": "API_PASSWORD"}
 
@@ -107,6 +111,23 @@ class ExecutionDaemon(StreamDaemon):
         self._executor: AccountExecutor | None = None
         self._next_poll = 0.0
         self._paused_until = 0.0
+        registry, name = self.metrics.registry, settings.name
+        self._tick_to_sent = Histogram(
+            "platform_execution_tick_to_sent_seconds", "From the market event's receipt to the order handed to the exchange",
+            ("daemon",), buckets=LATENCY_BUCKETS, registry=registry,
+        ).labels(name)  # fmt: skip
+        self._acknowledged = Histogram(
+            "platform_execution_ack_seconds", "From the order handed to the exchange to its answer", ("daemon",),
+            buckets=LATENCY_BUCKETS, registry=registry,
+        ).labels(name)  # fmt: skip
+        self._stage = Histogram(
+            "platform_execution_stage_seconds", "Time each stage of an order's causal chain took (its hops)",
+            ("daemon", "stage"), buckets=LATENCY_BUCKETS, registry=registry,
+        )  # fmt: skip
+        self._broker_wait = Histogram(
+            "platform_execution_broker_wait_seconds", "Time an order's causal chain spent between stages (in the broker)",
+            ("daemon",), buckets=LATENCY_BUCKETS, registry=registry,
+        ).labels(name)  # fmt: skip
 
     # -- the executor's event loop --------------------------------------------------------------
     def _io(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -120,7 +141,7 @@ class ExecutionDaemon(StreamDaemon):
         entry = CcxtOrderEntry(
             settings.exchange, settings.account, spec.ccxt_id, spec.ccxt_config(settings.rest_url, settings.credentials())
         )
-        return AccountExecutor(entry, store)
+        return AccountExecutor(entry, store, on_sent=self._trace)
 
     async def _close(self) -> None:
         if self._executor is not None:
@@ -186,6 +207,21 @@ class ExecutionDaemon(StreamDaemon):
             return
         for event in events:
             self.produce(self._output(event))
+
+    def _trace(self, request: OrderRequest, sent_ns: int, answer: OrderUpdate) -> None:
+        """An order's latency trace into the histograms (the orders table keeps it per order)."""
+        if request.market_receive_ts_ns:
+            self._tick_to_sent.observe((sent_ns - request.market_receive_ts_ns) / 1e9)
+        if answer.receive_ts_ns:
+            self._acknowledged.observe((answer.receive_ts_ns - sent_ns) / 1e9)
+        previous_out = request.market_receive_ts_ns
+        for hop in request.hops:
+            self._stage.labels(self.settings.name, hop.stage).observe((hop.out_ts_ns - hop.in_ts_ns) / 1e9)
+            if previous_out:
+                self._broker_wait.observe(max(0, hop.in_ts_ns - previous_out) / 1e9)
+            previous_out = hop.out_ts_ns
+        if previous_out:
+            self._broker_wait.observe(max(0, sent_ns - previous_out) / 1e9)  # the request's own hop into execution
 
     def _output(self, event: ExecutionEvent) -> Output:
         topics = self.settings.topics

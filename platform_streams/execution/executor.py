@@ -44,9 +44,16 @@ class OrderEntry(Protocol):
 class AccountExecutor:
     """Executes one account's order requests at one venue and follows the orders to their end."""
 
-    def __init__(self, entry: OrderEntry, store: OrderStore, clock_ns: Callable[[], int] = time.time_ns) -> None:
+    def __init__(
+        self,
+        entry: OrderEntry,
+        store: OrderStore,
+        clock_ns: Callable[[], int] = time.time_ns,
+        on_sent: Callable[[OrderRequest, int, OrderUpdate], None] | None = None,
+    ) -> None:
         self.entry = entry
         self.store = store
+        self.on_sent = on_sent  # (request, sent_ns, the exchange's answer): the latency trace's last hops
         self.positions = PositionBook()
         self.open_orders: dict[str, TrackedOrder] = {}
         self._clock_ns = clock_ns
@@ -70,8 +77,11 @@ class AccountExecutor:
 
     async def _send(self, tracked: TrackedOrder) -> list[ExecutionEvent]:
         request = tracked.request
-        await self.store.mark_sent(request.client_order_id, self._now())
+        sent_ns = self._now()
+        await self.store.mark_sent(request.client_order_id, sent_ns)
         update = await self.entry.place(request)
+        if self.on_sent is not None:
+            self.on_sent(request, sent_ns, update)
         return await self._follow(tracked, update)
 
     # -- reconciliation ------------------------------------------------------------------------

@@ -3,17 +3,19 @@ requests in, order events, fills and positions out, each order at the exchange o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import msgspec
 import pytest
 from confluent_kafka import Producer
+from prometheus_client import generate_latest
 
 from platform_streams.database.migrate import migrate
 from platform_streams.execution.daemon import ExecutionDaemon, ExecutionSettings, ExecutionTopics
 from platform_streams.kafka_clients import ProducerProfile, producer_settings
 from platform_streams.runtime import Output
-from platform_streams.schemas import Fill, OrderEvent, OrderStatus, Position, TypedDecoder
+from platform_streams.schemas import Fill, Hop, OrderEvent, OrderStatus, Position, TypedDecoder
 from platform_streams.settings import ConfigError
 from platform_streams.simulator import SimulatorThread
 from tests.execution.test_ccxt_order_entry import order, requests_for
@@ -40,7 +42,12 @@ def test_requests_become_orders_at_the_exchange_and_events_fills_positions(
     )  # fmt: skip
     producer = Producer(producer_settings(kafka_bootstrap, ProducerProfile.LATENCY))
     resting = order("d-rest", symbol, price_scale, size_scale, price, size)
-    market = order("d-mkt", symbol, price_scale, size_scale, None, size)
+    now = time.time_ns()
+    market = msgspec.structs.replace(
+        order("d-mkt", symbol, price_scale, size_scale, None, size),
+        market_receive_ts_ns=now - 5_000_000,
+        hops=[Hop("strategy", now - 4_000_000, now - 3_000_000)],
+    )  # its latency trace: received 5 ms ago, a strategy decided 1 ms later
     other_account = msgspec.structs.replace(order("d-other", symbol, price_scale, size_scale, None, size), account="x")
     for request in (resting, market, other_account, resting):  # the resting order's request twice
         out = Output.event(requests, request)
@@ -48,7 +55,8 @@ def test_requests_become_orders_at_the_exchange_and_events_fills_positions(
     producer.produce(requests, b"not an order request", b"sim")
     assert producer.flush(30) == 0
 
-    with DaemonThread(ExecutionDaemon(settings)):
+    daemon = ExecutionDaemon(settings)
+    with DaemonThread(daemon):
         got = read_until(kafka_bootstrap, events, lambda got: len(got) >= 2)
         decoded = [TypedDecoder(OrderEvent).decode(m.value()) for m in got]
         assert {(e.client_order_id, e.status) for e in decoded} >= {("d-rest", OrderStatus.NEW), ("d-mkt", OrderStatus.FILLED)}
@@ -63,6 +71,10 @@ def test_requests_become_orders_at_the_exchange_and_events_fills_positions(
             size_scale - position.size_scale
         ) == size
 
+    metrics = generate_latest(daemon.metrics.registry).decode()
+    assert 'platform_execution_tick_to_sent_seconds_count{daemon="exec-test"} 1.0' in metrics
+    assert 'platform_execution_stage_seconds_count{daemon="exec-test",stage="strategy"} 1.0' in metrics
+    assert 'platform_execution_ack_seconds_count{daemon="exec-test"} 2.0' in metrics  # both orders sent
     arrivals = [o.client_order_id for o in simulator.ground_truth.orders("binance")]
     assert sorted(arrivals) == ["d-mkt", "d-rest"]  # once each; the other account's request is not ours
 
