@@ -1,6 +1,9 @@
 """The execution daemon: one exchange account's order requests → the exchange → order events,
 fills and positions. Thin glue around :class:`AccountExecutor` on the stream runtime.
 
+``mode: paper`` fills the account's orders against the exchange's live market data instead
+(:mod:`.paper_venue`): the daemon reads ``md.trade`` and ``md.bbo`` too, and nothing is sent.
+
 One consumer group per account (requests are keyed by account, so one process handles an
 account in order). The executor's I/O (the exchange through ccxt, PostgreSQL) runs on an event
 loop of the daemon's own; ``handle`` hands it a batch and returns what came back, so the runtime
@@ -19,7 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Coroutine, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import asyncpg
 import msgspec
@@ -31,10 +34,11 @@ from platform_streams.execution.ccxt_order_entry import CcxtOrderEntry, OrderEnt
 from platform_streams.execution.executor import AccountExecutor, ExecutionEvent
 from platform_streams.execution.order_lifecycle import OrderUpdate
 from platform_streams.execution.order_store import OrderStore
+from platform_streams.execution.paper_venue import PaperOrderEntry, PaperVenue
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
-from platform_streams.schemas import EventDecodeError, Fill, OrderEvent, OrderRequest, Position, TypedDecoder
+from platform_streams.schemas import BestBidOffer, EventDecodeError, Fill, OrderEvent, OrderRequest, Position, Trade, TypedDecoder
 from platform_streams.settings import ConfigError
-from platform_streams.topics import FILL_TOPIC, ORDER_EVENT_TOPIC, ORDER_REQUEST_TOPIC, POSITION_TOPIC
+from platform_streams.topics import BBO_TOPIC, FILL_TOPIC, ORDER_EVENT_TOPIC, ORDER_REQUEST_TOPIC, POSITION_TOPIC, TRADE_TOPIC
 
 T = TypeVar("T")
 
@@ -55,10 +59,21 @@ class ExecutionTopics(msgspec.Struct, frozen=True, kw_only=True):
     positions: str = POSITION_TOPIC
 
 
+class PaperSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Paper mode: orders filled against the exchange's live market data, never sent."""
+
+    maker_fee_bps: int = 10
+    taker_fee_bps: int = 10
+    trade_topic: str = TRADE_TOPIC
+    bbo_topic: str = BBO_TOPIC
+
+
 class ExecutionSettings(DaemonSettings, kw_only=True):
     inputs: list[str] = msgspec.field(default_factory=lambda: [ORDER_REQUEST_TOPIC])
     account: str
     exchange: str
+    mode: Literal["live", "paper"] = "live"
+    paper: PaperSettings = msgspec.field(default_factory=PaperSettings)
     rest_url: str = ""  # the simulator's REST base URL; empty: the real venue
     simulator_keys: bool = False
     database_url: str = ""
@@ -66,6 +81,13 @@ class ExecutionSettings(DaemonSettings, kw_only=True):
     topics: ExecutionTopics = msgspec.field(default_factory=ExecutionTopics)
 
     def __post_init__(self) -> None:
+        if self.mode == "paper":
+            for topic in (self.paper.trade_topic, self.paper.bbo_topic):
+                if topic not in self.inputs:
+                    self.inputs.append(topic)  # the market data paper orders fill against
+            if self.exchange not in VENUES:
+                raise ConfigError(f"exchange: no venue {self.exchange!r}; known: {', '.join(sorted(VENUES))}")
+            return
         venue = VENUES.get(self.exchange)
         if venue is None or venue.execution is None:
             trading = sorted(name for name, adapter in VENUES.items() if adapter.execution is not None)
@@ -106,6 +128,14 @@ class ExecutionDaemon(StreamDaemon):
     def __init__(self, settings: ExecutionSettings) -> None:
         super().__init__(settings)
         self._decoder = TypedDecoder(OrderRequest)
+        self._market_decoder = TypedDecoder(Trade, BestBidOffer)
+        self._paper = None
+        if settings.mode == "paper":
+            self._paper = PaperVenue(
+                settings.exchange, settings.account, settings.paper.maker_fee_bps, settings.paper.taker_fee_bps
+            )
+        self._market_topics = {settings.paper.trade_topic, settings.paper.bbo_topic} if self._paper else set()
+        self._key_prefix = f"{settings.exchange}:".encode()
         self._loop = asyncio.new_event_loop()
         self._loop_thread = threading.Thread(target=self._loop.run_forever, name="execution-io", daemon=True)
         self._executor: AccountExecutor | None = None
@@ -135,9 +165,11 @@ class ExecutionDaemon(StreamDaemon):
 
     async def _open(self) -> AccountExecutor:
         settings = self.settings
+        store = await OrderStore.connect(settings.resolved_database_url())
+        if self._paper is not None:
+            return AccountExecutor(PaperOrderEntry(self._paper), store, on_sent=self._trace)
         spec = VENUES[settings.exchange].execution
         assert spec is not None
-        store = await OrderStore.connect(settings.resolved_database_url())
         entry = CcxtOrderEntry(
             settings.exchange, settings.account, spec.ccxt_id, spec.ccxt_config(settings.rest_url, settings.credentials())
         )
@@ -163,15 +195,36 @@ class ExecutionDaemon(StreamDaemon):
     # -- the stage ------------------------------------------------------------------------------
     def handle(self, batch: Sequence[Message]) -> Iterable[Output]:
         assert self._executor is not None
-        requests, outputs = [], []
+        executor = self._executor
+        requests: list[OrderRequest] = []
+        outputs: list[Output] = []
+        market_moved = False
         for message in batch:
             try:
-                requests.append(self._decoder.decode(message.value()))
+                if message.topic() not in self._market_topics:
+                    requests.append(self._decoder.decode(message.value()))
+                    continue
+                if requests:  # the batch's order: requests before this market event are placed first
+                    outputs.extend(self._output(event) for event in self._submit(executor, requests))
+                    requests = []
+                market_moved |= self._on_market(message)
             except EventDecodeError as error:
                 outputs.append(self.dead_letter(message, error))
         if requests:
-            outputs.extend(self._output(event) for event in self._submit(self._executor, requests))
+            outputs.extend(self._output(event) for event in self._submit(executor, requests))
+        if market_moved:  # paper orders filled by the market: follow them now, not at the next poll
+            outputs.extend(self._output(event) for event in self._io(executor.poll()))
         return outputs
+
+    def _on_market(self, message: Message) -> bool:
+        """Feed the paper venue one market event of its exchange; whether it filled an order."""
+        assert self._paper is not None
+        key = message.key()
+        if key is None or not key.startswith(self._key_prefix):
+            return False
+        event = self._market_decoder.decode(message.value())
+        touched = self._paper.on_trade(event) if isinstance(event, Trade) else self._paper.on_quote(event)
+        return bool(touched)
 
     def _submit(self, executor: AccountExecutor, requests: list[OrderRequest]) -> list[ExecutionEvent]:
         """Submit until the exchange and the database answer: a rate refusal waits as long as the

@@ -12,15 +12,27 @@ from confluent_kafka import Producer
 from prometheus_client import generate_latest
 
 from platform_streams.database.migrate import migrate
-from platform_streams.execution.daemon import ExecutionDaemon, ExecutionSettings, ExecutionTopics
+from platform_streams.execution.daemon import ExecutionDaemon, ExecutionSettings, ExecutionTopics, PaperSettings
 from platform_streams.kafka_clients import ProducerProfile, producer_settings
 from platform_streams.runtime import Output
-from platform_streams.schemas import Fill, Hop, OrderEvent, OrderStatus, Position, TypedDecoder
+from platform_streams.schemas import (
+    BestBidOffer,
+    Fill,
+    Hop,
+    OrderEvent,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    Trade,
+    TypedDecoder,
+)
 from platform_streams.settings import ConfigError
 from platform_streams.simulator import SimulatorThread
 from tests.execution.test_ccxt_order_entry import order, requests_for
 from tests.kafka_helpers import DaemonThread, read_until
 from tests.simulator.conftest import make_config
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -88,3 +100,58 @@ def test_a_venue_without_order_entry_or_missing_keys_is_a_clear_error(monkeypatc
     monkeypatch.setenv("TRADEPLAT_MAIN_1_API_KEY", "k")
     monkeypatch.setenv("TRADEPLAT_MAIN_1_API_SECRET", "s")
     assert ExecutionSettings(name="x", account="main-1", exchange="binance").credentials() == {"apiKey": "k", "secret": "s"}
+
+
+def test_paper_mode_fills_against_the_market_data_it_reads(kafka_bootstrap: str, topic_factory, database_url: str) -> None:
+    migrate(database_url)
+    requests, trades, quotes, events, fills, positions = (topic_factory(n) for n in ("req", "trd", "bbo", "evt", "fill", "pos"))
+    settings = ExecutionSettings(
+        name="paper-test", bootstrap_servers=kafka_bootstrap, metrics_port=-1, inputs=[requests], account="paper-1",
+        exchange="okx", mode="paper", paper=PaperSettings(trade_topic=trades, bbo_topic=quotes, maker_fee_bps=1, taker_fee_bps=5),
+        database_url=database_url, topics=ExecutionTopics(order_events=events, fills=fills, positions=positions),
+    )  # fmt: skip
+    assert settings.inputs == [requests, trades, quotes]
+    producer = Producer(producer_settings(kafka_bootstrap, ProducerProfile.LATENCY))
+
+    def send(topic: str, event: object) -> None:
+        out = Output.event(topic, event)
+        producer.produce(out.topic, out.value, out.key)
+        assert producer.flush(30) == 0
+
+    base = msgspec.structs.replace(order("p-mkt", "BTC/USDT", 2, 3, None, 2_000), account="paper-1", exchange="okx")
+    resting = msgspec.structs.replace(
+        base, client_order_id="p-rest", order_type=OrderType.LIMIT, side=Side.SELL, price=10_020, size=1_000
+    )
+    daemon = ExecutionDaemon(settings)
+    paper = daemon._paper  # noqa: SLF001 - the venue it fills against: the test waits until it saw the market
+    assert paper is not None
+    with DaemonThread(daemon):
+        send(quotes, BestBidOffer("okx", "BTC/USDT", 1, 1, 1, 10_000, 3_000, 10_010, 3_000, 2, 3))
+        send(quotes, BestBidOffer("binance", "BTC/USDT", 1, 1, 1, 5, 1, 6, 1, 2, 3))  # another exchange: ignored
+        wait_until(lambda: "BTC/USDT" in paper._quotes, 60, "the paper venue to see the quote")  # noqa: SLF001
+        send(requests, base)
+        send(requests, resting)
+        wait_until(lambda: paper.order("p-rest") is not None, 60, "the resting order placed")
+        send(trades, Trade("okx", "BTC/USDT", 2, 2, 2, "t-1", Side.BUY, 10_030, 1_000, 2, 3))  # through the resting sell
+        got = read_until(
+            kafka_bootstrap,
+            events,
+            lambda got: (
+                {TypedDecoder(OrderEvent).decode(m.value()).status for m in got} >= {OrderStatus.FILLED} and len(got) >= 3
+            ),
+        )
+        statuses = [(e.client_order_id, e.status) for e in (TypedDecoder(OrderEvent).decode(m.value()) for m in got)]
+        assert statuses == [("p-mkt", OrderStatus.FILLED), ("p-rest", OrderStatus.NEW), ("p-rest", OrderStatus.FILLED)]
+        fill_events = [
+            TypedDecoder(Fill).decode(m.value()) for m in read_until(kafka_bootstrap, fills, lambda got: len(got) >= 2)
+        ]
+        assert [(f.price, f.size, f.liquidity.value) for f in fill_events] == [(10_010, 2_000, "taker"), (10_020, 1_000, "maker")]
+        final = [
+            TypedDecoder(Position).decode(m.value()) for m in read_until(kafka_bootstrap, positions, lambda got: len(got) >= 2)
+        ][-1]
+        assert (final.size, final.size_scale, final.realized_pnl, final.pnl_scale) == (
+            1_000,
+            3,
+            10_000,
+            5,
+        )  # sold 1 of 2 at +0.10
