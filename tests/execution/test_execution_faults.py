@@ -1,0 +1,109 @@
+"""kill -9 of an execution daemon with orders in flight (issue 11's fault test): after a restart no
+client order id reached the simulator twice, every request became an order, and every fill the
+simulator made is accounted for in PostgreSQL, exactly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import msgspec
+import pytest
+from confluent_kafka import Producer
+
+from platform_streams.database.migrate import migrate
+from platform_streams.kafka_clients import ProducerProfile, producer_settings
+from platform_streams.runtime import Output
+from platform_streams.schemas import Side
+from platform_streams.simulator import SimulatorThread
+from tests.execution.test_ccxt_order_entry import order, requests_for
+from tests.simulator.conftest import make_config
+from tests.waiting import wait_until
+
+ORDERS = 120
+
+
+@pytest.fixture
+def simulator() -> Iterator[SimulatorThread]:
+    with SimulatorThread(make_config(exchanges=["binance"])) as sim:
+        yield sim
+
+
+def stored(database_url: str, sql: str) -> list[asyncpg.Record]:
+    async def fetch() -> list[asyncpg.Record]:
+        connection = await asyncpg.connect(database_url)
+        try:
+            return await connection.fetch(sql)
+        finally:
+            await connection.close()
+
+    return asyncio.run(fetch())
+
+
+@pytest.mark.e2e
+def test_kill_9_with_orders_in_flight_sends_nothing_twice_and_accounts_every_fill(
+    simulator: SimulatorThread, kafka_bootstrap: str, topic_factory, database_url: str, tmp_path: Path
+) -> None:
+    migrate(database_url)
+    requests = topic_factory("req", 1)
+    symbol, price_scale, size_scale, price, size = requests_for(simulator)
+    # alternately a market buy (fills at once) and a resting limit buy well below the market
+    batch = [
+        msgspec.structs.replace(
+            order(f"k9-{i}", symbol, price_scale, size_scale, None if i % 2 else price, size, Side.BUY), created_ts_ns=i
+        )
+        for i in range(ORDERS)
+    ]
+    values = {
+        "name": "exec-k9", "metrics_port": -1, "inputs": [requests], "account": "sim", "exchange": "binance",
+        "rest_url": simulator.urls["binance"].rest, "simulator_keys": True, "database_url": database_url,
+        "batch_max": 5, "group": f"exec-k9-{os.getpid()}",
+        "topics": {k: topic_factory(k) for k in ("order_events", "fills", "positions")},
+    }  # fmt: skip
+    command = [sys.executable, "-m", "platform_streams.cli.main", "daemon", "execution", "--values-json", json.dumps(values)]
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
+    producer = Producer(producer_settings(kafka_bootstrap, ProducerProfile.LATENCY))
+    for request in batch:
+        out = Output.event(requests, request)
+        producer.produce(out.topic, out.value, out.key)
+    assert producer.flush(30) == 0
+
+    with open(tmp_path / "execution.log", "wb") as log:
+        first = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until(lambda: len(simulator.ground_truth.orders("binance")) >= ORDERS // 3, 120, "orders in flight")
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+            second = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                wait_until(
+                    lambda: stored(database_url, "SELECT count(*) AS n FROM orders WHERE status <> 'pending'")[0]["n"] == ORDERS,
+                    180, "every order acknowledged in the record", interval_s=0.5,
+                )  # fmt: skip
+            finally:
+                second.send_signal(signal.SIGTERM)
+                assert second.wait(timeout=60) == 0
+        finally:
+            if first.poll() is None:
+                first.kill()
+
+    arrivals = Counter(a.client_order_id for a in simulator.ground_truth.orders("binance"))
+    assert set(arrivals) == {r.client_order_id for r in batch}
+    assert max(arrivals.values()) == 1, [c for c, n in arrivals.items() if n > 1]  # no client order id twice
+    # every market order filled, and its fills are all stored: the filled size equals the sum of its fills
+    rows = stored(database_url, """
+        SELECT o.client_order_id, o.status, o.filled_size, coalesce(sum(f.size), 0) AS fills
+        FROM orders o LEFT JOIN fills f USING (client_order_id) GROUP BY 1, 2, 3""")  # fmt: skip
+    by_id = {row["client_order_id"]: row for row in rows}
+    for i, request in enumerate(batch):
+        row = by_id[request.client_order_id]
+        assert row["status"] == ("filled" if i % 2 else "new"), row
+        assert row["filled_size"] == row["fills"], row
