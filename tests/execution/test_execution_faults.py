@@ -20,11 +20,13 @@ import pytest
 from confluent_kafka import Producer
 
 from platform_streams.database.migrate import migrate
+from platform_streams.execution.daemon import ExecutionDaemon, ExecutionSettings, ExecutionTopics
 from platform_streams.kafka_clients import ProducerProfile, producer_settings
 from platform_streams.runtime import Output
 from platform_streams.schemas import Side
 from platform_streams.simulator import SimulatorThread
 from tests.execution.test_ccxt_order_entry import order, requests_for
+from tests.kafka_helpers import DaemonThread
 from tests.simulator.conftest import make_config
 from tests.waiting import wait_until
 
@@ -107,3 +109,36 @@ def test_kill_9_with_orders_in_flight_sends_nothing_twice_and_accounts_every_fil
         row = by_id[request.client_order_id]
         assert row["status"] == ("filled" if i % 2 else "new"), row
         assert row["filled_size"] == row["fills"], row
+
+
+@pytest.mark.e2e
+def test_a_429_storm_delays_orders_loses_none_and_never_earns_a_418(
+    kafka_bootstrap: str, topic_factory, database_url: str
+) -> None:
+    """A request-weight budget far below what the orders need: the exchange answers 429 with
+    Retry-After again and again; the daemon waits as told, and every order is placed once."""
+    migrate(database_url)
+    limits = {"rest": {"request_weight": 100, "request_weight_interval_s": 2, "rejections_before_ban": 3}}
+    with SimulatorThread(make_config(exchanges=["binance"], binance=limits)) as sim:
+        symbol, price_scale, size_scale, _, size = requests_for(sim)
+        requests = topic_factory("req", 1)
+        orders = [order(f"storm-{i}", symbol, price_scale, size_scale, None, size) for i in range(12)]
+        settings = ExecutionSettings(
+            name="exec-storm", bootstrap_servers=kafka_bootstrap, metrics_port=-1, inputs=[requests], account="sim",
+            exchange="binance", rest_url=sim.urls["binance"].rest, simulator_keys=True, database_url=database_url,
+            batch_max=12, topics=ExecutionTopics(**{k: topic_factory(k) for k in ("order_events", "fills", "positions")}),
+        )  # fmt: skip
+        producer = Producer(producer_settings(kafka_bootstrap, ProducerProfile.LATENCY))
+        for request in orders:
+            out = Output.event(requests, request)
+            producer.produce(out.topic, out.value, out.key)
+        assert producer.flush(30) == 0
+        with DaemonThread(ExecutionDaemon(settings)):
+            wait_until(
+                lambda: stored(database_url, "SELECT count(*) AS n FROM orders WHERE status = 'filled'")[0]["n"] == len(orders),
+                180, "every order filled", interval_s=0.5,
+            )  # fmt: skip
+        refusals = sim.call(lambda: dict(sim.simulator.venues["binance"].limiter.refusals))
+    assert refusals.get(429, 0) > 0 and refusals.get(418, 0) == 0, refusals
+    accepted = Counter(a.client_order_id for a in sim.ground_truth.orders("binance") if a.error_code == 0)
+    assert accepted == {o.client_order_id: 1 for o in orders}
