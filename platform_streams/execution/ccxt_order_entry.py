@@ -107,6 +107,7 @@ class CcxtOrderEntry:
         self._client.number = str  # every number as the exchange's decimal text: exact, never a float
         self._retries = retries
         self._markets_loaded = False
+        self._answered_fills: dict[str, dict[str, Fill]] = {}  # client order id → fills from the placement's answer
 
     async def close(self) -> None:
         await self._client.close()
@@ -150,7 +151,9 @@ class CcxtOrderEntry:
                 order = await self._call(
                     self._client.create_order, request.symbol, request.order_type.value, request.side.value, amount, price, params
                 )
-                return order_update(order, request, clock())
+                update = order_update(order, request, clock())
+                self._keep_fills(request, update.exchange_order_id, order.get("trades") or [])
+                return update
             except (InsufficientFunds, InvalidOrder) as exc:
                 return OrderUpdate(status=OrderStatus.REJECTED, filled_size=0, reason=str(exc)[:300], receive_ts_ns=clock())
             except (RequestTimeout, NetworkError, ExchangeNotAvailable) as exc:
@@ -182,8 +185,21 @@ class CcxtOrderEntry:
             return None
         return order_update(order, request, _now_ns())
 
-    async def fills(self, request: OrderRequest) -> list[Fill]:
-        """The fills of one order, exact (from the account's trades in its symbol)."""
+    def _keep_fills(self, request: OrderRequest, exchange_order_id: str, trades: list[Mapping[str, Any]]) -> None:
+        """Fills the placement's answer carried (Binance answers a market order with them): no
+        further request is needed for them."""
+        kept = self._answered_fills.setdefault(request.client_order_id, {})
+        for trade in trades:
+            if trade.get("id") is not None:
+                fill = self._fill(trade, request, exchange_order_id)
+                kept[fill.fill_id] = fill
+
+    async def fills(self, request: OrderRequest, filled_size: int | None = None) -> list[Fill]:
+        """The fills of one order, exact: those the placement's answer carried if they add up to
+        ``filled_size``, else the account's trades in its symbol (one more request)."""
+        answered = self._answered_fills.get(request.client_order_id, {})
+        if filled_size is not None and answered and sum(f.size for f in answered.values()) >= filled_size:
+            return list(answered.values())
         await self._markets()
         update = await self.query(request)
         if update is None or not update.exchange_order_id:
@@ -216,7 +232,7 @@ class CcxtOrderEntry:
             fee_scale=fee_scale,
             fee_asset=str(fee.get("currency") or ""),
             liquidity=Liquidity.MAKER if taker == "maker" else Liquidity.TAKER if taker == "taker" else Liquidity.UNKNOWN,
-            exchange_ts_ns=int(trade.get("timestamp") or 0) * 1_000_000,
+            exchange_ts_ns=int(trade.get("timestamp") or 0) * 1_000_000 or _now_ns(),
             receive_ts_ns=_now_ns(),
         )
 

@@ -38,7 +38,7 @@ class OrderEntry(Protocol):
     async def place(self, request: OrderRequest) -> OrderUpdate: ...
     async def cancel(self, request: OrderRequest) -> OrderUpdate | None: ...
     async def query(self, request: OrderRequest) -> OrderUpdate | None: ...
-    async def fills(self, request: OrderRequest) -> list[Fill]: ...
+    async def fills(self, request: OrderRequest, filled_size: int | None = None) -> list[Fill]: ...
 
 
 class AccountExecutor:
@@ -140,7 +140,7 @@ class AccountExecutor:
 
     async def _new_fills(self, tracked: TrackedOrder) -> list[ExecutionEvent]:
         events: list[ExecutionEvent] = []
-        for fill in await self.entry.fills(tracked.request):
+        for fill in await self.entry.fills(tracked.request, tracked.filled_size):
             if await self.store.record_fill(fill):
                 events.append(fill)
                 position = self.positions.apply(fill)

@@ -205,7 +205,7 @@ class PaperOrderEntry:
         order = self.venue.order(request.client_order_id)
         return None if order is None else _update(order)
 
-    async def fills(self, request: OrderRequest) -> list[Fill]:
+    async def fills(self, request: OrderRequest, filled_size: int | None = None) -> list[Fill]:
         order = self.venue.order(request.client_order_id)
         return [] if order is None else list(order.fills)
 

@@ -118,15 +118,16 @@ def test_a_429_storm_delays_orders_loses_none_and_never_earns_a_418(
     """A request-weight budget far below what the orders need: the exchange answers 429 with
     Retry-After again and again; the daemon waits as told, and every order is placed once."""
     migrate(database_url)
-    limits = {"rest": {"request_weight": 100, "request_weight_interval_s": 2, "rejections_before_ban": 3}}
+    # 30 weight per 2 s: the test's own look at the market (25) fits, 100 orders (1 each) take 4 windows
+    limits = {"rest": {"request_weight": 30, "request_weight_interval_s": 2, "rejections_before_ban": 3}}
     with SimulatorThread(make_config(exchanges=["binance"], binance=limits)) as sim:
         symbol, price_scale, size_scale, _, size = requests_for(sim)
         requests = topic_factory("req", 1)
-        orders = [order(f"storm-{i}", symbol, price_scale, size_scale, None, size) for i in range(12)]
+        orders = [order(f"storm-{i}", symbol, price_scale, size_scale, None, size) for i in range(100)]
         settings = ExecutionSettings(
             name="exec-storm", bootstrap_servers=kafka_bootstrap, metrics_port=-1, inputs=[requests], account="sim",
             exchange="binance", rest_url=sim.urls["binance"].rest, simulator_keys=True, database_url=database_url,
-            batch_max=12, topics=ExecutionTopics(**{k: topic_factory(k) for k in ("order_events", "fills", "positions")}),
+            batch_max=100, topics=ExecutionTopics(**{k: topic_factory(k) for k in ("order_events", "fills", "positions")}),
         )  # fmt: skip
         producer = Producer(producer_settings(kafka_bootstrap, ProducerProfile.LATENCY))
         for request in orders:
