@@ -77,6 +77,12 @@ DAEMON_KINDS: Mapping[str, DaemonKind] = {
         "PostgresSinkSettings",
         "writes trades, top of book, dead letters and instruments to PostgreSQL; candles from trades",
     ),
+    "strategy-host": DaemonKind(
+        "platform_streams.strategy_host.daemon",
+        "StrategyHostDaemon",
+        "StrategyHostSettings",
+        "many strategy deployments off one read of the market data, intents to strat.intent",
+    ),
     "exchange-simulator": DaemonKind(
         "platform_streams.simulator.daemon",
         "ExchangeSimulatorDaemon",
