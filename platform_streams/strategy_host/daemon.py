@@ -37,7 +37,6 @@ from platform_streams.schemas import (
     TypedDecoder,
     decode,
 )
-from platform_streams.strategy_host.deployment_spec import DeploymentSpec
 from platform_streams.strategy_host.fanout import Decisions, DeploymentFanout, RoutedEvent
 from platform_streams.strategy_host.hosted_deployment import (
     DeploymentRefused,
@@ -47,6 +46,7 @@ from platform_streams.strategy_host.hosted_deployment import (
     build_deployment,
 )
 from platform_streams.strategy_host.intent_events import intent_event
+from platform_streams.strategy_host.strategy_deployment import StrategyDeploymentSpec
 from platform_streams.topics import (
     BBO_TOPIC,
     CANDLE_TOPIC,
@@ -68,7 +68,7 @@ class StrategyHostSettings(DaemonSettings, kw_only=True):
     group reads every partition); spread deployments over more hosts to use more cores."""
 
     inputs: list[str] = msgspec.field(default_factory=lambda: [TRADE_TOPIC, BBO_TOPIC, CANDLE_TOPIC, INDICATOR_TOPIC, FILL_TOPIC])
-    deployments: list[DeploymentSpec] = msgspec.field(default_factory=list)
+    deployments: list[StrategyDeploymentSpec] = msgspec.field(default_factory=list)
     output: str = INTENT_TOPIC
     state_topic: str = STRATEGY_STATE_TOPIC
     instrument_topic: str = INSTRUMENT_TOPIC
@@ -104,7 +104,7 @@ class StrategyHostDaemon(StreamDaemon):
             self._add(spec)
         self._count_states()
 
-    def _add(self, spec: DeploymentSpec) -> None:
+    def _add(self, spec: StrategyDeploymentSpec) -> None:
         try:
             self.fanout.add(build_deployment(spec, self.reference))
         except DeploymentRefused as refused:

@@ -8,7 +8,7 @@ import enum
 from collections.abc import Mapping
 
 from platform_streams.schemas import Instrument, StrategySnapshot
-from platform_streams.strategy_host.deployment_spec import DeploymentSpec
+from platform_streams.strategy_host.strategy_deployment import StrategyDeploymentSpec
 from strategies.catalog import UnknownStrategy, strategy_class
 from strategies.context import StrategyContext
 from strategies.driver import StrategyDriver
@@ -36,7 +36,7 @@ class DeploymentState(enum.Enum):
 class HostedDeployment:
     __slots__ = ("spec", "driver", "state", "error", "intents", "covered", "instrument_keys")
 
-    def __init__(self, spec: DeploymentSpec, driver: StrategyDriver) -> None:
+    def __init__(self, spec: StrategyDeploymentSpec, driver: StrategyDriver) -> None:
         self.spec = spec
         self.driver = driver
         self.state = DeploymentState.WAITING
@@ -68,7 +68,7 @@ class HostedDeployment:
         return offset < self.covered.get((topic, partition), 0)
 
 
-def build_deployment(spec: DeploymentSpec, reference: Mapping[str, Instrument]) -> HostedDeployment:
+def build_deployment(spec: StrategyDeploymentSpec, reference: Mapping[str, Instrument]) -> HostedDeployment:
     """Check ``spec`` and build its strategy; :class:`DeploymentRefused` says what is wrong.
     ``reference`` is the host's live instrument map, shared (the context reads it as it fills)."""
     try:

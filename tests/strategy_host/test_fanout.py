@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from platform_streams.schemas import InputOffset, IntentKind, Side, StrategySnapshot
-from platform_streams.strategy_host.deployment_spec import DeploymentSpec, TradingMode
 from platform_streams.strategy_host.fanout import DeploymentFanout
 from platform_streams.strategy_host.hosted_deployment import DeploymentRefused, DeploymentState, build_deployment
 from platform_streams.strategy_host.intent_events import intent_event
+from platform_streams.strategy_host.strategy_deployment import StrategyDeploymentSpec, TradingMode
 from strategies.backtest import run_backtest
 from strategies.ema_crossover import EmaCrossover
 from strategies.intents import CancelQuotes, Quote, TargetPosition
@@ -23,16 +23,16 @@ RAISING = "tests.strategy_host.raising_strategy:RaisingStrategy"
 
 def spec(
     id: str, strategy: str = "ema-crossover", instruments: list[str] | None = None, account: str = "a1", **extra
-) -> DeploymentSpec:  # type: ignore[no-untyped-def]
+) -> StrategyDeploymentSpec:  # type: ignore[no-untyped-def]
     parameters = extra.pop(
         "parameters", {"fast_period": 2, "slow_period": 4, "position_size": "1"} if strategy == "ema-crossover" else {}
     )
-    return DeploymentSpec(
+    return StrategyDeploymentSpec(
         id=id, strategy=strategy, instruments=instruments or [BTC], account=account, parameters=parameters, **extra
     )
 
 
-def fanout_of(*specs: DeploymentSpec) -> DeploymentFanout:
+def fanout_of(*specs: StrategyDeploymentSpec) -> DeploymentFanout:
     fanout = DeploymentFanout()
     for s in specs:
         fanout.add(build_deployment(s, REFERENCE))
@@ -57,7 +57,7 @@ def fanout_of(*specs: DeploymentSpec) -> DeploymentFanout:
         (spec("d", timer_interval_s=-1), "timer_interval_s = -1 is negative"),
     ],
 )
-def test_a_bad_deployment_is_refused_with_the_reason(bad: DeploymentSpec, reason: str) -> None:
+def test_a_bad_deployment_is_refused_with_the_reason(bad: StrategyDeploymentSpec, reason: str) -> None:
     with pytest.raises(DeploymentRefused, match="deployment 'd' refused: .*" + reason.replace("(", r"\(").replace(".", r"\.")):
         build_deployment(bad, REFERENCE)
 

@@ -6,30 +6,31 @@ from __future__ import annotations
 
 import time
 
-from platform_streams.schemas import Heartbeat, StrategyIntent, TypedDecoder
+from platform_streams.schemas import Heartbeat, InputOffset, StrategyIntent, StrategySnapshot, TypedDecoder, encode
 from platform_streams.strategy_host.daemon import StrategyHostDaemon, StrategyHostSettings
-from platform_streams.strategy_host.deployment_spec import DeploymentSpec
 from platform_streams.strategy_host.hosted_deployment import DeploymentState
+from platform_streams.strategy_host.strategy_deployment import StrategyDeploymentSpec
 from tests.kafka_helpers import DaemonThread, produce_events, read_until
-from tests.strategies.market import bbo, instrument, trade
+from tests.strategies.market import bbo, driver_for, instrument, trade
+from tests.strategy_host.raising_strategy import Count, RaisingStrategy
 
 BTC, ETH = "binance:BTC/USDT", "binance:ETH/USDT"
 RAISING = "tests.strategy_host.raising_strategy:RaisingStrategy"
 _intents = TypedDecoder(StrategyIntent)
 
 
-def deployments() -> list[DeploymentSpec]:
+def deployments() -> list[StrategyDeploymentSpec]:
     return [
-        DeploymentSpec(
+        StrategyDeploymentSpec(
             id="maker",
             strategy="inventory-market-maker",
             instruments=[BTC],
             account="a1",
             parameters={"quote_size": "0.1", "max_inventory": "1"},
         ),
-        DeploymentSpec(id="raiser", strategy=RAISING, instruments=[BTC], account="a2", parameters={"fail_on": 3}),
-        DeploymentSpec(id="counter", strategy=RAISING, instruments=[ETH], account="a1", parameters={"fail_on": 1_000}),
-        DeploymentSpec(
+        StrategyDeploymentSpec(id="raiser", strategy=RAISING, instruments=[BTC], account="a2", parameters={"fail_on": 3}),
+        StrategyDeploymentSpec(id="counter", strategy=RAISING, instruments=[ETH], account="a1", parameters={"fail_on": 1_000}),
+        StrategyDeploymentSpec(
             id="bad",
             strategy="ema-crossover",
             instruments=[ETH],
@@ -110,3 +111,23 @@ def test_host_fans_out_isolates_a_failure_and_restores_state_after_a_restart(kaf
         after = by_deployment(read_until(kafka_bootstrap, intents, lambda got: len(by_deployment(got).get("counter", [])) >= 6))
     assert [i.target_size for i in after["counter"]] == [1, 2, 3, 4, 5, 6]  # restored count, no event twice
     assert len(after["maker"]) == 2 and len(after["raiser"]) == 2
+
+    # as after a crash: the latest snapshot is older than the committed offsets (it covers ETH trades
+    # up to 4); the next host starts that partition at the snapshot, so trades 5 and 6 are decided
+    # again, from the restored state, into the same intents (same ids: downstream drops them)
+    eth_5 = next(
+        m
+        for m in read_until(kafka_bootstrap, trades, lambda got: len(got) >= 11)
+        if m.value() == encode(trade(20_00, 10, 5, key=ETH))
+    )
+    counted = driver_for(RaisingStrategy, {"fail_on": 1_000}, [instrument(symbol="ETH/USDT")])
+    counted.strategy.load_state(Count(4))
+    older = StrategySnapshot(
+        "counter", "raising", "1", counted.strategy.snapshot(), {}, [InputOffset(trades, eth_5.partition(), eth_5.offset())], 1
+    )
+    produce_events(kafka_bootstrap, state, [older])
+    third = StrategyHostDaemon(settings)
+    with DaemonThread(third):
+        again = by_deployment(read_until(kafka_bootstrap, intents, lambda got: len(by_deployment(got).get("counter", [])) >= 8))
+    assert [i.target_size for i in again["counter"]] == [1, 2, 3, 4, 5, 6, 5, 6]
+    assert [i.intent_id for i in again["counter"][6:]] == [i.intent_id for i in after["counter"][4:6]]

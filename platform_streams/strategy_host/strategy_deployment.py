@@ -15,7 +15,7 @@ class TradingMode(enum.Enum):
     LIVE = "live"
 
 
-class DeploymentSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class StrategyDeploymentSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """One deployment. ``id`` names it everywhere (intents, snapshots, metrics) and stays the same
     across versions, so version N+1 finds N's state; ``version``, when given, must be the strategy
     class's own (a spec written for 1.x refuses to run 2.0)."""
