@@ -56,5 +56,9 @@ class StrategyContext:
     def add_to_position(self, instrument: str, signed_size: int) -> None:
         self._positions[instrument] = self._positions.get(instrument, 0) + signed_size
 
+    def set_positions(self, positions: Mapping[str, int]) -> None:
+        """Replace every position (a restored snapshot's)."""
+        self._positions = dict(positions)
+
     def positions(self) -> dict[str, int]:
         return dict(self._positions)

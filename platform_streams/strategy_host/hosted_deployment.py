@@ -59,8 +59,7 @@ class HostedDeployment:
             self.driver.strategy.restore(snapshot.state)
         except StateVersionError as error:
             raise DeploymentRefused(self.id, str(error)) from None
-        for key, size in snapshot.instrument_positions.items():
-            self.driver.context.add_to_position(key, size - self.driver.context.position(key))
+        self.driver.context.set_positions(snapshot.instrument_positions)
         self.covered = {(o.topic, o.partition): o.offset for o in snapshot.input_offsets}
 
     def covers(self, topic: str, partition: int, offset: int) -> bool:
