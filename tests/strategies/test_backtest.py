@@ -10,7 +10,7 @@ import msgspec
 import polars as pl
 
 from platform_streams.schemas import BestBidOffer, Candle, Fill, Side, Trade
-from strategies.backtest import merge_by_time, run_backtest, trades_from_frame
+from strategies.backtest import candles_from_frame, merge_by_time, run_backtest, trades_from_frame
 from strategies.ema_crossover import EmaCrossover
 from strategies.intents import NO_INTENTS, Intent, Quote, TargetPosition
 from strategies.market_maker import InventorySkewedMarketMaker
@@ -156,3 +156,32 @@ def test_market_maker_over_a_polars_frame_of_stored_trades() -> None:
     ]
     assert all(f.liquidity.value == "maker" for f in result.fills)
     assert result.positions == {KEY: Decimal(0)} and result.pnl == {"USDT": Decimal("0.03")}
+
+
+def test_ema_crossover_over_a_polars_frame_of_stored_candles() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    closes_ = ["100", "100", "100", "100", "101", "102", "103", "99", "95", "94"]
+    frame = pl.DataFrame(
+        {
+            "exchange": ["binance"] * 10,
+            "symbol": ["BTC/USDT"] * 10,
+            "interval_s": [60] * 10,
+            "open_time": [start + timedelta(minutes=i) for i in range(10)],
+            "open": closes_,
+            "high": closes_,
+            "low": closes_,
+            "close": closes_,
+            "volume": ["1.5"] * 10,
+            "trade_count": [3] * 10,
+        }
+    )
+    candles = list(candles_from_frame(frame.reverse(), {KEY: instrument()}))  # stored in any order
+    opened = int(start.timestamp()) * 1_000_000_000
+    assert (candles[0].open_ts_ns, candles[0].receive_ts_ns) == (opened, opened + 60 * 1_000_000_000)  # known at its close
+    assert (candles[4].close, candles[4].volume, candles[4].closed) == (101_00, 15000, True)
+    result = run_backtest(
+        EmaCrossover, {"fast_period": 2, "slow_period": 4, "position_size": "0.5"}, [KEY], [instrument()], candles
+    )
+    assert result.pnl == {"USDT": Decimal("0.5") * (99 - 101) + Decimal("0.5") * (99 - 94)}  # as from the events themselves
