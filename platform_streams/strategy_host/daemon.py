@@ -30,7 +30,6 @@ from platform_streams.schemas import (
     EventDecodeError,
     Fill,
     IndicatorValue,
-    InputOffset,
     Instrument,
     StrategySnapshot,
     Trade,
@@ -46,6 +45,7 @@ from platform_streams.strategy_host.hosted_deployment import (
     build_deployment,
 )
 from platform_streams.strategy_host.intent_events import intent_event
+from platform_streams.strategy_host.state_snapshots import snapshot_of
 from platform_streams.strategy_host.strategy_deployment import StrategyDeploymentSpec
 from platform_streams.topics import (
     BBO_TOPIC,
@@ -99,6 +99,7 @@ class StrategyHostDaemon(StreamDaemon):
             ("daemon", "deployment"),
             registry=registry,
         )
+        self._intent_counters: dict[str, Any] = {}  # the labelled child per deployment, looked up once
         self._states = Gauge("platform_strategy_host_deployments", "Deployments by state", ("daemon", "state"), registry=registry)
         for spec in settings.deployments:
             self._add(spec)
@@ -205,13 +206,17 @@ class StrategyHostDaemon(StreamDaemon):
                     )
                     for index, intent in enumerate(intents)
                 ]
-            except (ValueError, TypeError, KeyError) as error:
+                outputs_of_deployment = [Output.event(self.settings.output, event) for event in events]
+            except Exception as error:  # what the strategy returned is no valid intent: its fault, not the host's
                 self.fanout.stop(deployment, error)
                 self._failed(deployment)
                 continue
             deployment.intents += len(events)
-            self._intents.labels(self.settings.name, deployment.id).inc(len(events))
-            outputs.extend(Output.event(self.settings.output, event) for event in events)
+            counter = self._intent_counters.get(deployment.id)
+            if counter is None:
+                counter = self._intent_counters[deployment.id] = self._intents.labels(self.settings.name, deployment.id)
+            counter.inc(len(events))
+            outputs.extend(outputs_of_deployment)
 
     def _instrument_of(self, deployment: HostedDeployment, key: str) -> Instrument:
         if key not in deployment.instrument_keys:
@@ -224,23 +229,18 @@ class StrategyHostDaemon(StreamDaemon):
         self._count_states()
 
     def snapshots(self) -> list[Output]:
-        """Every running deployment's state as of the input read so far, for ``strat.state``."""
-        offsets = [InputOffset(topic, partition, offset) for (topic, partition), offset in sorted(self._next_offsets.items())]
+        """Every running deployment's state as of the input read so far, for ``strat.state``; a
+        strategy whose state cannot be taken is stopped (``handle`` must not raise: the runtime
+        would replay the batch into the other strategies)."""
         now_ns = time.time_ns()
         outputs = []
         for deployment in self.fanout.running():
-            merged = dict(deployment.covered)  # partitions not read since the restore keep the restored offsets
-            merged.update({(o.topic, o.partition): o.offset for o in offsets})
-            snapshot = StrategySnapshot(
-                deployment=deployment.id,
-                strategy=deployment.driver.strategy.name,
-                strategy_version=deployment.driver.strategy.version,
-                state=deployment.driver.strategy.snapshot(),
-                instrument_positions=deployment.driver.context.positions(),
-                input_offsets=[InputOffset(t, p, o) for (t, p), o in sorted(merged.items())],
-                ts_ns=now_ns,
-            )
-            outputs.append(Output.event(self.settings.state_topic, snapshot))
+            try:
+                snapshot = snapshot_of(deployment, self._next_offsets, now_ns)
+                outputs.append(Output.event(self.settings.state_topic, snapshot))
+            except Exception as error:  # the strategy's state() or snapshot() failed: its fault
+                self.fanout.stop(deployment, error)
+                self._failed(deployment)
         return outputs
 
     def _shutdown(self) -> None:

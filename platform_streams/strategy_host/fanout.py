@@ -92,11 +92,18 @@ class DeploymentFanout:
         return decisions, failed
 
     def restore(self, snapshot: StrategySnapshot) -> HostedDeployment | None:
-        """Restore the deployment ``snapshot`` is of (None if this host has no such live deployment);
-        from then on it skips the input the snapshot covers. Raises :class:`DeploymentRefused` if
-        its strategy cannot read the snapshot."""
+        """Restore the deployment ``snapshot`` is of (None if this host has no such live deployment,
+        or the id now names another strategy, which starts fresh); from then on it skips the input
+        the snapshot covers. Raises :class:`DeploymentRefused` if the strategy cannot read the
+        snapshot's state version."""
         deployment = self.deployments.get(snapshot.deployment)
         if deployment is None or deployment.state is DeploymentState.FAILED:
+            return None
+        if snapshot.strategy != deployment.driver.strategy.name:
+            log.warning(
+                "snapshot of another strategy under this deployment id: starting fresh",
+                extra={"deployment": deployment.id, "snapshot_strategy": snapshot.strategy},
+            )
             return None
         deployment.restore(snapshot)
         self._route()

@@ -18,7 +18,7 @@ from tests.strategies.market import bbo, closes, fill, instrument, trade
 
 BTC, ETH, OKX_BTC = "binance:BTC/USDT", "binance:ETH/USDT", "okx:BTC/USDT"
 REFERENCE = {i.key: i for i in (instrument(), instrument(symbol="ETH/USDT"), instrument("okx"))}
-RAISING = "tests.strategy_host.raising_strategy:RaisingStrategy"
+RAISING = "tests.strategy_host.misbehaving_strategies:RaisingStrategy"
 
 
 def spec(

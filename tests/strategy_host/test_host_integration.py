@@ -12,10 +12,10 @@ from platform_streams.strategy_host.hosted_deployment import DeploymentState
 from platform_streams.strategy_host.strategy_deployment import StrategyDeploymentSpec
 from tests.kafka_helpers import DaemonThread, produce_events, read_until
 from tests.strategies.market import bbo, driver_for, instrument, trade
-from tests.strategy_host.raising_strategy import Count, RaisingStrategy
+from tests.strategy_host.misbehaving_strategies import Count, RaisingStrategy
 
 BTC, ETH = "binance:BTC/USDT", "binance:ETH/USDT"
-RAISING = "tests.strategy_host.raising_strategy:RaisingStrategy"
+RAISING = "tests.strategy_host.misbehaving_strategies:RaisingStrategy"
 _intents = TypedDecoder(StrategyIntent)
 
 

@@ -1,4 +1,5 @@
-"""A strategy for host tests that raises on its ``fail_on``-th trade (a bug in a strategy)."""
+"""Strategies with bugs, for host tests: one raises on a trade, one wants an instrument not its own,
+one cannot give its state."""
 
 from __future__ import annotations
 
@@ -39,3 +40,22 @@ class RaisingStrategy(Strategy):
 
     def load_state(self, state: Count) -> None:
         self.count = state
+
+
+class StrayIntentStrategy(RaisingStrategy):
+    """Wants a position in an instrument that is not its deployment's (on its second trade)."""
+
+    name = "stray"
+
+    def on_trade(self, trade: Trade) -> Sequence[Intent]:
+        self.count.trades += 1
+        return [TargetPosition("binance:DOGE/USDT" if self.count.trades == 2 else trade.key, 1)]
+
+
+class StatelessStrategy(RaisingStrategy):
+    """Cannot give its state (a bug that shows only when the host snapshots)."""
+
+    name = "stateless"
+
+    def state(self) -> Count:
+        raise RuntimeError("no state today")
