@@ -16,7 +16,8 @@ from strategies.intents import NO_INTENTS, Intent, TargetPosition
 from strategies.parameters import DecimalParameter
 from strategies.strategy import Strategy
 
-BASIS_POINTS = Decimal(10_000)
+BASIS_POINTS_INT = 10_000
+BASIS_POINTS = Decimal(BASIS_POINTS_INT)
 
 
 class TopOfBook(msgspec.Struct, array_like=True):
@@ -59,6 +60,8 @@ class CrossExchangeArbitrage(Strategy):
         self._legs = tuple(context.instruments)
         self._state = ArbitrageState()
         self._hurdle_bps = 2 * self.params.fee_bps + self.params.threshold_bps
+        # the hurdle as a fraction, so most tops of book are dismissed in integer arithmetic
+        self._hurdle_numerator, self._hurdle_denominator = self._hurdle_bps.as_integer_ratio()
 
     def on_book(self, top: BestBidOffer) -> Sequence[Intent]:
         key = top.key
@@ -77,6 +80,12 @@ class CrossExchangeArbitrage(Strategy):
         """Buy ``cheap`` at its ask and sell ``rich`` at its bid if the edge beats the hurdle."""
         cheap_top, rich_top = self._state.tops[cheap], self._state.tops[rich]
         cheap_instrument, rich_instrument = self.context.instrument(cheap), self.context.instrument(rich)
+        scale = max(cheap_instrument.price_scale, rich_instrument.price_scale)
+        ask_at_scale = cheap_top.ask_price * 10 ** (scale - cheap_instrument.price_scale)
+        bid_at_scale = rich_top.bid_price * 10 ** (scale - rich_instrument.price_scale)
+        # edge_bps > hurdle ⟺ (bid - ask) × 10,000 × denominator > numerator × ask: no Decimal for a no
+        if (bid_at_scale - ask_at_scale) * BASIS_POINTS_INT * self._hurdle_denominator <= self._hurdle_numerator * ask_at_scale:
+            return []
         ask = price_as_decimal(cheap_top.ask_price, cheap_instrument)
         bid = price_as_decimal(rich_top.bid_price, rich_instrument)
         edge_bps = (bid - ask) / ask * BASIS_POINTS

@@ -52,10 +52,11 @@ class EmaCrossover(Strategy):
         super().__init__(context)
         self._state = EmaCrossoverState()
         self._subscribed = frozenset(context.instruments)
+        self._bar_interval_s = self.params.bar_interval_s  # read per bar: kept off the parameters' lookup
 
     def on_bar(self, candle: Candle) -> Sequence[Intent]:
         key = candle.key
-        if not candle.closed or candle.interval_s != self.params.bar_interval_s or key not in self._subscribed:
+        if not candle.closed or candle.interval_s != self._bar_interval_s or key not in self._subscribed:
             return NO_INTENTS
         trend = self._state.trends.get(key)
         if trend is None:

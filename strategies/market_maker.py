@@ -52,6 +52,7 @@ class InventorySkewedMarketMaker(Strategy):
         super().__init__(context)
         self._state = MarketMakerState()
         self._subscribed = frozenset(context.instruments)
+        self._requote_numerator, self._requote_denominator = self.params.requote_bps.as_integer_ratio()
 
     def on_book(self, top: BestBidOffer) -> Sequence[Intent]:
         key = top.key
@@ -80,7 +81,8 @@ class InventorySkewedMarketMaker(Strategy):
         if quoted.quoted_mid_twice == 0 or quoted.quoted_position != self.context.position(key):
             return True
         moved = abs(quoted.best_bid + quoted.best_ask - quoted.quoted_mid_twice)
-        return moved * BASIS_POINTS >= self.params.requote_bps * quoted.quoted_mid_twice
+        # moved / mid ≥ requote_bps / 10,000, in integers (the mids are both doubled)
+        return moved * 10_000 * self._requote_denominator >= self._requote_numerator * quoted.quoted_mid_twice
 
     def _quote(self, key: str, quoted: QuotedInstrument) -> list[Intent]:
         instrument = self.context.instrument(key)

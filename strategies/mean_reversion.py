@@ -49,11 +49,12 @@ class MeanReversion(Strategy):
         self._windows: dict[str, RollingWindow] = {}
         self._sides: dict[str, int] = {}
         self._subscribed = frozenset(context.instruments)
+        self._bar_interval_s = self.params.bar_interval_s  # read per bar: kept off the parameters' lookup
         self._entry, self._exit = float(self.params.entry_z), float(self.params.exit_z)
 
     def on_bar(self, candle: Candle) -> Sequence[Intent]:
         key = candle.key
-        if not candle.closed or candle.interval_s != self.params.bar_interval_s or key not in self._subscribed:
+        if not candle.closed or candle.interval_s != self._bar_interval_s or key not in self._subscribed:
             return NO_INTENTS
         window = self._windows.get(key)
         if window is None:
