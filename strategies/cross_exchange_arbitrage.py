@@ -11,6 +11,7 @@ from decimal import Decimal
 import msgspec
 
 from platform_streams.schemas import BestBidOffer, Instrument
+from strategies.context import StrategyContext
 from strategies.instrument_rules import price_as_decimal, size_as_decimal, size_in_lots
 from strategies.intents import NO_INTENTS, Intent, TargetPosition
 from strategies.parameters import DecimalParameter
@@ -55,7 +56,7 @@ class CrossExchangeArbitrage(Strategy):
         if len(instruments) != 2 or instruments[0].split(":", 1)[0] == instruments[1].split(":", 1)[0]:
             raise ValueError(f"{cls.name}: needs exactly two instruments on two exchanges, got {list(instruments)}")
 
-    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, context: StrategyContext) -> None:
         super().__init__(context)
         self._legs = tuple(context.instruments)
         self._state = ArbitrageState()

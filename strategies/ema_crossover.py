@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import msgspec
 
 from platform_streams.schemas import Candle
+from strategies.context import StrategyContext
 from strategies.incremental_statistics import ExponentialAverage
 from strategies.instrument_rules import size_in_lots
 from strategies.intents import NO_INTENTS, Intent, TargetPosition
@@ -48,7 +49,7 @@ class EmaCrossover(Strategy):
                 cls.name, "fast_period", f"= {values.fast_period} must be below slow_period = {values.slow_period}"
             )
 
-    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, context: StrategyContext) -> None:
         super().__init__(context)
         self._state = EmaCrossoverState()
         self._subscribed = frozenset(context.instruments)

@@ -11,6 +11,7 @@ from decimal import Decimal
 import msgspec
 
 from platform_streams.schemas import BestBidOffer, Fill, Instrument, Side
+from strategies.context import StrategyContext
 from strategies.instrument_rules import price_to_mantissa, size_as_decimal, size_in_lots
 from strategies.intents import NO_INTENTS, CancelQuotes, Intent, Quote
 from strategies.parameters import DecimalParameter
@@ -48,7 +49,7 @@ class InventorySkewedMarketMaker(Strategy):
         "max_inventory": DecimalParameter(minimum=0, exclusive_minimum=True, doc="most held long or short, base units"),
     }
 
-    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, context: StrategyContext) -> None:
         super().__init__(context)
         self._state = MarketMakerState()
         self._subscribed = frozenset(context.instruments)

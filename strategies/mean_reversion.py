@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import msgspec
 
 from platform_streams.schemas import Candle
+from strategies.context import StrategyContext
 from strategies.incremental_statistics import RollingWindow
 from strategies.instrument_rules import size_in_lots
 from strategies.intents import NO_INTENTS, Intent, TargetPosition
@@ -44,7 +45,7 @@ class MeanReversion(Strategy):
         if values.exit_z >= values.entry_z:
             raise ParameterError(cls.name, "exit_z", f"= {values.exit_z} must be below entry_z = {values.entry_z}")
 
-    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, context: StrategyContext) -> None:
         super().__init__(context)
         self._windows: dict[str, RollingWindow] = {}
         self._sides: dict[str, int] = {}

@@ -11,6 +11,7 @@ import polars as pl
 
 from platform_streams.schemas import BestBidOffer, Candle, Fill, Side, Trade
 from strategies.backtest import candles_from_frame, merge_by_time, run_backtest, trades_from_frame
+from strategies.context import StrategyContext
 from strategies.ema_crossover import EmaCrossover
 from strategies.intents import NO_INTENTS, Intent, Quote, TargetPosition
 from strategies.market_maker import InventorySkewedMarketMaker
@@ -31,7 +32,7 @@ class Scripted(Strategy):
     version = "1"
     state_type = Script
 
-    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, context: StrategyContext) -> None:
         super().__init__(context)
         self.script = Script()
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import msgspec
 
 from platform_streams.schemas import BestBidOffer, Candle, Fill, IndicatorValue, Side, Trade
+from strategies.context import StrategyContext
 from strategies.intents import NO_INTENTS, Intent
 from strategies.strategy import Strategy
 from tests.strategies.market import SECOND, START_NS, bbo, candle, driver_for, fill, instrument, trade
@@ -22,7 +23,7 @@ class Recorder(Strategy):
     version = "1"
     state_type = Calls
 
-    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, context: StrategyContext) -> None:
         super().__init__(context)
         self.calls = Calls()
 

@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from platform_streams.schemas import Candle, Side
+from strategies.context import StrategyContext
 from strategies.cross_exchange_arbitrage import CrossExchangeArbitrage
 from strategies.ema_crossover import EmaCrossover
 from strategies.intents import NO_INTENTS, Intent, TargetPosition
@@ -93,7 +94,7 @@ class BarCounter(Strategy):
     version = "1"
     state_type = CounterV1
 
-    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, context: StrategyContext) -> None:
         super().__init__(context)
         self.counter = CounterV1()
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import msgspec
 
 from platform_streams.schemas import Trade
+from strategies.context import StrategyContext
 from strategies.intents import Intent, TargetPosition
 from strategies.parameters import IntParameter
 from strategies.strategy import Strategy
@@ -25,7 +26,7 @@ class RaisingStrategy(Strategy):
     state_type = Count
     parameters = {"fail_on": IntParameter(3, minimum=1, doc="the trade it raises on")}
 
-    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, context: StrategyContext) -> None:
         super().__init__(context)
         self.count = Count()
 
