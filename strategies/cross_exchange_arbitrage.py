@@ -89,9 +89,7 @@ class CrossExchangeArbitrage(Strategy):
             return []
         ask = price_as_decimal(cheap_top.ask_price, cheap_instrument)
         bid = price_as_decimal(rich_top.bid_price, rich_instrument)
-        edge_bps = (bid - ask) / ask * BASIS_POINTS
-        if edge_bps <= self._hurdle_bps:
-            return []
+        edge_bps = (bid - ask) / ask * BASIS_POINTS  # for the reason: the integer test above decided
         cheap_position = size_as_decimal(self.context.position(cheap), cheap_instrument)
         rich_position = size_as_decimal(self.context.position(rich), rich_instrument)
         quantity = min(
