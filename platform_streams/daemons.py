@@ -83,6 +83,12 @@ DAEMON_KINDS: Mapping[str, DaemonKind] = {
         "ExecutionSettings",
         "one exchange account's order requests to the exchange; order events, fills, positions",
     ),
+    "strategy-host": DaemonKind(
+        "platform_streams.strategy_host.daemon",
+        "StrategyHostDaemon",
+        "StrategyHostSettings",
+        "many strategy deployments off one read of the market data, intents to strat.intent",
+    ),
     "exchange-simulator": DaemonKind(
         "platform_streams.simulator.daemon",
         "ExchangeSimulatorDaemon",

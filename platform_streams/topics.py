@@ -50,6 +50,7 @@ CANDLE_TOPIC = "md.candle.1m"
 INDICATOR_TOPIC = "md.indicator"
 DEADLETTER_TOPIC = "md.deadletter"
 INTENT_TOPIC = "strat.intent"
+STRATEGY_STATE_TOPIC = "strat.state"
 ORDER_REQUEST_TOPIC = "exec.order_request"
 ORDER_EVENT_TOPIC = "exec.order_event"
 FILL_TOPIC = "exec.fill"
@@ -77,6 +78,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(INDICATOR_TOPIC, "exchange:symbol", events.IndicatorValue.__name__, _S),
     TopicSpec(DEADLETTER_TOPIC, "source key", events.DeadLetter.__name__, _B, retention_ms=30 * DAY_MS),
     TopicSpec(INTENT_TOPIC, "exchange:symbol", events.StrategyIntent.__name__, _L),
+    TopicSpec(STRATEGY_STATE_TOPIC, "deployment", events.StrategySnapshot.__name__, _L, compacted=True),
     TopicSpec(ORDER_REQUEST_TOPIC, "account", events.OrderRequest.__name__, _L, retention_ms=30 * DAY_MS),
     TopicSpec(ORDER_EVENT_TOPIC, "account", events.OrderEvent.__name__, _L, retention_ms=30 * DAY_MS),
     TopicSpec(FILL_TOPIC, "account", events.Fill.__name__, _L, retention_ms=90 * DAY_MS),

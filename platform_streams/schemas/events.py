@@ -261,8 +261,24 @@ class Hop(msgspec.Struct, array_like=True, frozen=True, gc=False):
     out_ts_ns: int
 
 
-class StrategyIntent(_Event, frozen=True, tag="intent.1"):
-    """What a strategy wants: move its position in one instrument to ``target_size``."""
+class IntentKind(enum.Enum):
+    """What a :class:`StrategyIntent` asks for (the strategy API's vocabulary, ``strategies/intents.py``)."""
+
+    TARGET = "target"  # move the position to target_size (signed), at limit_price or at market
+    QUOTE = "quote"  # rest a limit order of quote_size on side at limit_price, replacing this side's previous quote
+    CANCEL = "cancel"  # withdraw the deployment's quotes on side (UNKNOWN: both sides)
+
+
+class StrategyIntent(_Event, frozen=True, tag="intent.2"):
+    """What a strategy deployment wants in one instrument (``kind`` says which of three things).
+
+    ``target_size`` is the signed target position (TARGET only; 0 otherwise) and ``quote_size``
+    the resting size (QUOTE only), both size mantissas at ``size_scale``; ``limit_price`` is a
+    price mantissa at ``price_scale`` (None: at market). ``intent_id`` is deterministic
+    (deployment and the id of the market event that caused it), so a replay repeats it.
+    ``deployment``, ``account`` and ``mode`` (``paper`` | ``live``) name who trades where.
+    intent.2 (the draft intent.1 was never produced): ``kind``, ``quote_size``, ``deployment``,
+    ``account`` and ``mode`` appended."""
 
     intent_id: str
     strategy: str
@@ -278,6 +294,11 @@ class StrategyIntent(_Event, frozen=True, tag="intent.1"):
     created_ts_ns: int
     market_receive_ts_ns: int
     hops: list[Hop]
+    kind: IntentKind = IntentKind.TARGET
+    quote_size: int = 0
+    deployment: str = ""
+    account: str = ""
+    mode: str = "paper"
 
     @property
     def key(self) -> str:
@@ -286,6 +307,38 @@ class StrategyIntent(_Event, frozen=True, tag="intent.1"):
     @property
     def event_id(self) -> str:
         return f"intent:{self.intent_id}"
+
+
+class InputOffset(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """The next offset to read in one input partition."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+class StrategySnapshot(_Event, frozen=True, tag="strategy_snapshot.1"):
+    """A strategy deployment's state as of its input offsets (the compacted
+    ``strat.state`` topic, keyed by deployment): a host restores it on start and skips the
+    input records it already covers (``input_offsets``), so a restart neither loses nor applies an event twice.
+    ``state`` is the strategy's own ``snapshot()`` bytes; ``instrument_positions`` the
+    deployment's positions (``exchange:symbol`` → size mantissa) as its fills left them."""
+
+    deployment: str
+    strategy: str
+    strategy_version: str
+    state: bytes
+    instrument_positions: dict[str, int]
+    input_offsets: list[InputOffset]
+    ts_ns: int
+
+    @property
+    def key(self) -> str:
+        return self.deployment
+
+    @property
+    def event_id(self) -> str:
+        return f"strategy_snapshot:{self.deployment}:{self.ts_ns}"
 
 
 class OrderRequest(_Event, frozen=True, tag="order_request.1"):
@@ -489,6 +542,7 @@ CanonicalEvent = (
     | Candle
     | IndicatorValue
     | StrategyIntent
+    | StrategySnapshot
     | OrderRequest
     | OrderEvent
     | Fill

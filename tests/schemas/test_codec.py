@@ -47,6 +47,8 @@ def _field_strategy(annotation: object) -> st.SearchStrategy:
     args = getattr(annotation, "__args__", ())
     if origin is list:
         return st.lists(_field_strategy(args[0]), max_size=5)
+    if origin is dict:
+        return st.dictionaries(_field_strategy(args[0]), _field_strategy(args[1]), max_size=5)
     if origin is tuple and args[-1] is Ellipsis:
         return st.lists(_field_strategy(args[0]), max_size=5).map(tuple)
     if origin is tuple:
@@ -75,7 +77,7 @@ def test_there_is_an_event_type_for_each_canonical_kind() -> None:
     names = {t.__name__ for t in EVENT_TYPES}
     assert names == {
         "Trade", "BookSnapshot", "BookDelta", "BookResync", "BestBidOffer", "Candle", "IndicatorValue", "StrategyIntent",
-        "OrderRequest", "OrderEvent", "Fill", "Position", "Heartbeat", "DeadLetter", "Instrument", "SnapshotRequest",
+        "StrategySnapshot", "OrderRequest", "OrderEvent", "Fill", "Position", "Heartbeat", "DeadLetter", "Instrument", "SnapshotRequest",
     }  # fmt: skip
 
 
