@@ -36,7 +36,17 @@ from platform_streams.execution.order_lifecycle import OrderUpdate
 from platform_streams.execution.order_store import OrderStore
 from platform_streams.execution.paper_venue import PaperOrderEntry, PaperVenue
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
-from platform_streams.schemas import BestBidOffer, EventDecodeError, Fill, OrderEvent, OrderRequest, Position, Trade, TypedDecoder
+from platform_streams.schemas import (
+    BestBidOffer,
+    CancelRequest,
+    EventDecodeError,
+    Fill,
+    OrderEvent,
+    OrderRequest,
+    Position,
+    Trade,
+    TypedDecoder,
+)
 from platform_streams.settings import ConfigError
 from platform_streams.topics import BBO_TOPIC, FILL_TOPIC, ORDER_EVENT_TOPIC, ORDER_REQUEST_TOPIC, POSITION_TOPIC, TRADE_TOPIC
 
@@ -127,7 +137,7 @@ class ExecutionDaemon(StreamDaemon):
 
     def __init__(self, settings: ExecutionSettings) -> None:
         super().__init__(settings)
-        self._decoder = TypedDecoder(OrderRequest)
+        self._decoder = TypedDecoder(OrderRequest, CancelRequest)
         self._market_decoder = TypedDecoder(Trade, BestBidOffer)
         self._paper = None
         if settings.mode == "paper":
@@ -196,7 +206,7 @@ class ExecutionDaemon(StreamDaemon):
     def handle(self, batch: Sequence[Message]) -> Iterable[Output]:
         assert self._executor is not None
         executor = self._executor
-        requests: list[OrderRequest] = []
+        requests: list[OrderRequest | CancelRequest] = []
         outputs: list[Output] = []
         market_moved = False
         for message in batch:
@@ -226,7 +236,7 @@ class ExecutionDaemon(StreamDaemon):
         touched = self._paper.on_trade(event) if isinstance(event, Trade) else self._paper.on_quote(event)
         return bool(touched)
 
-    def _submit(self, executor: AccountExecutor, requests: list[OrderRequest]) -> list[ExecutionEvent]:
+    def _submit(self, executor: AccountExecutor, requests: list[OrderRequest | CancelRequest]) -> list[ExecutionEvent]:
         """Submit until the exchange and the database answer: a rate refusal waits as long as the
         exchange asks; an exchange or database that cannot be reached is retried with backoff (a
         retry reconciles what went through, so nothing is sent twice). Meanwhile the daemon is

@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from platform_streams.execution.order_lifecycle import OrderUpdate, TrackedOrder
+from platform_streams.execution.order_lifecycle import TERMINAL_STATUSES, OrderUpdate, TrackedOrder
 from platform_streams.execution.order_store import OrderStore, StoredOrder
 from platform_streams.execution.positions import PositionBook
-from platform_streams.schemas import Fill, OrderEvent, OrderRequest, OrderStatus, Position
+from platform_streams.schemas import CancelRequest, Fill, OrderEvent, OrderRequest, OrderStatus, Position
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +59,16 @@ class AccountExecutor:
         self._clock_ns = clock_ns
 
     # -- requests ------------------------------------------------------------------------------
-    async def submit(self, requests: Sequence[OrderRequest]) -> list[ExecutionEvent]:
-        """Execute a batch of requests one after the other, in order (an account's orders are handled
-        in order: a sell may need the buy before it filled); the events they caused."""
+    async def submit(self, requests: Sequence[OrderRequest | CancelRequest]) -> list[ExecutionEvent]:
+        """Execute a batch of orders and cancels one after the other, in order (an account's orders
+        are handled in order: a sell may need the buy before it filled); the events they caused."""
         events: list[ExecutionEvent] = []
         for request in requests:
-            if request.account == self.entry.account and request.exchange == self.entry.exchange:
+            if request.account != self.entry.account or request.exchange != self.entry.exchange:
+                continue
+            if isinstance(request, CancelRequest):
+                events.extend(await self.cancel(request.client_order_id))
+            else:
                 events.extend(await self._execute(request))
         return events
 
@@ -117,9 +121,13 @@ class AccountExecutor:
         return events
 
     async def cancel(self, client_order_id: str) -> list[ExecutionEvent]:
+        """Withdraw an order; nothing if it is over already (or was never recorded here)."""
         tracked = self.open_orders.get(client_order_id)
         if tracked is None:
-            return []
+            stored = await self.store.get(client_order_id)
+            if stored is None or stored.status in TERMINAL_STATUSES:
+                return []
+            tracked = _tracked(stored)
         update = await self.entry.cancel(tracked.request)
         return [] if update is None else await self._follow(tracked, update)
 

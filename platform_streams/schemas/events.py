@@ -373,6 +373,26 @@ class OrderRequest(_Event, frozen=True, tag="order_request.1"):
         return f"order_request:{self.client_order_id}"
 
 
+class CancelRequest(_Event, frozen=True, tag="cancel_request.1"):
+    """Withdraw an order sent before (``exec.order_request``, keyed by ``account`` like the order, so
+    it is handled after it): by its client order id, which the exchange knows it by."""
+
+    client_order_id: str
+    account: str
+    exchange: str
+    symbol: str
+    reason: str
+    created_ts_ns: int
+
+    @property
+    def key(self) -> str:
+        return self.account
+
+    @property
+    def event_id(self) -> str:
+        return f"cancel_request:{self.client_order_id}"
+
+
 class OrderEvent(_Event, frozen=True, tag="order_event.1"):
     """A change in an order's life cycle; ``sequence`` orders the events of one order."""
 

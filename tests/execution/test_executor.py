@@ -13,7 +13,7 @@ from platform_streams.database.migrate import migrate
 from platform_streams.execution.ccxt_order_entry import CcxtOrderEntry
 from platform_streams.execution.executor import AccountExecutor
 from platform_streams.execution.order_store import OrderStore
-from platform_streams.schemas import Fill, OrderEvent, OrderStatus, Side
+from platform_streams.schemas import CancelRequest, Fill, OrderEvent, OrderStatus, Side
 from platform_streams.simulator import SimulatorThread
 from tests.execution.test_ccxt_order_entry import order, requests_for
 from tests.simulator.conftest import ccxt_options, make_config
@@ -64,7 +64,9 @@ def test_orders_reach_the_exchange_once_through_replays_crashes_and_restarts(
             assert {(e.client_order_id, e.sequence) for e in again if isinstance(e, OrderEvent)} >= {("mkt-1", 1), ("rest-1", 1)}
             assert not [e for e in again if isinstance(e, Fill)]
 
-            canceled = await first.cancel("rest-1")
+            withdraw = CancelRequest("rest-1", "sim", "binance", symbol, "requote", 0)
+            assert await first.submit([CancelRequest("never-sent", "sim", "binance", symbol, "requote", 0)]) == []
+            canceled = await first.submit([withdraw])
             assert [(e.client_order_id, e.status) for e in canceled if isinstance(e, OrderEvent)] == [
                 ("rest-1", OrderStatus.CANCELED)
             ]
