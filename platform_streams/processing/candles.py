@@ -3,8 +3,10 @@
 The definition is ``candle_definition``'s (the sink's too). Time is the trades' exchange time: each
 instrument has a watermark, the latest exchange time it has seen, and a candle closes once the
 watermark is ``lateness`` past its end. A quiet instrument's watermark is advanced by the clock
-(:meth:`CandleFolder.advance_clock`): the wall time minus the instrument's last observed
-receive-minus-exchange offset, minus a quiet grace, so replays of old data close by their own time.
+(:meth:`CandleFolder.advance_clock`): the wall time minus the offset between the wall time its last
+trade was folded at and that trade's exchange time, minus a quiet grace. An instrument whose trades
+keep being folded is never closed by the clock, however old its data (a replay, a backlog after a
+restart): only time passing without its trades does.
 
 Only closed candles are published (a bar is final once; strategies and indicators act on final
 bars, and per-trade partial updates would multiply the topic's traffic by the trade rate).
@@ -143,8 +145,9 @@ class CandleFolder:
         self.duplicate_trades = 0
         self.unpublished_first_candles = 0
 
-    def add(self, trade: Trade) -> list[Candle]:
-        """Fold one trade; returns the candles it closed (every interval, oldest first)."""
+    def add(self, trade: Trade, now_ns: int | None = None) -> list[Candle]:
+        """Fold one trade at wall time ``now_ns`` (default: its receive time); returns the candles it
+        closed (every interval, oldest first)."""
         state = self.instruments.get(trade.key)
         if state is None:
             state = self.instruments[trade.key] = InstrumentCandles(trade.exchange, trade.symbol, self.intervals_s)
@@ -164,7 +167,7 @@ class CandleFolder:
         if not targets:
             return []
         self._fold(state, trade, targets)
-        state.clock_offset_ns = trade.receive_ts_ns - ts
+        state.clock_offset_ns = (trade.receive_ts_ns if now_ns is None else now_ns) - ts
         if watermark is None or ts > watermark:
             return self._advance(state, ts)
         return []
@@ -184,7 +187,7 @@ class CandleFolder:
 
     def advance_clock(self, now_ns: int) -> list[Candle]:
         """Close what the clock says has ended: each instrument's event time is estimated as
-        ``now_ns`` minus its last receive-minus-exchange offset minus the quiet grace."""
+        ``now_ns`` minus its last fold-minus-exchange-time offset minus the quiet grace."""
         closed: list[Candle] = []
         for state in self.instruments.values():
             if state.watermark_ns is None:

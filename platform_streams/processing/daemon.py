@@ -103,13 +103,14 @@ class ProcessingDaemon(StreamDaemon):
     def handle(self, batch: Sequence[Message]) -> Iterable[Output]:
         outputs: list[Output] = []
         trade_topic, bbo_topic = self.settings.trade_topic, self.settings.bbo_topic
+        now_ns = time.time_ns()  # when this batch's trades were folded: the clock's reference (see candles)
         for message in batch:
             topic = message.topic()
             try:
                 if topic == trade_topic:
                     trade = self._trades.decode(message.value())
                     self._keys_by_partition[message.partition()].add(trade.key)
-                    events = self.processor.on_trade(trade)
+                    events = self.processor.on_trade(trade, now_ns)
                 elif topic == bbo_topic:
                     events = self.processor.on_bbo(self._quotes.decode(message.value()))
                 else:

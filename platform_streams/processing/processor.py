@@ -32,11 +32,12 @@ class Processor:
             chosen = self._selected[key] = any(fnmatch.fnmatchcase(key, pattern) for pattern in self._patterns)
         return chosen
 
-    def on_trade(self, trade: Trade) -> list[ProcessedEvent]:
-        """Fold a trade; the candles it closed, each followed by its indicator values."""
+    def on_trade(self, trade: Trade, now_ns: int | None = None) -> list[ProcessedEvent]:
+        """Fold a trade (at wall time ``now_ns``); the candles it closed, each followed by its
+        indicator values."""
         if not self.selected(trade.key):
             return []
-        closed = self.folder.add(trade)
+        closed = self.folder.add(trade, now_ns)
         return self._with_indicators(closed) if closed else []
 
     def on_bbo(self, bbo: BestBidOffer) -> list[IndicatorValue]:
