@@ -23,14 +23,12 @@ from prometheus_client import Counter, Gauge
 from platform_streams.kafka_clients import ConsumerProfile
 from platform_streams.processing.candles import CandleFolder, CandleScaleMismatch
 from platform_streams.processing.indicators.base import IndicatorParameterError
-from platform_streams.processing.indicators.book import CrossExchangeSpread
 from platform_streams.processing.indicators.registry import IndicatorSpec, resolve_all
 from platform_streams.processing.processor import Processor
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
 from platform_streams.runtime.delivery import TopicPartitionKey
 from platform_streams.schemas import BestBidOffer, Candle, Trade, TypedDecoder
 from platform_streams.schemas.codec import EventDecodeError
-from platform_streams.settings import ConfigError
 from platform_streams.topics import BBO_TOPIC, CANDLE_TOPIC, INDICATOR_TOPIC, TRADE_TOPIC
 
 MS = 1_000_000
@@ -50,6 +48,22 @@ class ProcessingSettings(DaemonSettings, kw_only=True):
     clock_interval_ms: int = 200  # how often quiet instruments' candles are checked
     publish_first_candle: bool = False  # True only when the inputs are read from their beginning
 
+    def __post_init__(self) -> None:
+        """Check the indicators and intervals when the settings are read (a deployment spec is
+        refused at deploy time, not in a crash-looping child)."""
+        try:
+            resolve_all(self.indicators)
+        except IndicatorParameterError as error:
+            raise ValueError(str(error)) from None
+        if not self.candle_intervals_s or any(interval <= 0 for interval in self.candle_intervals_s):
+            raise ValueError(f"candle_intervals_s must be positive whole seconds, got {self.candle_intervals_s}")
+        if any(spec.interval_s and spec.interval_s not in self.candle_intervals_s for spec in self.indicators):
+            raise ValueError(f"an indicator's interval_s is not one of candle_intervals_s {self.candle_intervals_s}")
+        if self.lateness_ms < 0 or self.quiet_grace_ms < 0:
+            raise ValueError("lateness_ms and quiet_grace_ms must not be negative")
+        if any(spec.interval_s == 0 for spec in self.indicators) and self.bbo_topic not in self.inputs:
+            raise ValueError(f"top-of-book indicators need {self.bbo_topic} in inputs")
+
 
 class ProcessingDaemon(StreamDaemon):
     """Candles and indicators per instrument; see the module docstring for the partitioning rule."""
@@ -58,21 +72,14 @@ class ProcessingDaemon(StreamDaemon):
     consumer_profile = ConsumerProfile.STREAM
 
     def __init__(self, settings: ProcessingSettings) -> None:
-        try:
-            specs = resolve_all(settings.indicators)
-            folder = CandleFolder(
-                settings.candle_intervals_s,
-                settings.lateness_ms * MS,
-                settings.quiet_grace_ms * MS,
-                publish_first=settings.publish_first_candle,
-            )
-        except (IndicatorParameterError, ValueError) as error:
-            raise ConfigError(f"{settings.name}: {error}") from None
-        if any(spec.kind is CrossExchangeSpread or spec.interval_s == 0 for spec in specs) and (
-            settings.bbo_topic not in settings.inputs
-        ):
-            raise ConfigError(f"{settings.name}: top-of-book indicators need {settings.bbo_topic} in inputs")
         super().__init__(settings)
+        folder = CandleFolder(
+            settings.candle_intervals_s,
+            settings.lateness_ms * MS,
+            settings.quiet_grace_ms * MS,
+            publish_first=settings.publish_first_candle,
+        )
+        specs = resolve_all(settings.indicators)  # checked when the settings were built
         self.processor = Processor(folder, specs, settings.instruments)
         self._trades = TypedDecoder(Trade)
         self._quotes = TypedDecoder(BestBidOffer)
@@ -103,6 +110,7 @@ class ProcessingDaemon(StreamDaemon):
     def handle(self, batch: Sequence[Message]) -> Iterable[Output]:
         outputs: list[Output] = []
         trade_topic, bbo_topic = self.settings.trade_topic, self.settings.bbo_topic
+        wants_quotes = self.processor.engine.wants_quotes
         now_ns = time.time_ns()  # when this batch's trades were folded: the clock's reference (see candles)
         for message in batch:
             topic = message.topic()
@@ -112,6 +120,9 @@ class ProcessingDaemon(StreamDaemon):
                     self._keys_by_partition[message.partition()].add(trade.key)
                     events = self.processor.on_trade(trade, now_ns)
                 elif topic == bbo_topic:
+                    key = message.key()
+                    if key is not None and not wants_quotes(key.decode(errors="replace")):
+                        continue  # no indicator reads this instrument's book: not even decoded
                     events = self.processor.on_bbo(self._quotes.decode(message.value()))
                 else:
                     raise EventDecodeError(message.value() or b"", f"processing does not read topic {topic!r}")

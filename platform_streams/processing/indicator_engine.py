@@ -68,10 +68,17 @@ class IndicatorEngine:
         self._spread_symbols = {spread.indicator.parameters.symbol for spread in self._spreads}  # type: ignore[attr-defined]
         self._by_candle: dict[tuple[str, int], list[RunningIndicator]] = {}
         self._by_book: dict[str, list[RunningIndicator]] = {}
+        self._wanted_quotes: dict[str, bool] = {}
 
-    @property
-    def wants_books(self) -> bool:
-        return bool(self._book_specs or self._spreads)
+    def wants_quotes(self, key: str) -> bool:
+        """Whether any indicator reads the tops of book of instrument ``key`` (``exchange:symbol``):
+        the daemon skips the others' without decoding them."""
+        wanted = self._wanted_quotes.get(key)
+        if wanted is None:
+            symbol = key.partition(":")[2]
+            wanted = symbol in self._spread_symbols or any(spec.matches(key) for spec in self._book_specs)
+            self._wanted_quotes[key] = wanted
+        return wanted
 
     def on_candle(self, candle: Candle) -> list[IndicatorValue]:
         key = (candle.key, candle.interval_s)

@@ -136,6 +136,13 @@ def test_instrument_patterns_choose_instruments() -> None:
     engine = IndicatorEngine([resolve(IndicatorSpec("book_imbalance", instruments=["okx:*"]))])
     assert engine.on_bbo(quote("binance", 100, 3, 101, 1)) == []
     assert len(engine.on_bbo(quote("okx", 100, 3, 101, 1))) == 1
+    assert (engine.wants_quotes("okx:BTC/USDT"), engine.wants_quotes("binance:BTC/USDT")) == (True, False)
+
+
+def test_a_spread_wants_its_symbols_quotes_on_every_exchange() -> None:
+    spec = IndicatorSpec("cross_spread", {"symbol": "BTC/USDT", "base": "binance", "other": "okx"})
+    engine = IndicatorEngine([resolve(spec)])
+    assert engine.wants_quotes("kraken:BTC/USDT") and not engine.wants_quotes("okx:ETH/USDT")
 
 
 @pytest.mark.parametrize(

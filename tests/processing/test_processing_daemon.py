@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from platform_streams.processing.indicators import IndicatorSpec, resolve_all
 from platform_streams.processing.processor import Processor
 from platform_streams.schemas import BestBidOffer, Candle, DeadLetter, IndicatorValue, Trade, TypedDecoder
 from platform_streams.settings import ConfigError
+from platform_streams.supervisor.spec import load_spec, parse_spec
 from tests.kafka_helpers import DaemonThread, produce_events, produce_raw, read_until
 from tests.processing.trade_samples import SECOND, T0, random_trades, trade
 
@@ -99,13 +101,19 @@ def test_the_clock_closes_a_quiet_instruments_candle(kafka_bootstrap: str, topic
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"indicators": [IndicatorSpec("ema", {"period": 0}, 60)]}, "period must be at least 1"),
+        ({"indicators": [{"indicator": "ema", "params": {"period": 0}, "interval_s": 60}]}, "period must be at least 1"),
         ({"candle_intervals_s": [0]}, "positive whole seconds"),
-        ({"inputs": ["md.trade"], "indicators": [IndicatorSpec("book_imbalance")]}, "need md.bbo in inputs"),
+        ({"indicators": [{"indicator": "ema", "params": {"period": 3}, "interval_s": 5}]}, "not one of candle_intervals_s"),
+        ({"inputs": ["md.trade"], "indicators": [{"indicator": "book_imbalance"}]}, "need md.bbo in inputs"),
     ],
 )
-def test_bad_settings_refuse_to_start(extra: dict, message: str) -> None:
-    topics = {"trade": "md.trade", "bbo": "md.bbo", "candle": "c", "indicator": "i", "dead": "d"}
+def test_a_deployment_with_bad_processing_settings_is_refused(extra: dict, message: str) -> None:
+    spec = {"name": "d", "daemons": [{"name": "processing", "kind": "processing", "config": extra}]}
     with pytest.raises(ConfigError, match=message):
-        built = settings("127.0.0.1:1", topics)
-        ProcessingDaemon(ProcessingSettings(**{**{f: getattr(built, f) for f in built.__struct_fields__}, **extra}))
+        parse_spec(spec)
+
+
+def test_the_market_data_deployment_configures_processing(repo_root: Path) -> None:
+    spec = load_spec(repo_root / "deployments" / "market-data.yaml")
+    (processing,) = (daemon for daemon in spec.daemons if daemon.kind == "processing")
+    assert processing.replicas == 1  # its cross-exchange spread reads every md.bbo partition
