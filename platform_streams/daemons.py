@@ -65,6 +65,12 @@ DAEMON_KINDS: Mapping[str, DaemonKind] = {
         "NormaliserSettings",
         "md.raw into canonical trades, books and top of book",
     ),
+    "processing": DaemonKind(
+        "platform_streams.processing.daemon",
+        "ProcessingDaemon",
+        "ProcessingSettings",
+        "md.trade (and md.bbo) into candles on md.candle and indicators on md.indicator",
+    ),
     "raw-archive": DaemonKind(
         "platform_streams.sinks.raw_archive_sink",
         "RawArchiveDaemon",

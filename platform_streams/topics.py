@@ -46,7 +46,8 @@ RAW_TOPIC = "md.raw"
 TRADE_TOPIC = "md.trade"
 BOOK_TOPIC = "md.book"
 BBO_TOPIC = "md.bbo"
-CANDLE_TOPIC = "md.candle.1m"
+CANDLE_TOPIC = "md.candle"
+EXCHANGE_CANDLE_TOPIC = "md.candle.exchange"
 INDICATOR_TOPIC = "md.indicator"
 DEADLETTER_TOPIC = "md.deadletter"
 INTENT_TOPIC = "strat.intent"
@@ -74,7 +75,10 @@ TOPICS: tuple[TopicSpec, ...] = (
         _S,
     ),
     TopicSpec(BBO_TOPIC, "exchange:symbol", events.BestBidOffer.__name__, _S),
-    TopicSpec(CANDLE_TOPIC, "exchange:symbol", events.Candle.__name__, _S, retention_ms=30 * DAY_MS),
+    TopicSpec(
+        CANDLE_TOPIC, "exchange:symbol", f"{events.Candle.__name__} (the platform's, from trades)", _S, retention_ms=30 * DAY_MS
+    ),
+    TopicSpec(EXCHANGE_CANDLE_TOPIC, "exchange:symbol", f"{events.Candle.__name__} (exchanges' own klines)", _S),
     TopicSpec(INDICATOR_TOPIC, "exchange:symbol", events.IndicatorValue.__name__, _S),
     TopicSpec(DEADLETTER_TOPIC, "source key", events.DeadLetter.__name__, _B, retention_ms=30 * DAY_MS),
     TopicSpec(INTENT_TOPIC, "exchange:symbol", events.StrategyIntent.__name__, _L),

@@ -36,7 +36,7 @@ from platform_streams.exchanges.venue_adapter import UnknownVenue
 from platform_streams.runtime.output import Output
 from platform_streams.schemas import BestBidOffer, BookDelta, BookSnapshot, Candle, SnapshotRequest, Trade, encode
 from platform_streams.schemas.raw_frames import CONNECTION_EVENT_DECODER, FrameKind, RawFrame
-from platform_streams.topics import BBO_TOPIC, BOOK_TOPIC, CANDLE_TOPIC, RESYNC_TOPIC, TRADE_TOPIC
+from platform_streams.topics import BBO_TOPIC, BOOK_TOPIC, EXCHANGE_CANDLE_TOPIC, RESYNC_TOPIC, TRADE_TOPIC
 
 TAKEOVER_REASON = "book taken over mid-session by this normaliser"
 
@@ -45,7 +45,7 @@ class NormaliserTopics(msgspec.Struct, frozen=True):
     trade: str = TRADE_TOPIC
     book: str = BOOK_TOPIC
     bbo: str = BBO_TOPIC
-    candle: str = CANDLE_TOPIC
+    candle: str = EXCHANGE_CANDLE_TOPIC  # the exchanges' klines; md.candle carries the platform's own
     resync: str = RESYNC_TOPIC
 
 

@@ -172,7 +172,10 @@ class Candle(_MarketEvent, frozen=True, tag="candle.1"):
 
 
 class IndicatorValue(_MarketEvent, frozen=True, tag="indicator.1"):
-    """One value of a named indicator (``"ema"`` with ``parameters`` ``"period=20"``) as fixed point."""
+    """One value of a named indicator (``"ema"`` with ``parameters`` ``"period=20"``) as fixed point.
+
+    Candle indicators (``interval_s`` > 0) are stamped with their candle's end; top-of-book ones
+    (``interval_s`` 0) with their quote's time and sequence (docs/processing.md)."""
 
     indicator: str
     parameters: str
@@ -182,7 +185,7 @@ class IndicatorValue(_MarketEvent, frozen=True, tag="indicator.1"):
 
     @property
     def event_id(self) -> str:
-        return f"indicator:{self.key}:{self.indicator}:{self.parameters}:{self.interval_s}:{self.exchange_ts_ns}"
+        return f"indicator:{self.key}:{self.indicator}:{self.parameters}:{self.interval_s}:{self.exchange_ts_ns}:{self.sequence}"
 
 
 class InstrumentKind(enum.Enum):

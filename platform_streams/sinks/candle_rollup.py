@@ -4,7 +4,9 @@ The statement that inserts a batch of trades (``ON CONFLICT DO NOTHING``) return
 the rows it actually inserted, and the same statement folds exactly those into their
 candles: high and low by comparison, volume and count by addition, open and close by
 comparing the ordering key (exchange_ts_ns, length(trade_id), trade_id) kept on the
-row for its open and close trade. Candles therefore always equal an aggregate of the
+row for its open and close trade. That is the definition in
+``platform_streams.processing.candle_definition``, which the stream's candles
+(``md.candle``) fold by too: the two agree on the same trades (tested). Candles therefore always equal an aggregate of the
 stored trades: a replayed trade is not inserted, so it changes nothing, and a late
 trade updates its (possibly old) minute. No trade is ever read back.
 
@@ -18,6 +20,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from platform_streams.processing.candle_definition import TRADE_ORDER_SQL
+
 if TYPE_CHECKING:
     from platform_streams.sinks.postgres_writer import PostgresWriter
 
@@ -27,7 +31,7 @@ _EVERYTHING = datetime(1970, 1, 1, tzinfo=UTC)
 # their `closed` with an earlier clock (another replica, a long transaction) and committed later.
 SWEEP_OVERLAP = timedelta(hours=1)
 
-_ORDER = "exchange_ts_ns, length(trade_id), trade_id"
+_ORDER = TRADE_ORDER_SQL  # the platform's one candle definition, shared with the stream's candles
 _OPEN_FIRST = (
     "(EXCLUDED.open_ts_ns, length(EXCLUDED.open_trade_id), EXCLUDED.open_trade_id)"
     " < (candles.open_ts_ns, length(candles.open_trade_id), candles.open_trade_id)"
