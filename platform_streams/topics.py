@@ -50,6 +50,8 @@ CANDLE_TOPIC = "md.candle.1m"
 INDICATOR_TOPIC = "md.indicator"
 DEADLETTER_TOPIC = "md.deadletter"
 INTENT_TOPIC = "strat.intent"
+RISK_REJECTION_TOPIC = "risk.rejection"
+RISK_CONTROL_TOPIC = "ctl.risk"
 ORDER_REQUEST_TOPIC = "exec.order_request"
 ORDER_EVENT_TOPIC = "exec.order_event"
 FILL_TOPIC = "exec.fill"
@@ -76,7 +78,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(CANDLE_TOPIC, "exchange:symbol", events.Candle.__name__, _S, retention_ms=30 * DAY_MS),
     TopicSpec(INDICATOR_TOPIC, "exchange:symbol", events.IndicatorValue.__name__, _S),
     TopicSpec(DEADLETTER_TOPIC, "source key", events.DeadLetter.__name__, _B, retention_ms=30 * DAY_MS),
-    TopicSpec(INTENT_TOPIC, "exchange:symbol", events.StrategyIntent.__name__, _L),
+    TopicSpec(INTENT_TOPIC, "account", events.StrategyIntent.__name__, _L),
+    TopicSpec(RISK_REJECTION_TOPIC, "account", events.RiskRejection.__name__, _L, retention_ms=30 * DAY_MS),
+    TopicSpec(RISK_CONTROL_TOPIC, "scope", events.RiskControl.__name__, _L, compacted=True, partitions=1),
     TopicSpec(ORDER_REQUEST_TOPIC, "account", events.OrderRequest.__name__, _L, retention_ms=30 * DAY_MS),
     TopicSpec(ORDER_EVENT_TOPIC, "account", events.OrderEvent.__name__, _L, retention_ms=30 * DAY_MS),
     TopicSpec(FILL_TOPIC, "account", events.Fill.__name__, _L, retention_ms=90 * DAY_MS),

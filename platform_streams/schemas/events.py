@@ -261,8 +261,24 @@ class Hop(msgspec.Struct, array_like=True, frozen=True, gc=False):
     out_ts_ns: int
 
 
-class StrategyIntent(_Event, frozen=True, tag="intent.1"):
-    """What a strategy wants: move its position in one instrument to ``target_size``."""
+class IntentKind(enum.Enum):
+    """What a :class:`StrategyIntent` asks for (the strategy API's vocabulary, ``strategies/intents.py``)."""
+
+    TARGET = "target"  # move the position to target_size (signed), at limit_price or at market
+    QUOTE = "quote"  # rest a limit order of quote_size on side at limit_price, replacing this side's previous quote
+    CANCEL = "cancel"  # withdraw the deployment's quotes on side (UNKNOWN: both sides)
+
+
+class StrategyIntent(_Event, frozen=True, tag="intent.2"):
+    """What a strategy deployment wants in one instrument (``kind`` says which of three things).
+
+    ``target_size`` is the signed target position (TARGET only; 0 otherwise) and ``quote_size``
+    the resting size (QUOTE only), both size mantissas at ``size_scale``; ``limit_price`` is a
+    price mantissa at ``price_scale`` (None: at market). ``intent_id`` is deterministic
+    (deployment and the id of the market event that caused it), so a replay repeats it.
+    ``deployment``, ``account`` and ``mode`` (``paper`` | ``live``) name who trades where.
+    intent.2 (the draft intent.1 was never produced): ``kind``, ``quote_size``, ``deployment``,
+    ``account`` and ``mode`` appended."""
 
     intent_id: str
     strategy: str
@@ -278,10 +294,17 @@ class StrategyIntent(_Event, frozen=True, tag="intent.1"):
     created_ts_ns: int
     market_receive_ts_ns: int
     hops: list[Hop]
+    kind: IntentKind = IntentKind.TARGET
+    quote_size: int = 0
+    deployment: str = ""
+    account: str = ""
+    mode: str = "paper"
 
     @property
     def key(self) -> str:
-        return f"{self.exchange}:{self.symbol}"
+        """Keyed by account, like the order requests risk makes of it: one risk replica sees every
+        intent of an account, so an account's limits are never split between replicas."""
+        return self.account
 
     @property
     def event_id(self) -> str:
@@ -310,6 +333,7 @@ class OrderRequest(_Event, frozen=True, tag="order_request.1"):
     created_ts_ns: int
     market_receive_ts_ns: int
     hops: list[Hop]
+    deployment: str = ""  # the strategy deployment the intent came from (appended; order_request.1 was never produced before)
 
     @property
     def key(self) -> str:
@@ -318,6 +342,49 @@ class OrderRequest(_Event, frozen=True, tag="order_request.1"):
     @property
     def event_id(self) -> str:
         return f"order_request:{self.client_order_id}"
+
+
+class RiskRejection(_Event, frozen=True, tag="risk_rejection.1"):
+    """An intent pre-trade risk refused (``risk.rejection``, keyed by account): ``rule`` names the
+    limit (``max_position``, ``kill_switch``, ...), ``detail`` says by how much, in words."""
+
+    intent_id: str
+    account: str
+    deployment: str
+    strategy: str
+    exchange: str
+    symbol: str
+    rule: str
+    detail: str
+    decided_ts_ns: int
+
+    @property
+    def key(self) -> str:
+        return self.account
+
+    @property
+    def event_id(self) -> str:
+        return f"risk_rejection:{self.intent_id}"
+
+
+class RiskControl(_Event, frozen=True, tag="risk_control.1"):
+    """An operator's kill switch for one scope (``ctl.risk``, compacted, keyed by ``scope``):
+    ``global``, ``account:<name>``, ``deployment:<name>`` or ``strategy:<name>``. ``halted`` stops
+    every new order in the scope; the switch is released by ``halted=False`` or a tombstone."""
+
+    scope: str
+    halted: bool
+    reason: str
+    operator: str
+    ts_ns: int
+
+    @property
+    def key(self) -> str:
+        return self.scope
+
+    @property
+    def event_id(self) -> str:
+        return f"risk_control:{self.scope}:{self.ts_ns}"
 
 
 class OrderEvent(_Event, frozen=True, tag="order_event.1"):
@@ -474,6 +541,8 @@ CanonicalEvent = (
     | IndicatorValue
     | StrategyIntent
     | OrderRequest
+    | RiskRejection
+    | RiskControl
     | OrderEvent
     | Fill
     | Position
