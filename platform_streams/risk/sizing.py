@@ -25,6 +25,8 @@ class SizedOrder(msgspec.Struct, frozen=True):
     time_in_force: TimeInForce
     price: int | None
     size: int
+    price_scale: int
+    size_scale: int
     quantity: Fraction
     reference_price: Fraction
     notional: Fraction
@@ -114,4 +116,6 @@ def _in_lots(
     min_notional = Fraction(instrument.min_notional, 10**instrument.min_notional_scale)
     if notional < min_notional:
         return Breach("min_notional", f"notional {describe(notional)} below the minimum {describe(min_notional)}")
-    return SizedOrder(side, order_type, time_in_force, price, size, quantity, reference, notional)
+    return SizedOrder(
+        side, order_type, time_in_force, price, size, instrument.price_scale, instrument.size_scale, quantity, reference, notional
+    )
