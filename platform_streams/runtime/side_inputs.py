@@ -28,7 +28,7 @@ from concurrent.futures import Future
 from typing import Any
 
 import msgspec
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from platform_streams.kafka_clients import admin_settings, consumer_settings
@@ -41,10 +41,12 @@ log = logging.getLogger(__name__)
 class SideInput(msgspec.Struct, frozen=True):
     """A compacted topic a stage reads whole: ``decode`` turns a record's value into what the stage
     gets (a tombstone, an empty value, is passed as None without decoding). A value ``decode``
-    rejects with ``ValueError`` is logged and skipped."""
+    rejects with ``ValueError`` is logged and skipped. ``from_end`` reads only what arrives after
+    start-up instead (a stream whose latest value is all that matters, such as top of book)."""
 
     topic: str
     decode: Callable[[bytes], Any]
+    from_end: bool = False
 
 
 class SideInputBarrier:
@@ -91,7 +93,8 @@ class SideInputReader:
         self._consumer = create_consumer(settings)
         self._admin = AdminClient(admin_settings(bootstrap_servers))
         self.partitions = self._partitions(deadline=time.monotonic() + 30)
-        self._consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for topic, partition in self.partitions])
+        starts = {topic: OFFSET_END if side_input.from_end else OFFSET_BEGINNING for topic, side_input in self._inputs.items()}
+        self._consumer.assign([TopicPartition(topic, partition, starts[topic]) for topic, partition in self.partitions])
         self.positions: dict[TopicPartitionKey, int] = dict.fromkeys(self.partitions, 0)  # next offset to read
         self.undecodable = 0
 
