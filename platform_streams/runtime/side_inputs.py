@@ -28,7 +28,7 @@ from concurrent.futures import Future
 from typing import Any
 
 import msgspec
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from platform_streams.kafka_clients import admin_settings, consumer_settings
@@ -93,9 +93,18 @@ class SideInputReader:
         self._consumer = create_consumer(settings)
         self._admin = AdminClient(admin_settings(bootstrap_servers))
         self.partitions = self._partitions(deadline=time.monotonic() + 30)
-        starts = {topic: OFFSET_END if side_input.from_end else OFFSET_BEGINNING for topic, side_input in self._inputs.items()}
-        self._consumer.assign([TopicPartition(topic, partition, starts[topic]) for topic, partition in self.partitions])
         self.positions: dict[TopicPartitionKey, int] = dict.fromkeys(self.partitions, 0)  # next offset to read
+        for topic, partition in self.partitions:
+            if self._inputs[topic].from_end:  # start at the end as of now, known at once (no end-of-partition event is owed)
+                self.positions[(topic, partition)] = self._consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=10
+                )[1]
+        self._consumer.assign(
+            [
+                TopicPartition(topic, partition, self.positions[(topic, partition)] or OFFSET_BEGINNING)
+                for topic, partition in self.partitions
+            ]
+        )
         self.undecodable = 0
 
     def _partitions(self, deadline: float) -> list[TopicPartitionKey]:

@@ -86,6 +86,7 @@ def test_intents_become_requests_or_rejections_and_the_kill_switch_stops_new_ord
     reader = TopicReader(kafka_bootstrap, [topics.order_requests, topics.rejections])
     thread = start_with_mid(kafka_bootstrap, make_settings(kafka_bootstrap, intents, topics, f"risk-{time.time_ns()}"))
     try:
+        assert thread.daemon.engine.exposure.mid(BTC.key) == 20_000  # type: ignore[attr-defined]
         produce_events(
             kafka_bootstrap,
             intents,
