@@ -37,8 +37,8 @@ class PositionBook:
         self.realised_day = ZERO
         self.day = -1
 
-    def apply(self, quantity: Fraction, price: Fraction, fee: Fraction, day: int) -> None:
-        """Trade signed ``quantity`` at ``price``, paying ``fee`` (quote units) on ``day``."""
+    def apply(self, quantity: Fraction, price: Fraction, fee: Fraction, day: int) -> Fraction:
+        """Trade signed ``quantity`` at ``price``, paying ``fee`` (quote units) on ``day``; returns the PnL realised."""
         if day != self.day:
             self.day, self.realised_day = day, ZERO
         pnl = -fee
@@ -55,12 +55,7 @@ class PositionBook:
         self.size = size + quantity
         self.realised += pnl
         self.realised_day += pnl
-
-    def daily_pnl(self, mid: Fraction | None, today: int) -> Fraction:
-        """Realised today plus unrealised at ``mid`` (none counted without a mid)."""
-        realised = self.realised_day if self.day == today else ZERO
-        unrealised = self.size * (mid - self.average_price) if mid is not None and self.size else ZERO
-        return realised + unrealised
+        return pnl
 
 
 class OpenOrder:
@@ -87,6 +82,8 @@ class ExposureView:
         self.mids: dict[str, Fraction] = {}
         self.account_positions: dict[tuple[str, str], PositionBook] = {}
         self.deployment_positions: dict[str, dict[str, PositionBook]] = {}  # tag → instrument → book
+        self._holdings: dict[str, dict[str, PositionBook]] = {}  # tag → instrument → book, the books not flat
+        self._realised_day: dict[str, tuple[int, Fraction]] = {}  # tag → (UTC day, PnL realised that day)
         self.open_orders: dict[str, OpenOrder] = {}
         self.closed_orders: set[str] = set()
         self._fills_seen: set[str] = set()
@@ -111,7 +108,19 @@ class ExposureView:
         self._book(self.account_positions, (fill.account, instrument)).apply(quantity, price, fee, day)
         tag = tag_of(fill.client_order_id)
         if tag:
-            self._book(self.deployment_positions.setdefault(tag, {}), instrument).apply(quantity, price, fee, day)
+            book = self._book(self.deployment_positions.setdefault(tag, {}), instrument)
+            pnl = book.apply(quantity, price, fee, day)
+            holdings = self._holdings.setdefault(tag, {})
+            if book.size:
+                holdings[instrument] = book
+            else:
+                holdings.pop(instrument, None)
+            realised_day, realised = self._realised_day.get(tag, (day, ZERO))
+            if day > realised_day:
+                self._realised_day[tag] = (day, pnl)
+            elif day == realised_day:
+                self._realised_day[tag] = (day, realised + pnl)
+            # a fill of an earlier day read late changes its position but not today's PnL
 
     @staticmethod
     def _book(books: dict, key: object) -> PositionBook:
@@ -179,16 +188,27 @@ class ExposureView:
 
     def deployment_expected_position(self, tag: str, instrument: str) -> Fraction:
         """Where the deployment's position goes if its open orders fill: the base a target is sized from."""
-        book = self.deployment_positions.get(tag, {}).get(instrument)
-        size = book.size if book is not None else ZERO
+        holdings = self._holdings.get(tag)
+        book = holdings.get(instrument) if holdings else None
+        expected = book.size if book is not None else ZERO
         scope = f"tag:{tag}"
-        buys = self._open_quantity.get((scope, instrument, Side.BUY), ZERO)
-        sells = self._open_quantity.get((scope, instrument, Side.SELL), ZERO)
-        return size + buys - sells
+        open_quantity = self._open_quantity
+        buys = open_quantity.get((scope, instrument, Side.BUY))
+        if buys:
+            expected += buys
+        sells = open_quantity.get((scope, instrument, Side.SELL))
+        if sells:
+            expected -= sells
+        return expected
 
     def deployment_daily_pnl(self, tag: str, today: int) -> Fraction:
-        """The deployment's realised PnL today plus its unrealised PnL at the last mids."""
-        total = ZERO
-        for instrument, book in self.deployment_positions.get(tag, {}).items():
-            total += book.daily_pnl(self.mids.get(instrument), today)
+        """The deployment's PnL realised today plus its unrealised PnL at the last mids (over the
+        instruments where it is not flat: the cost grows with its open positions, not its history)."""
+        day, realised = self._realised_day.get(tag, (today, ZERO))
+        total = realised if day == today else ZERO
+        mids = self.mids
+        for instrument, book in self._holdings.get(tag, {}).items():
+            mid = mids.get(instrument)
+            if mid is not None:
+                total += book.size * (mid - book.average_price)
         return total

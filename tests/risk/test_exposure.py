@@ -21,10 +21,9 @@ def test_position_book_average_cost_and_realised_pnl() -> None:
     assert (book.size, book.average_price) == (2, 105)
     book.apply(Fraction(-3), Fraction(120), Fraction(1, 2), 1)  # closes 2 at +15 each, opens 1 short at 120, fee 0.5
     assert (book.size, book.average_price, book.realised) == (-1, 120, Fraction(59, 2))
-    assert book.daily_pnl(Fraction(125), 1) == Fraction(59, 2) - 5
-    assert book.daily_pnl(Fraction(125), 2) == -5  # the next day: only unrealised
-    book.apply(Fraction(1), Fraction(100), Fraction(0), 2)
-    assert (book.size, book.average_price, book.realised_day) == (0, 0, 20)
+    assert book.realised_day == Fraction(59, 2)
+    assert book.apply(Fraction(1), Fraction(100), Fraction(0), 2) == 20  # the next day starts its own count
+    assert (book.size, book.average_price, book.realised, book.realised_day) == (0, 0, Fraction(99, 2), 20)
 
 
 def test_fills_make_account_and_deployment_positions_once() -> None:
@@ -39,6 +38,10 @@ def test_fills_make_account_and_deployment_positions_once() -> None:
     # realised 0.2 × 100 − 2 fee = 18; unrealised 0.3 × (20201 − 20000) = 60.3
     assert view.deployment_daily_pnl(TAG, utc_day(NOW_NS)) == 18 + Fraction(603, 10)
     assert view.deployment_daily_pnl(TAG, utc_day(NOW_NS + DAY_NS)) == Fraction(603, 10)
+    view.apply_fill(fill("f3", Side.SELL, 2_000_000, 3_000, ts_ns=NOW_NS + DAY_NS))  # flat the next day, at a loss of 0
+    assert view.deployment_daily_pnl(TAG, utc_day(NOW_NS + DAY_NS)) == 0
+    view.apply_fill(fill("f0", Side.BUY, 1_000_000, 1_000, ts_ns=NOW_NS - DAY_NS))  # yesterday's, read late
+    assert view.deployment_daily_pnl(TAG, utc_day(NOW_NS + DAY_NS)) == view.mid(KEY) / 10 - 1_000
 
 
 def test_a_one_sided_book_leaves_the_mid_alone() -> None:
