@@ -21,16 +21,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from fractions import Fraction
 from typing import Any
 
 import msgspec
 from confluent_kafka import Message
 from prometheus_client import Counter, Gauge, Histogram
 
-from platform_streams.risk.budgets import AccountAllocationSettings, BudgetError, deployment_budgets
+from platform_streams.risk.budgets import AccountAllocationSettings, deployment_budgets
 from platform_streams.risk.decision import RiskEngine, UnknownInstrument
 from platform_streams.risk.kill_switch import KillSwitchError
-from platform_streams.risk.limits import RiskLimits, RiskLimitsError, RiskLimitsSettings
+from platform_streams.risk.limits import RiskLimits, RiskLimitsSettings
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
 from platform_streams.runtime.delivery import TopicPartitionKey
 from platform_streams.runtime.side_inputs import SideInput
@@ -46,7 +47,6 @@ from platform_streams.schemas import (
     StrategyIntent,
     TypedDecoder,
 )
-from platform_streams.settings import ConfigError
 from platform_streams.topics import (
     BBO_TOPIC,
     FILL_TOPIC,
@@ -81,6 +81,15 @@ class RiskSettings(DaemonSettings, kw_only=True):
     limits: RiskLimitsSettings = msgspec.field(default_factory=RiskLimitsSettings)
     allocations: dict[str, AccountAllocationSettings] = {}
 
+    def __post_init__(self) -> None:
+        """Limits and allocations are checked when the settings are read (a deployment spec too),
+        with the field named (``msgspec`` reports the ValueError as a validation error)."""
+        self.engine_parts()
+
+    def engine_parts(self) -> tuple[RiskLimits, dict[tuple[str, str], Fraction]]:
+        """The validated limits and the per-deployment budgets these settings describe."""
+        return RiskLimits(self.limits), deployment_budgets(self.allocations)
+
 
 class RiskDaemon(StreamDaemon):
     """Turns intents into order requests or rejections, one exposure view per replica's accounts."""
@@ -88,12 +97,8 @@ class RiskDaemon(StreamDaemon):
     settings: RiskSettings
 
     def __init__(self, settings: RiskSettings) -> None:
-        try:
-            engine = RiskEngine(RiskLimits(settings.limits), deployment_budgets(settings.allocations))
-        except (RiskLimitsError, BudgetError) as exc:
-            raise ConfigError(f"{settings.name}: {exc}") from None
         super().__init__(settings)
-        self.engine = engine
+        self.engine = engine = RiskEngine(*settings.engine_parts())
         self._intents = TypedDecoder(StrategyIntent)
         self._synced: set[TopicPartitionKey] = set()
         topics = settings.topics
