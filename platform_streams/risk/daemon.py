@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -61,6 +61,10 @@ from platform_streams.topics import (
 log = logging.getLogger(__name__)
 
 _DECISION_BUCKETS = (0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05)
+
+
+class CatchingUp(Exception):
+    """Why the first intent of a newly assigned partition waits: the exposure inputs are read first."""
 
 
 class RiskTopics(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -142,7 +146,7 @@ class RiskDaemon(StreamDaemon):
         self._appliers[topic](records)
 
     @staticmethod
-    def _each(apply: Any) -> Any:
+    def _each(apply: Callable[[Any], None]) -> Callable[[list[Any]], None]:
         def apply_all(records: list[Any]) -> None:
             for record in records:
                 if record is not None:
@@ -180,7 +184,9 @@ class RiskDaemon(StreamDaemon):
             if partition not in self._synced:
                 # newly ours: count every order the previous owner sent before deciding anything here
                 self._synced.add(partition)
-                self.hold_for_side_inputs(message, UnknownInstrument("partition taken over"))
+                self.hold_for_side_inputs(
+                    message, CatchingUp(f"partition {partition[1]} newly assigned: exposure inputs read first")
+                )
                 continue
             try:
                 intent = self._intents.decode(message.value())

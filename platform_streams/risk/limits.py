@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from fractions import Fraction
+from typing import TypeVar
 
 import msgspec
 
 from platform_streams.schemas.fixed_point import FixedPointError, parse_decimal
+
+T = TypeVar("T")
 
 
 class RiskLimitsError(ValueError):
@@ -111,7 +114,8 @@ def exact(where: str, limits: Limits) -> ExactLimits:
     )
 
 
-def _first(*values: object) -> object:
+def _first(*values: T | None) -> T | None:
+    """The most specific value set (scopes are passed most specific first)."""
     for value in values:
         if value is not None:
             return value
@@ -142,20 +146,20 @@ class RiskLimits:
         by_instrument = self.instruments.get(instrument, unset)
         default = self.default
         return OrderLimits(
-            max_position=_first(by_instrument.max_position, by_account.max_position, default.max_position),  # type: ignore[arg-type]
-            max_position_notional=_first(  # type: ignore[arg-type]
+            max_position=_first(by_instrument.max_position, by_account.max_position, default.max_position),
+            max_position_notional=_first(
                 by_instrument.max_position_notional, by_account.max_position_notional, default.max_position_notional
             ),
-            max_order_notional=_first(  # type: ignore[arg-type]
+            max_order_notional=_first(
                 by_instrument.max_order_notional,
                 by_deployment.max_order_notional,
                 by_account.max_order_notional,
                 default.max_order_notional,
             ),
-            account_max_open_orders=_first(by_account.max_open_orders, default.max_open_orders),  # type: ignore[arg-type]
+            account_max_open_orders=_first(by_account.max_open_orders, default.max_open_orders),
             deployment_max_open_orders=by_deployment.max_open_orders,
-            price_band_bps=_first(by_instrument.price_band_bps, default.price_band_bps),  # type: ignore[arg-type]
-            max_daily_loss=_first(by_deployment.max_daily_loss, default.max_daily_loss),  # type: ignore[arg-type]
+            price_band_bps=_first(by_instrument.price_band_bps, default.price_band_bps),
+            max_daily_loss=_first(by_deployment.max_daily_loss, default.max_daily_loss),
         )
 
 
