@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import msgspec
 from confluent_kafka import Consumer
 
 from platform_streams.kafka_clients import consumer_settings
@@ -151,4 +152,41 @@ def test_a_replica_taking_over_an_account_counts_the_orders_sent_before_it(kafka
         assert len(reader.of(OrderRequest)) == 1
     finally:
         second.stop()
+        reader.close()
+
+
+def test_two_replicas_never_let_through_more_than_an_account_s_limit(kafka_bootstrap, topic_factory) -> None:
+    intents, topics = make_topics(topic_factory)
+    produce_events(kafka_bootstrap, topics.instruments, [BTC])
+    reader = TopicReader(kafka_bootstrap, [topics.order_requests, topics.rejections])
+    group = f"risk-{time.time_ns()}"
+    accounts = [f"acc-{n}" for n in range(6)]
+    limits = RiskLimitsSettings(default=Limits(max_order_notional="100000", max_open_orders=3, price_band_bps=100))
+
+    def settings() -> RiskSettings:
+        return msgspec.structs.replace(make_settings(kafka_bootstrap, intents, topics, group), limits=limits)
+
+    def wave(name: str) -> list:
+        return [intent(f"{name}-{a}-{n}", 100, account=a, deployment=f"{name}-{a}-{n}") for a in accounts for n in range(5)]
+
+    first = start_with_mid(kafka_bootstrap, settings())
+    second: DaemonThread | None = None
+    try:
+        produce_events(kafka_bootstrap, intents, wave("w1"))
+        wait_until(lambda: len(reader.read()) == 30, 30, "the first replica's 30 decisions")
+        second = start_with_mid(kafka_bootstrap, settings())
+        both = (first.daemon, second.daemon)
+        wait_until(lambda: all(d._assigned for d in both), 60, "both replicas to own partitions")  # type: ignore[attr-defined]
+        produce_events(kafka_bootstrap, intents, wave("w2"))
+        wait_until(lambda: len(reader.read()) == 60, 60, "60 decisions from the two replicas")
+        assert second.daemon.messages_in > 0  # type: ignore[attr-defined]
+        for account in accounts:
+            requests = [r for r in reader.of(OrderRequest) if r.account == account]
+            rejections = [r for r in reader.of(RiskRejection) if r.account == account]
+            assert len(requests) == 3, account
+            assert {r.rule for r in rejections} == {"max_open_orders"} and len(rejections) == 7
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
         reader.close()
