@@ -190,3 +190,27 @@ def test_two_replicas_never_let_through_more_than_an_account_s_limit(kafka_boots
         if second is not None:
             second.stop()
         reader.close()
+
+
+def test_under_a_flow_of_intents_no_order_is_decided_after_the_kill_switch(kafka_bootstrap, topic_factory) -> None:
+    intents, topics = make_topics(topic_factory)
+    produce_events(kafka_bootstrap, topics.instruments, [BTC])
+    reader = TopicReader(kafka_bootstrap, [topics.order_requests, topics.rejections])
+    flow = msgspec.structs.replace(LIMITS, accounts={"flow": Limits(max_open_orders=100_000)})
+    settings = make_settings(kafka_bootstrap, intents, topics, f"risk-{time.time_ns()}")
+    thread = start_with_mid(kafka_bootstrap, msgspec.structs.replace(settings, limits=flow))
+    try:
+        produce_events(kafka_bootstrap, intents, [intent(f"a-{n}", 10, account="flow", deployment=f"a-{n}") for n in range(100)])
+        # the halt lands while those are being decided, and intents keep coming after it
+        produce_events(
+            kafka_bootstrap, topics.controls, [RiskControl("account:flow", True, "flow drill", "test", time.time_ns())]
+        )
+        later = [intent(f"b-{n}", 10, account="flow", deployment=f"b-{n}") for n in range(200)]
+        produce_events(kafka_bootstrap, intents, later, rate=200)
+        wait_until(lambda: len(reader.read()) == 300, 60, "a decision for each of 300 intents")
+        orders, halts = reader.of(OrderRequest), [r for r in reader.of(RiskRejection) if r.rule == "kill_switch"]
+        assert orders and halts and len(orders) + len(halts) == 300
+        assert max(o.created_ts_ns for o in orders) < min(h.decided_ts_ns for h in halts)  # never an order after a halt
+    finally:
+        thread.stop()
+        reader.close()
