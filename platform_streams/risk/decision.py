@@ -41,7 +41,7 @@ class RiskEngine:
         self.exposure = ExposureView()
         self.kill_switches = KillSwitches()
         self.instruments: dict[str, Instrument] = {}
-        self._order_limits: dict[tuple[str, str, str], OrderLimits] = {}
+        self._order_limits: dict[tuple[str, str, str, str], OrderLimits] = {}
         self._tags: dict[str, str] = {}
 
     def add_instrument(self, instrument: Instrument) -> None:
@@ -93,7 +93,7 @@ class RiskEngine:
         sized = size_intent(intent, instrument, expected, mid, self.budgets.get((intent.account, deployment)))
         if not isinstance(sized, SizedOrder):
             return sized
-        limits = self._limits(intent.account, deployment, key)
+        limits = self._limits(intent.account, deployment, key, intent.strategy)
         signed = sized.quantity if sized.side is Side.BUY else -sized.quantity
         position = exposure.account_position(intent.account, key)
         open_same_side = exposure.open_quantity(intent.account, key, sized.side)
@@ -115,11 +115,11 @@ class RiskEngine:
             or sized
         )
 
-    def _limits(self, account: str, deployment: str, instrument: str) -> OrderLimits:
-        key = (account, deployment, instrument)
+    def _limits(self, account: str, deployment: str, instrument: str, strategy: str) -> OrderLimits:
+        key = (account, deployment, instrument, strategy)
         limits = self._order_limits.get(key)
         if limits is None:
-            limits = self._order_limits[key] = self.limits.for_order(account, deployment, instrument)
+            limits = self._order_limits[key] = self.limits.for_order(account, deployment, instrument, strategy)
         return limits
 
     @staticmethod

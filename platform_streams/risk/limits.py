@@ -6,12 +6,12 @@ one scope, and the most specific setting wins, field by field:
 
 - ``max_position`` (base units) and ``max_position_notional`` (quote): the account's net position
   in one instrument; set per instrument (``exchange:symbol``), per account, or by default;
-- ``max_order_notional`` (quote): one order; per instrument, deployment, account or default;
+- ``max_order_notional`` (quote): one order; per instrument, deployment, strategy, account or default;
 - ``max_open_orders``: the account's open orders (per account or default), and the deployment's
-  own when set for it;
+  own when set for it or for its strategy;
 - ``price_band_bps``: a limit price's distance from the last mid; per instrument or default;
 - ``max_daily_loss`` (quote): a deployment's realised plus unrealised loss since 00:00 UTC; per
-  deployment or default.
+  deployment, strategy (each of its deployments) or default.
 
 A limit left unset (None) does not apply; the defaults are set, so an operator has to unset one on
 purpose.
@@ -55,10 +55,12 @@ DEFAULT_LIMITS = Limits(
 
 
 class RiskLimitsSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Every scope's limits: ``default`` under ``accounts``, ``deployments`` and ``instruments``."""
+    """Every scope's limits: ``default`` under ``accounts``, ``strategies`` (by strategy name, for each
+    of its deployments), ``deployments`` and ``instruments``."""
 
     default: Limits = DEFAULT_LIMITS
     accounts: dict[str, Limits] = {}
+    strategies: dict[str, Limits] = {}
     deployments: dict[str, Limits] = {}
     instruments: dict[str, Limits] = {}
 
@@ -128,6 +130,7 @@ class RiskLimits:
     def __init__(self, settings: RiskLimitsSettings) -> None:
         self.default = exact("default", settings.default)
         self.accounts = self._scopes("accounts", settings.accounts)
+        self.strategies = self._scopes("strategies", settings.strategies)
         self.deployments = self._scopes("deployments", settings.deployments)
         self.instruments = self._scopes("instruments", settings.instruments)
         for key in self.instruments:
@@ -138,11 +141,12 @@ class RiskLimits:
     def _scopes(section: str, scopes: Mapping[str, Limits]) -> dict[str, ExactLimits]:
         return {name: exact(f"{section}.{name}", limits) for name, limits in scopes.items()}
 
-    def for_order(self, account: str, deployment: str, instrument: str) -> OrderLimits:
+    def for_order(self, account: str, deployment: str, instrument: str, strategy: str = "") -> OrderLimits:
         """The limits of one order (the caller may cache them per key: they never change while running)."""
         unset = _UNSET
         by_account = self.accounts.get(account, unset)
         by_deployment = self.deployments.get(deployment, unset)
+        by_strategy = self.strategies.get(strategy, unset)
         by_instrument = self.instruments.get(instrument, unset)
         default = self.default
         return OrderLimits(
@@ -153,13 +157,14 @@ class RiskLimits:
             max_order_notional=_first(
                 by_instrument.max_order_notional,
                 by_deployment.max_order_notional,
+                by_strategy.max_order_notional,
                 by_account.max_order_notional,
                 default.max_order_notional,
             ),
             account_max_open_orders=_first(by_account.max_open_orders, default.max_open_orders),
-            deployment_max_open_orders=by_deployment.max_open_orders,
+            deployment_max_open_orders=_first(by_deployment.max_open_orders, by_strategy.max_open_orders),
             price_band_bps=_first(by_instrument.price_band_bps, default.price_band_bps),
-            max_daily_loss=_first(by_deployment.max_daily_loss, default.max_daily_loss),
+            max_daily_loss=_first(by_deployment.max_daily_loss, by_strategy.max_daily_loss, default.max_daily_loss),
         )
 
 

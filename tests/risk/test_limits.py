@@ -31,6 +31,21 @@ def test_most_specific_scope_wins_field_by_field() -> None:
     assert other.account_max_open_orders == 10 and other.deployment_max_open_orders is None
 
 
+def test_a_strategy_s_limits_apply_to_each_of_its_deployments_unless_the_deployment_has_its_own() -> None:
+    limits = RiskLimits(
+        RiskLimitsSettings(
+            default=Limits(max_daily_loss="50", max_order_notional="100"),
+            strategies={"mm": Limits(max_daily_loss="20", max_open_orders=4, max_order_notional="60")},
+            deployments={"mm-eth": Limits(max_daily_loss="5")},
+        )
+    )
+    btc = limits.for_order("main", "mm-btc", "binance:BTC/USDT", "mm")
+    eth = limits.for_order("main", "mm-eth", "binance:ETH/USDT", "mm")
+    assert (btc.max_daily_loss, btc.deployment_max_open_orders, btc.max_order_notional) == (20, 4, 60)
+    assert (eth.max_daily_loss, eth.deployment_max_open_orders) == (5, 4)
+    assert limits.for_order("main", "ema-btc", "binance:BTC/USDT", "ema").max_daily_loss == 50
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
