@@ -77,17 +77,17 @@ DAEMON_KINDS: Mapping[str, DaemonKind] = {
         "PostgresSinkSettings",
         "writes trades, top of book, dead letters and instruments to PostgreSQL; candles from trades",
     ),
-    "risk": DaemonKind(
-        "platform_streams.risk.daemon",
-        "RiskDaemon",
-        "RiskSettings",
-        "pre-trade risk: strat.intent into sized exec.order_request or risk.rejection, per account",
-    ),
     "exchange-simulator": DaemonKind(
         "platform_streams.simulator.daemon",
         "ExchangeSimulatorDaemon",
         "ExchangeSimulatorSettings",
         "simulated exchanges (real protocols) on fixed local ports",
+    ),
+    "risk": DaemonKind(
+        "platform_streams.risk.daemon",
+        "RiskDaemon",
+        "RiskSettings",
+        "pre-trade risk: strat.intent into sized exec.order_request or risk.rejection, per account",
     ),
 }
 
