@@ -101,6 +101,12 @@ DAEMON_KINDS: Mapping[str, DaemonKind] = {
         "ExchangeSimulatorSettings",
         "simulated exchanges (real protocols) on fixed local ports",
     ),
+    "risk": DaemonKind(
+        "platform_streams.risk.daemon",
+        "RiskDaemon",
+        "RiskSettings",
+        "pre-trade risk: strat.intent into sized exec.order_request or risk.rejection, per account",
+    ),
 }
 
 

@@ -52,6 +52,8 @@ INDICATOR_TOPIC = "md.indicator"
 DEADLETTER_TOPIC = "md.deadletter"
 INTENT_TOPIC = "strat.intent"
 STRATEGY_STATE_TOPIC = "strat.state"
+RISK_REJECTION_TOPIC = "risk.rejection"
+RISK_CONTROL_TOPIC = "ctl.risk"
 ORDER_REQUEST_TOPIC = "exec.order_request"
 ORDER_EVENT_TOPIC = "exec.order_event"
 FILL_TOPIC = "exec.fill"
@@ -81,8 +83,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(EXCHANGE_CANDLE_TOPIC, "exchange:symbol", f"{events.Candle.__name__} (exchanges' own klines)", _S),
     TopicSpec(INDICATOR_TOPIC, "exchange:symbol", events.IndicatorValue.__name__, _S),
     TopicSpec(DEADLETTER_TOPIC, "source key", events.DeadLetter.__name__, _B, retention_ms=30 * DAY_MS),
-    TopicSpec(INTENT_TOPIC, "exchange:symbol", events.StrategyIntent.__name__, _L),
+    TopicSpec(INTENT_TOPIC, "account", events.StrategyIntent.__name__, _L),
     TopicSpec(STRATEGY_STATE_TOPIC, "deployment", events.StrategySnapshot.__name__, _L, compacted=True),
+    TopicSpec(RISK_REJECTION_TOPIC, "account", events.RiskRejection.__name__, _L, retention_ms=30 * DAY_MS),
+    TopicSpec(RISK_CONTROL_TOPIC, "scope", events.RiskControl.__name__, _L, compacted=True, partitions=1),
     TopicSpec(ORDER_REQUEST_TOPIC, "account", events.OrderRequest.__name__, _L, retention_ms=30 * DAY_MS),
     TopicSpec(ORDER_EVENT_TOPIC, "account", events.OrderEvent.__name__, _L, retention_ms=30 * DAY_MS),
     TopicSpec(FILL_TOPIC, "account", events.Fill.__name__, _L, retention_ms=90 * DAY_MS),

@@ -9,6 +9,7 @@ tradeplat topics                     create the registry's topics
 tradeplat migrate                    apply database migrations
 tradeplat simulate [--exchanges ...] run the exchange simulator in the foreground
 tradeplat replay --exchange NAME     replay the raw archive into md.raw
+tradeplat kill-switch SCOPE          halt new orders for a scope (--release lifts it)
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ import argparse
 import os
 import sys
 
-from platform_streams.cli import commands_admin, commands_daemon, commands_replay, commands_simulator, commands_stack
+from platform_streams.cli import (
+    commands_admin,
+    commands_daemon,
+    commands_replay,
+    commands_risk,
+    commands_simulator,
+    commands_stack,
+)
 from platform_streams.settings import ConfigError
 
 
@@ -29,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_admin.register(sub)
     commands_simulator.register(sub)
     commands_replay.register(sub)
+    commands_risk.register(sub)
     return parser
 
 

@@ -41,10 +41,12 @@ log = logging.getLogger(__name__)
 class SideInput(msgspec.Struct, frozen=True):
     """A compacted topic a stage reads whole: ``decode`` turns a record's value into what the stage
     gets (a tombstone, an empty value, is passed as None without decoding). A value ``decode``
-    rejects with ``ValueError`` is logged and skipped."""
+    rejects with ``ValueError`` is logged and skipped. ``from_end`` reads only what arrives after
+    start-up instead (a stream whose latest value is all that matters, such as top of book)."""
 
     topic: str
     decode: Callable[[bytes], Any]
+    from_end: bool = False
 
 
 class SideInputBarrier:
@@ -91,8 +93,18 @@ class SideInputReader:
         self._consumer = create_consumer(settings)
         self._admin = AdminClient(admin_settings(bootstrap_servers))
         self.partitions = self._partitions(deadline=time.monotonic() + 30)
-        self._consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for topic, partition in self.partitions])
         self.positions: dict[TopicPartitionKey, int] = dict.fromkeys(self.partitions, 0)  # next offset to read
+        for topic, partition in self.partitions:
+            if self._inputs[topic].from_end:  # start at the end as of now, known at once (no end-of-partition event is owed)
+                self.positions[(topic, partition)] = self._consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=10
+                )[1]
+        self._consumer.assign(
+            [
+                TopicPartition(topic, partition, self.positions[(topic, partition)] or OFFSET_BEGINNING)
+                for topic, partition in self.partitions
+            ]
+        )
         self.undecodable = 0
 
     def _partitions(self, deadline: float) -> list[TopicPartitionKey]:

@@ -305,7 +305,9 @@ class StrategyIntent(_Event, frozen=True, tag="intent.2"):
 
     @property
     def key(self) -> str:
-        return f"{self.exchange}:{self.symbol}"
+        """Keyed by account, like the order requests risk makes of it: one risk replica sees every
+        intent of an account, so an account's limits are never split between replicas."""
+        return self.account
 
     @property
     def event_id(self) -> str:
@@ -366,6 +368,7 @@ class OrderRequest(_Event, frozen=True, tag="order_request.1"):
     created_ts_ns: int
     market_receive_ts_ns: int
     hops: list[Hop]
+    deployment: str = ""  # the strategy deployment the intent came from (appended; order_request.1 was never produced before)
 
     @property
     def key(self) -> str:
@@ -394,6 +397,49 @@ class CancelRequest(_Event, frozen=True, tag="cancel_request.1"):
     @property
     def event_id(self) -> str:
         return f"cancel_request:{self.client_order_id}"
+
+
+class RiskRejection(_Event, frozen=True, tag="risk_rejection.1"):
+    """An intent pre-trade risk refused (``risk.rejection``, keyed by account): ``rule`` names the
+    limit (``max_position``, ``kill_switch``, ...), ``detail`` says by how much, in words."""
+
+    intent_id: str
+    account: str
+    deployment: str
+    strategy: str
+    exchange: str
+    symbol: str
+    rule: str
+    detail: str
+    decided_ts_ns: int
+
+    @property
+    def key(self) -> str:
+        return self.account
+
+    @property
+    def event_id(self) -> str:
+        return f"risk_rejection:{self.intent_id}"
+
+
+class RiskControl(_Event, frozen=True, tag="risk_control.1"):
+    """An operator's kill switch for one scope (``ctl.risk``, compacted, keyed by ``scope``):
+    ``global``, ``account:<name>``, ``deployment:<name>`` or ``strategy:<name>``. ``halted`` stops
+    every new order in the scope; the switch is released by ``halted=False`` or a tombstone."""
+
+    scope: str
+    halted: bool
+    reason: str
+    operator: str
+    ts_ns: int
+
+    @property
+    def key(self) -> str:
+        return self.scope
+
+    @property
+    def event_id(self) -> str:
+        return f"risk_control:{self.scope}:{self.ts_ns}"
 
 
 class OrderEvent(_Event, frozen=True, tag="order_event.1"):
@@ -567,6 +613,8 @@ CanonicalEvent = (
     | StrategyIntent
     | StrategySnapshot
     | OrderRequest
+    | RiskRejection
+    | RiskControl
     | OrderEvent
     | Fill
     | Position

@@ -125,7 +125,7 @@ def test_intents_become_strategy_intent_events_with_a_deterministic_id_and_a_hop
         99_00,
         0,
     )
-    assert target.intent_id == "mm:trade:x:0" and target.key == BTC
+    assert target.intent_id == "mm:trade:x:0" and target.key == "a1"  # keyed by account, as risk reads them
     assert (target.deployment, target.account, target.mode, target.strategy, target.strategy_version) == (
         "mm",
         "a1",

@@ -1,0 +1,214 @@
+"""The exposure view: what every account and deployment holds, has open and has made today, folded
+from fills, order life-cycle events, the order requests risk let through, and top of book.
+
+Every fold is idempotent (fills by fill id, orders by client order id), so a record read twice
+(a replayed batch, risk's own request read back from ``exec.order_request``) changes nothing.
+Deployments are known by the tag their client order ids start with
+(:mod:`platform_streams.risk.client_order_id`), so a fill is attributed without any other state.
+Quantities are exact fractions of base and quote units: fills and orders of any scale add up exactly.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from platform_streams.risk.client_order_id import tag_of
+from platform_streams.schemas import BestBidOffer, Fill, OrderEvent, OrderRequest, OrderStatus, Side
+
+NS_PER_DAY = 86_400 * 1_000_000_000
+ZERO = Fraction(0)
+TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
+
+
+def utc_day(ts_ns: int) -> int:
+    """Days since the epoch in UTC: the daily loss limit resets at 00:00 UTC."""
+    return ts_ns // NS_PER_DAY
+
+
+class PositionBook:
+    """One net position at average cost, with realised PnL in total and for its latest UTC day."""
+
+    __slots__ = ("size", "average_price", "realised", "realised_day", "day")
+
+    def __init__(self) -> None:
+        self.size = ZERO
+        self.average_price = ZERO
+        self.realised = ZERO
+        self.realised_day = ZERO
+        self.day = -1
+
+    def apply(self, quantity: Fraction, price: Fraction, fee: Fraction, day: int) -> Fraction:
+        """Trade signed ``quantity`` at ``price``, paying ``fee`` (quote units) on ``day``; returns the PnL realised."""
+        if day != self.day:
+            self.day, self.realised_day = day, ZERO
+        pnl = -fee
+        size = self.size
+        if size == 0 or (size > 0) == (quantity > 0):
+            self.average_price = (self.average_price * abs(size) + price * abs(quantity)) / (abs(size) + abs(quantity))
+        else:
+            closed = min(abs(quantity), abs(size))
+            pnl += closed * (price - self.average_price) * (1 if size > 0 else -1)
+            if abs(quantity) > abs(size):
+                self.average_price = price  # flipped: the rest opens at this price
+            elif abs(quantity) == abs(size):
+                self.average_price = ZERO
+        self.size = size + quantity
+        self.realised += pnl
+        self.realised_day += pnl
+        return pnl
+
+
+class OpenOrder:
+    """An order that may still trade: who, where, which side and how much is left. ``request`` is
+    kept when risk made it, so a replayed intent gets the very same request again."""
+
+    __slots__ = ("account", "tag", "instrument", "side", "remaining", "request")
+
+    def __init__(
+        self, account: str, tag: str, instrument: str, side: Side, remaining: Fraction, request: OrderRequest | None
+    ) -> None:
+        self.account = account
+        self.tag = tag
+        self.instrument = instrument
+        self.side = side
+        self.remaining = remaining
+        self.request = request
+
+
+class ExposureView:
+    """Positions, open orders, today's PnL and last mids of every account and deployment risk serves."""
+
+    def __init__(self) -> None:
+        self.mids: dict[str, Fraction] = {}
+        self.account_positions: dict[tuple[str, str], PositionBook] = {}
+        self.deployment_positions: dict[str, dict[str, PositionBook]] = {}  # tag → instrument → book
+        self._holdings: dict[str, dict[str, PositionBook]] = {}  # tag → instrument → book, the books not flat
+        self._realised_day: dict[str, tuple[int, Fraction]] = {}  # tag → (UTC day, PnL realised that day)
+        self.open_orders: dict[str, OpenOrder] = {}
+        self.closed_orders: set[str] = set()
+        self._fills_seen: set[str] = set()
+        self._open_count: dict[str, int] = {}  # account or "tag:<tag>" → open orders
+        self._open_quantity: dict[tuple[str, str, Side], Fraction] = {}  # (account or tag scope, instrument, side)
+
+    # -- folds --------------------------------------------------------------------------------
+    def apply_bbo(self, bbo: BestBidOffer) -> None:
+        if bbo.bid_price > 0 and bbo.ask_price > 0:
+            self.mids[bbo.key] = Fraction(bbo.bid_price + bbo.ask_price, 2 * 10**bbo.price_scale)
+
+    def apply_fill(self, fill: Fill) -> None:
+        if fill.event_id in self._fills_seen or fill.side not in (Side.BUY, Side.SELL):
+            return
+        self._fills_seen.add(fill.event_id)
+        instrument = f"{fill.exchange}:{fill.symbol}"
+        quantity = Fraction(fill.size, 10**fill.size_scale) * (1 if fill.side is Side.BUY else -1)
+        price = Fraction(fill.price, 10**fill.price_scale)
+        quote = fill.symbol.rpartition("/")[2]
+        fee = Fraction(fill.fee, 10**fill.fee_scale) if fill.fee_asset == quote else ZERO  # other fee assets are not PnL in quote
+        day = utc_day(fill.exchange_ts_ns)
+        self._book(self.account_positions, (fill.account, instrument)).apply(quantity, price, fee, day)
+        tag = tag_of(fill.client_order_id)
+        if tag:
+            book = self._book(self.deployment_positions.setdefault(tag, {}), instrument)
+            pnl = book.apply(quantity, price, fee, day)
+            holdings = self._holdings.setdefault(tag, {})
+            if book.size:
+                holdings[instrument] = book
+            else:
+                holdings.pop(instrument, None)
+            realised_day, realised = self._realised_day.get(tag, (day, ZERO))
+            if day > realised_day:
+                self._realised_day[tag] = (day, pnl)
+            elif day == realised_day:
+                self._realised_day[tag] = (day, realised + pnl)
+            # a fill of an earlier day read late changes its position but not today's PnL
+
+    @staticmethod
+    def _book(books: dict, key: object) -> PositionBook:
+        book = books.get(key)
+        if book is None:
+            book = books[key] = PositionBook()
+        return book
+
+    def apply_order_request(self, request: OrderRequest) -> None:
+        """An order risk let through (now, or read back from ``exec.order_request``)."""
+        order_id = request.client_order_id
+        if order_id in self.open_orders or order_id in self.closed_orders:
+            return
+        remaining = Fraction(request.size, 10**request.size_scale)
+        instrument = f"{request.exchange}:{request.symbol}"
+        self._open(order_id, OpenOrder(request.account, tag_of(order_id), instrument, request.side, remaining, request))
+
+    def apply_order_event(self, event: OrderEvent) -> None:
+        order_id = event.client_order_id
+        if order_id in self.closed_orders:
+            return
+        order = self.open_orders.get(order_id)
+        if order is not None:
+            self._close(order_id, order)
+        if event.status in TERMINAL:
+            self.closed_orders.add(order_id)
+            return
+        remaining = Fraction(max(event.size - event.filled_size, 0), 10**event.size_scale)
+        instrument = f"{event.exchange}:{event.symbol}"
+        request = order.request if order is not None else None
+        self._open(order_id, OpenOrder(event.account, tag_of(order_id), instrument, event.side, remaining, request))
+
+    def _open(self, order_id: str, order: OpenOrder) -> None:
+        self.open_orders[order_id] = order
+        self._count(order, 1)
+
+    def _close(self, order_id: str, order: OpenOrder) -> None:
+        del self.open_orders[order_id]
+        self._count(order, -1)
+
+    def _count(self, order: OpenOrder, sign: int) -> None:
+        scopes = (order.account, f"tag:{order.tag}") if order.tag else (order.account,)
+        for scope in scopes:
+            self._open_count[scope] = self._open_count.get(scope, 0) + sign
+            key = (scope, order.instrument, order.side)
+            self._open_quantity[key] = self._open_quantity.get(key, ZERO) + sign * order.remaining
+
+    # -- queries ------------------------------------------------------------------------------
+    def mid(self, instrument: str) -> Fraction | None:
+        return self.mids.get(instrument)
+
+    def open_order_count(self, account: str) -> int:
+        return self._open_count.get(account, 0)
+
+    def deployment_open_order_count(self, tag: str) -> int:
+        return self._open_count.get(f"tag:{tag}", 0)
+
+    def account_position(self, account: str, instrument: str) -> Fraction:
+        book = self.account_positions.get((account, instrument))
+        return book.size if book is not None else ZERO
+
+    def open_quantity(self, account: str, instrument: str, side: Side) -> Fraction:
+        """What the account's open orders on ``side`` of ``instrument`` may still trade."""
+        return self._open_quantity.get((account, instrument, side), ZERO)
+
+    def deployment_expected_position(self, tag: str, instrument: str) -> Fraction:
+        """Where the deployment's position goes if its open orders fill: the base a target is sized from."""
+        holdings = self._holdings.get(tag)
+        book = holdings.get(instrument) if holdings else None
+        expected = book.size if book is not None else ZERO
+        scope = f"tag:{tag}"
+        open_quantity = self._open_quantity
+        buys = open_quantity.get((scope, instrument, Side.BUY))
+        if buys:
+            expected += buys
+        sells = open_quantity.get((scope, instrument, Side.SELL))
+        if sells:
+            expected -= sells
+        return expected
+
+    def deployment_daily_pnl(self, tag: str, today: int) -> Fraction:
+        """The deployment's PnL realised today plus its unrealised PnL at the last mids (over the
+        instruments where it is not flat: the cost grows with its open positions, not its history)."""
+        day, realised = self._realised_day.get(tag, (today, ZERO))
+        total = realised if day == today else ZERO
+        mids = self.mids
+        for instrument, book in self._holdings.get(tag, {}).items():
+            mid = mids.get(instrument)
+            if mid is not None:
+                total += book.size * (mid - book.average_price)
+        return total
