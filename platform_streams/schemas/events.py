@@ -613,6 +613,7 @@ CanonicalEvent = (
     | StrategyIntent
     | StrategySnapshot
     | OrderRequest
+    | CancelRequest
     | RiskRejection
     | RiskControl
     | OrderEvent
