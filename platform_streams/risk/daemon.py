@@ -37,6 +37,7 @@ from platform_streams.runtime.delivery import TopicPartitionKey
 from platform_streams.runtime.side_inputs import SideInput
 from platform_streams.schemas import (
     BestBidOffer,
+    CancelRequest,
     EventDecodeError,
     Fill,
     Instrument,
@@ -111,7 +112,7 @@ class RiskDaemon(StreamDaemon):
             topics.controls: self._apply_controls,
             topics.fills: self._each(engine.exposure.apply_fill),
             topics.order_events: self._each(engine.exposure.apply_order_event),
-            topics.order_requests: self._each(engine.exposure.apply_order_request),
+            topics.order_requests: self._each(self._apply_request),
             topics.top_of_book: self._each(engine.exposure.apply_bbo),
         }
         registry, name = self.metrics.registry, settings.name
@@ -138,9 +139,16 @@ class RiskDaemon(StreamDaemon):
             SideInput(topics.controls, TypedDecoder(RiskControl).decode),
             SideInput(topics.fills, TypedDecoder(Fill).decode),
             SideInput(topics.order_events, TypedDecoder(OrderEvent).decode),
-            SideInput(topics.order_requests, TypedDecoder(OrderRequest).decode),
+            SideInput(topics.order_requests, TypedDecoder(OrderRequest, CancelRequest).decode),
             SideInput(topics.top_of_book, TypedDecoder(BestBidOffer).decode, from_end=True),
         ]
+
+    def _apply_request(self, request: OrderRequest | CancelRequest) -> None:
+        """Risk's own requests read back: orders count as open, withdrawn ones no longer."""
+        if isinstance(request, CancelRequest):
+            self.engine.exposure.withdraw(request.client_order_id)
+        else:
+            self.engine.exposure.apply_order_request(request)
 
     def on_side_input(self, topic: str, records: list[Any]) -> None:
         self._appliers[topic](records)
@@ -194,6 +202,8 @@ class RiskDaemon(StreamDaemon):
                 outputs.append(self.dead_letter(message, error))
                 continue
             started = time.perf_counter()
+            for cancel in self.engine.withdrawals(intent, time.time_ns()):
+                outputs.append(Output.event(topics.order_requests, cancel))
             try:
                 decision = decide(intent, received_ns, time.time_ns())
             except UnknownInstrument as error:

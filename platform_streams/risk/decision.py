@@ -22,7 +22,7 @@ from platform_streams.risk.rules import (
     check_price_band,
 )
 from platform_streams.risk.sizing import SizedOrder, size_intent
-from platform_streams.schemas import Hop, Instrument, IntentKind, OrderRequest, RiskRejection, Side, StrategyIntent
+from platform_streams.schemas import CancelRequest, Hop, Instrument, IntentKind, OrderRequest, RiskRejection, Side, StrategyIntent
 
 
 class UnknownInstrument(LookupError):
@@ -53,11 +53,35 @@ class RiskEngine:
             tag = self._tags[deployment] = deployment_tag(deployment)
         return tag
 
+    def withdrawals(self, intent: StrategyIntent, now_ns: int) -> list[CancelRequest]:
+        """The cancels an intent asks for: a cancel withdraws the deployment's open orders in the
+        instrument on its side (``unknown``: both); a quote replaces the deployment's previous quote
+        on its side. Withdrawn orders stop counting against limits at once, as they will be gone."""
+        if intent.kind is IntentKind.TARGET:
+            return []
+        deployment = intent.deployment or intent.strategy
+        tag, key = self._tag(deployment), f"{intent.exchange}:{intent.symbol}"
+        keep = client_order_id(deployment, intent.intent_id) if intent.kind is IntentKind.QUOTE else ""
+        sides = (Side.BUY, Side.SELL) if intent.side is Side.UNKNOWN else (intent.side,)
+        withdrawn = [
+            order_id for order_id, order in self.exposure.open_orders.items()
+            if order.tag == tag and order.instrument == key and order.side in sides and order_id != keep
+        ]  # fmt: skip
+        reason = "cancel" if intent.kind is IntentKind.CANCEL else "requote"
+        cancels = []
+        for order_id in withdrawn:
+            order = self.exposure.open_orders[order_id]
+            self.exposure.withdraw(order_id)
+            cancels.append(
+                CancelRequest(order_id, order.account, intent.exchange, intent.symbol, f"{reason}: {intent.intent_id}", now_ns)
+            )
+        return cancels
+
     def decide(self, intent: StrategyIntent, received_ns: int, now_ns: int) -> Decision:
         """The order request for ``intent``, its rejection, or None (nothing to do: the target is
         reached, a cancel, or an intent whose order was already placed and finished)."""
         if intent.kind is IntentKind.CANCEL:
-            return None  # withdrawing quotes never adds risk: execution cancels them
+            return None  # withdrawing quotes adds no risk: its cancels come from withdrawals()
         deployment = intent.deployment or intent.strategy
         order_id = client_order_id(deployment, intent.intent_id)
         known = self.exposure.open_orders.get(order_id)

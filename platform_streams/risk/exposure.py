@@ -138,6 +138,14 @@ class ExposureView:
         instrument = f"{request.exchange}:{request.symbol}"
         self._open(order_id, OpenOrder(request.account, tag_of(order_id), instrument, request.side, remaining, request))
 
+    def withdraw(self, order_id: str) -> None:
+        """Risk asked for this order's cancel: it no longer counts as open (a fill that races the
+        cancel still reaches the position through ``exec.fill``)."""
+        order = self.open_orders.get(order_id)
+        if order is not None:
+            self._close(order_id, order)
+            self.closed_orders.add(order_id)
+
     def apply_order_event(self, event: OrderEvent) -> None:
         order_id = event.client_order_id
         if order_id in self.closed_orders:

@@ -148,3 +148,26 @@ def test_an_intent_without_account_is_refused_and_a_cancel_is_not_risks() -> Non
     risk = engine()
     assert rule(decide(risk, "i-1", 100, account="")) == "bad_intent"
     assert decide(risk, "i-2", 0, kind=IntentKind.CANCEL) is None
+
+
+def test_a_quote_replaces_the_deployments_previous_quote_and_a_cancel_withdraws_its_side() -> None:
+    risk = engine()
+    bid_1 = intent("q-1", 0, 1_999_000, kind=IntentKind.QUOTE, side=Side.BUY, quote_size=100)
+    ask_1 = intent("q-2", 0, 2_001_000, kind=IntentKind.QUOTE, side=Side.SELL, quote_size=100)
+    other = intent("q-3", 0, 1_998_000, kind=IntentKind.QUOTE, side=Side.BUY, quote_size=100, deployment="maker-2")
+    for quote in (bid_1, ask_1, other):
+        assert risk.withdrawals(quote, NOW_NS) == []  # nothing of that deployment's side rests yet
+        assert isinstance(risk.decide(quote, NOW_NS - 10, NOW_NS), OrderRequest)
+    assert risk.exposure.open_order_count("main") == 3
+
+    bid_2 = intent("q-4", 0, 1_999_500, kind=IntentKind.QUOTE, side=Side.BUY, quote_size=100)
+    (cancel,) = risk.withdrawals(bid_2, NOW_NS)  # the deployment's previous bid, not the ask, not maker-2's bid
+    assert (cancel.client_order_id, cancel.account, cancel.key) == (client_order_id("ema-btc", "q-1"), "main", "main")
+    assert cancel.reason == "requote: q-4"
+    assert isinstance(risk.decide(bid_2, NOW_NS - 10, NOW_NS), OrderRequest)
+    assert risk.exposure.open_order_count("main") == 3  # the withdrawn bid no longer counts
+
+    both = risk.withdrawals(intent("c-1", 0, None, kind=IntentKind.CANCEL, side=Side.UNKNOWN), NOW_NS)
+    assert {c.client_order_id for c in both} == {client_order_id("ema-btc", "q-2"), client_order_id("ema-btc", "q-4")}
+    assert risk.exposure.open_order_count("main") == 1  # maker-2's bid rests on
+    assert risk.withdrawals(intent("t-1", 1_000), NOW_NS) == []  # a target withdraws nothing
