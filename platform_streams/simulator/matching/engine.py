@@ -105,7 +105,8 @@ class MatchingEngine:
             order.working_ms = now  # a GTC limit order works from its acceptance
         self._next_order_id += 1
         self._orders[order.order_id] = order
-        self._by_client_id[(account.api_key, order.instrument, order.client_order_id)] = order
+        if order.client_order_id:  # the latest order of a client id is the one a query by that id finds
+            self._by_client_id[(account.api_key, order.instrument, order.client_order_id)] = order
         self._open.setdefault((account.api_key, order.instrument), {})[order.order_id] = order
         self._emit(account, order, ExecutionType.NEW, None, now)
         self._balances(account, [lock_asset], now)
@@ -153,6 +154,17 @@ class MatchingEngine:
     def account_fills(self, account: Account, instrument: int) -> list[Fill]:
         return list(self._fills.get((account.api_key, instrument), ()))
 
+    def all_fills(self, account: Account, instrument: int | None = None) -> list[Fill]:
+        """The account's fills of one instrument or of all, oldest first."""
+        if instrument is not None:
+            return self.account_fills(account, instrument)
+        found = [f for (key, _), fills in self._fills.items() if key == account.api_key for f in fills]
+        return sorted(found, key=lambda f: (f.time_ms, f.instrument, f.trade_id))
+
+    def orders_of(self, account: Account) -> list[Order]:
+        """Every order the account ever placed here, oldest first (the order log)."""
+        return [o for o in self._orders.values() if o.account == account.api_key]
+
     def fill_resting(
         self, market: VenueMarket, instrument: int, maker_is_bid: bool, price: int, lots: int, ts_ns: int
     ) -> list[tuple[int, int]]:
@@ -198,7 +210,7 @@ class MatchingEngine:
         open_here = self._open.get((account.api_key, request.instrument), {})
         if len(open_here) >= MAX_OPEN_ORDERS_PER_INSTRUMENT:
             raise OrderRejected(RejectReason.MAX_NUM_ORDERS)
-        if any(o.client_order_id == request.client_order_id for o in open_here.values()):
+        if request.client_order_id and any(o.client_order_id == request.client_order_id for o in open_here.values()):
             raise OrderRejected(RejectReason.DUPLICATE_ORDER)
         is_buy = request.side is OrderSide.BUY
         if request.order_type is OrderType.LIMIT_MAKER and self._crosses(is_buy, price_ticks, request.instrument):

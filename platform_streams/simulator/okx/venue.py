@@ -1,4 +1,5 @@
-"""The simulated OKX exchange (v5 public API): its aiohttp application, hub, WebSocket endpoint and REST."""
+"""The simulated OKX exchange (v5): its aiohttp application, public hub and WebSocket endpoint, public REST, and
+the private trading REST over the matching engine."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from aiohttp import web
 
 from platform_streams.settings import ConfigError
 from platform_streams.simulator.market.candle_history import CandleHistory
+from platform_streams.simulator.matching.engine import MatchingEngine
 from platform_streams.simulator.okx.book_feed import SNAPSHOT_LEVELS
 from platform_streams.simulator.okx.channels import OkxChannel
 from platform_streams.simulator.okx.hub import OkxHub
 from platform_streams.simulator.okx.instruments import OkxInstruments
 from platform_streams.simulator.okx.rest import OkxRest
+from platform_streams.simulator.okx.rest_orders import OkxOrderRest
 from platform_streams.simulator.okx.ws_endpoint import OkxPublicEndpoint
 from platform_streams.simulator.okx.ws_requests import OkxRequests
 from platform_streams.simulator.venue_protocol import VenueContext, VenueUrls
@@ -22,7 +25,7 @@ PUBLIC_PATH = "/ws/v5/public"
 
 
 class OkxVenue:
-    """OKX v5 public protocol over one exchange's simulated market."""
+    """OKX v5 protocol (public market data, private trading) over one exchange's simulated market."""
 
     def __init__(self, context: VenueContext) -> None:
         settings = context.config.okx
@@ -42,10 +45,15 @@ class OkxVenue:
         requests = OkxRequests(self.hub, self.instruments, settings.websocket)
         self._endpoint = OkxPublicEndpoint(self.hub, requests, settings.websocket, context.faults, context.config.seed)
         self._rest = OkxRest(context.market, self.instruments, history, context.clock, settings.rest)
+        self.engine = MatchingEngine(context.market, context.clock)
+        self.accounts = context.accounts
+        self.order_rest = OkxOrderRest(
+            self.engine, self.instruments, context.accounts, context.ground_truth, context.clock, settings.rest, context.faults
+        )
 
     def application(self) -> web.Application:
         app = web.Application()
-        app.add_routes(self._rest.routes())
+        app.add_routes(self._rest.routes() + self.order_rest.routes())
         app.add_routes([web.get(PUBLIC_PATH, self._endpoint.public)])
         return app
 
