@@ -13,9 +13,11 @@ from typing import Any
 
 import ccxt
 import ccxt.async_support as ccxt_async
+import ccxt.pro as ccxtpro
 import pytest
 
 from platform_streams.simulator import DEFAULT_API_KEY, DEFAULT_API_PASSPHRASE, DEFAULT_API_SECRET, SimulatorThread
+from tests.waiting import wait_until_async
 
 
 def okx_options(simulator: SimulatorThread) -> dict[str, Any]:
@@ -86,3 +88,39 @@ def test_async_client_round_trip(okx_simulator: SimulatorThread) -> None:
             await exchange.close()
 
     asyncio.run(scenario())
+
+
+def test_pro_client_watches_orders_and_my_trades(okx_simulator: SimulatorThread) -> None:
+    async def scenario() -> tuple[float, dict, list[dict], list[dict]]:
+        exchange = ccxtpro.okx(okx_options(okx_simulator))
+        try:
+            await exchange.load_markets()
+            symbol = usdt_market(exchange)
+            market = exchange.markets[symbol]
+            orders_watch = asyncio.ensure_future(exchange.watch_orders(symbol))
+            trades_watch = asyncio.ensure_future(exchange.watch_my_trades(symbol))
+            await wait_until_async(
+                lambda: len(okx_simulator.call(subscribed_connections, okx_simulator)) >= 1, what="the orders subscription"
+            )
+            book = await exchange.fetch_order_book(symbol)
+            amount = float(exchange.amount_to_precision(symbol, max(market["limits"]["amount"]["min"], 30 / book["asks"][0][0])))
+            order = await exchange.create_order(symbol, "market", "buy", amount, None, {"clientOrderId": "proOkx1"})
+            seen: list[dict] = list(await orders_watch)
+            while seen[-1]["status"] != "closed":
+                seen += await exchange.watch_orders(symbol)
+            trades: list[dict] = list(await trades_watch)
+            while sum(t["amount"] for t in trades) < amount * (1 - 1e-9):
+                trades += await exchange.watch_my_trades(symbol)
+            return amount, order, seen, trades
+        finally:
+            await exchange.close()
+
+    amount, order, seen, trades = asyncio.run(scenario())
+    assert {o["id"] for o in seen} == {order["id"]} and {o["clientOrderId"] for o in seen} == {"proOkx1"}
+    assert seen[-1]["status"] == "closed" and seen[-1]["filled"] == pytest.approx(amount)
+    assert {t["order"] for t in trades} == {order["id"]} and all(t["takerOrMaker"] == "taker" for t in trades)
+
+
+def subscribed_connections(simulator: SimulatorThread) -> list[object]:
+    """Private connections with an ``orders`` subscription (read on the simulator's loop)."""
+    return [c for c in simulator.simulator.venues["okx"].user_stream.connections if c.subscriptions]

@@ -17,6 +17,7 @@ from platform_streams.simulator.okx.hub import OkxHub
 from platform_streams.simulator.okx.instruments import OkxInstruments
 from platform_streams.simulator.okx.rest import OkxRest
 from platform_streams.simulator.okx.rest_orders import OkxOrderRest
+from platform_streams.simulator.okx.user_stream import ORDERS_CHANNEL, PRIVATE_PATH, OkxUserStream
 from platform_streams.simulator.okx.ws_endpoint import OkxPublicEndpoint
 from platform_streams.simulator.okx.ws_requests import OkxRequests
 from platform_streams.simulator.venue_protocol import VenueContext, VenueUrls
@@ -37,8 +38,9 @@ class OkxVenue:
         self.name = context.name
         self.market = context.market
         self.instruments = OkxInstruments(context.market.instruments)
+        # the private orders channel is recorded after the public channels, under its own code
         exchange_code = context.ground_truth.register_exchange(
-            context.name, self.instruments.names, [channel.wire_name for channel in OkxChannel]
+            context.name, self.instruments.names, [*(channel.wire_name for channel in OkxChannel), ORDERS_CHANNEL]
         )
         history = CandleHistory(context.config.seed, context.name, context.market.instruments, context.clock.now_ms)
         self.hub = OkxHub(context.market, self.instruments, history, context.ground_truth, exchange_code)
@@ -50,11 +52,24 @@ class OkxVenue:
         self.order_rest = OkxOrderRest(
             self.engine, self.instruments, context.accounts, context.ground_truth, context.clock, settings.rest, context.faults
         )
+        self.user_stream = OkxUserStream(
+            context.market.instruments,
+            self.instruments.names,
+            context.accounts,
+            lambda order_id: self.order_rest.tags.get(order_id, ""),
+            context.ground_truth,
+            (exchange_code, len(OkxChannel)),
+            settings.websocket,
+            settings.rest,
+            context.faults,
+            context.config.seed,
+        )
+        self.engine.sinks.append(self.user_stream)
 
     def application(self) -> web.Application:
         app = web.Application()
         app.add_routes(self._rest.routes() + self.order_rest.routes())
-        app.add_routes([web.get(PUBLIC_PATH, self._endpoint.public)])
+        app.add_routes([web.get(PUBLIC_PATH, self._endpoint.public), web.get(PRIVATE_PATH, self.user_stream.private)])
         return app
 
     def publish(self, now_ns: int) -> None:
@@ -66,9 +81,10 @@ class OkxVenue:
     def close_connections(self) -> None:
         for connection in list(self.hub.connections):
             connection.abort()
+        self.user_stream.close_connections()
 
     def urls(self, host: str, port: int) -> VenueUrls:
         return VenueUrls(self.name, rest=f"http://{host}:{port}", websocket=f"ws://{host}:{port}")
 
     def banner(self, urls: VenueUrls) -> str:
-        return f"REST {urls.rest}/api/v5   WS {urls.websocket}{PUBLIC_PATH}"
+        return f"REST {urls.rest}/api/v5   WS {urls.websocket}{PUBLIC_PATH}   {urls.websocket}{PRIVATE_PATH}"
