@@ -118,10 +118,17 @@ class KrakenWebSocketLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=T
 
 
 class KrakenRestLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Kraken public REST limit: requests per IP per window (about one a second, with a burst)."""
+    """Kraken REST limits: public requests per IP per window (about one a second, with a burst); the private API
+    call counter and the per-pair order rate counter of an account (Kraken's Starter tier by default), which rise
+    per call / order and decay every second."""
 
     public_requests: Positive = 20
     interval_s: PositiveFloat = 20.0
+    api_counter_max: Positive = 15  # +1 per private call, +2 for TradesHistory; beyond: EAPI:Rate limit exceeded
+    api_counter_decay_per_s: PositiveFloat = 0.33
+    order_counter_max: Positive = 60  # +1 per order, more for a cancel soon after placing; beyond: EOrder:Rate limit exceeded
+    order_counter_decay_per_s: PositiveFloat = 1.0
+    websocket_token_ttl_s: PositiveFloat = 900.0
 
 
 class KrakenSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

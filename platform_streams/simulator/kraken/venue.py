@@ -1,5 +1,5 @@
-"""The simulated Kraken exchange: WebSocket v1 (``/``) and v2 (``/v2``) market data and public REST over
-one simulated market."""
+"""The simulated Kraken exchange: WebSocket v1 (``/``) and v2 (``/v2``) market data, public REST, and private
+REST trading over the matching engine, on one simulated market."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from platform_streams.simulator.kraken.channels import CHANNEL_NAMES
 from platform_streams.simulator.kraken.hub import KrakenHub
 from platform_streams.simulator.kraken.pairs import KrakenPairs
 from platform_streams.simulator.kraken.rest import KrakenRest
+from platform_streams.simulator.kraken.rest_orders import KrakenOrderRest
 from platform_streams.simulator.kraken.v2.hub import KrakenV2Hub
 from platform_streams.simulator.kraken.v2.requests import KrakenV2Requests
 from platform_streams.simulator.kraken.ws_endpoint import KrakenEndpoint
 from platform_streams.simulator.kraken.ws_events import KrakenEvents
 from platform_streams.simulator.market.candle_history import CandleHistory
+from platform_streams.simulator.matching.engine import MatchingEngine
 from platform_streams.simulator.rate_windows import FixedWindowCounter
 from platform_streams.simulator.venue_protocol import VenueContext, VenueUrls
 
@@ -51,10 +53,15 @@ class KrakenVenue:
             self.v2_hub.subscriptions, v2_requests, limits, attempts, context.faults, context.clock, seed, "kraken-v2-connections"
         )
         self._rest = KrakenRest(context.market, self.pairs, history, context.clock, settings.rest)
+        self.engine = MatchingEngine(context.market, context.clock)
+        self.accounts = context.accounts
+        self.order_rest = KrakenOrderRest(
+            self.engine, self.pairs, context.accounts, context.ground_truth, context.clock, settings.rest, context.faults
+        )
 
     def application(self) -> web.Application:
         app = web.Application()
-        app.add_routes(self._rest.routes())
+        app.add_routes(self._rest.routes() + self.order_rest.routes())
         app.add_routes([web.get("/", self._endpoint.websocket), web.get(V2_PATH, self._v2_endpoint.websocket)])
         return app
 
