@@ -14,10 +14,12 @@ from typing import Any
 
 import ccxt
 import ccxt.async_support as ccxt_async
+import ccxt.pro as ccxtpro
 import pytest
 
 from platform_streams.simulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, SimulatorThread
 from platform_streams.simulator.kraken.auth import client_secret
+from tests.waiting import wait_until_async
 
 
 def kraken_options(simulator: SimulatorThread) -> dict[str, Any]:
@@ -31,7 +33,7 @@ def kraken_options(simulator: SimulatorThread) -> dict[str, Any]:
                     "public": urls.websocket,
                     "private": urls.websocket,
                     "publicV2": f"{urls.websocket}/v2",
-                    "privateV2": f"{urls.websocket}/v2",
+                    "privateV2": f"{urls.websocket}/auth/v2",
                 },  # fmt: skip
             }
         },
@@ -100,3 +102,38 @@ def test_async_client_round_trip(kraken_simulator: SimulatorThread) -> None:
             await exchange.close()
 
     asyncio.run(scenario())
+
+
+def test_pro_client_watches_orders_and_my_trades(kraken_simulator: SimulatorThread) -> None:
+    venue = kraken_simulator.simulator.venues["kraken"]
+
+    async def scenario() -> tuple[float, dict, list[dict], list[dict]]:
+        exchange = ccxtpro.kraken(kraken_options(kraken_simulator))
+        try:
+            await exchange.load_markets()
+            symbol = usdt_market(exchange)
+            orders_watch = asyncio.ensure_future(exchange.watch_orders(symbol))
+            trades_watch = asyncio.ensure_future(exchange.watch_my_trades(symbol))
+            await wait_until_async(
+                lambda: any(c.account for c in list(venue.user_stream.connections)), what="the executions subscription"
+            )
+            book = await exchange.fetch_order_book(symbol)
+            amount = lot_aligned_amount(kraken_simulator, exchange, symbol, 30, book["asks"][0][0])
+            order = await exchange.create_order(symbol, "market", "buy", amount, None, {"cl_ord_id": "proKraken1"})
+            seen: list[dict] = list(await orders_watch)
+            while not any(o["id"] == order["id"] and o["status"] == "closed" for o in seen):
+                seen += await exchange.watch_orders(symbol)
+            trades: list[dict] = list(await trades_watch)
+            while sum(t["amount"] for t in trades if t["order"] == order["id"]) < amount * (1 - 1e-9):
+                trades += await exchange.watch_my_trades(symbol)
+            return amount, order, seen, trades
+        finally:
+            await exchange.close()
+
+    amount, order, seen, trades = asyncio.run(scenario())
+    mine = [o for o in seen if o["id"] == order["id"]]
+    assert mine[-1]["status"] == "closed" and mine[-1]["info"]["cl_ord_id"] == "proKraken1"
+    fills = [t for t in trades if t["order"] == order["id"]]
+    assert sum(t["amount"] for t in fills) == pytest.approx(amount) and all(t["takerOrMaker"] == "taker" for t in fills)
+    recorded = kraken_simulator.ground_truth.events("kraken", "executions")
+    assert {int(t["info"]["trade_id"]) for t in fills} <= set(recorded.first_id.tolist())

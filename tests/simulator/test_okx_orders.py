@@ -172,6 +172,14 @@ def test_market_orders_fill_and_fills_and_balance_agree_with_the_account(simulat
     arrivals = simulator.ground_truth.orders("okx")
     assert [a.order_id for a in arrivals if a.client_order_id == "mkt1"] == [int(order["ordId"])]
 
+    with urllib.request.urlopen(f"{simulator.control_url}/accounts", timeout=10) as response:
+        report = json.loads(response.read())["okx"][0]  # the simulator's own books, over the control API
+    logged = next(o for o in report["orders"] if o["client_order_id"] == "mkt1")
+    assert logged["status"] == "FILLED" and [str(f["trade_id"]) for f in reversed(logged["fills"])] == [
+        f["tradeId"] for f in fills
+    ]
+    assert scaled(report["balances"][market.base]["free"]) == account_state(simulator, market.base)[0]
+
 
 def test_refusals_carry_okx_codes(simulator: SimulatorThread) -> None:
     rest, market = simulator.urls["okx"].rest, market_of(simulator)

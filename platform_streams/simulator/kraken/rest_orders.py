@@ -73,7 +73,6 @@ class KrakenOrderRest:
         self._nonces = NonceKeeper()
         self._api_counter = DecayingCounter(limits.api_counter_max, limits.api_counter_decay_per_s)
         self._order_counter = DecayingCounter(limits.order_counter_max, limits.order_counter_decay_per_s)
-        self.userrefs: dict[int, int] = {}  # order id → userref
         self.tokens: dict[str, tuple[str, float]] = {}  # WebSocket token → (API key, expiry on the monotonic clock)
 
     def routes(self) -> list[web.RouteDef]:
@@ -123,7 +122,7 @@ class KrakenOrderRest:
         order_id, error = -1, ""
         try:
             instrument = self._instrument(params)
-            order_request, userref = self._order_request(instrument, params)
+            order_request = self._order_request(instrument, params)
             description = self._description(instrument, params)
             if params.get("validate") in ("true", "1"):
                 return {"descr": {"order": description}}
@@ -136,7 +135,6 @@ class KrakenOrderRest:
             except OrderRejected as exc:
                 raise errors.order_rejected(exc.reason) from None
             order_id = order.order_id
-            self.userrefs[order_id] = userref
             return {"descr": {"order": description}, "txid": [order_json.order_txid(order_id)]}
         except KrakenRestError as exc:
             error = exc.message
@@ -157,7 +155,8 @@ class KrakenOrderRest:
                 )
             )
 
-    def _order_request(self, instrument: int, params: Params) -> tuple[OrderRequest, int]:
+    def _order_request(self, instrument: int, params: Params) -> OrderRequest:
+        """The engine request of an AddOrder; its ``userref`` travels as the order's tag."""
         side_text, type_text = params.get("type"), params.get("ordertype")
         if side_text not in ("buy", "sell"):
             raise errors.invalid_argument("type")
@@ -188,13 +187,14 @@ class KrakenOrderRest:
                 0,
                 volume if by_quote else 0,
                 client_order_id,
+                str(userref),
             )
-            return request, userref
+            return request
         price = _decimal(params, "price")
         if price is None:
             raise errors.invalid_argument("price")
         order_type = OrderType.LIMIT_MAKER if "post" in oflags else OrderType.LIMIT
-        return OrderRequest(instrument, side, order_type, time_in_force, volume, price, 0, client_order_id), userref
+        return OrderRequest(instrument, side, order_type, time_in_force, volume, price, 0, client_order_id, str(userref))
 
     def _description(self, instrument: int, params: Params) -> str:
         pair = self._pairs.pairs[instrument]
@@ -209,7 +209,7 @@ class KrakenOrderRest:
             o
             for o in self._engine.orders_of(account)
             if wanted(o)
-            and (userref is None or self.userrefs.get(o.order_id) == userref)
+            and (userref is None or userref_of(o) == userref)
             and (client_order_id is None or o.client_order_id == client_order_id)
         ]
 
@@ -227,7 +227,7 @@ class KrakenOrderRest:
         elif order_id is not None:
             targets = [o for o in open_orders if o.order_id == order_id]
         else:
-            targets = [o for o in open_orders if self.userrefs.get(o.order_id) == int(reference)]
+            targets = [o for o in open_orders if userref_of(o) == int(reference)]
         if not targets:
             raise KrakenRestError(errors.UNKNOWN_ORDER)
         now = time.monotonic()
@@ -268,7 +268,7 @@ class KrakenOrderRest:
         specs = self._engine.market.instruments
         return {
             order_json.order_txid(o.order_id): order_json.order_info(
-                o, specs[o.instrument], self._pairs.pairs[o.instrument], self.userrefs.get(o.order_id, 0), with_trades
+                o, specs[o.instrument], self._pairs.pairs[o.instrument], userref_of(o), with_trades
             )
             for o in orders
         }
@@ -310,6 +310,10 @@ class KrakenOrderRest:
         """The API key a WebSocket token was issued to, None if unknown or expired."""
         entry = self.tokens.get(token)
         return entry[0] if entry is not None and entry[1] > time.monotonic() else None
+
+
+def userref_of(order: Order) -> int:
+    return int(order.tag or 0)
 
 
 def _params(content_type: str, body: str) -> Params:

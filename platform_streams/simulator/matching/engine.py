@@ -100,6 +100,7 @@ class MatchingEngine:
             updated_ms=now,
             locked_asset=lock_asset,
             locked_amount=lock_amount,
+            tag=request.tag,
         )
         if request.order_type is not OrderType.MARKET and request.time_in_force is TimeInForce.GTC:
             order.working_ms = now  # a GTC limit order works from its acceptance

@@ -103,7 +103,6 @@ class OkxOrderRest:
             "fills_history": FixedWindowCounter(limits.fills_history, limits.interval_s),
             "account": FixedWindowCounter(limits.account, limits.interval_s),
         }
-        self.tags: dict[int, str] = {}  # order id → the tag sent with it
 
     def routes(self) -> list[web.RouteDef]:
         table: list[tuple[_Route, Handler]] = [
@@ -216,7 +215,6 @@ class OkxOrderRest:
                     exc.reason, spec.quote if order_request.side is OrderSide.BUY else spec.base
                 ) from None
             order_id = order.order_id
-            self.tags[order_id] = tag
         except OkxOrderFailure as failure:
             s_code, s_msg = failure.s_code, failure.s_msg
         except OkxRestError as exc:
@@ -288,7 +286,7 @@ class OkxOrderRest:
             if found is None:
                 raise errors.empty_parameter("px")
             price = found
-        return OrderRequest(instrument, side, order_type, time_in_force, size, price, quote_quantity, client_order_id)
+        return OrderRequest(instrument, side, order_type, time_in_force, size, price, quote_quantity, client_order_id, tag)
 
     async def cancel_order(self, request: web.Request, account: Account, params: dict[str, Any]) -> web.Response:
         instrument = self._instrument(params)
@@ -321,9 +319,7 @@ class OkxOrderRest:
         return envelope([self._entry(o) for o in orders[: _limit(params)]])
 
     def _entry(self, order: Order) -> dict[str, object]:
-        return order_json.order_entry(
-            order, self._spec(order), self._instruments.names[order.instrument], self.tags.get(order.order_id, "")
-        )
+        return order_json.order_entry(order, self._spec(order), self._instruments.names[order.instrument], order.tag)
 
     def _spec(self, order: Order) -> Any:
         return self._engine.market.instruments[order.instrument]
@@ -353,9 +349,7 @@ class OkxOrderRest:
                 continue
             order = self._engine.find(account, fill.instrument, fill.order_id, None)
             rows.append(
-                order_json.fill_entry(
-                    fill, specs[fill.instrument], names[fill.instrument], order.client_order_id, self.tags.get(fill.order_id, "")
-                )
+                order_json.fill_entry(fill, specs[fill.instrument], names[fill.instrument], order.client_order_id, order.tag)
             )
             if len(rows) == _limit(params):
                 break

@@ -16,7 +16,6 @@ import logging
 import random
 import time
 import zlib
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -66,7 +65,6 @@ class OkxUserStream:
         instruments: tuple[Instrument, ...],
         names: list[str],
         accounts: AccountRegistry,
-        tags: Callable[[int], str],
         ground_truth: GroundTruth,
         ground_truth_codes: tuple[int, int],
         limits: OkxWebSocketLimits,
@@ -77,7 +75,6 @@ class OkxUserStream:
         self._instruments = instruments
         self._names = names
         self._accounts = accounts
-        self._tags = tags
         self._ground_truth = ground_truth
         self._exchange_code, self._channel_code = ground_truth_codes
         self._limits = limits
@@ -178,9 +175,7 @@ class OkxUserStream:
                     continue
                 if entry is None:
                     entry = orjson.dumps(
-                        order_json.order_push(
-                            order, self._instruments[order.instrument], inst_id, self._tags(order.order_id), fill
-                        )
+                        order_json.order_push(order, self._instruments[order.instrument], inst_id, order.tag, fill)
                     )
                 arg = orjson.dumps({**subscription, "uid": user_id(account)})
                 connection.send_now(b'{"arg":%b,"data":[%b]}' % (arg, entry))

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from platform_streams.settings import ConfigError
 from platform_streams.simulator.market.candle_history import CandleHistory
+from platform_streams.simulator.matching.account_report import account_report
 from platform_streams.simulator.matching.engine import MatchingEngine
 from platform_streams.simulator.okx.book_feed import SNAPSHOT_LEVELS
 from platform_streams.simulator.okx.channels import OkxChannel
@@ -56,7 +57,6 @@ class OkxVenue:
             context.market.instruments,
             self.instruments.names,
             context.accounts,
-            lambda order_id: self.order_rest.tags.get(order_id, ""),
             context.ground_truth,
             (exchange_code, len(OkxChannel)),
             settings.websocket,
@@ -82,6 +82,9 @@ class OkxVenue:
         for connection in list(self.hub.connections):
             connection.abort()
         self.user_stream.close_connections()
+
+    def account_report(self) -> list[dict[str, object]]:
+        return account_report(self.engine, self.accounts, self.instruments.names)
 
     def urls(self, host: str, port: int) -> VenueUrls:
         return VenueUrls(self.name, rest=f"http://{host}:{port}", websocket=f"ws://{host}:{port}")
