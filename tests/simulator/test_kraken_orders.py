@@ -14,6 +14,7 @@ import pytest
 
 from platform_streams.simulator import SimulatorThread
 from platform_streams.simulator.kraken.auth import client_secret
+from platform_streams.simulator.kraken.order_json import order_id_of
 from tests.simulator.conftest import make_config
 from tests.simulator.kraken_rest import kraken_call
 
@@ -54,7 +55,9 @@ def pair_of(simulator: SimulatorThread, skip: int = 0) -> Pair:
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[SimulatorThread]:
-    with SimulatorThread(make_config(exchanges=["kraken"], clock="manual")) as running:
+    # the API counter (15 calls, decaying 0.33/s) is raised so these functional tests are not rate limited
+    config = make_config(exchanges=["kraken"], clock="manual", kraken={"rest": {"api_counter_max": 1000}})
+    with SimulatorThread(config) as running:
         running.step(300)
         yield running
 
@@ -116,22 +119,29 @@ def test_order_life_cycle_by_cl_ord_id_and_userref(simulator: SimulatorThread) -
 def test_market_order_trades_and_balances_agree_with_the_account(simulator: SimulatorThread) -> None:
     rest, pair = simulator.urls["kraken"].rest, pair_of(simulator, skip=1)
     base_before, quote_before = account_state(simulator, pair.base)[0], account_state(simulator, "USDT")[0]
-    volume = pair.volume_for(Decimal(30))
+    volume = pair.volume_for(Decimal(60))
     placed = kraken_call(rest, "AddOrder", {"pair": pair.altname, "type": "buy", "ordertype": "market", "volume": volume})
     (txid,) = placed["result"]["txid"]
     info = kraken_call(rest, "QueryOrders", {"txid": txid, "trades": "true"})["result"][txid]
-    assert info["status"] == "closed" and Decimal(info["vol_exec"]) == Decimal(volume) and info["oflags"] == "fcib"
+    assert info["status"] == "closed" and Decimal(info["vol_exec"]) == Decimal(volume) and info["oflags"] == "fciq"
     trades = kraken_call(rest, "TradesHistory")["result"]["trades"]
     mine = {k: t for k, t in trades.items() if t["ordertxid"] == txid}
     assert set(mine) == set(info["trades"]) and all(t["type"] == "buy" and t["maker"] is False for t in mine.values())
     fees = sum(scaled(t["fee"]) for t in mine.values())
     cost = sum(scaled(t["cost"]) for t in mine.values())
-    assert account_state(simulator, pair.base)[0] - base_before == scaled(volume) - fees
-    assert quote_before - account_state(simulator, "USDT")[0] == cost == scaled(info["cost"])
+    assert account_state(simulator, pair.base)[0] - base_before == scaled(volume)  # the fee is in the quote
+    assert quote_before - account_state(simulator, "USDT")[0] == cost + fees and cost == scaled(info["cost"])
+    assert account_state(simulator, "USDT")[1] == 0 and fees == scaled(info["fee"]) > 0
+    half = str((Decimal(volume) / 2 // pair.lot * pair.lot).normalize())
+    sell = {"pair": pair.altname, "type": "sell", "ordertype": "market", "volume": half, "oflags": "fcib"}  # fee in the base
+    (sold,) = kraken_call(rest, "AddOrder", sell)["result"]["txid"]
+    sold_info = kraken_call(rest, "QueryOrders", {"txid": sold})["result"][sold]
+    assert sold_info["oflags"] == "fcib" and scaled(sold_info["fee"]) > 0
+    assert account_state(simulator, pair.base) == (base_before + scaled(volume) - scaled(half) - scaled(sold_info["fee"]), 0)
     balance_ex = kraken_call(rest, "BalanceEx")["result"]
     assert scaled(balance_ex["USDT"]["balance"]) == sum(account_state(simulator, "USDT"))
     assert kraken_call(rest, "Balance")["result"]["USDT"] == balance_ex["USDT"]["balance"]
-    arrival = [a for a in simulator.ground_truth.orders("kraken") if a.order_id >= 0][-1]
+    arrival = next(a for a in simulator.ground_truth.orders("kraken") if a.order_id == order_id_of(txid))
     assert (arrival.symbol, arrival.side, arrival.order_type, arrival.error) == (pair.altname, "buy", "market", "")
 
 

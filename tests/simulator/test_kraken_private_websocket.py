@@ -57,7 +57,7 @@ def test_executions_snapshot_and_updates(simulator_factory: Callable[..., Simula
     kinds = [u["data"][0]["exec_type"] for u in updates]
     assert kinds[0] == "new" and set(kinds[1:-2]) == {"trade"} and kinds[-2:] == ["filled", "canceled"]
     trades = [u["data"][0] for u in updates if u["data"][0]["exec_type"] == "trade"]
-    assert all(t["order_userref"] == 77 and t["liquidity_ind"] == "t" and t["fees"][0]["asset"] == pair.base for t in trades)
+    assert all(t["order_userref"] == 77 and t["liquidity_ind"] == "t" and t["fees"][0]["asset"] == "USDT" for t in trades)
     assert sum(Decimal(str(t["last_qty"])) for t in trades) == Decimal(pair.volume_for(Decimal(20)))
     assert updates[-1]["data"][0]["order_id"] == resting_txid
     recorded = simulator.ground_truth.events("kraken", "executions")

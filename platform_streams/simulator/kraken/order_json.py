@@ -3,8 +3,8 @@
 Order ids are ``OXXXXX-XXXXX-XXXXXX`` and trade ids ``TXXXXX-XXXXX-XXXXXX``: the
 engine's integer ids written in base 32, so they map back exactly. Times are seconds
 with four decimals; amounts are decimal text at the pair's precision. Fees are
-charged in the asset received (base on a buy, quote on a sell), which Kraken's
-``oflags`` say as ``fcib`` / ``fciq``.
+charged in the quote currency, or in the base with ``fcib``, as Kraken charges
+them; ``oflags`` says which (``fciq`` / ``fcib``).
 """
 
 from __future__ import annotations
@@ -47,6 +47,12 @@ def _decode(prefix: str, text: str) -> int | None:
     return number
 
 
+def fee_preference(order: Order) -> str:
+    """``fciq`` when the order's fees are in the quote currency, ``fcib`` when in the base."""
+    in_quote = order.fee_from_spent if order.is_buy else not order.fee_from_spent
+    return "fciq" if in_quote else "fcib"
+
+
 def order_txid(order_id: int) -> str:
     return _encode("O", order_id)
 
@@ -86,7 +92,7 @@ def order_info(order: Order, spec: Instrument, pair: KrakenPair, userref: int, w
     side = "buy" if order.is_buy else "sell"
     price = "0" if is_market else _price(order.price_ticks, spec, pair)
     volume = _volume(order.lots, spec)
-    oflags = ["fcib" if order.is_buy else "fciq"]
+    oflags = [fee_preference(order)]
     if order.order_type is OrderType.LIMIT_MAKER:
         oflags.insert(0, "post")
     average = order.cumulative_quote * SCALE_FACTOR // (order.executed_lots * spec.lot) if order.executed_lots else 0

@@ -188,13 +188,25 @@ class KrakenOrderRest:
                 volume if by_quote else 0,
                 client_order_id,
                 str(userref),
+                fee_from_spent(side, oflags),
             )
             return request
         price = _decimal(params, "price")
         if price is None:
             raise errors.invalid_argument("price")
         order_type = OrderType.LIMIT_MAKER if "post" in oflags else OrderType.LIMIT
-        return OrderRequest(instrument, side, order_type, time_in_force, volume, price, 0, client_order_id, str(userref))
+        return OrderRequest(
+            instrument,
+            side,
+            order_type,
+            time_in_force,
+            volume,
+            price,
+            0,
+            client_order_id,
+            str(userref),
+            fee_from_spent(side, oflags),
+        )
 
     def _description(self, instrument: int, params: Params) -> str:
         pair = self._pairs.pairs[instrument]
@@ -310,6 +322,12 @@ class KrakenOrderRest:
         """The API key a WebSocket token was issued to, None if unknown or expired."""
         entry = self.tokens.get(token)
         return entry[0] if entry is not None and entry[1] > time.monotonic() else None
+
+
+def fee_from_spent(side: OrderSide, oflags: set[str]) -> bool:
+    """Kraken charges the fee in the quote currency unless ``fcib`` asks for the base: on a buy that is the asset
+    given up, on a sell the one received."""
+    return (side is OrderSide.BUY) != ("fcib" in oflags)
 
 
 def userref_of(order: Order) -> int:

@@ -28,7 +28,7 @@ from platform_streams.simulator.config import KrakenWebSocketLimits
 from platform_streams.simulator.decimal_text import trimmed
 from platform_streams.simulator.faults.injector import ExchangeFaults
 from platform_streams.simulator.ground_truth import GroundTruth
-from platform_streams.simulator.kraken.order_json import order_txid, trade_txid
+from platform_streams.simulator.kraken.order_json import fee_preference, order_txid, trade_txid
 from platform_streams.simulator.market.universe import SCALE_FACTOR, Instrument, stable_seed
 from platform_streams.simulator.matching.accounts import Account, AccountRegistry
 from platform_streams.simulator.matching.engine import MatchingEngine
@@ -197,7 +197,7 @@ class KrakenUserStream:
             "time_in_force": order.time_in_force.value,
             "order_userref": int(order.tag or 0),
             "order_status": _STATUSES[order.status],
-            "fee_ccy_pref": "fcib" if order.is_buy else "fciq",
+            "fee_ccy_pref": fee_preference(order),
             "timestamp": rfc3339(order.updated_ms or order.created_ms),
         }
         if order.order_type is not OrderType.MARKET:

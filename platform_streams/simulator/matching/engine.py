@@ -4,7 +4,8 @@ A marketable order walks the simulated book through :meth:`VenueMarket.execute_t
 (so its trades print on the public streams like anyone else's); what is left of a
 GTC limit order rests in the book as API liquidity, which simulated takers fill
 later (after the simulated liquidity of the same level). Funds are locked when an
-order is accepted and settled per fill; fees are charged in the asset received.
+order is accepted and settled per fill; fees are charged in the asset received, or
+(``fee_from_spent``, Kraken's default on a buy) in the asset given up, locked on top.
 Every change is reported to the registered :class:`OrderEventSink` objects (the
 protocols' user data streams). Everything here is deterministic: the same book and
 the same requests give the same fills.
@@ -101,6 +102,7 @@ class MatchingEngine:
             locked_asset=lock_asset,
             locked_amount=lock_amount,
             tag=request.tag,
+            fee_from_spent=request.fee_from_spent,
         )
         if request.order_type is not OrderType.MARKET and request.time_in_force is TimeInForce.GTC:
             order.working_ms = now  # a GTC limit order works from its acceptance
@@ -193,7 +195,14 @@ class MatchingEngine:
         return results
 
     def _validate(self, account: Account, spec: Instrument, request: OrderRequest) -> tuple[int, int, str, int]:
-        """``(price_ticks, lots, asset_to_lock, amount_to_lock)`` of an acceptable request."""
+        """``(price_ticks, lots, asset_to_lock, amount_to_lock)`` of an acceptable request; a fee charged in the
+        asset given up is locked on top, at the higher of the account's two rates, rounded up."""
+        price_ticks, lots, asset, amount = self._lock_of(account, spec, request)
+        if request.fee_from_spent:
+            amount += -(-amount * max(account.maker_fee_bps, account.taker_fee_bps) // _FEE_DENOMINATOR)
+        return price_ticks, lots, asset, amount
+
+    def _lock_of(self, account: Account, spec: Instrument, request: OrderRequest) -> tuple[int, int, str, int]:
         book = self.market.books[request.instrument]
         reference = (book.best_bid() + book.best_ask()) // 2
         is_market = request.order_type is OrderType.MARKET
@@ -273,15 +282,19 @@ class MatchingEngine:
         quote = quote_amount(spec, price, lots)
         fee_bps = account.maker_fee_bps if is_maker else account.taker_fee_bps
         if order.is_buy:
-            account.spend_locked(spec.quote, quote)
-            order.locked_amount -= quote
-            commission, commission_asset = quantity * fee_bps // _FEE_DENOMINATOR, spec.base
-            account.credit(spec.base, quantity - commission)
+            commission_asset = spec.quote if order.fee_from_spent else spec.base
+            commission = (quote if order.fee_from_spent else quantity) * fee_bps // _FEE_DENOMINATOR
+            spent = quote + commission if order.fee_from_spent else quote
+            account.spend_locked(spec.quote, spent)
+            order.locked_amount -= spent
+            account.credit(spec.base, quantity if order.fee_from_spent else quantity - commission)
         else:
-            account.spend_locked(spec.base, quantity)
-            order.locked_amount -= quantity
-            commission, commission_asset = quote * fee_bps // _FEE_DENOMINATOR, spec.quote
-            account.credit(spec.quote, quote - commission)
+            commission_asset = spec.base if order.fee_from_spent else spec.quote
+            commission = (quantity if order.fee_from_spent else quote) * fee_bps // _FEE_DENOMINATOR
+            spent = quantity + commission if order.fee_from_spent else quantity
+            account.spend_locked(spec.base, spent)
+            order.locked_amount -= spent
+            account.credit(spec.quote, quote if order.fee_from_spent else quote - commission)
         order.executed_lots += lots
         order.cumulative_quote += quote
         order.updated_ms = time_ms

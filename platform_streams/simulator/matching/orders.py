@@ -65,6 +65,7 @@ class OrderRequest:
     quote_quantity: int  # a market order sized by how much quote to spend or receive
     client_order_id: str
     tag: str = ""  # a venue's free label of the order (OKX tag, Kraken userref), echoed in its reports
+    fee_from_spent: bool = False  # charge the fee in the asset given up (Kraken's default on a buy), not the one received
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,7 @@ class Order:
     locked_asset: str = ""
     cancel_client_order_id: str = ""  # the id of the request that canceled it, if one did
     tag: str = ""  # the request's tag
+    fee_from_spent: bool = False  # the fee is charged in the asset given up (quote of a buy, base of a sell)
     locked_amount: int = 0
     fills: list[Fill] = field(default_factory=list)
 
