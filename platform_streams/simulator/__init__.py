@@ -9,6 +9,7 @@ traffic with :class:`ReplayServer`. See ``docs/simulator.md``.
 
 from platform_streams.simulator.config import (
     DEFAULT_API_KEY,
+    DEFAULT_API_PASSPHRASE,
     DEFAULT_API_SECRET,
     BinanceRestLimits,
     BinanceSettings,
@@ -26,6 +27,7 @@ from platform_streams.simulator.venue_protocol import VenueUrls
 
 __all__ = [
     "DEFAULT_API_KEY",
+    "DEFAULT_API_PASSPHRASE",
     "DEFAULT_API_SECRET",
     "AccountSpec",
     "BinanceRestLimits",

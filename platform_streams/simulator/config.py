@@ -23,6 +23,7 @@ PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
 #: The account a simulator has when none is configured (ccxt: ``apiKey``/``secret``).
 DEFAULT_API_KEY = "simulatorApiKey"
 DEFAULT_API_SECRET = "simulatorApiSecret"
+DEFAULT_API_PASSPHRASE = "simulatorPassphrase"  # OKX's third credential (ccxt: ``password``)
 DEFAULT_BALANCES = {
     "USDT": "1000000",
     "USDC": "1000000",
@@ -85,13 +86,18 @@ class OkxWebSocketLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True
 
 
 class OkxRestLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """OKX public REST limits: requests per IP per two seconds, per endpoint."""
+    """OKX REST limits per two seconds: public ones per IP and endpoint, trading ones per account, endpoint and
+    instrument (``orders``: place / cancel / query an order, list pending orders, fills), ``account`` per account."""
 
     instruments: Positive = 20
     candles: Positive = 40
     books: Positive = 40
     other: Positive = 20
+    orders: Positive = 60
+    fills_history: Positive = 10
+    account: Positive = 10
     interval_s: PositiveFloat = 2.0
+    max_timestamp_skew_s: PositiveFloat = 30.0  # OK-ACCESS-TIMESTAMP further than this from the server: 50102
 
 
 class OkxSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -112,10 +118,17 @@ class KrakenWebSocketLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=T
 
 
 class KrakenRestLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Kraken public REST limit: requests per IP per window (about one a second, with a burst)."""
+    """Kraken REST limits: public requests per IP per window (about one a second, with a burst); the private API
+    call counter and the per-pair order rate counter of an account (Kraken's Starter tier by default), which rise
+    per call / order and decay every second."""
 
     public_requests: Positive = 20
     interval_s: PositiveFloat = 20.0
+    api_counter_max: Positive = 15  # +1 per private call, +2 for TradesHistory; beyond: EAPI:Rate limit exceeded
+    api_counter_decay_per_s: PositiveFloat = 0.33
+    order_counter_max: Positive = 60  # +1 per order, more for a cancel soon after placing; beyond: EOrder:Rate limit exceeded
+    order_counter_decay_per_s: PositiveFloat = 1.0
+    websocket_token_ttl_s: PositiveFloat = 900.0
 
 
 class KrakenSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -140,7 +153,9 @@ class SimulatorConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     book_depth: Positive = 50
     volatility_scale: PositiveFloat = 1.0
     candle_history_minutes: Positive = 720
-    accounts: tuple[AccountSpec, ...] = (AccountSpec(DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_BALANCES),)
+    accounts: tuple[AccountSpec, ...] = (
+        AccountSpec(DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_BALANCES, passphrase=DEFAULT_API_PASSPHRASE),
+    )
     ground_truth_max_events: Positive = 5_000_000  # about 35 bytes each; past it the oldest half is dropped
     binance: BinanceSettings = BinanceSettings()
     okx: OkxSettings = OkxSettings()

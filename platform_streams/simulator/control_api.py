@@ -7,6 +7,7 @@
     GET    /_control/ground_truth/summary   messages per exchange and channel, orders, fault actions
     GET    /_control/ground_truth/faults    every fault action (?exchange=okx&kind=gap)
     GET    /_control/urls                   where each exchange listens
+    GET    /_control/accounts               per exchange, every account's balances and order log with fills
 
 Errors are ``{"error": "..."}`` with HTTP 400 (bad fault) or 404 (unknown id).
 """
@@ -40,7 +41,9 @@ class ControlApi:
         ground_truth: GroundTruth,
         urls: Callable[[], dict[str, VenueUrls]],
         summary: Callable[[], dict[str, object]] | None = None,
+        accounts: Callable[[], dict[str, object]] | None = None,
     ) -> None:
+        self._accounts = accounts or dict
         self._faults = faults
         self._ground_truth = ground_truth
         self._urls = urls
@@ -58,6 +61,7 @@ class ControlApi:
                 web.get(f"{PREFIX}/ground_truth/summary", self.summary),
                 web.get(f"{PREFIX}/ground_truth/faults", self.fault_log),
                 web.get(f"{PREFIX}/urls", self.urls),
+                web.get(f"{PREFIX}/accounts", self.accounts),
             ]
         )
         return app
@@ -90,6 +94,9 @@ class ControlApi:
     async def fault_log(self, request: web.Request) -> web.Response:
         records = self._ground_truth.faults(request.query.get("exchange"), request.query.get("kind"))
         return _json({"faults": [dataclasses.asdict(record) for record in records]})
+
+    async def accounts(self, request: web.Request) -> web.Response:
+        return _json(self._accounts())
 
     async def urls(self, request: web.Request) -> web.Response:
         return _json({name: {"rest": u.rest, "websocket": u.websocket} for name, u in self._urls().items()})

@@ -56,7 +56,8 @@ class OrderArrival:
     client_order_id: str
     order_id: int  # -1 when rejected
     arrival_ns: int
-    error_code: int  # 0 when accepted
+    error_code: int  # 0 when accepted; the venue's numeric code (Binance -2010, OKX 51008), 1 for Kraken's strings
+    error: str = ""  # the venue's error text when it has no numeric code (Kraken: "EOrder:Insufficient funds")
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,7 +116,7 @@ class Simulator:
                 extra={"exchange": name, "rest": self.urls[name].rest, "websocket": self.urls[name].websocket},
             )
             self._tasks += [asyncio.create_task(task) for task in venue.background_tasks()]
-        control = ControlApi(self.faults, self.ground_truth, lambda: self.urls)
+        control = ControlApi(self.faults, self.ground_truth, lambda: self.urls, accounts=self.account_reports)
         runner = web.AppRunner(control.application(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         self._runners.append(runner)
@@ -148,6 +148,10 @@ class Simulator:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    def account_reports(self) -> dict[str, object]:
+        """Per exchange, every account's balances and order log (call on the loop)."""
+        return {name: venue.account_report() for name, venue in self.venues.items()}
 
     def step(self, quanta: int = 1) -> None:
         """Advance the world ``quanta`` quanta and publish each to the connected clients (call on the loop)."""
@@ -255,6 +259,10 @@ class SimulatorThread:
     @property
     def ground_truth(self) -> GroundTruth:
         return self.simulator.ground_truth
+
+    def accounts(self) -> dict[str, object]:
+        """Per exchange, every account's balances and order log with fills (a consistent view, taken on the loop)."""
+        return self.call(self.simulator.account_reports)
 
 
 def run_simulator(

@@ -61,6 +61,10 @@ class ExchangeVenue(Protocol):
 
     def urls(self, host: str, port: int) -> VenueUrls: ...
 
+    def account_report(self) -> list[dict[str, object]]:
+        """Every account's balances and order log on this venue (``matching/account_report.py``)."""
+        ...
+
     def banner(self, urls: VenueUrls) -> str:
         """One line for the console: where the REST API and the WebSocket endpoints are."""
         ...

@@ -202,3 +202,22 @@ def test_listen_keys_are_created_kept_alive_and_closed(live_simulator: Simulator
         "msg": "This listenKey does not exist.",
     }
     assert call(rest, "POST", "/api/v3/userDataStream").body["listenKey"] != key
+
+
+def test_rate_limit_fault_refuses_orders_with_the_order_count_reply(simulator_factory: Callable[..., SimulatorThread]) -> None:
+    simulator = simulator_factory()
+    rest = simulator.urls["binance"].rest
+    symbol = usdt_symbol(rest)
+    bid, _ = best_prices(rest, symbol)
+    rules = symbol_rules(rest, symbol)
+    tick = Decimal(rules["PRICE_FILTER"]["tickSize"])
+    price = (bid * Decimal("0.9") / tick).to_integral_value() * tick
+    order = {"symbol": symbol, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": f"{order_quantity(rules, price):f}", "price": f"{price:f}"}  # fmt: skip
+    storm = simulator.inject_fault(kind="rate_limit", exchange="binance", count=2)
+    replies = [call(rest, "POST", "/api/v3/order", order, signed=True) for _ in range(3)]
+    assert [(r.status, r.body.get("code")) for r in replies[:2]] == [(429, -1015), (429, -1015)]
+    assert replies[2].status == 200 and replies[2].body["status"] == "NEW"
+    assert len(simulator.ground_truth.faults("binance", "rate_limit")) == 2
+    assert [a.error_code for a in simulator.ground_truth.orders("binance")] == [-1015, -1015, 0]
+    report = simulator.accounts()["binance"][0]
+    assert [o["order_id"] for o in report["orders"]] == [replies[2].body["orderId"]] and storm

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from platform_streams.simulator.clock import SimClock
@@ -161,3 +163,25 @@ def test_market_orders_by_quantity_and_by_quote_amount(engine: MatchingEngine) -
     buy = engine.place(trader, OrderRequest(0, OrderSide.BUY, OrderType.MARKET, TimeInForce.IOC, 0, 0, spend, "m2"))
     assert buy.status is OrderStatus.FILLED and 0 < buy.cumulative_quote <= spend
     assert trader.locked[spec.quote] == 0
+
+
+def test_a_fee_from_the_spent_asset_is_locked_on_top_and_charged_there(engine: MatchingEngine) -> None:
+    trader, spec, book = account(), engine.market.instruments[0], engine.market.books[0]
+    resting_price = book.best_bid() - 5
+    lots = lots_worth(engine, resting_price)
+    resting_request = replace(request(engine, OrderSide.BUY, lots, resting_price, client_id="quote-fee"), fee_from_spent=True)
+    resting = engine.place(trader, resting_request)
+    notional = -(-resting_price * spec.tick * lots * spec.lot // 10**8)
+    assert trader.locked[spec.quote] == notional + -(-notional * 10 // 10_000)  # the higher (taker) rate, rounded up
+    engine.cancel(trader, 0, resting.order_id, None)
+    assert trader.locked[spec.quote] == 0
+
+    ask, ask_lots = book.asks.levels(1)[0]
+    quote_before, base_before = trader.free[spec.quote], trader.free[spec.base]
+    taker = request(engine, OrderSide.BUY, min(ask_lots, lots), ask, TimeInForce.IOC, client_id="taker")
+    order = engine.place(trader, replace(taker, fee_from_spent=True))
+    cost, commission = sum(f.quote_amount for f in order.fills), sum(f.commission for f in order.fills)
+    assert order.executed_lots == min(ask_lots, lots) and {f.commission_asset for f in order.fills} == {spec.quote}
+    assert commission == sum(f.quote_amount * 10 // 10_000 for f in order.fills) > 0
+    assert trader.free[spec.quote] == quote_before - cost - commission and trader.locked[spec.quote] == 0
+    assert trader.free[spec.base] == base_before + order.executed_lots * spec.lot  # the base arrives whole

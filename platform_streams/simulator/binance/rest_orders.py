@@ -26,6 +26,7 @@ from platform_streams.simulator.binance.params import RequestParams
 from platform_streams.simulator.binance.rate_limits import RequestLimiter
 from platform_streams.simulator.binance.streams import BinanceSymbols
 from platform_streams.simulator.clock import SimClock
+from platform_streams.simulator.faults.injector import ExchangeFaults
 from platform_streams.simulator.ground_truth import GroundTruth, OrderArrival
 from platform_streams.simulator.matching.accounts import Account, AccountRegistry
 from platform_streams.simulator.matching.engine import MatchingEngine
@@ -63,7 +64,9 @@ class BinanceOrderRest:
         ground_truth: GroundTruth,
         clock: SimClock,
         max_recv_window_ms: int,
+        faults: ExchangeFaults,
     ) -> None:
+        self._faults = faults
         self._engine = engine
         self._symbols = symbols
         self._accounts = accounts
@@ -132,6 +135,10 @@ class BinanceOrderRest:
                 -1100, "Illegal characters found in parameter 'newOrderRespType'; legal range is 'ACK, RESULT, FULL'."
             )
         headers = self._limiter.admit_order(account.api_key, time.time())
+        if self._faults.refuses_order():  # a rate_limit fault: the order-count refusal, as past the real limit
+            limits = self._limiter.limits
+            message = f"Too many new orders; current limit is {limits.orders} orders per {limits.orders_interval_s} SECOND."
+            raise BinanceError(-1015, message, 429, headers)
         try:
             order = self._engine.place(account, order_request)
         except OrderRejected as exc:

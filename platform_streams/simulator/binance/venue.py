@@ -22,6 +22,7 @@ from platform_streams.simulator.binance.streams import BinanceSymbols, Channel
 from platform_streams.simulator.binance.user_stream import BinanceUserStream, ListenKeys
 from platform_streams.simulator.binance.ws_endpoint import BinanceStreamEndpoint
 from platform_streams.simulator.market.candle_history import CandleHistory
+from platform_streams.simulator.matching.account_report import account_report
 from platform_streams.simulator.matching.engine import MatchingEngine
 from platform_streams.simulator.venue_protocol import VenueContext, VenueUrls
 from platform_streams.simulator.websocket_liveness import WebSocketLiveness
@@ -41,6 +42,7 @@ class BinanceVenue:
         self.market = context.market
         self.symbols = BinanceSymbols(context.market.instruments)
         self.engine = MatchingEngine(context.market, context.clock)
+        self.accounts = context.accounts
         channels = [channel.suffix for channel in Channel]
         # account events (outboundAccountPosition) are recorded under a symbol of their own, ""
         exchange_code = context.ground_truth.register_exchange(context.name, [*self.symbols.names, ""], channels)
@@ -66,6 +68,7 @@ class BinanceVenue:
             context.ground_truth,
             context.clock,
             settings.rest.max_recv_window_ms,
+            context.faults,
         )
         self._user_stream_rest = BinanceUserStreamRest(self.listen_keys, context.accounts, self.hub)
         self._endpoint = BinanceStreamEndpoint(self.hub, settings.websocket, context.faults)
@@ -119,6 +122,9 @@ class BinanceVenue:
     def close_connections(self) -> None:
         for connection in list(self.hub.connections):
             connection.abort()
+
+    def account_report(self) -> list[dict[str, object]]:
+        return account_report(self.engine, self.accounts, self.symbols.names)
 
     def urls(self, host: str, port: int) -> VenueUrls:
         return VenueUrls(self.name, rest=f"http://{host}:{port}", websocket=f"ws://{host}:{port}")

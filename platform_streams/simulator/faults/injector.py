@@ -145,12 +145,24 @@ class ExchangeFaults:
     def in_maintenance(self) -> bool:
         return any(f.spec.kind is FaultKind.MAINTENANCE for f in self._armed)
 
+    def refuses_order(self) -> bool:
+        """Whether a ``rate_limit`` fault refuses this new-order request (using one of a one-shot fault's count)."""
+        for fault in self._armed:
+            if fault.spec.kind is FaultKind.RATE_LIMIT and fault.take():
+                self.record(fault, None, None, "order request refused with the rate-limit reply")
+                if fault.spent:
+                    self._armed.remove(fault)
+                return True
+        return False
+
     def is_stalled(self, connection: ClientConnection) -> bool:
         delivery = self._delivery.get(connection.connection_id)
         return delivery is not None and delivery.is_stalled(time.monotonic())
 
     def _update_engaged(self) -> None:
-        self.engaged = bool(self._delivery) or any(f.spec.kind is not FaultKind.MAINTENANCE for f in self._armed)
+        self.engaged = bool(self._delivery) or any(
+            f.spec.kind not in (FaultKind.MAINTENANCE, FaultKind.RATE_LIMIT) for f in self._armed
+        )
 
     def _stall_end(self, connection: ClientConnection) -> float:
         ends = [f.expires_at for f in self._armed if f.spec.kind is FaultKind.STALL and f.targets(connection)]

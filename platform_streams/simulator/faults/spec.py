@@ -8,7 +8,10 @@ act on whole connections: ``drop`` (now), ``stall`` (nothing is sent for
 ``duration_s``, then everything held goes out), ``latency`` (every frame is delayed
 by ``latency_ms``, until it ends or is cleared). ``maintenance`` takes the whole
 exchange down: REST answers 503 with the exchange's maintenance body, WebSocket
-upgrades are refused and open connections are closed.
+upgrades are refused and open connections are closed. ``rate_limit`` is a 429 storm on order
+entry: the exchange's new-order requests get its rate-limit reply (Binance HTTP 429 -1015, OKX
+HTTP 429 50011, Kraken ``EOrder:Rate limit exceeded``) for ``duration_s``, or for the next ``count``
+of them without a duration; the orders refused are not placed.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class FaultKind(enum.StrEnum):
     MALFORMED = "malformed"
     LATENCY = "latency"
     MAINTENANCE = "maintenance"
+    RATE_LIMIT = "rate_limit"
 
 
 FRAME_FAULTS = frozenset({FaultKind.GAP, FaultKind.DUPLICATE, FaultKind.REORDER, FaultKind.MALFORMED})
@@ -64,8 +68,8 @@ class FaultSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
             raise FaultError("a drop happens once; use maintenance to keep an exchange down for a while")
         if self.kind is FaultKind.LATENCY and self.latency_ms <= 0:
             raise FaultError("a latency fault needs latency_ms > 0")
-        if self.kind is FaultKind.MAINTENANCE and self.connection is not None:
-            raise FaultError("maintenance takes a whole exchange down, not one connection")
+        if self.kind in (FaultKind.MAINTENANCE, FaultKind.RATE_LIMIT) and self.connection is not None:
+            raise FaultError(f"{self.kind} acts on a whole exchange's REST API, not one connection")
         if self.close_code is not None and self.kind is not FaultKind.DROP:
             raise FaultError("close_code only applies to a drop")
         return self

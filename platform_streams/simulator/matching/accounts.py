@@ -15,13 +15,15 @@ class InsufficientBalance(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class AccountSpec:
-    """How an account starts: its API key and secret, fees in basis points, and balances as decimal text."""
+    """How an account starts: its API key, secret and passphrase (OKX signs with one), fees in basis points, and
+    balances as decimal text. Kraken takes the secret base64-encoded (see ``kraken/auth.py``)."""
 
     api_key: str
     secret: str
     balances: dict[str, str] = field(default_factory=dict)
     maker_fee_bps: int = 10
     taker_fee_bps: int = 10
+    passphrase: str = ""
 
     def __repr__(self) -> str:  # keep the secret out of logs and tracebacks
         return f"AccountSpec(api_key={self.api_key!r}, secret='***', balances={self.balances!r})"
@@ -33,6 +35,7 @@ class Account:
     def __init__(self, spec: AccountSpec) -> None:
         self.api_key = spec.api_key
         self.secret = spec.secret.encode()
+        self.passphrase = spec.passphrase
         self.maker_fee_bps = spec.maker_fee_bps
         self.taker_fee_bps = spec.taker_fee_bps
         self.free: dict[str, int] = {asset: parse_at_scale(amount, PRICE_SCALE) for asset, amount in spec.balances.items()}

@@ -4,7 +4,8 @@ A marketable order walks the simulated book through :meth:`VenueMarket.execute_t
 (so its trades print on the public streams like anyone else's); what is left of a
 GTC limit order rests in the book as API liquidity, which simulated takers fill
 later (after the simulated liquidity of the same level). Funds are locked when an
-order is accepted and settled per fill; fees are charged in the asset received.
+order is accepted and settled per fill; fees are charged in the asset received, or
+(``fee_from_spent``, Kraken's default on a buy) in the asset given up, locked on top.
 Every change is reported to the registered :class:`OrderEventSink` objects (the
 protocols' user data streams). Everything here is deterministic: the same book and
 the same requests give the same fills.
@@ -100,12 +101,15 @@ class MatchingEngine:
             updated_ms=now,
             locked_asset=lock_asset,
             locked_amount=lock_amount,
+            tag=request.tag,
+            fee_from_spent=request.fee_from_spent,
         )
         if request.order_type is not OrderType.MARKET and request.time_in_force is TimeInForce.GTC:
             order.working_ms = now  # a GTC limit order works from its acceptance
         self._next_order_id += 1
         self._orders[order.order_id] = order
-        self._by_client_id[(account.api_key, order.instrument, order.client_order_id)] = order
+        if order.client_order_id:  # the latest order of a client id is the one a query by that id finds
+            self._by_client_id[(account.api_key, order.instrument, order.client_order_id)] = order
         self._open.setdefault((account.api_key, order.instrument), {})[order.order_id] = order
         self._emit(account, order, ExecutionType.NEW, None, now)
         self._balances(account, [lock_asset], now)
@@ -153,6 +157,17 @@ class MatchingEngine:
     def account_fills(self, account: Account, instrument: int) -> list[Fill]:
         return list(self._fills.get((account.api_key, instrument), ()))
 
+    def all_fills(self, account: Account, instrument: int | None = None) -> list[Fill]:
+        """The account's fills of one instrument or of all, oldest first."""
+        if instrument is not None:
+            return self.account_fills(account, instrument)
+        found = [f for (key, _), fills in self._fills.items() if key == account.api_key for f in fills]
+        return sorted(found, key=lambda f: (f.time_ms, f.instrument, f.trade_id))
+
+    def orders_of(self, account: Account) -> list[Order]:
+        """Every order the account ever placed here, oldest first (the order log)."""
+        return [o for o in self._orders.values() if o.account == account.api_key]
+
     def fill_resting(
         self, market: VenueMarket, instrument: int, maker_is_bid: bool, price: int, lots: int, ts_ns: int
     ) -> list[tuple[int, int]]:
@@ -180,7 +195,14 @@ class MatchingEngine:
         return results
 
     def _validate(self, account: Account, spec: Instrument, request: OrderRequest) -> tuple[int, int, str, int]:
-        """``(price_ticks, lots, asset_to_lock, amount_to_lock)`` of an acceptable request."""
+        """``(price_ticks, lots, asset_to_lock, amount_to_lock)`` of an acceptable request; a fee charged in the
+        asset given up is locked on top, at the higher of the account's two rates, rounded up."""
+        price_ticks, lots, asset, amount = self._lock_of(account, spec, request)
+        if request.fee_from_spent:
+            amount += -(-amount * max(account.maker_fee_bps, account.taker_fee_bps) // _FEE_DENOMINATOR)
+        return price_ticks, lots, asset, amount
+
+    def _lock_of(self, account: Account, spec: Instrument, request: OrderRequest) -> tuple[int, int, str, int]:
         book = self.market.books[request.instrument]
         reference = (book.best_bid() + book.best_ask()) // 2
         is_market = request.order_type is OrderType.MARKET
@@ -198,7 +220,7 @@ class MatchingEngine:
         open_here = self._open.get((account.api_key, request.instrument), {})
         if len(open_here) >= MAX_OPEN_ORDERS_PER_INSTRUMENT:
             raise OrderRejected(RejectReason.MAX_NUM_ORDERS)
-        if any(o.client_order_id == request.client_order_id for o in open_here.values()):
+        if request.client_order_id and any(o.client_order_id == request.client_order_id for o in open_here.values()):
             raise OrderRejected(RejectReason.DUPLICATE_ORDER)
         is_buy = request.side is OrderSide.BUY
         if request.order_type is OrderType.LIMIT_MAKER and self._crosses(is_buy, price_ticks, request.instrument):
@@ -260,15 +282,19 @@ class MatchingEngine:
         quote = quote_amount(spec, price, lots)
         fee_bps = account.maker_fee_bps if is_maker else account.taker_fee_bps
         if order.is_buy:
-            account.spend_locked(spec.quote, quote)
-            order.locked_amount -= quote
-            commission, commission_asset = quantity * fee_bps // _FEE_DENOMINATOR, spec.base
-            account.credit(spec.base, quantity - commission)
+            commission_asset = spec.quote if order.fee_from_spent else spec.base
+            commission = (quote if order.fee_from_spent else quantity) * fee_bps // _FEE_DENOMINATOR
+            spent = quote + commission if order.fee_from_spent else quote
+            account.spend_locked(spec.quote, spent)
+            order.locked_amount -= spent
+            account.credit(spec.base, quantity if order.fee_from_spent else quantity - commission)
         else:
-            account.spend_locked(spec.base, quantity)
-            order.locked_amount -= quantity
-            commission, commission_asset = quote * fee_bps // _FEE_DENOMINATOR, spec.quote
-            account.credit(spec.quote, quote - commission)
+            commission_asset = spec.base if order.fee_from_spent else spec.quote
+            commission = (quantity if order.fee_from_spent else quote) * fee_bps // _FEE_DENOMINATOR
+            spent = quantity + commission if order.fee_from_spent else quantity
+            account.spend_locked(spec.base, spent)
+            order.locked_amount -= spent
+            account.credit(spec.quote, quote if order.fee_from_spent else quote - commission)
         order.executed_lots += lots
         order.cumulative_quote += quote
         order.updated_ms = time_ms

@@ -64,6 +64,8 @@ class OrderRequest:
     price: int
     quote_quantity: int  # a market order sized by how much quote to spend or receive
     client_order_id: str
+    tag: str = ""  # a venue's free label of the order (OKX tag, Kraken userref), echoed in its reports
+    fee_from_spent: bool = False  # charge the fee in the asset given up (Kraken's default on a buy), not the one received
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,8 @@ class Order:
     working_ms: int = -1  # when it went on the book, -1 if it never did
     locked_asset: str = ""
     cancel_client_order_id: str = ""  # the id of the request that canceled it, if one did
+    tag: str = ""  # the request's tag
+    fee_from_spent: bool = False  # the fee is charged in the asset given up (quote of a buy, base of a sell)
     locked_amount: int = 0
     fills: list[Fill] = field(default_factory=list)
 

@@ -21,6 +21,7 @@ from platform_streams.simulator.market.kline_query import klines
 from platform_streams.simulator.market.universe import SCALE_FACTOR
 from platform_streams.simulator.market.venue_market import VenueMarket
 from platform_streams.simulator.okx import frames
+from platform_streams.simulator.okx.errors import OkxRestError
 from platform_streams.simulator.okx.instruments import OkxInstruments
 from platform_streams.simulator.rate_windows import FixedWindowCounter
 
@@ -31,14 +32,6 @@ BARS = {
     "1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "30m": "30m", "1H": "1h", "2H": "2h", "4H": "4h",
     "6H": "6h", "12H": "12h", "1D": "1d", "1W": "1w", "6Hutc": "6h", "12Hutc": "12h", "1Dutc": "1d", "1Wutc": "1w",
 }  # fmt: skip
-
-
-class OkxRestError(Exception):
-    """An OKX error reply: its code, message and HTTP status."""
-
-    def __init__(self, code: str, msg: str, status: int = 400) -> None:
-        super().__init__(f"{code}: {msg}")
-        self.code, self.msg, self.status = code, msg, status
 
 
 def envelope(data: bytes | list[object], code: str = "0", msg: str = "", status: int = 200) -> web.Response:
