@@ -104,10 +104,13 @@ class OrderEntrySpec(msgspec.Struct, frozen=True):
     client_order_id_alphabet: str  # the characters a client order id may use
     credentials: tuple[str, ...] = ("apiKey", "secret")  # ccxt config keys an account needs
     options: dict[str, Any] = msgspec.field(default_factory=dict)  # ccxt options: spot only, no calls beyond the URLs above
+    has: dict[str, Any] = msgspec.field(default_factory=dict)  # ccxt capabilities turned off (calls to hosts we do not point)
 
     def ccxt_config(self, rest_url: str, credentials: dict[str, str]) -> dict[str, Any]:
         """ccxt's config: the real venue's hosts unless ``rest_url`` is given, and the account's keys."""
-        config: dict[str, Any] = {"enableRateLimit": False, "timeout": 10_000, "options": dict(self.options), **credentials}
+        config: dict[str, Any] = {
+            "enableRateLimit": False, "timeout": 10_000, "options": dict(self.options), "has": dict(self.has), **credentials,
+        }  # fmt: skip
         if rest_url:
             config["urls"] = {"api": self.urls(rest_url.rstrip("/"))}
         return config

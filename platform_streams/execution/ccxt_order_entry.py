@@ -174,6 +174,8 @@ class CcxtOrderEntry:
             order = await self._call(self._client.cancel_order, None, request.symbol, {"clientOrderId": request.client_order_id})
         except OrderNotFound:
             return await self.query(request)  # already over (filled, canceled) or never placed
+        if order.get("status") is None:  # venues that answer a cancel with ids only (OKX): ask for the state
+            return await self.query(request)
         return order_update(order, request, _now_ns())
 
     async def query(self, request: OrderRequest) -> OrderUpdate | None:

@@ -116,9 +116,7 @@ class ExecutionSettings(DaemonSettings, kw_only=True):
         spec = VENUES[self.exchange].execution
         assert spec is not None
         if self.simulator_keys:
-            from platform_streams.simulator import DEFAULT_API_KEY, DEFAULT_API_SECRET
-
-            return {"apiKey": DEFAULT_API_KEY, "secret": DEFAULT_API_SECRET}
+            return _simulator_credentials(spec.ccxt_id)
         prefix = "TRADEPLAT_" + "".join(c if c.isalnum() else "_" for c in self.account).upper() + "_"
         missing = [
             prefix + _CREDENTIAL_SUFFIXES[key]
@@ -128,6 +126,18 @@ class ExecutionSettings(DaemonSettings, kw_only=True):
         if missing:
             raise ConfigError(f"{self.name}: account {self.account!r} needs {', '.join(missing)} in the environment")
         return {key: os.environ[prefix + _CREDENTIAL_SUFFIXES[key]] for key in spec.credentials}
+
+
+def _simulator_credentials(ccxt_id: str) -> dict[str, str]:
+    """The simulator's public test keys, as each venue's client takes them (never a real account's)."""
+    from platform_streams.simulator import DEFAULT_API_KEY, DEFAULT_API_PASSPHRASE, DEFAULT_API_SECRET
+    from platform_streams.simulator.kraken.auth import client_secret
+
+    if ccxt_id == "okx":
+        return {"apiKey": DEFAULT_API_KEY, "secret": DEFAULT_API_SECRET, "password": DEFAULT_API_PASSPHRASE}
+    if ccxt_id == "kraken":
+        return {"apiKey": DEFAULT_API_KEY, "secret": client_secret(DEFAULT_API_SECRET)}
+    return {"apiKey": DEFAULT_API_KEY, "secret": DEFAULT_API_SECRET}
 
 
 class ExecutionDaemon(StreamDaemon):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from platform_streams.exchanges.kraken import endpoints
 from platform_streams.exchanges.kraken.book_sync import KrakenBookSync
+from platform_streams.exchanges.kraken.execution import ORDER_ENTRY
 from platform_streams.exchanges.kraken.feed import KrakenFeed
 from platform_streams.exchanges.kraken.instruments import EXCHANGE
 from platform_streams.exchanges.kraken.parser import KrakenParser
@@ -18,4 +19,5 @@ ADAPTER = VenueAdapter(
     feed_factory=KrakenFeed,
     parser=KrakenParser,
     book_sync=KrakenBookSync,
+    execution=ORDER_ENTRY,
 )

@@ -3,6 +3,7 @@ acknowledged with, CRC32 checksums on snapshots and updates, trade ids, ticker o
 
 from __future__ import annotations
 
+from platform_streams.exchanges.kraken.execution import ORDER_ENTRY
 from platform_streams.exchanges.kraken_v2 import endpoints
 from platform_streams.exchanges.kraken_v2.book_sync import KrakenV2BookSync
 from platform_streams.exchanges.kraken_v2.feed import KrakenV2Feed
@@ -19,4 +20,5 @@ ADAPTER = VenueAdapter(
     feed_factory=KrakenV2Feed,
     parser=KrakenV2Parser,
     book_sync=KrakenV2BookSync,
+    execution=ORDER_ENTRY,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.exchanges.okx import endpoints
 from platform_streams.exchanges.okx.book_sync import OkxBookSync
+from platform_streams.exchanges.okx.execution import ORDER_ENTRY
 from platform_streams.exchanges.okx.feed import OkxFeed
 from platform_streams.exchanges.okx.instruments import EXCHANGE
 from platform_streams.exchanges.okx.parser import OkxParser
@@ -24,4 +25,5 @@ ADAPTER = VenueAdapter(
     feed_factory=OkxFeed,
     parser=_parser,
     book_sync=OkxBookSync,
+    execution=ORDER_ENTRY,
 )
