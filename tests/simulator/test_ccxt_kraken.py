@@ -120,13 +120,19 @@ def test_pro_client_watches_orders_and_my_trades(kraken_simulator: SimulatorThre
             book = await exchange.fetch_order_book(symbol)
             amount = lot_aligned_amount(kraken_simulator, exchange, symbol, 30, book["asks"][0][0])
             order = await exchange.create_order(symbol, "market", "buy", amount, None, {"cl_ord_id": "proKraken1"})
-            seen: list[dict] = list(await orders_watch)
-            while not any(o["id"] == order["id"] and o["status"] == "closed" for o in seen):
-                seen += await exchange.watch_orders(symbol)
-            trades: list[dict] = list(await trades_watch)
-            while sum(t["amount"] for t in trades if t["order"] == order["id"]) < amount * (1 - 1e-9):
-                trades += await exchange.watch_my_trades(symbol)
-            return amount, order, seen, trades
+            # what the pushes left in ccxt's caches (a push between two watch calls resolves no
+            # future, so waiting on the next watch could wait for a push that already came)
+            await wait_until_async(
+                lambda: any(o["id"] == order["id"] and o["status"] == "closed" for o in (exchange.orders or [])),
+                30, "the order's closing push",
+            )  # fmt: skip
+            await wait_until_async(
+                lambda: sum(t["amount"] for t in (exchange.myTrades or []) if t["order"] == order["id"]) >= amount * (1 - 1e-9),
+                30, "every trade of the order pushed",
+            )  # fmt: skip
+            for watch in (orders_watch, trades_watch):
+                watch.cancel()
+            return amount, order, list(exchange.orders), list(exchange.myTrades)
         finally:
             await exchange.close()
 
