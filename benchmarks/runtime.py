@@ -348,6 +348,10 @@ def main() -> None:
     parser.add_argument("--bootstrap")
     parser.add_argument("--topic")
     parser.add_argument(
+        "--consumer-profile", choices=[p.value for p in ConsumerProfile], default=ConsumerProfile.TICK.value,
+        help="the hop consumer's profile (kafka_clients.py): tick, as a strategy host reads market data, by default",
+    )  # fmt: skip
+    parser.add_argument(
         "--producer-set", action="append", default=[], metavar="KEY=VALUE", help="librdkafka option of the hop's producer"
     )
     parser.add_argument(
@@ -377,8 +381,15 @@ def main() -> None:
         try:
             print(
                 f"broker {bootstrap} ({'external' if external else 'embedded Apache Kafka'}), {EVENT_BYTES}-byte events"
+                + f"; hop consumer profile {args.consumer_profile}"
                 + "".join(
-                    f"; {name} {pairs}" for name, pairs in (("broker", args.broker_set), *CLIENT_OVERRIDES.items()) if pairs
+                    f"; {name} {pairs}"
+                    for name, pairs in (
+                        ("broker", args.broker_set),
+                        ("producer", args.producer_set),
+                        ("consumer", args.consumer_set),
+                    )
+                    if pairs
                 ),
                 flush=True,
             )

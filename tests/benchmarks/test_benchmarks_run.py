@@ -1,0 +1,36 @@
+"""The benchmarks run: each script, at a tiny size, ends with its JSON line of figures (their
+speed is measured by running them, never asserted here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def last_json(arguments: list[str], timeout_s: float) -> dict:
+    result = subprocess.run(
+        [sys.executable, *arguments], capture_output=True, text=True, timeout=timeout_s, cwd=BENCHMARKS.parent
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.e2e
+def test_the_runtime_benchmark_runs_and_reports_its_figures() -> None:
+    figures = last_json(
+        [str(BENCHMARKS / "runtime.py"), "--events", "40000", "--runs", "1", "--rate", "500", "--seconds", "3",
+         "--warmup-seconds", "2", "--consumer-profile", "latency"],
+        300,
+    )  # fmt: skip
+    assert figures["throughput_eps"] > 0 and 0 < figures["hop_p50_ms"] <= figures["hop_p99_ms"] <= figures["hop_max_ms"]
+
+
+def test_the_risk_and_processing_benchmarks_run() -> None:
+    assert last_json([str(BENCHMARKS / "risk_decisions.py"), "--intents", "200", "--runs", "1"], 120)
+    assert last_json([str(BENCHMARKS / "processing.py"), "--trades", "2000", "--runs", "1"], 120)
