@@ -4,11 +4,10 @@ Consumer profiles (a daemon kind declares its own):
 - ``latency`` (the default: execution, control, pass-through stages — low-rate inputs where
   every event matters at once): the broker answers a fetch as soon as it has a byte.
 - ``tick`` (latency-critical readers of busy streams: strategy hosts on market data): a fetch
-  waits at most 1 ms for 1,500 bytes (about ten events). At 5,000 events/s ``latency`` makes
-  the broker answer a fetch every few events, and on a 2-core machine those requests queue
-  behind each other: one hop's p99.9 measured 15–38 ms per run with ``latency``, 16–19 ms with
-  ``tick`` (``benchmarks/runtime.py``, docs/architecture.md). On a quiet stream it costs up to
-  1 ms per hop, so low-rate trading topics keep ``latency``.
+  waits at most 1 ms for 1,500 bytes (about ten events), so at 5,000 events/s the broker answers
+  about a fifth of the fetches ``latency`` makes it answer; on a 2-core machine those requests
+  queue behind each other (docs/architecture.md, "What one hop costs"). On a quiet stream it
+  costs up to 1 ms per hop, so low-rate trading topics keep ``latency``.
 - ``stream`` (normalisers): a fetch waits up to 5 ms for 64 KiB, so a busy stream
   arrives in a few large fetches instead of one per produce request.
 - ``batch`` (sinks, the raw archive): a fetch waits up to 250 ms for 1 MiB.
