@@ -16,9 +16,10 @@ from __future__ import annotations
 import logging
 import struct
 import time
+from collections.abc import Callable
 from typing import Protocol
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 log = logging.getLogger(__name__)
 
@@ -176,3 +177,19 @@ class ClientConnection:
         self.closed = True
         if self.transport is not None:
             self.transport.abort()
+
+
+_FINISHED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
+
+
+async def answer_text_frames(
+    ws: web.WebSocketResponse, connection: ClientConnection, replies: Callable[[str], list[bytes]]
+) -> None:
+    """Until the client leaves or the connection is closed: each text frame's replies queued and sent, in order."""
+    while not connection.closed:
+        message = await ws.receive()
+        if message.type in _FINISHED:
+            return
+        if message.type is WSMsgType.TEXT:
+            connection.pending.extend(replies(message.data))
+            connection.flush()

@@ -75,7 +75,7 @@ class TickerMessage(msgspec.Struct, tag_field="channel", tag="ticker", gc=False)
 
 
 class HeartbeatMessage(msgspec.Struct, tag_field="channel", tag="heartbeat", gc=False):
-    pass
+    """Kraken's once-a-second heartbeat: nothing but its channel."""
 
 
 class StatusMessage(msgspec.Struct, tag_field="channel", tag="status", gc=False):

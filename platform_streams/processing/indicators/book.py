@@ -7,7 +7,7 @@ from platform_streams.processing.indicators.base import BookIndicator, Indicator
 
 
 class NoParameters(Parameters, frozen=True):
-    pass
+    """Book indicators that read the top of book as it is take no parameters."""
 
 
 class OrderBookImbalance(BookIndicator):

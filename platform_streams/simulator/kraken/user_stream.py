@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from platform_streams.simulator.config import KrakenWebSocketLimits
 from platform_streams.simulator.decimal_text import trimmed
@@ -34,11 +34,10 @@ from platform_streams.simulator.matching.accounts import Account, AccountRegistr
 from platform_streams.simulator.matching.engine import MatchingEngine
 from platform_streams.simulator.matching.orders import ExecutionType, Fill, Order, OrderStatus, OrderType
 from platform_streams.simulator.rate_windows import FixedWindowCounter
-from platform_streams.simulator.websocket_connection import ClientConnection
+from platform_streams.simulator.websocket_connection import ClientConnection, answer_text_frames
 
 PRIVATE_V2_PATH = "/auth/v2"
 EXECUTIONS_CHANNEL = "executions"
-_FINISHED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
 _SNAPSHOT_TRADES = 50
 _STATUSES = {
     OrderStatus.NEW: "new",
@@ -126,13 +125,7 @@ class KrakenUserStream:
         }
         connection.send_now(orjson.dumps(greeting))
         try:
-            while not connection.closed:
-                message = await ws.receive()
-                if message.type in _FINISHED:
-                    break
-                if message.type is WSMsgType.TEXT:
-                    connection.pending.extend(self.handle(connection, message.data))
-                    connection.flush()
+            await answer_text_frames(ws, connection, lambda text: self.handle(connection, text))
         finally:
             self.connections.discard(connection)
             self._faults.detach(connection)

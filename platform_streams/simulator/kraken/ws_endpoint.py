@@ -15,7 +15,7 @@ import random
 import time
 from typing import Protocol
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from platform_streams.simulator.clock import SimClock
 from platform_streams.simulator.config import KrakenWebSocketLimits
@@ -23,10 +23,9 @@ from platform_streams.simulator.faults.injector import ExchangeFaults
 from platform_streams.simulator.kraken.subscriptions import KrakenConnection, KrakenSubscriptions
 from platform_streams.simulator.market.universe import stable_seed
 from platform_streams.simulator.rate_windows import FixedWindowCounter
+from platform_streams.simulator.websocket_connection import answer_text_frames
 
 log = logging.getLogger(__name__)
-
-_FINISHED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
 
 
 class KrakenRequests(Protocol):
@@ -75,13 +74,7 @@ class KrakenEndpoint:
         self._faults.attach(connection)
         try:
             connection.send_now(self._requests.greeting(connection))
-            while not connection.closed:
-                message = await ws.receive()
-                if message.type in _FINISHED:
-                    break
-                if message.type is WSMsgType.TEXT:
-                    connection.pending.extend(self._requests.handle(connection, message.data, self._clock.now_ns))
-                    connection.flush()
+            await answer_text_frames(ws, connection, lambda text: self._requests.handle(connection, text, self._clock.now_ns))
         finally:
             self._subscriptions.detach(connection)
             self._faults.detach(connection)

@@ -19,7 +19,7 @@ import zlib
 from typing import Any
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from platform_streams.simulator.config import OkxRestLimits, OkxWebSocketLimits
 from platform_streams.simulator.faults.injector import ExchangeFaults
@@ -30,13 +30,12 @@ from platform_streams.simulator.matching.orders import ExecutionType, Fill, Orde
 from platform_streams.simulator.okx import frames, order_json
 from platform_streams.simulator.okx.auth import LoginRefused, authenticate_login
 from platform_streams.simulator.rate_windows import FixedWindowCounter
-from platform_streams.simulator.websocket_connection import ClientConnection
+from platform_streams.simulator.websocket_connection import ClientConnection, answer_text_frames
 
 log = logging.getLogger(__name__)
 
 PRIVATE_PATH = "/ws/v5/private"
 ORDERS_CHANNEL = "orders"
-_FINISHED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
 _INST_TYPES = ("SPOT", "ANY")
 
 
@@ -94,13 +93,7 @@ class OkxUserStream:
         self.connections.add(connection)
         self._faults.attach(connection)
         try:
-            while not connection.closed:
-                message = await ws.receive()
-                if message.type in _FINISHED:
-                    break
-                if message.type is WSMsgType.TEXT:
-                    connection.pending.extend(self.handle(connection, message.data))
-                    connection.flush()
+            await answer_text_frames(ws, connection, lambda text: self.handle(connection, text))
         finally:
             self.connections.discard(connection)
             self._faults.detach(connection)

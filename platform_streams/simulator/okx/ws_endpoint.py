@@ -13,7 +13,7 @@ import logging
 import random
 import time
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from platform_streams.simulator.config import OkxWebSocketLimits
 from platform_streams.simulator.faults.injector import ExchangeFaults
@@ -22,11 +22,10 @@ from platform_streams.simulator.okx.channels import OkxConnection
 from platform_streams.simulator.okx.hub import OkxHub
 from platform_streams.simulator.okx.ws_requests import OkxRequests
 from platform_streams.simulator.rate_windows import FixedWindowCounter
+from platform_streams.simulator.websocket_connection import answer_text_frames
 from platform_streams.simulator.websocket_liveness import CLOSE_GOING_AWAY
 
 log = logging.getLogger(__name__)
-
-_FINISHED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
 
 
 class OkxPublicEndpoint:
@@ -54,13 +53,7 @@ class OkxPublicEndpoint:
         self._faults.attach(connection)
         self._activity[connection] = (0, time.monotonic())
         try:
-            while not connection.closed:
-                message = await ws.receive()
-                if message.type in _FINISHED:
-                    break
-                if message.type is WSMsgType.TEXT:
-                    connection.pending.extend(self._requests.handle(connection, message.data))
-                    connection.flush()
+            await answer_text_frames(ws, connection, lambda text: self._requests.handle(connection, text))
         finally:
             self._hub.detach(connection)
             self._faults.detach(connection)
