@@ -4,7 +4,6 @@ simulator made is accounted for in PostgreSQL, exactly."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -14,7 +13,6 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import msgspec
 import pytest
 from confluent_kafka import Producer
@@ -28,6 +26,7 @@ from platform_streams.simulator import SimulatorThread
 from tests.execution.test_ccxt_order_entry import order, requests_for
 from tests.kafka_helpers import DaemonThread
 from tests.simulator.conftest import make_config
+from tests.sinks.sink_harness import fetch
 from tests.waiting import wait_until
 
 ORDERS = 120
@@ -37,17 +36,6 @@ ORDERS = 120
 def simulator() -> Iterator[SimulatorThread]:
     with SimulatorThread(make_config(exchanges=["binance"])) as sim:
         yield sim
-
-
-def stored(database_url: str, sql: str) -> list[asyncpg.Record]:
-    async def fetch() -> list[asyncpg.Record]:
-        connection = await asyncpg.connect(database_url)
-        try:
-            return await connection.fetch(sql)
-        finally:
-            await connection.close()
-
-    return asyncio.run(fetch())
 
 
 @pytest.mark.e2e
@@ -87,7 +75,7 @@ def test_kill_9_with_orders_in_flight_sends_nothing_twice_and_accounts_every_fil
             second = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
             try:
                 wait_until(
-                    lambda: stored(database_url, "SELECT count(*) AS n FROM orders WHERE status <> 'pending'")[0]["n"] == ORDERS,
+                    lambda: fetch(database_url, "SELECT count(*) AS n FROM orders WHERE status <> 'pending'")[0]["n"] == ORDERS,
                     180, "every order acknowledged in the record", interval_s=0.5,
                 )  # fmt: skip
             finally:
@@ -101,7 +89,7 @@ def test_kill_9_with_orders_in_flight_sends_nothing_twice_and_accounts_every_fil
     assert set(arrivals) == {r.client_order_id for r in batch}
     assert max(arrivals.values()) == 1, [c for c, n in arrivals.items() if n > 1]  # no client order id twice
     # every market order filled, and its fills are all stored: the filled size equals the sum of its fills
-    rows = stored(database_url, """
+    rows = fetch(database_url, """
         SELECT o.client_order_id, o.status, o.filled_size, coalesce(sum(f.size), 0) AS fills
         FROM orders o LEFT JOIN fills f USING (client_order_id) GROUP BY 1, 2, 3""")  # fmt: skip
     by_id = {row["client_order_id"]: row for row in rows}
@@ -136,7 +124,7 @@ def test_a_429_storm_delays_orders_loses_none_and_never_earns_a_418(
         assert producer.flush(30) == 0
         with DaemonThread(ExecutionDaemon(settings)):
             wait_until(
-                lambda: stored(database_url, "SELECT count(*) AS n FROM orders WHERE status = 'filled'")[0]["n"] == len(orders),
+                lambda: fetch(database_url, "SELECT count(*) AS n FROM orders WHERE status = 'filled'")[0]["n"] == len(orders),
                 180, "every order filled", interval_s=0.5,
             )  # fmt: skip
         refusals = sim.call(lambda: dict(sim.simulator.venues["binance"].limiter.refusals))
