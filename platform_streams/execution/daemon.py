@@ -10,6 +10,10 @@ loop of the daemon's own; ``handle`` hands it a batch and returns what came back
 commits a request only once its order event is acknowledged. Between batches ``periodic``
 follows the open orders (REST polling). On start every unfinished order is reconciled first.
 
+Kill switches: the daemon reads ``ctl.risk`` whole (a side input, before its first request). A
+request a halt covers is rejected with the halt's reason instead of being sent, and the open
+orders a new halt covers are cancelled at the exchange (:mod:`.order_halts`).
+
 Credentials come from the environment (``TRADEPLAT_<ACCOUNT>_API_KEY``, ``..._API_SECRET``,
 ``..._API_PASSWORD``), or the simulator's test keys with ``simulator_keys: true``; they are never
 logged or published.
@@ -32,10 +36,12 @@ from prometheus_client import Histogram
 from platform_streams.exchanges.registry import VENUES
 from platform_streams.execution.ccxt_order_entry import CcxtOrderEntry, OrderEntryError, RateLimited
 from platform_streams.execution.executor import AccountExecutor, ExecutionEvent
+from platform_streams.execution.order_halts import OrderHalts
 from platform_streams.execution.order_lifecycle import OrderUpdate
 from platform_streams.execution.order_store import OrderStore
 from platform_streams.execution.paper_venue import PaperOrderEntry, PaperVenue
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
+from platform_streams.runtime.side_inputs import SideInput
 from platform_streams.schemas import (
     BestBidOffer,
     CancelRequest,
@@ -44,11 +50,20 @@ from platform_streams.schemas import (
     OrderEvent,
     OrderRequest,
     Position,
+    RiskControl,
     Trade,
     TypedDecoder,
 )
 from platform_streams.settings import ConfigError
-from platform_streams.topics import BBO_TOPIC, FILL_TOPIC, ORDER_EVENT_TOPIC, ORDER_REQUEST_TOPIC, POSITION_TOPIC, TRADE_TOPIC
+from platform_streams.topics import (
+    BBO_TOPIC,
+    FILL_TOPIC,
+    ORDER_EVENT_TOPIC,
+    ORDER_REQUEST_TOPIC,
+    POSITION_TOPIC,
+    RISK_CONTROL_TOPIC,
+    TRADE_TOPIC,
+)
 
 T = TypeVar("T")
 
@@ -67,6 +82,7 @@ class ExecutionTopics(msgspec.Struct, frozen=True, kw_only=True):
     order_events: str = ORDER_EVENT_TOPIC
     fills: str = FILL_TOPIC
     positions: str = POSITION_TOPIC
+    controls: str = RISK_CONTROL_TOPIC  # the kill switches (read, not written)
 
 
 class PaperSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -161,6 +177,8 @@ class ExecutionDaemon(StreamDaemon):
         self._executor: AccountExecutor | None = None
         self._next_poll = 0.0
         self._paused_until = 0.0
+        self._halts = OrderHalts()
+        self._halt_cancels_due = False
         registry, name = self.metrics.registry, settings.name
         self._tick_to_sent = Histogram(
             "platform_execution_tick_to_sent_seconds", "From the market event's receipt to the order handed to the exchange",
@@ -187,13 +205,13 @@ class ExecutionDaemon(StreamDaemon):
         settings = self.settings
         store = await OrderStore.connect(settings.resolved_database_url())
         if self._paper is not None:
-            return AccountExecutor(PaperOrderEntry(self._paper), store, on_sent=self._trace)
+            return AccountExecutor(PaperOrderEntry(self._paper), store, on_sent=self._trace, gate=self._halts.refusal)
         spec = VENUES[settings.exchange].execution
         assert spec is not None
         entry = CcxtOrderEntry(
             settings.exchange, settings.account, spec.ccxt_id, spec.ccxt_config(settings.rest_url, settings.credentials())
         )
-        return AccountExecutor(entry, store, on_sent=self._trace)
+        return AccountExecutor(entry, store, on_sent=self._trace, gate=self._halts.refusal)
 
     async def _close(self) -> None:
         if self._executor is not None:
@@ -213,6 +231,13 @@ class ExecutionDaemon(StreamDaemon):
             self._loop_thread.join(timeout=10)
 
     # -- the stage ------------------------------------------------------------------------------
+    def side_inputs(self) -> Sequence[SideInput]:
+        return [SideInput(self.settings.topics.controls, TypedDecoder(RiskControl).decode)]
+
+    def on_side_input(self, topic: str, records: list[Any]) -> None:
+        if self._halts.apply(records):
+            self._halt_cancels_due = True  # done in ``periodic``, on the executor's loop
+
     def handle(self, batch: Sequence[Message]) -> Iterable[Output]:
         assert self._executor is not None
         executor = self._executor
@@ -269,6 +294,8 @@ class ExecutionDaemon(StreamDaemon):
 
     def periodic(self) -> None:
         now = time.monotonic()
+        if self._halt_cancels_due and now >= self._paused_until and self._executor is not None:
+            self._cancel_halted(now)
         if now < self._next_poll or now < self._paused_until or self._executor is None or not self._executor.open_orders:
             return
         self._next_poll = now + self.settings.poll_interval_s
@@ -278,6 +305,23 @@ class ExecutionDaemon(StreamDaemon):
             self._paused_until = now + limited.retry_after_s
             self.record_error("rate_limited", limited)
             return
+        for event in events:
+            self.produce(self._output(event))
+
+    def _cancel_halted(self, now: float) -> None:
+        """Withdraw the open orders a halt covers; retried at the next turn if the exchange refuses."""
+        assert self._executor is not None
+        try:
+            events = self._io(self._executor.cancel_where(self._halts.halts))
+        except RateLimited as limited:
+            self._paused_until = now + limited.retry_after_s
+            self.record_error("rate_limited", limited)
+            return
+        except (OrderEntryError, OSError) as failure:
+            self._paused_until = now + self.settings.poll_interval_s
+            self.record_error("exchange", failure)
+            return
+        self._halt_cancels_due = False
         for event in events:
             self.produce(self._output(event))
 

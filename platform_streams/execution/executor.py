@@ -9,7 +9,9 @@ executor keeps exactly-once towards the exchange with the order store and the ex
   published again (its event id dedupes it downstream);
 - on start, every unfinished order of the account is reconciled the same way;
 - open orders are polled (REST, the fallback to the private stream): their new states and fills
-  are published, each fill once, and the account's positions follow from the fills.
+  are published, each fill once, and the account's positions follow from the fills;
+- a ``gate`` (the kill switch, :mod:`.order_halts`) may refuse a request at the last moment: it is
+  rejected with the reason and never sent; ``cancel_where`` withdraws resting orders a halt covers.
 """
 
 from __future__ import annotations
@@ -50,10 +52,12 @@ class AccountExecutor:
         store: OrderStore,
         clock_ns: Callable[[], int] = time.time_ns,
         on_sent: Callable[[OrderRequest, int, OrderUpdate], None] | None = None,
+        gate: Callable[[OrderRequest], str | None] | None = None,
     ) -> None:
         self.entry = entry
         self.store = store
         self.on_sent = on_sent  # (request, sent_ns, the exchange's answer): the latency trace's last hops
+        self.gate = gate  # why a request must not be sent now (a halt), or None
         self.positions = PositionBook()
         self.open_orders: dict[str, TrackedOrder] = {}
         self._clock_ns = clock_ns
@@ -81,6 +85,10 @@ class AccountExecutor:
 
     async def _send(self, tracked: TrackedOrder) -> list[ExecutionEvent]:
         request = tracked.request
+        refusal = self.gate(request) if self.gate is not None else None
+        if refusal is not None:  # recorded, never sent: its end is a rejection that says why
+            update = OrderUpdate(status=OrderStatus.REJECTED, filled_size=0, reason=refusal, receive_ts_ns=self._now())
+            return await self._follow(tracked, update)
         sent_ns = self._now()
         await self.store.mark_sent(request.client_order_id, sent_ns)
         update = await self.entry.place(request)
@@ -130,6 +138,13 @@ class AccountExecutor:
             tracked = _tracked(stored)
         update = await self.entry.cancel(tracked.request)
         return [] if update is None else await self._follow(tracked, update)
+
+    async def cancel_where(self, covered: Callable[[OrderRequest], bool]) -> list[ExecutionEvent]:
+        """Withdraw every open order whose request ``covered`` selects (the orders a halt covers)."""
+        events: list[ExecutionEvent] = []
+        for client_order_id in [c for c, tracked in self.open_orders.items() if covered(tracked.request)]:
+            events.extend(await self.cancel(client_order_id))
+        return events
 
     async def _follow(self, tracked: TrackedOrder, update: OrderUpdate) -> list[ExecutionEvent]:
         events: list[ExecutionEvent] = []

@@ -32,12 +32,14 @@ class KillSwitches:
 
     def __init__(self) -> None:
         self.halted: dict[str, RiskControl] = {}
+        self._latest: dict[str, RiskControl] = {}  # the newest record of each scope, a release included
 
     def apply(self, control: RiskControl) -> None:
         scope = validate_scope(control.scope)
-        current = self.halted.get(scope)
+        current = self._latest.get(scope)
         if current is not None and current.ts_ns > control.ts_ns:
-            return  # an older record read late changes nothing
+            return  # an older record read late changes nothing (not even after a release)
+        self._latest[scope] = control
         if control.halted:
             self.halted[scope] = control
         else:

@@ -1,6 +1,7 @@
-"""kill -9 of an execution daemon with orders in flight (issue 11's fault test): after a restart no
-client order id reached the simulator twice, every request became an order, and every fill the
-simulator made is accounted for in PostgreSQL, exactly."""
+"""Execution's fault tests (issue 11): kill -9 with orders in flight (after a restart no client order
+id reached the simulator twice, every request became an order, every fill is accounted for in
+PostgreSQL exactly); a 429 storm (delayed, none lost, no 418); the kill switch (no new order after
+the batch in flight, resting ones withdrawn)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import ccxt
 import msgspec
 import pytest
 from confluent_kafka import Producer
@@ -21,11 +25,11 @@ from platform_streams.database.migrate import migrate
 from platform_streams.execution.daemon import ExecutionDaemon, ExecutionSettings, ExecutionTopics
 from platform_streams.kafka_clients import ProducerProfile, producer_settings
 from platform_streams.runtime import Output
-from platform_streams.schemas import Side
+from platform_streams.schemas import OrderRequest, RiskControl, Side
 from platform_streams.simulator import SimulatorThread
 from tests.execution.test_ccxt_order_entry import order, requests_for
-from tests.kafka_helpers import DaemonThread
-from tests.simulator.conftest import make_config
+from tests.kafka_helpers import DaemonThread, produce_events
+from tests.simulator.conftest import ccxt_options, make_config
 from tests.sinks.sink_harness import fetch
 from tests.waiting import wait_until
 
@@ -131,3 +135,67 @@ def test_a_429_storm_delays_orders_loses_none_and_never_earns_a_418(
     assert refusals.get(429, 0) > 0 and refusals.get(418, 0) == 0, refusals
     accepted = Counter(a.client_order_id for a in sim.ground_truth.orders("binance") if a.error_code == 0)
     assert accepted == {o.client_order_id: 1 for o in orders}
+
+
+@pytest.mark.e2e
+def test_a_kill_switch_lets_no_new_order_out_after_the_batch_in_flight_and_withdraws_resting_ones(
+    simulator: SimulatorThread, kafka_bootstrap: str, topic_factory, database_url: str
+) -> None:
+    """Orders of two deployments flow; ``deployment:a`` is halted mid-flow on ``ctl.risk``. Of a's
+    orders, those sent before the halt was read are withdrawn at the exchange and none later is
+    sent (each is rejected with the halt's reason); b trades on untouched."""
+    migrate(database_url)
+    requests, controls = topic_factory("req", 1), topic_factory("ctl", 1)
+    symbol, price_scale, size_scale, price, size = requests_for(simulator)
+
+    def resting(name: str, deployment: str) -> OrderRequest:
+        return msgspec.structs.replace(order(name, symbol, price_scale, size_scale, price, size), deployment=deployment)
+
+    before = [resting(f"{d}-{i}", d) for i in range(10) for d in ("a", "b")]
+    flow = [resting(f"{d}-{i}", d) for i in range(10, 40) for d in ("a", "b")]
+    after = [resting(f"a-{i}", "a") for i in range(40, 45)]
+    topics = ExecutionTopics(controls=controls, **{k: topic_factory(k) for k in ("order_events", "fills", "positions")})
+    settings = ExecutionSettings(
+        name="exec-halt", bootstrap_servers=kafka_bootstrap, metrics_port=-1, inputs=[requests], account="sim",
+        exchange="binance", rest_url=simulator.urls["binance"].rest, simulator_keys=True, database_url=database_url,
+        batch_max=5, topics=topics,
+    )  # fmt: skip
+
+    def statuses() -> dict[str, tuple[str, str]]:
+        rows = fetch(database_url, "SELECT client_order_id, status, reason FROM orders")
+        return {row["client_order_id"]: (row["status"], row["reason"]) for row in rows}
+
+    with DaemonThread(ExecutionDaemon(settings)):
+        produce_events(kafka_bootstrap, requests, before)
+        wait_until(lambda: sum(s == "new" for s, _ in statuses().values()) == len(before), 120, "the first orders resting")
+        halting = threading.Thread(
+            target=lambda: produce_events(kafka_bootstrap, requests, flow, rate=100), name="order-flow"
+        )  # fmt: skip
+        halting.start()
+        produce_events(kafka_bootstrap, controls, [RiskControl("deployment:a", True, "drill", "test", time.time_ns())])
+        halting.join()
+        wait_until(
+            lambda: all(statuses().get(r.client_order_id, ("pending",))[0] in ("canceled", "rejected") for r in before if r.deployment == "a"),
+            120, "a's resting orders withdrawn",
+        )  # fmt: skip
+        produce_events(kafka_bootstrap, requests, after)
+        everything = before + flow + after
+        wait_until(
+            lambda: len([s for s, _ in statuses().values() if s != "pending"]) == len(everything), 120, "every request decided"
+        )
+
+    final, arrived = statuses(), Counter(a.client_order_id for a in simulator.ground_truth.orders("binance"))
+    assert max(arrived.values()) == 1
+    for request in everything:
+        status, reason = final[request.client_order_id]
+        if request.deployment == "b":
+            assert (status, arrived[request.client_order_id]) == ("new", 1), request.client_order_id
+        elif status == "rejected":  # refused at the door: never at the exchange
+            assert reason == "kill switch deployment:a: drill" and request.client_order_id not in arrived
+        else:  # sent before the halt was read: withdrawn since
+            assert (status, arrived[request.client_order_id]) == ("canceled", 1), (request.client_order_id, status)
+    assert all(final[r.client_order_id][0] == "rejected" for r in after)
+    open_at_exchange = ccxt.binance(ccxt_options(simulator.urls["binance"].rest)).fetch_open_orders(symbol)
+    assert sorted(o["clientOrderId"] for o in open_at_exchange) == sorted(
+        r.client_order_id for r in before + flow if r.deployment == "b"
+    )
