@@ -111,8 +111,8 @@ class AccountExecutor:
     async def _reconcile(self, stored: StoredOrder) -> list[ExecutionEvent]:
         tracked = _tracked(stored)
         events: list[ExecutionEvent] = [tracked.event()] if tracked.sequence else []  # published again: deduped by id
-        if tracked.terminal:
-            return events
+        if tracked.terminal:  # over; but a crash may have come between its fills and its state
+            return events + (await self._new_fills(tracked) if tracked.fills_missing else [])
         update = await self.entry.query(stored.request)
         if update is None:  # the exchange never heard of it: recorded, then the process died before sending
             return events + await self._send(tracked)
@@ -136,40 +136,46 @@ class AccountExecutor:
             if stored is None or stored.status in TERMINAL_STATUSES:
                 return []
             tracked = _tracked(stored)
+        if tracked.terminal:
+            return []
         update = await self.entry.cancel(tracked.request)
         return [] if update is None else await self._follow(tracked, update)
 
     async def cancel_where(self, covered: Callable[[OrderRequest], bool]) -> list[ExecutionEvent]:
         """Withdraw every open order whose request ``covered`` selects (the orders a halt covers)."""
         events: list[ExecutionEvent] = []
-        for client_order_id in [c for c, tracked in self.open_orders.items() if covered(tracked.request)]:
+        for client_order_id in [c for c, t in self.open_orders.items() if not t.terminal and covered(t.request)]:
             events.extend(await self.cancel(client_order_id))
         return events
 
     async def _follow(self, tracked: TrackedOrder, update: OrderUpdate) -> list[ExecutionEvent]:
+        """Fold an exchange report into the order. Its fills are kept before its new state: a crash
+        in between leaves the stored state behind the fills, and the next look at the order (a poll,
+        a reconciliation) fetches whatever fills are still missing."""
         events: list[ExecutionEvent] = []
-        filled_before = tracked.filled_size
         event = tracked.apply(update)
+        if tracked.fills_missing:
+            events.extend(await self._new_fills(tracked))
         if event is not None:
             await self.store.apply(event)
-            events.append(event)
-        if tracked.filled_size > filled_before or (event is not None and event.status is OrderStatus.FILLED):
-            events.extend(await self._new_fills(tracked))
-        if tracked.terminal:
+            events.insert(0, event)
+        if tracked.terminal and not tracked.fills_missing:
             self.open_orders.pop(tracked.request.client_order_id, None)
-        else:
+        else:  # still open, or over with fills the exchange has not listed yet: looked at again
             self.open_orders[tracked.request.client_order_id] = tracked
         return events
 
     async def _new_fills(self, tracked: TrackedOrder) -> list[ExecutionEvent]:
         events: list[ExecutionEvent] = []
-        for fill in await self.entry.fills(tracked.request, tracked.filled_size):
+        fills = await self.entry.fills(tracked.request, tracked.filled_size)
+        for fill in fills:
             if await self.store.record_fill(fill):
                 events.append(fill)
                 position = self.positions.apply(fill)
                 if position is not None:
                     await self.store.save_position(position)
                     events.append(position)
+        tracked.fills_size = max(tracked.fills_size, sum(f.size for f in fills))
         return events
 
     def _now(self) -> int:
@@ -180,4 +186,5 @@ def _tracked(stored: StoredOrder) -> TrackedOrder:
     tracked = TrackedOrder(stored.request)
     tracked.status, tracked.filled_size = stored.status, stored.filled_size
     tracked.exchange_order_id, tracked.sequence = stored.exchange_order_id, stored.last_sequence
+    tracked.fills_size = stored.fills_size
     return tracked

@@ -42,12 +42,13 @@ class StoredOrder(msgspec.Struct, frozen=True, kw_only=True):
     exchange_order_id: str
     last_sequence: int
     sent_ts_ns: int | None
+    fills_size: int = 0  # what the stored fills add up to (at the order's size scale)
 
 
 _INSERT_ORDER = """
 INSERT INTO orders (client_order_id, account, exchange, symbol, side, order_type, time_in_force, price, size,
-                    price_scale, size_scale, strategy, intent_id, created_ts_ns, market_receive_ts_ns, hops)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb)
+                    price_scale, size_scale, strategy, intent_id, created_ts_ns, market_receive_ts_ns, hops, deployment)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb, $17)
 ON CONFLICT (client_order_id) DO NOTHING
 RETURNING client_order_id
 """
@@ -88,7 +89,8 @@ _SELECT_ORDERS = """
 SELECT client_order_id, account, exchange, symbol, side, order_type, time_in_force, price::text AS price,
        size::text AS size, price_scale, size_scale, strategy, intent_id, created_ts_ns, market_receive_ts_ns,
        hops::text AS hops, status, filled_size::text AS filled_size, coalesce(exchange_order_id, '') AS exchange_order_id,
-       last_sequence, sent_ts_ns
+       last_sequence, sent_ts_ns, deployment,
+       (SELECT coalesce(sum(f.size), 0)::text FROM fills f WHERE f.client_order_id = orders.client_order_id) AS fills_size
 FROM orders
 """
 
@@ -115,7 +117,7 @@ class OrderStore:
             None if request.price is None else to_decimal(request.price, request.price_scale),
             to_decimal(request.size, request.size_scale), request.price_scale, request.size_scale, request.strategy,
             request.intent_id, request.created_ts_ns, request.market_receive_ts_ns,
-            json.dumps([[hop.stage, hop.in_ts_ns, hop.out_ts_ns] for hop in request.hops]),
+            json.dumps([[hop.stage, hop.in_ts_ns, hop.out_ts_ns] for hop in request.hops]), request.deployment,
         )  # fmt: skip
         return inserted is not None
 
@@ -205,6 +207,7 @@ def _stored(row: asyncpg.Record) -> StoredOrder:
         size=parse_at_scale(row["size"], size_scale), price_scale=price_scale, size_scale=size_scale,
         strategy=row["strategy"], intent_id=row["intent_id"], created_ts_ns=row["created_ts_ns"],
         market_receive_ts_ns=row["market_receive_ts_ns"], hops=[Hop(str(stage), int(str(i)), int(str(o))) for stage, i, o in hops],
+        deployment=row["deployment"],
     )  # fmt: skip
     return StoredOrder(
         request=request,
@@ -213,4 +216,5 @@ def _stored(row: asyncpg.Record) -> StoredOrder:
         exchange_order_id=row["exchange_order_id"],
         last_sequence=row["last_sequence"],
         sent_ts_ns=row["sent_ts_ns"],
+        fills_size=parse_at_scale(row["fills_size"], size_scale),
     )

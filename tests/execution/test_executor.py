@@ -12,6 +12,7 @@ import pytest
 from platform_streams.database.migrate import migrate
 from platform_streams.execution.ccxt_order_entry import CcxtOrderEntry
 from platform_streams.execution.executor import AccountExecutor
+from platform_streams.execution.order_lifecycle import TrackedOrder
 from platform_streams.execution.order_store import OrderStore
 from platform_streams.schemas import CancelRequest, Fill, OrderEvent, OrderStatus, Side
 from platform_streams.simulator import SimulatorThread
@@ -96,3 +97,56 @@ def test_orders_reach_the_exchange_once_through_replays_crashes_and_restarts(
 
     asyncio.run(scenario())
     assert arrivals(simulator) == {"rest-1": 1, "mkt-1": 1, "mkt-2": 1, "crash-1": 1}
+
+
+def test_a_crash_between_an_order_s_fills_and_its_state_loses_no_fill_and_counts_none_twice(
+    simulator: SimulatorThread, database_url: str
+) -> None:
+    migrate(database_url)
+    symbol, price_scale, size_scale, _, size = requests_for(simulator)
+    fills_first = order("crash-fills", symbol, price_scale, size_scale, None, size)
+    state_first = order("crash-state", symbol, price_scale, size_scale, None, size)
+
+    def entry() -> CcxtOrderEntry:
+        return CcxtOrderEntry("binance", "sim", "binance", ccxt_options(simulator.urls["binance"].rest))
+
+    async def scenario() -> None:
+        store = await OrderStore.connect(database_url)
+        dying = entry()
+        try:
+            # the executor's way (fills kept, then the state) cut short after the fills
+            assert await store.record(fills_first)
+            placed = await dying.place(fills_first)
+            for fill in await dying.fills(fills_first, placed.filled_size):
+                assert await store.record_fill(fill)
+            # an order whose state was kept without its fills (a crash in the other order of writes)
+            assert await store.record(state_first)
+            placed = await dying.place(state_first)
+            tracked = TrackedOrder(state_first)
+            event = tracked.apply(placed)
+            assert event is not None and event.status is OrderStatus.FILLED
+            await store.apply(event)
+        finally:
+            await dying.close()
+
+        restarted = AccountExecutor(entry(), store)
+        try:
+            events = await restarted.reconcile_all()  # the order still pending: asked, found filled
+            assert [(e.client_order_id, e.status) for e in events if isinstance(e, OrderEvent)] == [
+                ("crash-fills", OrderStatus.FILLED)
+            ]
+            assert not [e for e in events if isinstance(e, Fill)]  # kept before the crash: not again
+            replayed = await restarted.submit([state_first])  # over, but its fills were never kept
+            assert sum(e.size for e in replayed if isinstance(e, Fill)) == size
+            for name in ("crash-fills", "crash-state"):
+                stored = await store.get(name)
+                assert stored is not None and (stored.status, stored.fills_size) == (OrderStatus.FILLED, size)
+            position = restarted.positions.get("sim", "binance", symbol)
+            assert position is not None and position.snapshot().size == 2 * size  # each fill counted once
+            assert restarted.open_orders == {}
+        finally:
+            await restarted.entry.close()  # type: ignore[attr-defined]
+            await store.close()
+
+    asyncio.run(scenario())
+    assert arrivals(simulator) == {"crash-fills": 1, "crash-state": 1}
