@@ -17,8 +17,11 @@ STRATEGIES = "tests.strategy_host.misbehaving_strategies"
 class RecordedMessage:
     """What ``handle`` reads of a consumed record."""
 
-    def __init__(self, topic: str, offset: int, value: bytes, partition: int = 0) -> None:
+    def __init__(
+        self, topic: str, offset: int, value: bytes, partition: int = 0, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
         self._topic, self._offset, self._value, self._partition = topic, offset, value, partition
+        self._headers = headers
 
     def topic(self) -> str:
         return self._topic
@@ -34,6 +37,9 @@ class RecordedMessage:
 
     def key(self) -> bytes:
         return b"k"
+
+    def headers(self) -> list[tuple[str, bytes]] | None:
+        return self._headers
 
 
 def host(kafka_bootstrap: str, *deployments: tuple[str, str, str]) -> StrategyHostDaemon:
