@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -50,6 +51,7 @@ from tick_to_order_trace import (  # noqa: E402
     cause_of,
     order_latency,
     run_figures,
+    segment_quantiles,
 )
 
 _ORDERS_SQL = """
@@ -76,6 +78,15 @@ class Stack:
     """The embedded broker and database, the simulator and the deployment; :meth:`close` stops all."""
 
     def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.state = Path(tempfile.mkdtemp(prefix="bench-tick-to-order-"))
+        self.kafka: Any = None
+        self.postgres: Any = None
+        self.simulator: subprocess.Popen[bytes] | None = None
+        self.baseline: subprocess.Popen[bytes] | None = None
+        self.supervisor: Any = None
+
+    def start(self) -> None:
         from platform_streams.database.migrate import migrate
         from platform_streams.embedded.kafka_broker import EmbeddedKafka
         from platform_streams.embedded.paths import kafka_libs_dir
@@ -85,13 +96,10 @@ class Stack:
         from platform_streams.supervisor.spec import parse_spec
         from platform_streams.topics import ensure_topics
 
-        self.state = Path(tempfile.mkdtemp(prefix="bench-tick-to-order-"))
+        args = self.args
         self.kafka = EmbeddedKafka(self.state / "kafka", kafka_libs_dir())
-        self.postgres = EmbeddedPostgres(self.state / "pg")
-        self.simulator: subprocess.Popen[bytes] | None = None
-        self.baseline: subprocess.Popen[bytes] | None = None
-        self.supervisor: Any = None
         self.bootstrap = self.kafka.start()
+        self.postgres = EmbeddedPostgres(self.state / "pg")
         ensure_topics(self.bootstrap, default_partitions=6)
         self.database_url = self.postgres.start()
         migrate(self.database_url)
@@ -128,7 +136,10 @@ class Stack:
         while not condition():
             if time.monotonic() > deadline:
                 raise RuntimeError(f"timed out after {timeout_s:g} s waiting for {what}; logs under {self.state}")
-            self.tick(0.5)
+            if self.supervisor is None:
+                time.sleep(0.5)
+            else:
+                self.tick(0.5)
 
     def tick(self, seconds: float) -> None:
         """Let the supervisor watch its daemons for ``seconds``."""
@@ -174,7 +185,9 @@ class Stack:
     def set_rate(self, rate: float) -> None:
         _http_json(f"{self.control}/order_flow", {"rate": rate}, "PUT")
 
-    def close(self) -> None:
+    def close(self, keep_state: bool) -> None:
+        """Stop everything started; the state (logs, the broker's and the database's data) is
+        removed unless ``keep_state`` (a failed run keeps it to be read)."""
         for process in (self.baseline,):
             if process is not None:
                 process.terminate()
@@ -187,8 +200,12 @@ class Stack:
                 self.simulator.wait(20)
             except subprocess.TimeoutExpired:
                 self.simulator.kill()
-        self.postgres.stop()
-        self.kafka.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+        if self.kafka is not None:
+            self.kafka.stop()
+        if not keep_state:
+            shutil.rmtree(self.state, ignore_errors=True)
 
 
 def _stored_orders(database_url: str, start_ns: int, end_ns: int) -> list[StoredOrder]:
@@ -297,8 +314,9 @@ def main() -> int:
         f"{args.strategies} strategy deployments, {args.runs} runs of {args.window_s:g} s after {args.warmup_s:g} s",
         flush=True,
     )
-    stack = Stack(args)
+    stack, finished = Stack(args), False
     try:
+        stack.start()
         stack.start_baseline_chain()
         stack.tick(args.warmup_s)
         chain_pid = stack.replicas("trading-chain")[0].pid
@@ -308,13 +326,18 @@ def main() -> int:
             latencies, eps, left_out = measure_window(stack, args.window_s)
             runs.append(run_figures(latencies, eps))
             _print_run(index, runs[-1], left_out)
+            for name, count, p50, p99 in segment_quantiles(latencies):
+                print(f"    {name:<28} {count:>6} orders  p50 {p50:8.2f} ms  p99 {p99:8.2f} ms", flush=True)
         rates = [float(r) for r in args.max_eps_rates.split(",") if r.strip()]
         max_eps = find_max_eps(stack, rates, args.max_eps_step_s, args.lag_bound) if rates else float("nan")
         restarts = sum(r.restarts for r in stack.replicas())
         if restarts:
-            print(f"warning: {restarts} daemon restarts during the run (logs under {stack.state})", flush=True)
+            print(f"warning: {restarts} daemon restarts during the run", flush=True)
+        finished = not restarts
     finally:
-        stack.close()
+        stack.close(keep_state=not finished)
+        if not finished:
+            print(f"logs kept under {stack.state}", flush=True)
     per_strategy = max(0.0, chain_rss - baseline_rss) / max(args.strategies, 1)
     print(f"memory: chain RSS {chain_rss:.1f} MB, without deployments {baseline_rss:.1f} MB → {per_strategy:.2f} MB per strategy")
     fields = ("platform_p50_ms", "platform_p99_ms", "p50_ms", "p99_ms", "p999_ms", "broker_hop_ms", "throughput_eps")

@@ -34,11 +34,12 @@ class StoredOrder:
 
 @dataclass(frozen=True, slots=True)
 class OrderLatency:
-    """One order's tick-to-order latency, in ns."""
+    """One order's tick-to-order latency, in ns, and where it went (segment name → ns, in path order)."""
 
     end_to_end_ns: int
     broker_ns: int
     broker_waits_ns: tuple[int, ...]  # each hop's wait in the broker
+    segments: tuple[tuple[str, int], ...] = ()
 
     @property
     def platform_ns(self) -> int:
@@ -66,9 +67,33 @@ def broker_waits(hops: Sequence[tuple[str, int, int]], market_receive_ts_ns: int
     return tuple(waits)
 
 
+def segments(order: StoredOrder, emit_ns: int, arrival_ns: int) -> tuple[tuple[str, int], ...]:
+    """The order's path cut into what each part took: the exchange's emit → ingestion's receipt,
+    then each stage (``execution`` ends when the order was handed to the exchange client) and
+    each wait before it, then sent → arrival at the exchange."""
+    parts, previous_out = [("emit→receive", order.market_receive_ts_ns - emit_ns)], order.market_receive_ts_ns
+    for stage, in_ns, out_ns in order.hops:
+        if stage == FEED_STAGE:
+            continue
+        out_ns = order.sent_ts_ns if stage == EXECUTION_STAGE else out_ns
+        parts += [(f"wait→{stage}", in_ns - previous_out), (stage, out_ns - in_ns)]
+        previous_out = out_ns
+    parts.append(("sent→arrival", arrival_ns - order.sent_ts_ns))
+    return tuple(parts)
+
+
 def order_latency(order: StoredOrder, emit_ns: int, arrival_ns: int) -> OrderLatency:
     waits = broker_waits(order.hops, order.market_receive_ts_ns)
-    return OrderLatency(arrival_ns - emit_ns, sum(waits), waits)
+    return OrderLatency(arrival_ns - emit_ns, sum(waits), waits, segments(order, emit_ns, arrival_ns))
+
+
+def segment_quantiles(latencies: Sequence[OrderLatency]) -> list[tuple[str, int, float, float]]:
+    """Per segment (in path order): how many orders went through it, its p50 and p99 in ms."""
+    values: dict[str, list[float]] = {}
+    for latency in latencies:
+        for name, ns in latency.segments:
+            values.setdefault(name, []).append(ns / 1e6)
+    return [(name, len(v), quantile(v, 0.5), quantile(v, 0.99)) for name, v in values.items()]
 
 
 def quantile(values: Sequence[float], q: float) -> float:
