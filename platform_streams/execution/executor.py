@@ -73,16 +73,21 @@ class AccountExecutor:
         return events
 
     async def _execute(self, request: OrderRequest) -> list[ExecutionEvent]:
-        if await self.store.record(request):
-            return await self._send(TrackedOrder(request))
+        sent_ns = self._now()
+        if await self.store.record(request, sent_ns):  # recorded with its send time: one round trip before sending
+            return await self._place(TrackedOrder(request), sent_ns)
         stored = await self.store.get(request.client_order_id)
         assert stored is not None
         return await self._reconcile(stored)
 
     async def _send(self, tracked: TrackedOrder) -> list[ExecutionEvent]:
-        request = tracked.request
+        """Send an order recorded earlier but never sent (a crash came between)."""
         sent_ns = self._now()
-        await self.store.mark_sent(request.client_order_id, sent_ns)
+        await self.store.mark_sent(tracked.request.client_order_id, sent_ns)
+        return await self._place(tracked, sent_ns)
+
+    async def _place(self, tracked: TrackedOrder, sent_ns: int) -> list[ExecutionEvent]:
+        request = tracked.request
         update = await self.entry.place(request)
         if self.on_sent is not None:
             self.on_sent(request, sent_ns, update)
