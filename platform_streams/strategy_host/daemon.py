@@ -172,9 +172,13 @@ class StrategyHostDaemon(StreamDaemon):
         consumed_ns = time.time_ns()
         outputs: list[Output] = []
         dispatch, next_offsets = self.fanout.dispatch, self._next_offsets
+        fanout = self.fanout
         for message in batch:
             topic, partition, offset = message.topic(), message.partition(), message.offset()
             next_offsets[(topic, partition)] = offset + 1
+            key = message.key()
+            if key is not None and key not in fanout.wanted_keys:
+                continue  # no deployment reads this instrument (most of a market's): not even decoded
             try:
                 event = decode(message.value())
             except EventDecodeError as error:

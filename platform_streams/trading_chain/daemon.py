@@ -15,10 +15,12 @@ Use it when the strategies and risk share a host; the execution daemons stay per
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from typing import Any
 
 import msgspec
+from confluent_kafka import Message
 
 from platform_streams.risk.budgets import AccountAllocationSettings, deployment_budgets
 from platform_streams.risk.decision import UnknownInstrument
@@ -26,7 +28,7 @@ from platform_streams.risk.limits import RiskLimits, RiskLimitsSettings
 from platform_streams.risk.risk_stage import RiskStage, RiskTopics
 from platform_streams.runtime import Output
 from platform_streams.runtime.side_inputs import SideInput
-from platform_streams.schemas import RiskRejection, StrategyIntent
+from platform_streams.schemas import BestBidOffer, EventDecodeError, RiskRejection, StrategyIntent, TypedDecoder
 from platform_streams.strategy_host.daemon import StrategyHostDaemon, StrategyHostSettings
 
 
@@ -56,11 +58,28 @@ class TradingChainDaemon(StrategyHostDaemon):
     def __init__(self, settings: TradingChainSettings) -> None:
         super().__init__(settings)
         self.risk = RiskStage(*settings.risk.engine_parts(), settings.risk.topics, self.metrics.registry, settings.name)
+        self._tops_in_inputs = settings.risk.topics.top_of_book in settings.inputs
+        self._tops = TypedDecoder(BestBidOffer)
 
     def side_inputs(self) -> list[SideInput]:
         host = list(super().side_inputs())
         read = {side.topic for side in host}
+        if self._tops_in_inputs:
+            read.add(self.risk.topics.top_of_book)  # read as an input already, for the deployments' instruments
         return host + [side for side in self.risk.side_inputs() if side.topic not in read]  # ref.instrument once
+
+    def handle(self, batch: Sequence[Message]) -> Iterable[Output]:
+        """Risk's view of the top of book comes from the chain's own input (for the instruments its
+        deployments trade, which are all it decides on) instead of a second read of every book."""
+        if self._tops_in_inputs:
+            tops, wanted, apply = self.risk.topics.top_of_book, self.fanout.wanted_keys, self.risk.engine.exposure.apply_bbo
+            for message in batch:
+                if message.topic() == tops and message.key() in wanted:
+                    try:
+                        apply(self._tops.decode(message.value()))
+                    except EventDecodeError:
+                        pass  # the host's handle dead-letters it
+        return super().handle(batch)
 
     def on_side_input(self, topic: str, records: list[Any]) -> None:
         if topic in (self.settings.instrument_topic, self.settings.state_topic):

@@ -27,16 +27,16 @@ def chain(kafka_bootstrap: str) -> TradingChainDaemon:
     )
     for topic in {daemon.settings.instrument_topic, daemon.risk.topics.instruments}:
         daemon.on_side_input(topic, [instrument()])
-    daemon.on_side_input(daemon.risk.topics.top_of_book, [bbo(100_00, 100_02, 1)])
+    top = bbo(100_00, 100_02, 1)
+    list(daemon.handle([RecordedMessage("md.bbo", 0, encode(top), key=top.key.encode())]))  # type: ignore[list-item]
+    assert daemon.risk.engine.exposure.mid(BTC) is not None  # risk's top of book is the chain's input
     return daemon
 
 
 def test_side_inputs_are_the_hosts_and_risks_each_read_once(kafka_bootstrap) -> None:
     topics = [side.topic for side in chain(kafka_bootstrap).side_inputs()]
     assert len(topics) == len(set(topics))
-    assert {"ref.instrument", "strat.state", "ctl.risk", "exec.fill", "exec.order_event", "exec.order_request", "md.bbo"} <= set(
-        topics
-    )
+    assert set(topics) == {"ref.instrument", "strat.state", "ctl.risk", "exec.fill", "exec.order_event", "exec.order_request"}
 
 
 def test_an_event_becomes_an_intent_and_its_order_request_in_the_same_call(kafka_bootstrap) -> None:
