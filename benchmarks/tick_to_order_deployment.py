@@ -132,7 +132,7 @@ def deployment_spec(
         base = f"http://127.0.0.1:{ports[exchange]}"
         daemons.append({
             "name": f"ingest-{exchange}", "kind": "ingestion", "restart": "always",
-            "replicas": 2 if exchange == "binance" and instruments > 1000 else 1,
+            "replicas": 2 if exchange == "binance" and instruments >= 500 else 1,  # as the market-data benchmark
             "config": {"exchange": exchange, "rest_url": base, "ws_url": base.replace("http", "ws"),
                        "max_instruments": instruments, "heartbeat_interval_s": 2, "budget_socket": str(budget)},
         })  # fmt: skip
@@ -170,7 +170,9 @@ def simulator_config(control_port: int, base_balances: dict[str, str]) -> dict[s
     from platform_streams.simulator import DEFAULT_API_KEY, DEFAULT_API_PASSPHRASE, DEFAULT_API_SECRET
     from platform_streams.simulator.config import DEFAULT_BALANCES
 
-    balances = {**DEFAULT_BALANCES, **base_balances}
+    balances = dict(DEFAULT_BALANCES)
+    for asset, amount in base_balances.items():  # never less than the simulator's own default
+        balances[asset] = str(max(Decimal(amount), Decimal(balances.get(asset, "0"))))
     return {
         "control_port": control_port,
         "accounts": [{"api_key": DEFAULT_API_KEY, "secret": DEFAULT_API_SECRET, "passphrase": DEFAULT_API_PASSPHRASE,

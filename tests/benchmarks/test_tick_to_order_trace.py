@@ -4,8 +4,10 @@ between stages, platform time, the per-segment cut and the quantiles."""
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -54,3 +56,27 @@ def test_quantiles_by_nearest_rank_and_run_figures_in_ms() -> None:
     figures = run_figures([OrderLatency(4_000_000, 1_000_000, (500_000, 500_000))] * 3, 123.0)
     assert (figures.orders, figures.p50_ms, figures.platform_p50_ms, figures.broker_hop_ms) == (3, 4.0, 3.0, 0.5)
     assert figures.throughput_eps == pytest.approx(123.0)
+
+
+def test_the_benchmark_deploys_the_four_strategies_on_disjoint_instruments_and_the_chain_accepts_them() -> None:
+    from tick_to_order_deployment import deployment_spec, simulator_config
+
+    from platform_streams.supervisor.spec import parse_spec
+    from platform_streams.trading_chain.daemon import TradingChainDaemon, TradingChainSettings
+
+    plan = deployment_spec(1000, 100, {"binance": 1, "okx": 2, "kraken": 3}, "postgresql://db", Path("/tmp/b.sock"), 2)
+    parse_spec(plan.spec)
+    deployments = plan.chain_config["deployments"]
+    keys = [key for d in deployments for key in d["instruments"]]
+    assert len(deployments) == 100 and len(keys) == len(set(keys))
+    assert {d["strategy"] for d in deployments} == {
+        "inventory-market-maker", "cross-exchange-arbitrage", "ema-crossover", "mean-reversion",
+    }  # fmt: skip
+    settings = msgspec.convert(
+        {**plan.chain_config, "name": "chain", "bootstrap_servers": "127.0.0.1:1", "metrics_port": -1}, TradingChainSettings
+    )
+    chain = TradingChainDaemon(settings)
+    assert chain.refused == {} and len(chain.fanout.deployments) == 100  # every parameter valid, no instrument shared
+    balances = simulator_config(1, plan.base_balances)["accounts"][0]["balances"]
+    assert Decimal(balances["BTC"]) >= 10 and all(Decimal(balances[asset]) > 0 for asset in plan.base_balances)
+    assert plan.native_symbols[("binance", "BTC/USDT")] == "BTCUSDT" and plan.native_symbols[("okx", "BTC/USDT")] == "BTC-USDT"
