@@ -303,6 +303,7 @@ def main() -> int:
     parser.add_argument(
         "--lag-bound", type=int, default=20_000, help="consumer lag (records) above which a rate is not sustained"
     )
+    parser.add_argument("--keep-state", action="store_true", help="keep the logs, the broker's and the database's data")
     parser.add_argument("--smoke", action="store_true", help="a tiny run: 30 instruments, 300 events/s, one short window")
     args = parser.parse_args()
     if args.smoke:
@@ -335,18 +336,20 @@ def main() -> int:
             print(f"warning: {restarts} daemon restarts during the run", flush=True)
         finished = not restarts
     finally:
-        stack.close(keep_state=not finished)
-        if not finished:
+        stack.close(keep_state=args.keep_state or not finished)
+        if args.keep_state or not finished:
             print(f"logs kept under {stack.state}", flush=True)
     per_strategy = max(0.0, chain_rss - baseline_rss) / max(args.strategies, 1)
     print(f"memory: chain RSS {chain_rss:.1f} MB, without deployments {baseline_rss:.1f} MB → {per_strategy:.2f} MB per strategy")
     fields = ("platform_p50_ms", "platform_p99_ms", "p50_ms", "p99_ms", "p999_ms", "broker_hop_ms", "throughput_eps")
+    summary: dict[str, float | int] = {}
     for field in fields:
-        values = [getattr(run, field) for run in runs]
+        values = [getattr(run, field) for run in runs if run.orders]  # a window without an order has no figures
+        if not values:
+            summary[field] = float("nan")
+            continue
         print(f"{field}: min {min(values):.2f}  median {statistics.median(values):.2f}  max {max(values):.2f}")
-    summary: dict[str, float | int] = {
-        field: round(statistics.median(getattr(run, field) for run in runs), 3) for field in fields
-    }
+        summary[field] = round(statistics.median(values), 3)
     summary.update(max_eps=max_eps, strategies=args.strategies, rss_mb_per_strategy=round(per_strategy, 3))
     print(json.dumps(summary))
     return 0

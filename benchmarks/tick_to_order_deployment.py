@@ -141,6 +141,7 @@ def deployment_spec(
             "exchange": exchange,
             "database_url": database_url,
             "heartbeat_interval_s": 2,
+            "poll_interval_s": 5.0,  # polling every resting quote by REST, one by one, would crowd out new orders
         }
         if exchange in LIVE:
             execution.update(rest_url=base, simulator_keys=True)
