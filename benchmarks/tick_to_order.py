@@ -177,8 +177,7 @@ class Stack:
     def stop_baseline_chain(self) -> float:
         assert self.baseline is not None
         rss = _rss_mb(self.baseline.pid)
-        self.baseline.terminate()
-        self.baseline.wait(30)
+        _stop(self.baseline)
         self.baseline = None
         return rss
 
@@ -188,24 +187,28 @@ class Stack:
     def close(self, keep_state: bool) -> None:
         """Stop everything started; the state (logs, the broker's and the database's data) is
         removed unless ``keep_state`` (a failed run keeps it to be read)."""
-        for process in (self.baseline,):
-            if process is not None:
-                process.terminate()
-                process.wait(30)
+        if self.baseline is not None:
+            _stop(self.baseline)
         if self.supervisor is not None:
             self.supervisor.stop()
         if self.simulator is not None:
-            self.simulator.terminate()
-            try:
-                self.simulator.wait(20)
-            except subprocess.TimeoutExpired:
-                self.simulator.kill()
+            _stop(self.simulator)
         if self.postgres is not None:
             self.postgres.stop()
         if self.kafka is not None:
             self.kafka.stop()
         if not keep_state:
             shutil.rmtree(self.state, ignore_errors=True)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (a daemon stops cleanly), then SIGKILL if it is not gone within 30 s (a busy machine)."""
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
 
 
 def _stored_orders(database_url: str, start_ns: int, end_ns: int) -> list[StoredOrder]:
