@@ -95,6 +95,12 @@ DAEMON_KINDS: Mapping[str, DaemonKind] = {
         "StrategyHostSettings",
         "many strategy deployments off one read of the market data, intents to strat.intent",
     ),
+    "trading-chain": DaemonKind(
+        "platform_streams.trading_chain.daemon",
+        "TradingChainDaemon",
+        "TradingChainSettings",
+        "a strategy host with risk chained in: intents and order requests from one call per event",
+    ),
     "exchange-simulator": DaemonKind(
         "platform_streams.simulator.daemon",
         "ExchangeSimulatorDaemon",

@@ -47,6 +47,7 @@ from platform_streams.schemas import (
     CancelRequest,
     EventDecodeError,
     Fill,
+    Hop,
     OrderEvent,
     OrderRequest,
     Position,
@@ -54,6 +55,7 @@ from platform_streams.schemas import (
     Trade,
     TypedDecoder,
 )
+from platform_streams.schemas.hop_trace import FEED_STAGE
 from platform_streams.settings import ConfigError
 from platform_streams.topics import (
     BBO_TOPIC,
@@ -66,6 +68,8 @@ from platform_streams.topics import (
 )
 
 T = TypeVar("T")
+
+EXECUTION_STAGE = "execution"
 
 LATENCY_BUCKETS = tuple(b / 1000 for b in (0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 250, 500, 1000, 2500, 5000))
 
@@ -192,6 +196,10 @@ class ExecutionDaemon(StreamDaemon):
             "platform_execution_stage_seconds", "Time each stage of an order's causal chain took (its hops)",
             ("daemon", "stage"), buckets=LATENCY_BUCKETS, registry=registry,
         )  # fmt: skip
+        self._platform = Histogram(
+            "platform_execution_platform_seconds", "Tick to sent minus the time the order's causal chain waited in the broker",
+            ("daemon",), buckets=LATENCY_BUCKETS, registry=registry,
+        ).labels(name)  # fmt: skip
         self._broker_wait = Histogram(
             "platform_execution_broker_wait_seconds", "Time an order's causal chain spent between stages (in the broker)",
             ("daemon",), buckets=LATENCY_BUCKETS, registry=registry,
@@ -244,10 +252,11 @@ class ExecutionDaemon(StreamDaemon):
         requests: list[OrderRequest | CancelRequest] = []
         outputs: list[Output] = []
         market_moved = False
+        consumed_ns = time.time_ns()
         for message in batch:
             try:
                 if message.topic() not in self._market_topics:
-                    requests.append(self._decoder.decode(message.value()))
+                    requests.append(_consumed(self._decoder.decode(message.value()), consumed_ns))
                     continue
                 if requests:  # the batch's order: requests before this market event are placed first
                     outputs.extend(self._output(event) for event in self._submit(executor, requests))
@@ -326,19 +335,24 @@ class ExecutionDaemon(StreamDaemon):
             self.produce(self._output(event))
 
     def _trace(self, request: OrderRequest, sent_ns: int, answer: OrderUpdate) -> None:
-        """An order's latency trace into the histograms (the orders table keeps it per order)."""
-        if request.market_receive_ts_ns:
-            self._tick_to_sent.observe((sent_ns - request.market_receive_ts_ns) / 1e9)
+        """An order's latency trace into the histograms (the orders table keeps it per order): each
+        stage's time, the waits between stages (the broker), and the rest of tick-to-sent (platform)."""
         if answer.receive_ts_ns:
             self._acknowledged.observe((answer.receive_ts_ns - sent_ns) / 1e9)
-        previous_out = request.market_receive_ts_ns
+        if not request.market_receive_ts_ns:
+            return
+        previous_out, broker_ns = request.market_receive_ts_ns, 0
         for hop in request.hops:
-            self._stage.labels(self.settings.name, hop.stage).observe((hop.out_ts_ns - hop.in_ts_ns) / 1e9)
-            if previous_out:
-                self._broker_wait.observe(max(0, hop.in_ts_ns - previous_out) / 1e9)
-            previous_out = hop.out_ts_ns
-        if previous_out:
-            self._broker_wait.observe(max(0, sent_ns - previous_out) / 1e9)  # the request's own hop into execution
+            if hop.stage == FEED_STAGE:
+                continue  # the exchange's clock, not the platform's: no stage of ours, no broker wait
+            out_ns = sent_ns if hop.stage == EXECUTION_STAGE else hop.out_ts_ns  # execution's hop ends when sent
+            self._stage.labels(self.settings.name, hop.stage).observe((out_ns - hop.in_ts_ns) / 1e9)
+            wait_ns = max(0, hop.in_ts_ns - previous_out)
+            self._broker_wait.observe(wait_ns / 1e9)
+            broker_ns += wait_ns
+            previous_out = out_ns
+        self._tick_to_sent.observe((sent_ns - request.market_receive_ts_ns) / 1e9)
+        self._platform.observe(max(0, sent_ns - request.market_receive_ts_ns - broker_ns) / 1e9)
 
     def _output(self, event: ExecutionEvent) -> Output:
         topics = self.settings.topics
@@ -349,3 +363,11 @@ class ExecutionDaemon(StreamDaemon):
             else ""
         )  # fmt: skip
         return Output.event(topic, event)
+
+
+def _consumed(request: OrderRequest | CancelRequest, consumed_ns: int) -> OrderRequest | CancelRequest:
+    """An order request with execution's hop begun: read at ``consumed_ns``; it ends when the order
+    is handed to the exchange (``orders.sent_ts_ns``), so the stored trace runs to the exchange."""
+    if isinstance(request, CancelRequest):
+        return request
+    return msgspec.structs.replace(request, hops=[*request.hops, Hop(EXECUTION_STAGE, consumed_ns, consumed_ns)])

@@ -77,20 +77,34 @@ class AccountExecutor:
         return events
 
     async def _execute(self, request: OrderRequest) -> list[ExecutionEvent]:
-        if await self.store.record(request):
-            return await self._send(TrackedOrder(request))
+        refusal = self.gate(request) if self.gate is not None else None
+        if refusal is not None:
+            if await self.store.record(request):
+                return await self._refuse(TrackedOrder(request), refusal)
+        else:
+            sent_ns = self._now()
+            if await self.store.record(request, sent_ns):  # recorded with its send time: one round trip before sending
+                return await self._place(TrackedOrder(request), sent_ns)
         stored = await self.store.get(request.client_order_id)
         assert stored is not None
         return await self._reconcile(stored)
 
     async def _send(self, tracked: TrackedOrder) -> list[ExecutionEvent]:
-        request = tracked.request
-        refusal = self.gate(request) if self.gate is not None else None
-        if refusal is not None:  # recorded, never sent: its end is a rejection that says why
-            update = OrderUpdate(status=OrderStatus.REJECTED, filled_size=0, reason=refusal, receive_ts_ns=self._now())
-            return await self._follow(tracked, update)
+        """Send an order recorded earlier but never sent (a crash came between), unless a halt refuses it now."""
+        refusal = self.gate(tracked.request) if self.gate is not None else None
+        if refusal is not None:
+            return await self._refuse(tracked, refusal)
         sent_ns = self._now()
-        await self.store.mark_sent(request.client_order_id, sent_ns)
+        await self.store.mark_sent(tracked.request.client_order_id, sent_ns)
+        return await self._place(tracked, sent_ns)
+
+    async def _refuse(self, tracked: TrackedOrder, refusal: str) -> list[ExecutionEvent]:
+        """Recorded, never sent: the order's end is a rejection that says why."""
+        update = OrderUpdate(status=OrderStatus.REJECTED, filled_size=0, reason=refusal, receive_ts_ns=self._now())
+        return await self._follow(tracked, update)
+
+    async def _place(self, tracked: TrackedOrder, sent_ns: int) -> list[ExecutionEvent]:
+        request = tracked.request
         update = await self.entry.place(request)
         if self.on_sent is not None:
             self.on_sent(request, sent_ns, update)

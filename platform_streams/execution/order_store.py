@@ -47,8 +47,9 @@ class StoredOrder(msgspec.Struct, frozen=True, kw_only=True):
 
 _INSERT_ORDER = """
 INSERT INTO orders (client_order_id, account, exchange, symbol, side, order_type, time_in_force, price, size,
-                    price_scale, size_scale, strategy, intent_id, created_ts_ns, market_receive_ts_ns, hops, deployment)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb, $17)
+                    price_scale, size_scale, strategy, intent_id, created_ts_ns, market_receive_ts_ns, hops, sent_ts_ns,
+                    deployment)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb, $17, $18)
 ON CONFLICT (client_order_id) DO NOTHING
 RETURNING client_order_id
 """
@@ -108,8 +109,10 @@ class OrderStore:
     async def close(self) -> None:
         await self._pool.close()
 
-    async def record(self, request: OrderRequest) -> bool:
-        """Write the order before it is sent; True if it is new (send it), False if it was recorded before."""
+    async def record(self, request: OrderRequest, sent_ts_ns: int | None = None) -> bool:
+        """Write the order before it is sent (with the time it is about to be sent, if given: one
+        round trip instead of two on the order's path); True if it is new (send it), False if it
+        was recorded before (the row, its send time included, stays as it was)."""
         inserted = await self._pool.fetchval(
             _INSERT_ORDER,
             request.client_order_id, request.account, request.exchange, request.symbol, request.side.value,
@@ -117,7 +120,8 @@ class OrderStore:
             None if request.price is None else to_decimal(request.price, request.price_scale),
             to_decimal(request.size, request.size_scale), request.price_scale, request.size_scale, request.strategy,
             request.intent_id, request.created_ts_ns, request.market_receive_ts_ns,
-            json.dumps([[hop.stage, hop.in_ts_ns, hop.out_ts_ns] for hop in request.hops]), request.deployment,
+            json.dumps([[hop.stage, hop.in_ts_ns, hop.out_ts_ns] for hop in request.hops]), sent_ts_ns,
+            request.deployment,
         )  # fmt: skip
         return inserted is not None
 

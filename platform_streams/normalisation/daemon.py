@@ -27,9 +27,12 @@ from platform_streams.normalisation.normaliser import Normaliser, NormaliserTopi
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
 from platform_streams.runtime.delivery import TopicPartitionKey
 from platform_streams.runtime.side_inputs import SideInput
-from platform_streams.schemas import Instrument, TypedDecoder
+from platform_streams.schemas import Hop, Instrument, TypedDecoder
+from platform_streams.schemas.hop_trace import hops_header
 from platform_streams.schemas.raw_frames import RawFrame, RawFrameError
 from platform_streams.topics import INSTRUMENT_TOPIC, RAW_TOPIC
+
+CANONICAL_STAGE = "canonical"
 
 _LATENCY_BUCKETS = tuple(
     b / 1000 for b in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 250, 500, 1000, 5000)
@@ -68,6 +71,7 @@ class NormaliserDaemon(StreamDaemon):
             registry=registry,
         ).labels(settings.name)
         self._batch_receive_ns: list[int] = []
+        self._traced_topics = frozenset((settings.topics.trade, settings.topics.bbo))
 
     def side_inputs(self) -> Sequence[SideInput]:
         return [SideInput(self.settings.instrument_topic, TypedDecoder(Instrument).decode)]
@@ -79,13 +83,18 @@ class NormaliserDaemon(StreamDaemon):
     def handle(self, batch: Sequence[Message]) -> Iterable[Output]:
         outputs: list[Output] = []
         normalise, held = self.normaliser.handle, self.held_partitions
+        consumed_ns, traced = time.time_ns(), self._traced_topics
         for message in batch:
             if held and (message.topic(), message.partition()) in held:
                 continue  # its partition waits for ref.instrument: it comes back in order
             try:
                 frame = RawFrame.from_record(message.value(), message.headers())
                 self._connections_by_partition[(message.topic(), message.partition())].add(frame.connection_id)
-                outputs.extend(normalise(frame))
+                produced = normalise(frame)
+                if produced:
+                    # the canonical hop of the latency trace, on what strategies decide on (one header per frame)
+                    header = hops_header([Hop(CANONICAL_STAGE, consumed_ns, time.time_ns())])
+                    outputs.extend(o if o.topic not in traced else Output(o.topic, o.value, o.key, header) for o in produced)
                 self._batch_receive_ns.append(frame.receive_ts_ns)
             except UnknownInstrument as error:
                 letter = self.hold_for_side_inputs(message, error)

@@ -27,11 +27,13 @@ from platform_streams.processing.indicators.registry import IndicatorSpec, resol
 from platform_streams.processing.processor import Processor
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
 from platform_streams.runtime.delivery import TopicPartitionKey
-from platform_streams.schemas import BestBidOffer, Candle, Trade, TypedDecoder
+from platform_streams.schemas import BestBidOffer, Candle, Hop, Trade, TypedDecoder
 from platform_streams.schemas.codec import EventDecodeError
+from platform_streams.schemas.hop_trace import header_hops, hops_header
 from platform_streams.topics import BBO_TOPIC, CANDLE_TOPIC, INDICATOR_TOPIC, TRADE_TOPIC
 
 MS = 1_000_000
+INDICATOR_STAGE = "indicator"
 
 
 class ProcessingSettings(DaemonSettings, kw_only=True):
@@ -129,7 +131,11 @@ class ProcessingDaemon(StreamDaemon):
             except (EventDecodeError, CandleScaleMismatch) as error:
                 outputs.append(self.dead_letter(message, error))
                 continue
-            outputs.extend(self._outputs(events))
+            produced = self._outputs(events)
+            if produced:  # the indicator hop of the latency trace, after the hops its cause carried
+                upstream = header_hops(message.headers())
+                header = hops_header([*upstream, Hop(INDICATOR_STAGE, now_ns, time.time_ns())])
+                outputs.extend(Output(o.topic, o.value, o.key, header) for o in produced)
         return outputs
 
     def _outputs(self, events: Iterable[Candle | object]) -> list[Output]:

@@ -6,6 +6,10 @@
     GET    /_control/connections            open WebSocket connections and their ids
     GET    /_control/ground_truth/summary   messages per exchange and channel, orders, fault actions
     GET    /_control/ground_truth/faults    every fault action (?exchange=okx&kind=gap)
+    GET    /_control/ground_truth/orders    every order request as it arrived (?exchange=okx), arrival_ns included
+    POST   /_control/ground_truth/emits_before  [[exchange, symbol, before_ns], ...] → {"emit_ns": [ns or null, ...]}:
+                                            the last message of each symbol emitted at or before that time
+    PUT    /_control/order_flow             {"rate": 10000} → the order-flow rate over all exchanges from now on
     GET    /_control/urls                   where each exchange listens
     GET    /_control/accounts               per exchange, every account's balances and order log with fills
 
@@ -22,7 +26,7 @@ from aiohttp import web
 
 from platform_streams.simulator.faults import FaultController, FaultError
 from platform_streams.simulator.faults.spec import decode_spec
-from platform_streams.simulator.ground_truth import GroundTruth
+from platform_streams.simulator.ground_truth import GroundTruth, GroundTruthError
 from platform_streams.simulator.venue_protocol import VenueUrls
 
 PREFIX = "/_control"
@@ -42,7 +46,9 @@ class ControlApi:
         urls: Callable[[], dict[str, VenueUrls]],
         summary: Callable[[], dict[str, object]] | None = None,
         accounts: Callable[[], dict[str, object]] | None = None,
+        set_order_flow_rate: Callable[[float], None] | None = None,
     ) -> None:
+        self._set_order_flow_rate = set_order_flow_rate
         self._accounts = accounts or dict
         self._faults = faults
         self._ground_truth = ground_truth
@@ -60,7 +66,10 @@ class ControlApi:
                 web.get(f"{PREFIX}/connections", self.connections),
                 web.get(f"{PREFIX}/ground_truth/summary", self.summary),
                 web.get(f"{PREFIX}/ground_truth/faults", self.fault_log),
+                web.get(f"{PREFIX}/ground_truth/orders", self.order_log),
+                web.post(f"{PREFIX}/ground_truth/emits_before", self.emits_before),
                 web.get(f"{PREFIX}/urls", self.urls),
+                web.put(f"{PREFIX}/order_flow", self.order_flow),
                 web.get(f"{PREFIX}/accounts", self.accounts),
             ]
         )
@@ -94,6 +103,29 @@ class ControlApi:
     async def fault_log(self, request: web.Request) -> web.Response:
         records = self._ground_truth.faults(request.query.get("exchange"), request.query.get("kind"))
         return _json({"faults": [dataclasses.asdict(record) for record in records]})
+
+    async def order_log(self, request: web.Request) -> web.Response:
+        arrivals = self._ground_truth.orders(request.query.get("exchange"))
+        return _json({"orders": [dataclasses.asdict(arrival) for arrival in arrivals]})
+
+    async def emits_before(self, request: web.Request) -> web.Response:
+        try:
+            queries = [(str(e), str(s), int(t)) for e, s, t in orjson.loads(await request.read())]
+            return _json({"emit_ns": self._ground_truth.last_emits_before(queries)})
+        except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
+            return _json({"error": f"expected [[exchange, symbol, before_ns], ...]: {exc}"}, 400)
+        except GroundTruthError as exc:
+            return _json({"error": str(exc)}, 400)
+
+    async def order_flow(self, request: web.Request) -> web.Response:
+        if self._set_order_flow_rate is None:
+            return _json({"error": "this simulator has no order flow to change (a replay)"}, 400)
+        try:
+            rate = float(orjson.loads(await request.read())["rate"])
+            self._set_order_flow_rate(rate)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            return _json({"error": f'expected {{"rate": <order-flow events per second, >= 0>}}: {exc}'}, 400)
+        return _json({"rate": rate})
 
     async def accounts(self, request: web.Request) -> web.Response:
         return _json(self._accounts())

@@ -229,6 +229,28 @@ class GroundTruth:
         hits = np.flatnonzero(found.event_id == event_id)
         return int(found.emit_ns[hits[0]]) if hits.size else None
 
+    def last_emits_before(self, queries: Sequence[tuple[str, str, int]]) -> list[int | None]:
+        """For each ``(exchange, symbol, before_ns)``: when the last message of that symbol (any
+        channel) went out at or before ``before_ns``, or None. A benchmark asks it for the market
+        event an order reacted to, by the time the platform received it (symbols trade a few
+        messages a second, so the last one before the receipt is the one received)."""
+        with self._lock:
+            exchange_col = np.frombuffer(self._exchange_col, dtype=np.int8).copy()
+            symbol_col = np.frombuffer(self._symbol_col, dtype=np.int32).copy()
+            emit_col = np.frombuffer(self._emit_ns, dtype=np.int64).copy()
+            exchanges = list(self._exchanges)
+        found: list[int | None] = []
+        rows_of: dict[tuple[str, str], np.ndarray] = {}
+        for exchange, symbol, before_ns in queries:
+            rows = rows_of.get((exchange, symbol))
+            if rows is None:
+                code = self._exchange_code(exchanges, exchange)
+                symbol_code = self._symbol_code(exchanges[code], symbol)
+                rows = rows_of[(exchange, symbol)] = emit_col[(exchange_col == code) & (symbol_col == symbol_code)]
+            earlier = rows[rows <= before_ns]  # emission order: emit times never decrease
+            found.append(int(earlier[-1]) if earlier.size else None)
+        return found
+
     def orders(self, exchange: str | None = None) -> list[OrderArrival]:
         with self._lock:
             return [o for o in self._orders if exchange is None or o.exchange == exchange]

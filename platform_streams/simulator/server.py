@@ -116,7 +116,10 @@ class Simulator:
                 extra={"exchange": name, "rest": self.urls[name].rest, "websocket": self.urls[name].websocket},
             )
             self._tasks += [asyncio.create_task(task) for task in venue.background_tasks()]
-        control = ControlApi(self.faults, self.ground_truth, lambda: self.urls, accounts=self.account_reports)
+        control = ControlApi(
+            self.faults, self.ground_truth, lambda: self.urls, accounts=self.account_reports,
+            set_order_flow_rate=self.world.set_order_flow_rate,
+        )  # fmt: skip
         runner = web.AppRunner(control.application(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         self._runners.append(runner)

@@ -29,13 +29,16 @@ from platform_streams.schemas import (
     Candle,
     EventDecodeError,
     Fill,
+    Hop,
     IndicatorValue,
     Instrument,
+    StrategyIntent,
     StrategySnapshot,
     Trade,
     TypedDecoder,
     decode,
 )
+from platform_streams.schemas.hop_trace import upstream_hops
 from platform_streams.strategy_host.fanout import Decisions, DeploymentFanout, RoutedEvent
 from platform_streams.strategy_host.hosted_deployment import (
     DeploymentRefused,
@@ -169,9 +172,13 @@ class StrategyHostDaemon(StreamDaemon):
         consumed_ns = time.time_ns()
         outputs: list[Output] = []
         dispatch, next_offsets = self.fanout.dispatch, self._next_offsets
+        fanout = self.fanout
         for message in batch:
             topic, partition, offset = message.topic(), message.partition(), message.offset()
             next_offsets[(topic, partition)] = offset + 1
+            key = message.key()
+            if key is not None and key not in fanout.wanted_keys:
+                continue  # no deployment reads this instrument (most of a market's): not even decoded
             try:
                 event = decode(message.value())
             except EventDecodeError as error:
@@ -181,7 +188,8 @@ class StrategyHostDaemon(StreamDaemon):
                 continue  # e.g. book deltas on md.book: strategies see the top of book (md.bbo)
             decisions, failed = dispatch(event, topic, partition, offset)  # type: ignore[arg-type]
             if decisions:
-                self._publish(decisions, event, consumed_ns, outputs)  # type: ignore[arg-type]
+                upstream = upstream_hops(event.exchange_ts_ns, event.receive_ts_ns, message.headers())  # type: ignore[union-attr]
+                self._publish(decisions, event, consumed_ns, outputs, upstream)  # type: ignore[arg-type]
             for deployment in failed:
                 self._failed(deployment)
         if time.monotonic() >= self._next_snapshot:
@@ -189,7 +197,9 @@ class StrategyHostDaemon(StreamDaemon):
             outputs.extend(self.snapshots())
         return outputs
 
-    def _publish(self, decisions: Decisions, cause: RoutedEvent, consumed_ns: int, outputs: list[Output]) -> None:
+    def _publish(
+        self, decisions: Decisions, cause: RoutedEvent, consumed_ns: int, outputs: list[Output], upstream: list[Hop]
+    ) -> None:
         cause_id = cause.event_id
         for deployment, intents in decisions:
             try:
@@ -203,10 +213,11 @@ class StrategyHostDaemon(StreamDaemon):
                         cause.receive_ts_ns,
                         consumed_ns,
                         time.time_ns(),
+                        upstream,
                     )
                     for index, intent in enumerate(intents)
                 ]
-                outputs_of_deployment = [Output.event(self.settings.output, event) for event in events]
+                outputs_of_deployment = self.intent_outputs(events)
             except Exception as error:  # what the strategy returned is no valid intent: its fault, not the host's
                 self.fanout.stop(deployment, error)
                 self._failed(deployment)
@@ -217,6 +228,11 @@ class StrategyHostDaemon(StreamDaemon):
                 counter = self._intent_counters[deployment.id] = self._intents.labels(self.settings.name, deployment.id)
             counter.inc(len(events))
             outputs.extend(outputs_of_deployment)
+
+    def intent_outputs(self, intents: list[StrategyIntent]) -> list[Output]:
+        """What a deployment's intents become: ``strat.intent`` records (the trading chain adds its
+        risk decisions on them)."""
+        return [Output.event(self.settings.output, intent) for intent in intents]
 
     def _instrument_of(self, deployment: HostedDeployment, key: str) -> Instrument:
         if key not in deployment.instrument_keys:

@@ -27,6 +27,9 @@ class DeploymentFanout:
         self._by_instrument: dict[str, tuple[HostedDeployment, ...]] = {}
         self._by_account_instrument: dict[tuple[str, str], HostedDeployment] = {}
         self._guarded = False  # some running deployment skips input its restored state covers
+        self.wanted_keys: frozenset[bytes] = frozenset()
+        """Record keys some running deployment reads (its instruments' ``exchange:symbol``, its account
+        for fills): a host skips any other record before decoding it."""
 
     def add(self, deployment: HostedDeployment) -> None:
         """Host ``deployment`` (waiting until :meth:`activate_ready` finds its instruments known).
@@ -124,4 +127,6 @@ class DeploymentFanout:
                 by_account_instrument[(deployment.spec.account, key)] = deployment
         self._by_instrument = {key: tuple(ds) for key, ds in by_instrument.items()}
         self._by_account_instrument = by_account_instrument
+        accounts = {account for account, _ in by_account_instrument}
+        self.wanted_keys = frozenset(key.encode() for key in (*by_instrument, *accounts))
         self._guarded = any(d.covered for d in self.running())

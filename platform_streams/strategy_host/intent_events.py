@@ -4,6 +4,8 @@ event that caused it, its place among that event's intents) and the latency trac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from platform_streams.schemas import Hop, Instrument, IntentKind, Side, StrategyIntent
 from platform_streams.strategy_host.hosted_deployment import HostedDeployment
 from strategies.intents import CancelQuotes, Intent, Quote, TargetPosition
@@ -20,8 +22,10 @@ def intent_event(
     market_receive_ts_ns: int,
     consumed_ns: int,
     now_ns: int,
+    upstream: Sequence[Hop] = (),
 ) -> StrategyIntent:
-    """The event for ``intent``, the ``index``-th that the event ``cause_id`` made ``deployment`` want."""
+    """The event for ``intent``, the ``index``-th that the event ``cause_id`` made ``deployment`` want;
+    its trace is the hops the cause went through (``upstream``) and the strategy's own."""
     spec = deployment.spec
     strategy = deployment.driver.strategy
     if type(intent) is TargetPosition:
@@ -50,7 +54,7 @@ def intent_event(
         reason=intent.reason,
         created_ts_ns=now_ns,
         market_receive_ts_ns=market_receive_ts_ns,
-        hops=[Hop(HOP_STAGE, consumed_ns, now_ns)],
+        hops=[*upstream, Hop(HOP_STAGE, consumed_ns, now_ns)],
         kind=kind,
         quote_size=quote_size,
         deployment=spec.id,

@@ -34,3 +34,16 @@ def test_the_runtime_benchmark_runs_and_reports_its_figures() -> None:
 def test_the_risk_and_processing_benchmarks_run() -> None:
     assert last_json([str(BENCHMARKS / "risk_decisions.py"), "--intents", "200", "--runs", "1"], 120)
     assert last_json([str(BENCHMARKS / "processing.py"), "--trades", "2000", "--runs", "1"], 120)
+
+
+@pytest.mark.e2e
+def test_the_tick_to_order_benchmark_runs_tiny_and_reports_sane_figures() -> None:
+    figures = last_json([str(BENCHMARKS / "tick_to_order.py"), "--smoke"], 900)
+    assert list(figures) == [
+        "platform_p50_ms", "platform_p99_ms", "p50_ms", "p99_ms", "p999_ms", "broker_hop_ms", "throughput_eps", "max_eps",
+        "strategies", "rss_mb_per_strategy",
+    ]  # fmt: skip
+    assert figures["strategies"] == 4 and figures["throughput_eps"] > 0 and figures["max_eps"] >= 300
+    assert 0 < figures["platform_p50_ms"] <= figures["platform_p99_ms"] and figures["platform_p50_ms"] <= figures["p50_ms"]
+    assert figures["p50_ms"] <= figures["p99_ms"] <= figures["p999_ms"] and figures["broker_hop_ms"] >= 0
+    assert figures["rss_mb_per_strategy"] >= 0

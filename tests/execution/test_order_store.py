@@ -49,8 +49,10 @@ def test_an_order_is_recorded_once_and_comes_back_exactly(database_url: str) -> 
                 0,
                 None,
             )
-            assert await store.record(request("c-2", price=None)) is True
-            assert (await store.get("c-2")).request.price is None  # type: ignore[union-attr]
+            assert await store.record(request("c-2", price=None), sent_ts_ns=77) is True  # recorded as it is sent
+            assert await store.record(request("c-2", price=None), sent_ts_ns=78) is False
+            second = await store.get("c-2")
+            assert second is not None and second.request.price is None and second.sent_ts_ns == 77
         finally:
             await store.close()
 

@@ -79,7 +79,7 @@ def test_the_executor_runs_on_paper_as_on_a_venue() -> None:
         def __init__(self) -> None:
             self.recorded: set[str] = set()
 
-        async def record(self, r: OrderRequest) -> bool:
+        async def record(self, r: OrderRequest, sent_ts_ns: int | None = None) -> bool:
             new = r.client_order_id not in self.recorded
             self.recorded.add(r.client_order_id)
             return new

@@ -12,6 +12,7 @@ from platform_streams.normalisation.daemon import NormaliserDaemon, NormaliserSe
 from platform_streams.normalisation.normaliser import NormaliserTopics
 from platform_streams.runtime import Output
 from platform_streams.schemas import DeadLetter, Trade, TypedDecoder
+from platform_streams.schemas.hop_trace import header_hops
 from platform_streams.schemas.raw_frames import FrameKind, RawFrame
 from tests.exchanges.captures import read_capture, rest_bodies
 from tests.kafka_helpers import DaemonThread, read_until
@@ -66,6 +67,9 @@ def test_daemon_normalises_recorded_frames_and_dead_letters_garbage(kafka_bootst
         letters = read_until(kafka_bootstrap, dead, lambda got: len(got) >= 2)
     decoded = [TypedDecoder(Trade).decode(m.value()) for m in out]
     assert len(decoded) == expected_trades and all(t.symbol == "BTC/USDT" for t in decoded)
+    for message, trade in zip(out, decoded, strict=True):  # the latency trace's canonical hop, after the receipt
+        (hop,) = header_hops(message.headers())
+        assert hop.stage == "canonical" and trade.receive_ts_ns <= hop.in_ts_ns <= hop.out_ts_ns
     garbled, unknown = sorted((TypedDecoder(DeadLetter).decode(m.value()) for m in letters), key=lambda d: len(d.payload))
     assert garbled.exchange == "binance" and garbled.payload == b'{"stream":"x@trade","data":{'
     assert unknown.payload == UNLISTED_TRADE and "ADAEUR" in unknown.reason

@@ -14,6 +14,7 @@ from platform_streams.processing.daemon import ProcessingDaemon, ProcessingSetti
 from platform_streams.processing.indicators import IndicatorSpec, resolve_all
 from platform_streams.processing.processor import Processor
 from platform_streams.schemas import BestBidOffer, Candle, DeadLetter, IndicatorValue, Trade, TypedDecoder
+from platform_streams.schemas.hop_trace import header_hops
 from platform_streams.settings import ConfigError
 from platform_streams.supervisor.spec import load_spec, parse_spec
 from tests.kafka_helpers import DaemonThread, produce_events, produce_raw, read_until
@@ -71,6 +72,7 @@ def test_trades_in_candles_and_indicators_out_exactly(kafka_bootstrap: str, topi
     assert len(got_values) == len(want_values) and set(got_values) == want_values
     assert all(m.key() == TypedDecoder(Candle).decode(m.value()).key.encode() for m in candles)
     assert all(m.key() == TypedDecoder(IndicatorValue).decode(m.value()).key.encode() for m in values)
+    assert all([h.stage for h in header_hops(m.headers())] == ["indicator"] for m in candles + values)  # the trace's hop
     (letter,) = (TypedDecoder(DeadLetter).decode(m.value()) for m in letters)
     assert letter.payload == b"not a trade" and "expected Trade" in letter.reason
     sample = daemon.metrics.registry.get_sample_value

@@ -45,6 +45,18 @@ def test_orders_are_recorded_with_their_arrival_time() -> None:
     assert truth.orders("binance") == [arrival] and truth.orders("okx") == []
 
 
+def test_the_last_emission_of_a_symbol_before_a_time_is_found_across_its_channels() -> None:
+    truth = recorder()
+    truth.record_emitted(0, [0, 1], [0, 1], [10, 500], [10, 490], [1, 1], emit_ns=1_000)
+    truth.record_emitted(0, [1], [0], [501], [501], [1], emit_ns=2_000)
+    truth.record_emitted(0, [0], [1], [11], [11], [1], emit_ns=3_000)
+    queries = [("binance", "BTCUSDT", 999), ("binance", "BTCUSDT", 1_000), ("binance", "BTCUSDT", 2_999),
+               ("binance", "ETHUSDT", 2_999), ("binance", "ETHUSDT", 5_000)]  # fmt: skip
+    assert truth.last_emits_before(queries) == [None, 1_000, 2_000, 1_000, 3_000]
+    with pytest.raises(GroundTruthError):
+        truth.last_emits_before([("binance", "XRPUSDT", 1)])
+
+
 def test_millions_of_events_fit_and_the_oldest_go_first_past_the_bound() -> None:
     truth = recorder()
     chunk = 100_000

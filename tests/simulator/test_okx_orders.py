@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -180,6 +181,17 @@ def test_market_orders_fill_and_fills_and_balance_agree_with_the_account(simulat
     ]
     assert scaled(report["balances"][market.base]["free"]) == account_state(simulator, market.base)[0]
 
+    with urllib.request.urlopen(f"{simulator.control_url}/ground_truth/orders?exchange=okx", timeout=10) as response:
+        logged_arrival = next(o for o in json.loads(response.read())["orders"] if o["client_order_id"] == "mkt1")
+    assert logged_arrival["order_id"] == int(order["ordId"]) and logged_arrival["arrival_ns"] > 0
+    now_ns = time.time_ns()
+    sent = simulator.ground_truth.events("okx", symbol=market.inst_id).emit_ns
+    query = json.dumps([["okx", market.inst_id, now_ns], ["okx", market.inst_id, 0]]).encode()
+    asked = urllib.request.Request(f"{simulator.control_url}/ground_truth/emits_before", data=query, method="POST")
+    with urllib.request.urlopen(asked, timeout=10) as response:
+        emitted = json.loads(response.read())["emit_ns"]
+    assert emitted == [int(sent[sent <= now_ns][-1]) if (sent <= now_ns).any() else None, None]
+
 
 def test_refusals_carry_okx_codes(simulator: SimulatorThread) -> None:
     rest, market = simulator.urls["okx"].rest, market_of(simulator)
@@ -238,3 +250,24 @@ def test_order_rate_limit_per_instrument_and_the_429_storm_fault(simulator_facto
     assert len(refused) == 2 and {r.fault_id for r in refused} == {storm}
     assert [a.error_code for a in simulator.ground_truth.orders("okx")[-2:]] == [50011, 50011]
     assert not simulator.call(simulator.simulator.faults.armed)
+
+
+def test_the_order_flow_rate_is_changed_over_the_control_api(simulator: SimulatorThread) -> None:
+    flow = simulator.simulator.world.venues["okx"].flow
+    before = flow.rate_per_s
+
+    def put(body: bytes) -> tuple[int, dict]:
+        request = urllib.request.Request(f"{simulator.control_url}/order_flow", data=body, method="PUT")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.loads(refused.read())
+
+    try:
+        assert put(b'{"rate": 1234.5}') == (200, {"rate": 1234.5}) and flow.rate_per_s == 1234.5  # okx is the only exchange
+        status, answer = put(b'{"rate": -1}')
+        assert status == 400 and "not negative" in answer["error"] and flow.rate_per_s == 1234.5
+        assert put(b"{}")[0] == 400
+    finally:
+        simulator.simulator.world.set_order_flow_rate(before)

@@ -17,8 +17,17 @@ STRATEGIES = "tests.strategy_host.misbehaving_strategies"
 class RecordedMessage:
     """What ``handle`` reads of a consumed record."""
 
-    def __init__(self, topic: str, offset: int, value: bytes, partition: int = 0) -> None:
+    def __init__(
+        self,
+        topic: str,
+        offset: int,
+        value: bytes,
+        partition: int = 0,
+        headers: list[tuple[str, bytes]] | None = None,
+        key: bytes | None = None,
+    ) -> None:
         self._topic, self._offset, self._value, self._partition = topic, offset, value, partition
+        self._headers, self._key = headers, key
 
     def topic(self) -> str:
         return self._topic
@@ -32,8 +41,11 @@ class RecordedMessage:
     def value(self) -> bytes:
         return self._value
 
-    def key(self) -> bytes:
-        return b"k"
+    def key(self) -> bytes | None:
+        return self._key
+
+    def headers(self) -> list[tuple[str, bytes]] | None:
+        return self._headers
 
 
 def host(kafka_bootstrap: str, *deployments: tuple[str, str, str]) -> StrategyHostDaemon:
@@ -70,6 +82,22 @@ def test_garbage_is_a_dead_letter_and_book_deltas_pass_by(kafka_bootstrap) -> No
     )
     assert [o.topic for o in outputs] == ["md.deadletter", "strat.intent"]
     assert "cannot decode" in decode(outputs[0].value).reason
+
+
+def test_records_of_instruments_no_deployment_reads_are_skipped_undecoded(kafka_bootstrap) -> None:
+    daemon = host(kafka_bootstrap, ("counter", "RaisingStrategy", "a1"))
+    outputs = list(
+        daemon.handle(
+            [
+                RecordedMessage("md.trade", 0, b"\x93garbage", key=b"binance:ETH/USDT"),  # not read: no dead letter
+                RecordedMessage("md.trade", 1, b"\x93garbage", key=BTC.encode()),
+                RecordedMessage("md.trade", 2, encode(trade(100_00, 1, 1)), key=BTC.encode()),
+                RecordedMessage("exec.fill", 0, b"\x93garbage", key=b"a1"),  # the deployment's account: read
+            ]
+        )  # type: ignore[list-item]
+    )
+    assert [o.topic for o in outputs] == ["md.deadletter", "strat.intent", "md.deadletter"]
+    assert daemon._next_offsets[("md.trade", 0)] == 3  # skipped records still count as read (snapshots' offsets)
 
 
 def test_a_stray_intent_stops_its_deployment_and_the_other_goes_on(kafka_bootstrap) -> None:

@@ -38,6 +38,15 @@ class MarketWorld:
             for name, listing in self.universe.listings.items()
         }
 
+    def set_order_flow_rate(self, rate_per_s: float) -> None:
+        """Change the long-run order-flow rate over all exchanges from the next quantum on (shared
+        as at start, in proportion to instrument counts): a benchmark steps the load up this way."""
+        if rate_per_s < 0:
+            raise ValueError(f"an order-flow rate is not negative, got {rate_per_s}")
+        total = sum(len(listing) for listing in self.universe.listings.values())
+        for name, venue in self.venues.items():
+            venue.flow.rate_per_s = rate_per_s * len(self.universe.listings[name]) / total
+
     def pause_order_flow(self) -> None:
         """Stop simulated order flow (the clock and periodic publications go on), so the books
         settle and clients can be compared with them; our own orders still trade."""
