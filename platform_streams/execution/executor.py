@@ -135,11 +135,15 @@ class AccountExecutor:
         events: list[ExecutionEvent] = []
         filled_before = tracked.filled_size
         event = tracked.apply(update)
+        fills: list[ExecutionEvent] = []
+        if tracked.filled_size > filled_before or (event is not None and event.status is OrderStatus.FILLED):
+            # fills stored before the state: a process killed between the two finds the order unfinished
+            # and fetches its fills again on start; the other way round a filled order's fills were lost
+            fills = await self._new_fills(tracked)
         if event is not None:
             await self.store.apply(event)
             events.append(event)
-        if tracked.filled_size > filled_before or (event is not None and event.status is OrderStatus.FILLED):
-            events.extend(await self._new_fills(tracked))
+        events.extend(fills)
         if tracked.terminal:
             self.open_orders.pop(tracked.request.client_order_id, None)
         else:
