@@ -14,6 +14,7 @@ import ccxt
 import msgspec
 import pytest
 from confluent_kafka import Producer
+from prometheus_client import generate_latest
 
 from platform_streams.database.migrate import migrate
 from platform_streams.exchanges.limits import LimitOverride
@@ -124,6 +125,8 @@ def test_two_accounts_and_snapshots_through_one_budget_are_never_refused_and_los
             )  # fmt: skip
             stats = service.server.stats()["binance"]
             granted_by = dict(service.server.scheduler.granted_by)
+            service_metrics = generate_latest(service.metrics.registry).decode()
+            execution_metrics = generate_latest(daemons[1].metrics.registry).decode()
         refusals = sim.call(lambda: dict(sim.simulator.venues["binance"].limiter.refusals))
         arrivals = sim.ground_truth.orders("binance")
 
@@ -136,3 +139,8 @@ def test_two_accounts_and_snapshots_through_one_budget_are_never_refused_and_los
     assert granted_by[("binance", "account:sim", "place")] == ORDERS_PER_ACCOUNT
     assert granted_by[("binance", "account:second", "place")] == ORDERS_PER_ACCOUNT
     assert granted_by[("binance", "ip", "snapshot")] == SNAPSHOTS
+    labels = 'daemon="budget",exchange="binance",kind="place",scope="account:second"'
+    assert f"platform_request_budget_grants_total{{{labels}}} {ORDERS_PER_ACCOUNT}.0" in service_metrics
+    assert f"platform_request_budget_wait_seconds_count{{{labels}}} {ORDERS_PER_ACCOUNT}.0" in service_metrics
+    waits = f'platform_execution_budget_wait_seconds_count{{daemon="exec-second",kind="place"}} {ORDERS_PER_ACCOUNT}.0'
+    assert waits in execution_metrics

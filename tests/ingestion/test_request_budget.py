@@ -10,8 +10,11 @@ import pytest
 
 from platform_streams.exchanges.limits import LimitOverride, RequestLimit, RequestLimits
 from platform_streams.exchanges.registry import VENUES
+from platform_streams.execution.daemon import ExecutionSettings
 from platform_streams.ingestion.request_budget import BudgetKey, KeyedBudget
+from platform_streams.ingestion.snapshot_budget_daemon import BudgetLimit, SnapshotBudgetSettings
 from platform_streams.ingestion.snapshot_budget_service import KIND_RANK, LocalSnapshotBudget, SnapshotBudgetError
+from platform_streams.settings import ConfigError
 from platform_streams.simulator.kraken.rate_limits import DecayingCounter
 from platform_streams.simulator.rate_windows import FixedWindowCounter
 
@@ -167,3 +170,17 @@ def test_the_local_budget_prices_a_kind_by_the_venues_declaration_and_refuses_wh
             await local.acquire("binance", kind="withdraw", account="a")
 
     asyncio.run(scenario())
+
+
+def test_settings_that_replace_a_limit_no_venue_declares_fail_when_loaded() -> None:
+    with pytest.raises(ConfigError, match=r"request_limits.binance: no limit \['weight'\]"):
+        SnapshotBudgetSettings(name="b", exchanges=["binance"], request_limits={"binance": {"weight": LimitOverride(1, 1.0)}})
+    with pytest.raises(ConfigError, match="budget_limits: no limit"):
+        ExecutionSettings(name="e", account="a", exchange="okx", budget_limits={"orders": LimitOverride(1, 1.0)})
+    settings = SnapshotBudgetSettings(
+        name="b", exchanges=["binance", "coinbase"], limits={"binance": BudgetLimit(600, 60.0)},
+        request_limits={"binance": {"orders": LimitOverride(50, window_s=10.0)}},
+    )  # fmt: skip
+    binance, coinbase = settings.budget_limits()["binance"], settings.budget_limits()["coinbase"]
+    assert (binance.limits["rest"].count, binance.limits["orders"].count, binance.limits["orders"].scope) == (600, 50, "account")
+    assert set(coinbase.limits) == {"rest"}  # a venue that does not trade: its public REST budget alone
