@@ -143,8 +143,8 @@ def deployment_spec(
             "heartbeat_interval_s": 2,
             "poll_interval_s": 5.0,  # polling every resting quote by REST, one by one, would crowd out new orders
         }
-        if exchange in LIVE:
-            execution.update(rest_url=base, simulator_keys=True)
+        if exchange in LIVE:  # the execution daemon's request budget raised as far as the simulator's limits are
+            execution.update(rest_url=base, simulator_keys=True, budget_limits=BUDGET_LIMITS[exchange])
         else:
             execution.update(mode="paper")
         daemons.append({"name": f"exec-{exchange}", "kind": "execution", "restart": "always", "config": execution})
@@ -163,6 +163,14 @@ def deployment_spec(
         base_balances={asset: str(amount.normalize()) for asset, amount in balances.items()},
         native_symbols=native,
     )
+
+
+BUDGET_LIMITS: dict[str, dict[str, dict[str, float]]] = {
+    "binance": {"rest": {"count": 1_000_000, "window_s": 60}, "orders": {"count": 1_000_000, "window_s": 10}},
+    "okx": {name: {"count": 10_000, "window_s": 2} for name in ("place", "cancel", "query", "pending", "fills_history")},
+}
+"""Execution's in-process request budget at the raised limits of :func:`simulator_config` (the
+budget otherwise paces orders at the venue's real limits, which the benchmark has lifted)."""
 
 
 def simulator_config(control_port: int, base_balances: dict[str, str]) -> dict[str, Any]:

@@ -8,6 +8,12 @@ of about 150 connection attempts per rolling 10 minutes per IP, and the REST pub
 (about one call per second per IP). Both feeds load instruments from REST ``AssetPairs``, get book
 snapshots on the socket, and ping every 30 s; both parsers name pairs ``BASE/QUOTE`` with Kraken's
 asset aliases (``XBT``) resolved when no metadata is given.
+
+Private REST (Rate limits, Starter tier): an account's API counter may not pass 15, rises by 1
+per call (2 for the history calls) and decays by 0.33 per second; order entry counts against the
+order rate counter instead (60, decaying by 1 per second), kept per pair by Kraken and budgeted
+here per account (stricter, never over). A cancel costs the penalty of cancelling an order
+younger than 5 s (8), the most it can cost, since the budget does not know the order's age.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 from platform_streams.exchanges.base import BookSubscription, ExchangeParser, UnknownInstrument
 from platform_streams.exchanges.instruments import Instrument, InstrumentRegistry
 from platform_streams.exchanges.kraken.instruments import symbol_from_wsname
-from platform_streams.exchanges.limits import ExchangeLimits, RateLimit
+from platform_streams.exchanges.limits import ExchangeLimits, RateLimit, RequestLimit, RequestLimits
 from platform_streams.exchanges.symbol_scales import SymbolScalesCache
 from platform_streams.exchanges.venue_adapter import SnapshotFetch
 
@@ -39,6 +45,22 @@ def documented_limits(exchange: str, source: str) -> ExchangeLimits:
         rest_budget=RateLimit(1, 1.0, "ip", "public REST calls"),
         rest_weights={ASSET_PAIRS_PATH: 1},
         source=source,
+        requests=RequestLimits(
+            limits={
+                "rest": RequestLimit(1, "ip", "public REST calls", window_s=1.0),
+                "api": RequestLimit(15, "account", "private calls (history calls 2)", decay_per_s=0.33),
+                "orders": RequestLimit(60, "account", "orders (cancels: the young-order penalty)", decay_per_s=1.0),
+            },
+            costs={
+                "markets": {"rest": 1},  # AssetPairs
+                "place": {"orders": 1},
+                "cancel": {"orders": 8},
+                "query": {"api": 1},  # QueryOrders
+                "open_orders": {"api": 1},
+                "fills": {"api": 2},  # TradesHistory
+                "snapshot": {"rest": 1},
+            },
+        ),
     )
 
 

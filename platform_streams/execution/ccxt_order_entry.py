@@ -7,6 +7,11 @@ Idempotent: every order carries its deterministic client order id (ccxt's unifie
 never came (a timeout, a dropped connection) is resolved by asking the exchange for that client
 order id rather than by sending again (:meth:`CcxtOrderEntry.place`).
 
+Within limits: every call first asks the host's request budget (:class:`RequestBudget`), which
+keeps every daemon's calls to the exchange within its limits per IP and per account; a 429 is told
+back to it as a backoff (of the whole exchange when the IP was refused, else of the account), so
+every daemon on the host pauses, not only the one that was refused.
+
 Real exchanges or the simulator are the same code: only the URLs and keys in the ccxt config
 differ (keys come from the environment or a secrets store and are never logged).
 """
@@ -16,8 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import ccxt.async_support as ccxt_async
 from ccxt.base.errors import (
@@ -33,6 +38,7 @@ from ccxt.base.errors import (
 )
 
 from platform_streams.execution.order_lifecycle import OrderUpdate
+from platform_streams.ingestion.snapshot_budget_service import SnapshotBudgetError
 from platform_streams.schemas import Fill, Liquidity, OrderRequest, OrderStatus, OrderType, Side
 from platform_streams.schemas.fixed_point import format_fixed, parse_at_scale, parse_decimal
 
@@ -57,6 +63,19 @@ class RateLimited(OrderEntryError):
     def __init__(self, message: str, retry_after_s: float) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class RequestBudget(Protocol):
+    """The host's request budget as a caller sees it (the service's client, or the in-process budget)."""
+
+    async def acquire(
+        self, exchange: str, weight: int = 1, priority: int = 1, *, kind: str = "snapshot", account: str = "",
+        costs: dict[str, int] | None = None,
+    ) -> None: ...  # fmt: skip
+
+    async def backoff(self, exchange: str, seconds: float, account: str = "") -> None: ...
+
+    async def close(self) -> None: ...
 
 
 def _text(value: Any) -> str | None:
@@ -100,9 +119,14 @@ def order_update(order: Mapping[str, Any], request: OrderRequest, receive_ts_ns:
 class CcxtOrderEntry:
     """One account on one exchange: place, cancel, query orders and read fills, through ccxt."""
 
-    def __init__(self, exchange: str, account: str, ccxt_id: str, config: Mapping[str, Any], *, retries: int = 3) -> None:
+    def __init__(
+        self, exchange: str, account: str, ccxt_id: str, config: Mapping[str, Any], *, retries: int = 3,
+        budget: RequestBudget | None = None, on_budget_wait: Callable[[str, float], None] | None = None,
+    ) -> None:  # fmt: skip
         self.exchange = exchange
         self.account = account
+        self.budget = budget  # None: calls go out unmetered (a test's own client)
+        self._on_budget_wait = on_budget_wait  # (kind, seconds waited for the grant)
         self._client = getattr(ccxt_async, ccxt_id)(dict(config))
         self._client.number = str  # every number as the exchange's decimal text: exact, never a float
         self._retries = retries
@@ -114,25 +138,41 @@ class CcxtOrderEntry:
 
     async def _markets(self) -> None:
         if not self._markets_loaded:
-            await self._call(self._client.load_markets)
+            await self._call("markets", self._client.load_markets)
             self._markets_loaded = True
 
-    async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
-        """One request; a rate refusal becomes :class:`RateLimited` (with the wait the exchange asked for)."""
+    async def _call(self, kind: str, method: Any, *args: Any, **kwargs: Any) -> Any:
+        """One request of ``kind`` (its cost in the budget), once the budget grants it; a rate refusal
+        is told to the budget and becomes :class:`RateLimited` (with the wait the exchange asked for)."""
+        if self.budget is not None:
+            asked = time.monotonic()
+            try:
+                await self.budget.acquire(self.exchange, kind=kind, account=self.account)
+            except SnapshotBudgetError as exc:  # unreachable or refusing: the daemon retries with backoff
+                raise OrderEntryError(f"{self.exchange}: the request budget did not grant a {kind}: {exc}") from exc
+            if self._on_budget_wait is not None:
+                self._on_budget_wait(kind, time.monotonic() - asked)
         try:
             return await method(*args, **kwargs)
         except (RateLimitExceeded, DDoSProtection) as exc:
-            raise RateLimited(f"{self.exchange}: {exc}", self._retry_after(exc)) from None
+            retry_after, whole_exchange = self._retry_after(exc)
+            if self.budget is not None:
+                await self.budget.backoff(self.exchange, retry_after, "" if whole_exchange else self.account)
+            raise RateLimited(f"{self.exchange}: {exc}", retry_after) from None
         except AuthenticationError as exc:
             raise OrderEntryError(f"{self.exchange} account {self.account}: authentication refused") from exc
 
-    def _retry_after(self, error: Exception) -> float:
+    def _retry_after(self, error: Exception) -> tuple[float, bool]:
+        """How long to wait, and whether the whole exchange must (the IP was refused, for weight or
+        with a ban: those answers carry ``Retry-After``) or only this account (its order or endpoint
+        count, answered without one)."""
         headers = getattr(self._client, "last_response_headers", None) or {}
         value = headers.get("Retry-After") or headers.get("retry-after")
+        whole_exchange = value is not None
         try:
-            return max(1.0, float(value)) if value is not None else 1.0
+            return (max(1.0, float(value)) if value is not None else 1.0), whole_exchange
         except ValueError:
-            return 1.0
+            return 1.0, whole_exchange
 
     # -- orders ------------------------------------------------------------------------------
     async def place(self, request: OrderRequest) -> OrderUpdate:
@@ -149,8 +189,9 @@ class CcxtOrderEntry:
         for attempt in range(self._retries + 1):
             try:
                 order = await self._call(
-                    self._client.create_order, request.symbol, request.order_type.value, request.side.value, amount, price, params
-                )
+                    "place", self._client.create_order, request.symbol, request.order_type.value, request.side.value,
+                    amount, price, params,
+                )  # fmt: skip
                 update = order_update(order, request, clock())
                 self._keep_fills(request, update.exchange_order_id, order.get("trades") or [])
                 return update
@@ -171,7 +212,9 @@ class CcxtOrderEntry:
         """Cancel by client order id; the order's state after it, or None if the exchange does not know it."""
         await self._markets()
         try:
-            order = await self._call(self._client.cancel_order, None, request.symbol, {"clientOrderId": request.client_order_id})
+            order = await self._call(
+                "cancel", self._client.cancel_order, None, request.symbol, {"clientOrderId": request.client_order_id}
+            )
         except OrderNotFound:
             return await self.query(request)  # already over (filled, canceled) or never placed
         if order.get("status") is None:  # venues that answer a cancel with ids only (OKX): ask for the state
@@ -182,7 +225,9 @@ class CcxtOrderEntry:
         """The order's state at the exchange by client order id, or None if it was never placed."""
         await self._markets()
         try:
-            order = await self._call(self._client.fetch_order, None, request.symbol, {"clientOrderId": request.client_order_id})
+            order = await self._call(
+                "query", self._client.fetch_order, None, request.symbol, {"clientOrderId": request.client_order_id}
+            )
         except OrderNotFound:
             return None
         return order_update(order, request, _now_ns())
@@ -206,7 +251,9 @@ class CcxtOrderEntry:
         update = await self.query(request)
         if update is None or not update.exchange_order_id:
             return []
-        trades = await self._call(self._client.fetch_my_trades, request.symbol, None, None, {"orderId": update.exchange_order_id})
+        trades = await self._call(
+            "fills", self._client.fetch_my_trades, request.symbol, None, None, {"orderId": update.exchange_order_id}
+        )
         return [
             self._fill(trade, request, update.exchange_order_id)
             for trade in trades

@@ -14,6 +14,10 @@ Kill switches: the daemon reads ``ctl.risk`` whole (a side input, before its fir
 request a halt covers is rejected with the halt's reason instead of being sent, and the open
 orders a new halt covers are cancelled at the exchange (:mod:`.order_halts`).
 
+Every call to the exchange asks the host's request budget first: the budget service on
+``budget_socket`` (shared with ingestion and the host's other execution daemons), or, without
+one, a budget inside the process at the venue's declared limits (``budget_limits`` replaces some).
+
 Credentials come from the environment (``TRADEPLAT_<ACCOUNT>_API_KEY``, ``..._API_SECRET``,
 ``..._API_PASSWORD``), or the simulator's test keys with ``simulator_keys: true``; they are never
 logged or published.
@@ -33,13 +37,16 @@ import msgspec
 from confluent_kafka import Message
 from prometheus_client import Histogram
 
+from platform_streams.exchanges.limits import LimitOverride, RequestLimits
 from platform_streams.exchanges.registry import VENUES
-from platform_streams.execution.ccxt_order_entry import CcxtOrderEntry, OrderEntryError, RateLimited
+from platform_streams.execution.ccxt_order_entry import CcxtOrderEntry, OrderEntryError, RateLimited, RequestBudget
 from platform_streams.execution.executor import AccountExecutor, ExecutionEvent
 from platform_streams.execution.order_halts import OrderHalts
 from platform_streams.execution.order_lifecycle import OrderUpdate
 from platform_streams.execution.order_store import OrderStore
 from platform_streams.execution.paper_venue import PaperOrderEntry, PaperVenue
+from platform_streams.ingestion.snapshot_budget_client import SnapshotBudgetClient
+from platform_streams.ingestion.snapshot_budget_service import LocalSnapshotBudget, budget_socket_path
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
 from platform_streams.runtime.side_inputs import SideInput
 from platform_streams.schemas import (
@@ -108,6 +115,9 @@ class ExecutionSettings(DaemonSettings, kw_only=True):
     simulator_keys: bool = False
     database_url: str = ""
     poll_interval_s: float = 1.0
+    budget_socket: str = ""  # the host's request budget service (relative: under the state folder); empty: in-process
+    budget_connect_timeout_s: float = 30.0  # how long a call waits for an absent service before the daemon retries
+    budget_limits: dict[str, LimitOverride] = msgspec.field(default_factory=dict)  # in-process: limit name → replacement
     topics: ExecutionTopics = msgspec.field(default_factory=ExecutionTopics)
 
     def __post_init__(self) -> None:
@@ -124,6 +134,16 @@ class ExecutionSettings(DaemonSettings, kw_only=True):
             raise ConfigError(f"exchange: {self.exchange!r} has no order entry; venues that trade: {', '.join(trading)}")
         if self.poll_interval_s <= 0:
             raise ConfigError("poll_interval_s: must be positive")
+        if self.budget_socket:
+            budget_socket_path(self.budget_socket)
+        self.request_limits()
+
+    def request_limits(self) -> RequestLimits:
+        """The in-process budget's limits: the venue's declared ones, ``budget_limits`` replacing some."""
+        try:
+            return VENUES[self.exchange].limits.request_limits().replaced(self.budget_limits)
+        except ValueError as exc:
+            raise ConfigError(f"budget_limits: {exc}") from None
 
     def resolved_database_url(self) -> str:
         url = self.database_url or os.environ.get("DATABASE_URL", "")
@@ -200,6 +220,10 @@ class ExecutionDaemon(StreamDaemon):
             "platform_execution_platform_seconds", "Tick to sent minus the time the order's causal chain waited in the broker",
             ("daemon",), buckets=LATENCY_BUCKETS, registry=registry,
         ).labels(name)  # fmt: skip
+        self._budget_wait = Histogram(
+            "platform_execution_budget_wait_seconds", "Time a call to the exchange waited for the request budget's grant",
+            ("daemon", "kind"), buckets=LATENCY_BUCKETS + (10.0, 30.0), registry=registry,
+        )  # fmt: skip
         self._broker_wait = Histogram(
             "platform_execution_broker_wait_seconds", "Time an order's causal chain spent between stages (in the broker)",
             ("daemon",), buckets=LATENCY_BUCKETS, registry=registry,
@@ -216,14 +240,23 @@ class ExecutionDaemon(StreamDaemon):
             return AccountExecutor(PaperOrderEntry(self._paper), store, on_sent=self._trace, gate=self._halts.refusal)
         spec = VENUES[settings.exchange].execution
         assert spec is not None
-        entry = CcxtOrderEntry(
-            settings.exchange, settings.account, spec.ccxt_id, spec.ccxt_config(settings.rest_url, settings.credentials())
+        budget: RequestBudget = (
+            SnapshotBudgetClient(budget_socket_path(settings.budget_socket), settings.budget_connect_timeout_s)
+            if settings.budget_socket
+            else LocalSnapshotBudget({settings.exchange: settings.request_limits()})
         )
+        entry = CcxtOrderEntry(
+            settings.exchange, settings.account, spec.ccxt_id, spec.ccxt_config(settings.rest_url, settings.credentials()),
+            budget=budget, on_budget_wait=lambda kind, seconds: self._budget_wait.labels(settings.name, kind).observe(seconds),
+        )  # fmt: skip
         return AccountExecutor(entry, store, on_sent=self._trace, gate=self._halts.refusal)
 
     async def _close(self) -> None:
         if self._executor is not None:
             await self._executor.entry.close()  # type: ignore[attr-defined]
+            budget = getattr(self._executor.entry, "budget", None)
+            if budget is not None:
+                await budget.close()
             await self._executor.store.close()
 
     def run(self) -> None:

@@ -107,11 +107,20 @@ class SnapshotBudgetClient:
         self.connect_timeout_s = connect_timeout_s
         self._connection: _BudgetConnection | None = None
         self._opening: asyncio.Task[_BudgetConnection] | None = None
-        self._backoffs: dict[str, float] = {}  # exchange → monotonic time until which it is blocked
+        self._backoffs: dict[tuple[str, str], float] = {}  # (exchange, account) → monotonic time it is blocked until
         self._closed = False
 
-    async def acquire(self, exchange: str, weight: int, priority: int = 1) -> None:
-        body = {"acquire": {"exchange": exchange, "weight": weight, "priority": priority}}
+    async def acquire(
+        self, exchange: str, weight: int = 1, priority: int = 1, *, kind: str = "snapshot", account: str = "",
+        costs: dict[str, int] | None = None,
+    ) -> None:  # fmt: skip
+        """Waits until the service grants the request (see the protocol in :mod:`snapshot_budget_service`)."""
+        acquire: dict[str, Any] = {"exchange": exchange, "weight": weight, "priority": priority, "kind": kind}
+        if account:
+            acquire["account"] = account
+        if costs is not None:
+            acquire["costs"] = costs
+        body = {"acquire": acquire}
         losses = 0
         while True:
             connection = await self._connected()
@@ -125,12 +134,13 @@ class SnapshotBudgetClient:
                 raise SnapshotBudgetError(reply.error)
             return
 
-    async def backoff(self, exchange: str, seconds: float) -> None:
-        """Tells the service now if connected, else when the next connection opens (with the time left)."""
+    async def backoff(self, exchange: str, seconds: float, account: str = "") -> None:
+        """Tells the service now if connected, else when the next connection opens (with the time left);
+        ``account`` empty blocks the whole exchange, else only that account's limits."""
         until = time.monotonic() + seconds
-        self._backoffs[exchange] = max(self._backoffs.get(exchange, 0.0), until)
+        self._backoffs[(exchange, account)] = max(self._backoffs.get((exchange, account), 0.0), until)
         if self._connection is not None:
-            self._connection.send({"backoff": {"exchange": exchange, "seconds": seconds}})
+            self._connection.send({"backoff": _backoff_body(exchange, seconds, account)})
 
     async def _connected(self) -> _BudgetConnection:
         if self._closed:
@@ -171,9 +181,9 @@ class SnapshotBudgetClient:
                 delay = min(delay * 2, 1.0)
         connection = self._connection = _BudgetConnection(reader, writer, self.socket_path)
         now = time.monotonic()
-        for exchange, until in self._backoffs.items():  # a restarted service has forgotten them
+        for (exchange, account), until in self._backoffs.items():  # a restarted service has forgotten them
             if until > now:
-                connection.send({"backoff": {"exchange": exchange, "seconds": until - now}})
+                connection.send({"backoff": _backoff_body(exchange, until - now, account)})
         return connection
 
     async def close(self) -> None:
@@ -182,3 +192,7 @@ class SnapshotBudgetClient:
             self._opening.cancel()
         if self._connection is not None:
             self._connection.close()
+
+
+def _backoff_body(exchange: str, seconds: float, account: str) -> dict[str, Any]:
+    return {"exchange": exchange, "seconds": seconds, **({"account": account} if account else {})}

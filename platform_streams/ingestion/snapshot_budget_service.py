@@ -1,17 +1,26 @@
-"""The per-host snapshot budget service: every ingestion daemon on a host asks it before
-a REST snapshot, so a reconnect of a thousand books never becomes a 429 storm.
+"""The per-host request budget service (it began as the snapshot budget, hence the names): every
+daemon on a host that calls an exchange's REST API asks it first (ingestion before a book snapshot,
+execution before each order, cancel, query or fills request), so together they never pass any of
+the exchange's limits, per IP or per account (:mod:`request_budget`), and a reconnect of a thousand
+books never becomes a 429 storm nor holds up a cancel.
 
 Protocol: JSON lines over a unix socket.
-  → {"id": 7, "acquire": {"exchange": "binance", "weight": 250, "priority": 0}}
+  → {"id": 7, "acquire": {"exchange": "binance", "weight": 250, "priority": 0}}   (a snapshot of weight 250)
+  → {"id": 8, "acquire": {"exchange": "binance", "kind": "place", "account": "a1"}}  (costs as the venue declares)
+  → {"id": 9, "acquire": {"exchange": "kraken", "kind": "cancel", "account": "a1", "costs": {"orders": 8}}}
   ← {"id": 7, "granted": true}            (or {"id": 7, "error": "..."})
   → {"cancel": 7}                          (the asker gave up; no reply)
   → {"backoff": {"exchange": "binance", "seconds": 30}}   (after a 429/418 Retry-After; no reply)
-A line that is none of these gets ``{"id": <its id or null>, "error": "..."}`` and the
-connection stays open. A connection that closes takes its waiting requests with it; the
-client asks them again on its next connection (a grant lost in the drop is spent twice,
-never less), and tells a restarted service the backoffs it still has to honour.
-:class:`LocalSnapshotBudget` is the same interface in-process, for a single daemon; the
-client is :class:`~platform_streams.ingestion.snapshot_budget_client.SnapshotBudgetClient`.
+  → {"backoff": {"exchange": "okx", "seconds": 2, "account": "a1"}}   (an account's limit was refused)
+``kind`` is one of :data:`~platform_streams.exchanges.limits.OPERATIONS` (default ``snapshot``) and
+ranks the request: cancels first, then orders, then queries and fills, then snapshots; ``priority``
+orders requests of one kind. Without ``costs`` a request costs what the exchange's adapter declares
+for its kind (a snapshot: ``weight`` times that). A line that is none of these gets
+``{"id": <its id or null>, "error": "..."}`` and the connection stays open. A connection that
+closes takes its waiting requests with it; the client asks them again on its next connection (a
+grant lost in the drop is spent twice, never less), and tells a restarted service the backoffs it
+still has to honour. :class:`LocalSnapshotBudget` is the same interface in-process, for a single
+daemon; the client is :class:`~platform_streams.ingestion.snapshot_budget_client.SnapshotBudgetClient`.
 """
 
 from __future__ import annotations
@@ -22,19 +31,25 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
 
 from platform_streams.embedded.paths import state_dir
-from platform_streams.ingestion.snapshot_budget import WeightBudget
+from platform_streams.exchanges.limits import OPERATIONS, RequestLimit, RequestLimits, rest_only
+from platform_streams.ingestion.request_budget import BudgetKey, KeyedBudget
 from platform_streams.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
-BudgetLimits = Mapping[str, tuple[int, float]]  # exchange → (weight, window seconds)
+BudgetLimits = Mapping[str, RequestLimits | tuple[int, float]]  # exchange → its limits (a pair: public REST weight per window)
+
+#: How urgent each kind of request is: a cancel never waits behind orders, nor an order behind snapshots.
+KIND_RANK = {"cancel": 0, "place": 1, "query": 2, "open_orders": 2, "fills": 2, "markets": 2, "snapshot": 3}
+WaitObserver = Callable[[str, str, str, float], None]  # (exchange, scope, kind, seconds waited)
 
 UNIX_SOCKET_PATH_MAX = 107  # bytes in sockaddr_un.sun_path, less the terminating NUL (Linux)
 
@@ -65,13 +80,17 @@ def budget_socket_path(setting: str) -> Path:
 # -- the protocol's messages ---------------------------------------------------------------------
 class AcquireRequest(msgspec.Struct, frozen=True):
     exchange: str
-    weight: Annotated[int, msgspec.Meta(ge=1)]
+    weight: Annotated[int, msgspec.Meta(ge=1)] = 1  # a snapshot's weight
     priority: int = 1
+    kind: str = "snapshot"
+    account: str = ""  # whose account limits the request counts against (none for public calls)
+    costs: dict[str, int] | None = None  # limit name → cost; None: the adapter's declared costs of ``kind``
 
 
 class BackoffRequest(msgspec.Struct, frozen=True):
     exchange: str
     seconds: Annotated[float, msgspec.Meta(ge=0)]
+    account: str = ""  # "" : the whole exchange (the IP was refused); else only this account
 
 
 class BudgetRequest(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -108,75 +127,105 @@ class BudgetStats(msgspec.Struct):
     """What one exchange's budget has done since the service started (read by the metrics)."""
 
     grants: int = 0
-    weight_granted: int = 0
+    weight_granted: int = 0  # on its public ``rest`` limit
     backoffs: int = 0
     refused: int = 0
     waiting: int = 0
 
 
-class _Scheduler:
-    """Budgets per exchange driven by the event loop's clock; waiters are futures."""
+def scope_label(account: str) -> str:
+    """The ``scope`` of a request in metrics and logs: ``ip``, or the account it counts against."""
+    return f"account:{account}" if account else "ip"
 
-    def __init__(self, limits: BudgetLimits, safety: float, burst: float) -> None:
-        now = time.monotonic()
-        self.budgets = {
-            exchange: WeightBudget(weight, window, now, safety, burst) for exchange, (weight, window) in limits.items()
-        }
-        self._stats = {exchange: BudgetStats() for exchange in self.budgets}
-        self._waiters: dict[int, tuple[asyncio.Future[None], str, int]] = {}
+
+class _Scheduler:
+    """The host's keyed budget driven by the event loop's clock; waiters are futures."""
+
+    def __init__(self, limits: BudgetLimits, safety: float, burst: float, observe_wait: WaitObserver | None = None) -> None:
+        self.limits = {exchange: rest_only(*limit) if isinstance(limit, tuple) else limit for exchange, limit in limits.items()}
+        self._budget = KeyedBudget(self._limit_of, time.monotonic(), safety, burst)
+        self._stats = {exchange: BudgetStats() for exchange in self.limits}
+        self.granted_by: Counter[tuple[str, str, str]] = Counter()  # (exchange, scope, kind) → grants
+        self.backoffs_by: Counter[tuple[str, str]] = Counter()  # (exchange, scope) → backoffs
+        self._observe_wait = observe_wait
+        self._waiters: dict[int, asyncio.Future[None]] = {}
         self._ids = itertools.count()
         self._wakeup: asyncio.TimerHandle | None = None
 
-    async def acquire(self, exchange: str, weight: int, priority: int) -> None:
-        budget = self.budgets.get(exchange)
-        if budget is None:
-            raise SnapshotBudgetError(f"no snapshot budget for exchange {exchange!r}; known: {sorted(self.budgets)}")
+    def _limit_of(self, key: BudgetKey) -> RequestLimit:
+        return self.limits[key[0]].limits[key[1]]
+
+    def _costs(self, request: AcquireRequest) -> dict[BudgetKey, int]:
+        """The request's cost per key; ``SnapshotBudgetError`` for what the exchange's limits cannot price."""
+        limits = self.limits.get(request.exchange)
+        if limits is None:
+            raise SnapshotBudgetError(f"no request budget for exchange {request.exchange!r}; known: {sorted(self.limits)}")
+        if request.kind not in KIND_RANK:
+            raise SnapshotBudgetError(f"unknown request kind {request.kind!r}; known: {', '.join(OPERATIONS)}")
+        try:
+            costs = request.costs if request.costs is not None else limits.costs_of(request.kind, request.weight)
+        except ValueError as exc:
+            raise SnapshotBudgetError(f"{request.exchange}: {exc}") from None
+        keyed: dict[BudgetKey, int] = {}
+        for name, cost in costs.items():
+            limit = limits.limits.get(name)
+            if limit is None:
+                raise SnapshotBudgetError(f"{request.exchange} has no limit {name!r}; known: {sorted(limits.limits)}")
+            if limit.scope == "account" and not request.account:
+                raise SnapshotBudgetError(f"{request.exchange} limit {name!r} is per account: name the account")
+            keyed[(request.exchange, name, request.account if limit.scope == "account" else "")] = cost
+        return keyed
+
+    async def acquire(self, request: AcquireRequest) -> None:
+        costs = self._costs(request)
+        stats = self._stats[request.exchange]
         request_id = next(self._ids)
         try:
-            if weight < 1:
-                raise ValueError(f"request weight must be at least 1, not {weight}")
-            budget.request(request_id, weight, priority)
+            self._budget.request(request_id, costs, (KIND_RANK[request.kind], request.priority))
         except ValueError as exc:
-            self._stats[exchange].refused += 1
-            raise SnapshotBudgetError(f"{exchange}: {exc}") from None
-        future = asyncio.get_running_loop().create_future()
-        self._waiters[request_id] = (future, exchange, weight)
+            stats.refused += 1
+            raise SnapshotBudgetError(f"{request.exchange}: {exc}") from None
+        future = self._waiters[request_id] = asyncio.get_running_loop().create_future()
+        asked = time.monotonic()
         self._pump()
         try:
             await future
         except asyncio.CancelledError:
-            budget.cancel(request_id)
+            self._budget.cancel(request_id)
             raise
         finally:
             self._waiters.pop(request_id, None)
+        scope = scope_label(request.account)
+        stats.grants += 1
+        stats.weight_granted += costs.get((request.exchange, "rest", ""), 0)
+        self.granted_by[(request.exchange, scope, request.kind)] += 1
+        if self._observe_wait is not None:
+            self._observe_wait(request.exchange, scope, request.kind, time.monotonic() - asked)
 
-    def backoff(self, exchange: str, seconds: float) -> None:
-        budget = self.budgets.get(exchange)
-        if budget is None:
-            raise SnapshotBudgetError(f"no snapshot budget for exchange {exchange!r}; known: {sorted(self.budgets)}")
-        log.warning("exchange asked us to back off", extra={"exchange": exchange, "seconds": seconds})
+    def backoff(self, exchange: str, seconds: float, account: str = "") -> None:
+        if exchange not in self.limits:
+            raise SnapshotBudgetError(f"no request budget for exchange {exchange!r}; known: {sorted(self.limits)}")
+        log.warning(
+            "exchange asked us to back off", extra={"exchange": exchange, "scope": scope_label(account), "seconds": seconds}
+        )
         self._stats[exchange].backoffs += 1
-        budget.block_until(time.monotonic() + seconds)
+        self.backoffs_by[(exchange, scope_label(account))] += 1
+        self._budget.backoff(exchange, account, time.monotonic() + seconds)
         self._pump()
 
     def stats(self) -> dict[str, BudgetStats]:
-        for exchange, budget in self.budgets.items():
-            self._stats[exchange].waiting = budget.waiting
+        waiting = self._budget.waiting_by_exchange()
+        for exchange, stats in self._stats.items():
+            stats.waiting = waiting.get(exchange, 0)
         return self._stats
 
     def _pump(self) -> None:
         now = time.monotonic()
-        next_at: float | None = None
-        for budget in self.budgets.values():
-            for request_id in budget.grants(now):
-                future, exchange, weight = self._waiters.get(request_id, (None, "", 0))
-                if future is not None and not future.done():
-                    future.set_result(None)
-                    self._stats[exchange].grants += 1
-                    self._stats[exchange].weight_granted += weight
-            at = budget.next_grant_at(now)
-            if at is not None and (next_at is None or at < next_at):
-                next_at = at
+        for request_id in self._budget.grants(now):
+            future = self._waiters.get(request_id)  # type: ignore[call-overload]
+            if future is not None and not future.done():
+                future.set_result(None)
+        next_at = self._budget.next_grant_at(now)
         if self._wakeup is not None:
             self._wakeup.cancel()
             self._wakeup = None
@@ -185,16 +234,23 @@ class _Scheduler:
 
 
 class LocalSnapshotBudget:
-    """The budget inside one process (when a host runs a single ingestion daemon)."""
+    """The budget inside one process (when a host runs a single daemon calling the exchange)."""
 
-    def __init__(self, limits: BudgetLimits, safety: float = 0.9, burst: float = 0.2) -> None:
-        self._scheduler = _Scheduler(limits, safety, burst)
+    def __init__(
+        self, limits: BudgetLimits, safety: float = 0.9, burst: float = 0.2, observe_wait: WaitObserver | None = None
+    ) -> None:
+        self._scheduler = _Scheduler(limits, safety, burst, observe_wait)
 
-    async def acquire(self, exchange: str, weight: int, priority: int = 1) -> None:
-        await self._scheduler.acquire(exchange, weight, priority)
+    async def acquire(
+        self, exchange: str, weight: int = 1, priority: int = 1, *, kind: str = "snapshot", account: str = "",
+        costs: dict[str, int] | None = None,
+    ) -> None:  # fmt: skip
+        if weight < 1:
+            raise SnapshotBudgetError(f"{exchange}: request weight must be at least 1, not {weight}")
+        await self._scheduler.acquire(AcquireRequest(exchange, weight, priority, kind, account, costs))
 
-    async def backoff(self, exchange: str, seconds: float) -> None:
-        self._scheduler.backoff(exchange, seconds)
+    async def backoff(self, exchange: str, seconds: float, account: str = "") -> None:
+        self._scheduler.backoff(exchange, seconds, account)
 
     async def close(self) -> None:
         """Nothing to release; the same call as :meth:`SnapshotBudgetClient.close`."""
@@ -204,9 +260,12 @@ class LocalSnapshotBudget:
 class SnapshotBudgetServer:
     """Serves one scheduler to every process on the host over a unix socket."""
 
-    def __init__(self, socket_path: Path, limits: BudgetLimits, safety: float = 0.9, burst: float = 0.2) -> None:
+    def __init__(
+        self, socket_path: Path, limits: BudgetLimits, safety: float = 0.9, burst: float = 0.2,
+        observe_wait: WaitObserver | None = None,
+    ) -> None:  # fmt: skip
         self.socket_path = Path(socket_path)
-        self._scheduler = _Scheduler(limits, safety, burst)
+        self._scheduler = _Scheduler(limits, safety, burst, observe_wait)
         self._server: asyncio.AbstractServer | None = None
         self._socket_inode: int | None = None
         self._clients: dict[asyncio.StreamWriter, asyncio.Task[Any]] = {}  # writer → its connection's handler
@@ -219,6 +278,10 @@ class SnapshotBudgetServer:
 
     def stats(self) -> dict[str, BudgetStats]:
         return self._scheduler.stats()
+
+    @property
+    def scheduler(self) -> _Scheduler:
+        return self._scheduler
 
     async def start(self) -> None:
         self.socket_path.parent.mkdir(parents=True, exist_ok=True)
@@ -303,13 +366,13 @@ class SnapshotBudgetServer:
                 task.cancel()
         elif request.backoff is not None:
             try:
-                self._scheduler.backoff(request.backoff.exchange, request.backoff.seconds)
+                self._scheduler.backoff(request.backoff.exchange, request.backoff.seconds, request.backoff.account)
             except SnapshotBudgetError as exc:
                 self._reply(writer, BudgetReply(request.id, error=str(exc)))
 
     async def _grant(self, writer: asyncio.StreamWriter, request_id: int, request: AcquireRequest) -> None:
         try:
-            await self._scheduler.acquire(request.exchange, request.weight, request.priority)
+            await self._scheduler.acquire(request)
             reply = BudgetReply(request_id, granted=True)
         except SnapshotBudgetError as exc:
             reply = BudgetReply(request_id, error=str(exc))

@@ -22,6 +22,7 @@ import pytest
 from confluent_kafka import Producer
 
 from platform_streams.database.migrate import migrate
+from platform_streams.exchanges.limits import LimitOverride
 from platform_streams.execution.daemon import ExecutionDaemon, ExecutionSettings, ExecutionTopics
 from platform_streams.kafka_clients import ProducerProfile, producer_settings
 from platform_streams.runtime import Output
@@ -108,19 +109,22 @@ def test_a_429_storm_delays_orders_loses_none_and_never_earns_a_418(
     kafka_bootstrap: str, topic_factory, database_url: str
 ) -> None:
     """A request-weight budget far below what the orders need: the exchange answers 429 with
-    Retry-After again and again; the daemon waits as told, and every order is placed once."""
+    Retry-After again and again; the daemon waits as told, and every order is placed once. The
+    daemon's own request budget is told limits far above the simulator's (as when the weight is
+    spent by someone it does not see), so the storm comes."""
     migrate(database_url)
-    # 30 weight per 10 s: the test's own look at the market (25) fits, 100 orders (1 each) take 4 windows
-    # and more; any machine placing more than 3 orders a second runs into the limit again and again
+    # 30 weight per 10 s: the test's own look at the market (25) fits, the daemon's (20) does not, and
+    # 60 orders (1 each) take 2 windows at least: a storm at any pace above 3 orders a second, however loaded the machine
     limits = {"rest": {"request_weight": 30, "request_weight_interval_s": 10, "rejections_before_ban": 3}}
     with SimulatorThread(make_config(exchanges=["binance"], binance=limits)) as sim:
         symbol, price_scale, size_scale, _, size = requests_for(sim)
         requests = topic_factory("req", 1)
-        orders = [order(f"storm-{i}", symbol, price_scale, size_scale, None, size) for i in range(100)]
+        orders = [order(f"storm-{i}", symbol, price_scale, size_scale, None, size) for i in range(60)]
         settings = ExecutionSettings(
             name="exec-storm", bootstrap_servers=kafka_bootstrap, metrics_port=-1, inputs=[requests], account="sim",
             exchange="binance", rest_url=sim.urls["binance"].rest, simulator_keys=True, database_url=database_url,
             batch_max=100, topics=ExecutionTopics(**{k: topic_factory(k) for k in ("order_events", "fills", "positions")}),
+            budget_limits={"rest": LimitOverride(60_000, window_s=60), "orders": LimitOverride(10_000, window_s=10)},
         )  # fmt: skip
         producer = Producer(producer_settings(kafka_bootstrap, ProducerProfile.LATENCY))
         for request in orders:

@@ -98,7 +98,7 @@ def test_service_shares_one_budget_between_clients_with_priorities(tmp_path: Pat
             await wait_until_async(lambda: server.stats()["binance"].waiting == 1, 10, "low-2 waiting for the refill")
             urgent = asyncio.create_task(ask(second, "urgent", 0))  # later, from another client, more urgent
             await asyncio.wait_for(asyncio.gather(low_1, low_2, urgent), 30)
-            with pytest.raises(SnapshotBudgetError, match="no snapshot budget"):
+            with pytest.raises(SnapshotBudgetError, match="no request budget for exchange"):
                 await first.acquire("kraken", 1)
             return order
         finally:

@@ -262,7 +262,7 @@ def test_malformed_lines_get_error_replies_and_the_connection_lives_on(tmp_path:
     assert len(errors) == 10 and all(reply["error"] for reply in errors)
     assert [reply for reply in replies if reply.get("granted")] == [{"id": 6, "granted": True}]
     assert {reply["id"] for reply in errors} == {None, 1, 2, 3, 4, 5}  # whoever sent an id learns which failed
-    assert any("no snapshot budget for exchange 'nope'" in reply["error"] for reply in errors)
+    assert any("no request budget for exchange 'nope'" in reply["error"] for reply in errors)
     assert any("exceeds the budget's capacity" in reply["error"] for reply in errors if reply["id"] == 5)
     assert server.malformed == 8 and server.stats()["binance"].refused == 1
 
@@ -375,5 +375,5 @@ def test_a_snapshot_the_budget_refuses_stops_the_connection_loudly(tmp_path: Pat
                 await server.stop()
 
         failure, frames = asyncio.run(scenario())
-        assert isinstance(failure, SnapshotBudgetError) and "no snapshot budget for exchange 'binance'" in str(failure)
+        assert isinstance(failure, SnapshotBudgetError) and "no request budget for exchange 'binance'" in str(failure)
         assert not any(frame.kind is FrameKind.REST for frame in frames)

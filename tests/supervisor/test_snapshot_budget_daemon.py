@@ -145,4 +145,4 @@ def test_an_ingestion_daemon_whose_exchange_the_service_does_not_budget_exits_wi
             supervisor.stop(grace_s=30)
     assert ingestion.last_exit_code != 0
     log_text = ingestion.log_file.read_text()
-    assert "a book cannot get its snapshot" in log_text and "no snapshot budget for exchange 'binance'" in log_text
+    assert "a book cannot get its snapshot" in log_text and "no request budget for exchange 'binance'" in log_text

@@ -3,14 +3,17 @@
 Limits from the Binance spot API docs (WebSocket Streams; Limits; ``GET /api/v3/depth``):
 1,024 streams per connection, 5 incoming messages (subscribe, unsubscribe, ping) per
 second per connection, 300 new connections per 5 minutes per IP, connections closed
-after 24 hours; REST request weight 6,000 per minute per IP.
+after 24 hours; REST request weight 6,000 per minute per IP. Orders (Limits; Trading
+endpoints): 100 new orders per 10 s and 200,000 per day per account; each call's weight as
+the endpoint documents it (the raw-request limit, 61,000 per 5 minutes, cannot bind before
+the weight does: every call weighs at least 1).
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from platform_streams.exchanges.limits import ExchangeLimits, RateLimit
+from platform_streams.exchanges.limits import ExchangeLimits, RateLimit, RequestLimit, RequestLimits
 
 WS_BASE_URL = "wss://stream.binance.com:9443"
 REST_BASE_URL = "https://api.binance.com"
@@ -32,6 +35,22 @@ LIMITS = ExchangeLimits(
     },
     source="https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams",
     notes="depth snapshot weight depends on limit: see depth_snapshot_weight()",
+    requests=RequestLimits(
+        limits={
+            "rest": RequestLimit(6000, "ip", "REST request weight", window_s=60.0),
+            "orders": RequestLimit(100, "account", "new orders", window_s=10.0),
+            "orders_day": RequestLimit(200_000, "account", "new orders", window_s=86_400.0),
+        },
+        costs={
+            "markets": {"rest": 20},  # GET /api/v3/exchangeInfo
+            "place": {"rest": 1, "orders": 1, "orders_day": 1},  # POST /api/v3/order
+            "cancel": {"rest": 1},  # DELETE /api/v3/order
+            "query": {"rest": 4},  # GET /api/v3/order
+            "open_orders": {"rest": 6},  # GET /api/v3/openOrders with a symbol
+            "fills": {"rest": 20},  # GET /api/v3/myTrades
+            "snapshot": {"rest": 1},  # GET /api/v3/depth: its weight
+        },
+    ),
 )
 
 

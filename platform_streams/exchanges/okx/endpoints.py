@@ -4,14 +4,17 @@ Limits from the OKX v5 API docs (WebSocket overview; Get instruments): 3 new
 connections per second per IP; 480 ``subscribe``/``unsubscribe``/``login`` requests
 per hour per connection; a subscribe message's ``args`` at most 64 KB; a connection
 with no traffic for 30 s is closed (send the text ``ping``). ``/api/v5/public/instruments``:
-20 requests per 2 seconds per IP. Candle channels moved to the ``business`` URL in 2023.
+20 requests per 2 seconds per IP. Candle channels moved to the ``business`` URL in 2023. Trading
+(Rate limits; Trade): 60 requests per 2 s per account for each of place, cancel and query order
+and pending orders, 10 per 2 s for fills history. OKX counts order entry per instrument too; the
+budget keeps the whole account within one instrument's limit, which is stricter and never over.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from platform_streams.exchanges.limits import ExchangeLimits, RateLimit
+from platform_streams.exchanges.limits import ExchangeLimits, RateLimit, RequestLimit, RequestLimits
 
 WS_BASE_URL = "wss://ws.okx.com:8443"
 WS_PUBLIC_URL = f"{WS_BASE_URL}/ws/v5/public"
@@ -31,6 +34,25 @@ LIMITS = ExchangeLimits(
     rest_weights={"/api/v5/public/instruments": 1},
     source="https://www.okx.com/docs-v5/en/#overview-websocket",
     notes="no channel count limit per connection, but a subscribe message's args must stay under 64 KB",
+    requests=RequestLimits(
+        limits={
+            "rest": RequestLimit(20, "ip", "GET /api/v5/public/instruments requests", window_s=2.0),
+            "place": RequestLimit(60, "account", "POST /api/v5/trade/order requests", window_s=2.0),
+            "cancel": RequestLimit(60, "account", "POST /api/v5/trade/cancel-order requests", window_s=2.0),
+            "query": RequestLimit(60, "account", "GET /api/v5/trade/order requests", window_s=2.0),
+            "pending": RequestLimit(60, "account", "GET /api/v5/trade/orders-pending requests", window_s=2.0),
+            "fills_history": RequestLimit(10, "account", "GET /api/v5/trade/fills-history requests", window_s=2.0),
+        },
+        costs={
+            "markets": {"rest": 1},
+            "place": {"place": 1},
+            "cancel": {"cancel": 1},
+            "query": {"query": 1},
+            "open_orders": {"pending": 1},
+            "fills": {"fills_history": 1},  # ccxt's fetch_my_trades
+            "snapshot": {"rest": 1},
+        },
+    ),
 )
 
 
