@@ -11,8 +11,8 @@ connection itself (connect, reconnect, keep-alive) is written once, in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 import aiohttp
 import msgspec
@@ -71,6 +71,7 @@ class UserStreamVenue(Protocol):
 
     exchange: str
     keepalive_interval_s: float  # how often :meth:`keepalive` runs while connected
+    acknowledges_subscription: bool  # False: connected is subscribed (the URL names the stream)
 
     async def prepare(self, session: aiohttp.ClientSession) -> str:
         """Whatever the venue needs before connecting (a listenKey, a token, by REST); the URL to connect to."""
@@ -96,3 +97,6 @@ class UserStreamSettings(msgspec.Struct, frozen=True, kw_only=True):
     rest_url: str = ""
     ws_url: str = ""
     credentials: Mapping[str, str] = msgspec.field(default_factory=dict)  # ccxt's names: apiKey, secret, password
+    # a signed private REST call through the account's order-entry client (ccxt method name, params → answer):
+    # one client per key keeps one rising nonce (Kraken refuses a nonce below the last one it saw)
+    signed_call: Callable[[str, dict[str, Any]], Awaitable[Any]] | None = None

@@ -107,7 +107,8 @@ class OrderEntrySpec(msgspec.Struct, frozen=True):
     credentials: tuple[str, ...] = ("apiKey", "secret")  # ccxt config keys an account needs
     options: dict[str, Any] = msgspec.field(default_factory=dict)  # ccxt options: spot only, no calls beyond the URLs above
     has: dict[str, Any] = msgspec.field(default_factory=dict)  # ccxt capabilities turned off (calls to hosts we do not point)
-    user_stream: Callable[[UserStreamSettings], UserStreamVenue] | None = None  # the private stream (exchanges/<venue>/user_stream.py)
+    # the private stream that drives the orders' states (exchanges/<venue>/user_stream.py)
+    user_stream: Callable[[UserStreamSettings], UserStreamVenue] | None = None
     # the venue's own query by client order id, where ccxt's unified one cannot (client, symbol, id → ccxt order or None)
     fetch_by_client_order_id: Callable[[Any, str, str], Awaitable[dict[str, Any] | None]] | None = None
 

@@ -121,13 +121,20 @@ class CcxtOrderEntry:
         self._fetch_by_client_order_id = fetch_by_client_order_id  # the venue's own lookup, where ccxt's cannot (Kraken)
 
     @classmethod
-    def for_venue(cls, exchange: str, account: str, spec: OrderEntrySpec, rest_url: str, credentials: dict[str, str]) -> CcxtOrderEntry:
+    def for_venue(
+        cls, exchange: str, account: str, spec: OrderEntrySpec, rest_url: str, credentials: dict[str, str]
+    ) -> CcxtOrderEntry:
         """The account's order entry at a venue, as its adapter's order-entry spec describes it."""
         config = spec.ccxt_config(rest_url, credentials)
         return cls(exchange, account, spec.ccxt_id, config, fetch_by_client_order_id=spec.fetch_by_client_order_id)
 
     async def close(self) -> None:
         await self._client.close()
+
+    async def signed_call(self, method: str, params: dict[str, Any]) -> Any:
+        """One of ccxt's implicit private endpoints (``privatePostGetWebSocketsToken``) through this
+        client: the account's one nonce sequence and signing (the private stream's REST needs)."""
+        return await self._call(getattr(self._client, method), params)
 
     async def _markets(self) -> None:
         if not self._markets_loaded:
@@ -202,7 +209,9 @@ class CcxtOrderEntry:
             if self._fetch_by_client_order_id is not None:
                 order = await self._call(self._fetch_by_client_order_id, self._client, request.symbol, request.client_order_id)
             else:
-                order = await self._call(self._client.fetch_order, None, request.symbol, {"clientOrderId": request.client_order_id})
+                order = await self._call(
+                    self._client.fetch_order, None, request.symbol, {"clientOrderId": request.client_order_id}
+                )
         except OrderNotFound:
             return None
         return None if order is None else order_update(order, request, _now_ns())

@@ -8,21 +8,32 @@ executor keeps exactly-once towards the exchange with the order store and the ex
   client order id, and only an order it has never heard of is sent; the order's current state is
   published again (its event id dedupes it downstream);
 - on start, every unfinished order of the account is reconciled the same way;
-- open orders are polled (REST, the fallback to the private stream): their new states and fills
-  are published, each fill once, and the account's positions follow from the fills.
+- the private stream's reports (:meth:`AccountExecutor.apply_stream`) move the orders and bring
+  their fills as they come; REST polling (:meth:`AccountExecutor.poll`) asks about the orders the
+  plan of :mod:`.order_following` names. Both feed the one state machine (``TrackedOrder``), and a
+  fill heard both ways counts once (by its trade id); positions follow from the fills.
+
+Each public method holds the executor's lock, so the stream's reports and the requests never
+interleave inside one; with an ``outbox`` every event made lands there in the order it was made,
+whichever road it came by (the daemon publishes from it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from platform_streams.execution.order_lifecycle import TERMINAL_STATUSES, OrderUpdate, TrackedOrder
+from platform_streams.exchanges.user_stream import OrderReport, StreamReport
+from platform_streams.execution.order_following import FillTally
+from platform_streams.execution.order_lifecycle import TERMINAL_STATUSES, InvalidOrderUpdate, OrderUpdate, TrackedOrder
 from platform_streams.execution.order_store import OrderStore, StoredOrder
 from platform_streams.execution.positions import PositionBook
-from platform_streams.schemas import CancelRequest, Fill, OrderEvent, OrderRequest, OrderStatus, Position
+from platform_streams.execution.stream_reports import ReportError, fill_of, order_update_of
+from platform_streams.schemas import CancelRequest, Fill, OrderEvent, OrderRequest, Position
 
 log = logging.getLogger(__name__)
 
@@ -50,26 +61,44 @@ class AccountExecutor:
         store: OrderStore,
         clock_ns: Callable[[], int] = time.time_ns,
         on_sent: Callable[[OrderRequest, int, OrderUpdate], None] | None = None,
+        outbox: deque[ExecutionEvent] | None = None,
     ) -> None:
         self.entry = entry
         self.store = store
         self.on_sent = on_sent  # (request, sent_ns, the exchange's answer): the latency trace's last hops
+        self.outbox = outbox
         self.positions = PositionBook()
         self.open_orders: dict[str, TrackedOrder] = {}
+        self.awaiting_fills: dict[str, TrackedOrder] = {}  # finished, but their fills do not add up yet
+        self.fills = FillTally()
         self._clock_ns = clock_ns
+        self._lock = asyncio.Lock()
+
+    def followed(self) -> list[str]:
+        """Client order ids of the orders still followed: open, or finished with fills missing."""
+        return [*self.open_orders, *self.awaiting_fills]
+
+    def _made(self, events: list[ExecutionEvent]) -> list[ExecutionEvent]:
+        if self.outbox is not None:
+            self.outbox.extend(events)
+        return events
 
     # -- requests ------------------------------------------------------------------------------
     async def submit(self, requests: Sequence[OrderRequest | CancelRequest]) -> list[ExecutionEvent]:
         """Execute a batch of orders and cancels one after the other, in order (an account's orders
         are handled in order: a sell may need the buy before it filled); the events they caused."""
         events: list[ExecutionEvent] = []
-        for request in requests:
-            if request.account != self.entry.account or request.exchange != self.entry.exchange:
-                continue
-            if isinstance(request, CancelRequest):
-                events.extend(await self.cancel(request.client_order_id))
-            else:
-                events.extend(await self._execute(request))
+        async with self._lock:
+            try:
+                for request in requests:
+                    if request.account != self.entry.account or request.exchange != self.entry.exchange:
+                        continue
+                    if isinstance(request, CancelRequest):
+                        events.extend(await self._cancel(request.client_order_id))
+                    else:
+                        events.extend(await self._execute(request))
+            finally:
+                self._made(events)  # what went through before a failure is published too
         return events
 
     async def _execute(self, request: OrderRequest) -> list[ExecutionEvent]:
@@ -92,13 +121,15 @@ class AccountExecutor:
     async def reconcile_all(self) -> list[ExecutionEvent]:
         """On start: positions from the account's stored fills, then every unfinished order reconciled."""
         events: list[ExecutionEvent] = []
-        for fill in await self.store.fills(self.entry.account, self.entry.exchange):
-            self.positions.apply(fill)
-        for state in self.positions.states():
-            await self.store.save_position(state.snapshot())  # a crash may have come between a fill and its position
-        for stored in await self.store.unfinished(self.entry.account, self.entry.exchange):
-            events.extend(await self._reconcile(stored))
-        return events
+        async with self._lock:
+            for fill in await self.store.fills(self.entry.account, self.entry.exchange):
+                self.positions.apply(fill)
+                self.fills.add(fill.client_order_id, fill.fill_id, fill.size)
+            for state in self.positions.states():
+                await self.store.save_position(state.snapshot())  # a crash may have come between a fill and its position
+            for stored in await self.store.unfinished(self.entry.account, self.entry.exchange):
+                events.extend(await self._reconcile(stored))
+            return self._made(events)
 
     async def _reconcile(self, stored: StoredOrder) -> list[ExecutionEvent]:
         tracked = _tracked(stored)
@@ -111,17 +142,48 @@ class AccountExecutor:
         return events + await self._follow(tracked, update)
 
     # -- following orders ----------------------------------------------------------------------
-    async def poll(self) -> list[ExecutionEvent]:
-        """Ask the exchange about every open order: new states, new fills, the positions they move."""
+    async def poll(self, client_order_ids: Iterable[str] | None = None) -> list[ExecutionEvent]:
+        """Ask the exchange (REST) about the followed orders named (all of them by default): new
+        states, new fills, the positions they move."""
         events: list[ExecutionEvent] = []
-        for tracked in list(self.open_orders.values()):
-            update = await self.entry.query(tracked.request)
-            if update is not None:
-                events.extend(await self._follow(tracked, update))
-        return events
+        async with self._lock:
+            for client_order_id in self.followed() if client_order_ids is None else list(client_order_ids):
+                tracked = self.open_orders.get(client_order_id) or self.awaiting_fills.get(client_order_id)
+                if tracked is None:
+                    continue  # over since the plan was made
+                update = await self.entry.query(tracked.request)
+                if update is not None:
+                    events.extend(await self._follow(tracked, update))
+            return self._made(events)
+
+    async def apply_stream(self, reports: Sequence[StreamReport], receive_ts_ns: int) -> list[ExecutionEvent]:
+        """The private stream's reports about this account's orders: states folded into the orders
+        they name, fills recorded (once). Reports about orders not followed here (another client's,
+        or one finished with all its fills) change nothing; one that cannot be read is logged and skipped."""
+        events: list[ExecutionEvent] = []
+        async with self._lock:
+            for report in reports:
+                tracked = self.open_orders.get(report.client_order_id) or self.awaiting_fills.get(report.client_order_id)
+                if tracked is None:
+                    continue
+                try:
+                    if isinstance(report, OrderReport):
+                        events.extend(await self._follow(tracked, order_update_of(report, tracked.request, receive_ts_ns), False))
+                    else:
+                        fill = fill_of(report, tracked.request, self.entry.account, self.entry.exchange, receive_ts_ns)
+                        events.extend(await self._record_fills(tracked, [fill]))
+                        self._settle(tracked)
+                except (ReportError, InvalidOrderUpdate) as error:
+                    log.warning("private stream report skipped", extra={"client_order_id": report.client_order_id,
+                                                                        "exchange": self.entry.exchange, "error": str(error)})  # fmt: skip
+            return self._made(events)
 
     async def cancel(self, client_order_id: str) -> list[ExecutionEvent]:
         """Withdraw an order; nothing if it is over already (or was never recorded here)."""
+        async with self._lock:
+            return self._made(await self._cancel(client_order_id))
+
+    async def _cancel(self, client_order_id: str) -> list[ExecutionEvent]:
         tracked = self.open_orders.get(client_order_id)
         if tracked is None:
             stored = await self.store.get(client_order_id)
@@ -131,31 +193,48 @@ class AccountExecutor:
         update = await self.entry.cancel(tracked.request)
         return [] if update is None else await self._follow(tracked, update)
 
-    async def _follow(self, tracked: TrackedOrder, update: OrderUpdate) -> list[ExecutionEvent]:
+    async def _follow(self, tracked: TrackedOrder, update: OrderUpdate, fetch_fills: bool = True) -> list[ExecutionEvent]:
+        """Fold one report in. A REST answer also fetches the fills it implies that are not in yet;
+        a stream report leaves them to the stream's own trade reports (REST catches up if those
+        never come: the order stays followed until its fills add up)."""
         events: list[ExecutionEvent] = []
-        filled_before = tracked.filled_size
         event = tracked.apply(update)
         if event is not None:
             await self.store.apply(event)
             events.append(event)
-        if tracked.filled_size > filled_before or (event is not None and event.status is OrderStatus.FILLED):
-            events.extend(await self._new_fills(tracked))
-        if tracked.terminal:
-            self.open_orders.pop(tracked.request.client_order_id, None)
-        else:
-            self.open_orders[tracked.request.client_order_id] = tracked
+        if fetch_fills and self.fills.owed(tracked.request.client_order_id, tracked.filled_size):
+            events.extend(await self._record_fills(tracked, await self.entry.fills(tracked.request, tracked.filled_size)))
+        self._settle(tracked)
         return events
 
-    async def _new_fills(self, tracked: TrackedOrder) -> list[ExecutionEvent]:
+    async def _record_fills(self, tracked: TrackedOrder, fills: list[Fill]) -> list[ExecutionEvent]:
         events: list[ExecutionEvent] = []
-        for fill in await self.entry.fills(tracked.request, tracked.filled_size):
-            if await self.store.record_fill(fill):
+        for fill in fills:
+            if self.fills.counted(tracked.request.client_order_id, fill.fill_id):
+                continue  # counted already: heard from the other road
+            recorded = await self.store.record_fill(fill)
+            # counted once stored: with the database away it stays owed, and is asked for again
+            self.fills.add(tracked.request.client_order_id, fill.fill_id, fill.size)
+            if recorded:
                 events.append(fill)
                 position = self.positions.apply(fill)
                 if position is not None:
                     await self.store.save_position(position)
                     events.append(position)
         return events
+
+    def _settle(self, tracked: TrackedOrder) -> None:
+        """Where the order is followed now: open, finished with fills missing, or not at all."""
+        client_order_id = tracked.request.client_order_id
+        if not tracked.terminal:
+            self.open_orders[client_order_id] = tracked
+            return
+        self.open_orders.pop(client_order_id, None)
+        if self.fills.owed(client_order_id, tracked.filled_size):
+            self.awaiting_fills[client_order_id] = tracked
+        else:
+            self.awaiting_fills.pop(client_order_id, None)
+            self.fills.forget(client_order_id)
 
     def _now(self) -> int:
         return self._clock_ns()

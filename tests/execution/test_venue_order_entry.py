@@ -33,18 +33,25 @@ def config(venue: str, sim: SimulatorThread) -> dict:
     return spec.ccxt_config(sim.urls[venue].rest, _simulator_credentials(spec.ccxt_id))
 
 
-def test_place_query_cancel_and_fills_by_client_order_id(venue: tuple[str, SimulatorThread]) -> None:
-    name, sim = venue
+def venue_market(name: str, sim: SimulatorThread, below_bid: Decimal = Decimal("0.9")) -> tuple[str, int, int, int, int]:
+    """A spot market quoted in what the account holds, its price and size scales, a buy price at
+    ``below_bid`` × the best bid, and a size of about three minimums (on the lot grid)."""
     client = getattr(ccxt, VENUES[name].execution.ccxt_id)(config(name, sim))  # type: ignore[union-attr]
     markets = client.load_markets()
     symbol = next(s for s, m in markets.items() if m["quote"] in ("USDT", "EUR") and m["spot"])  # quotes the account holds
     market = markets[symbol]
     price_scale, size_scale = scale_of(market["precision"]["price"]), scale_of(market["precision"]["amount"])
     bid = Decimal(str(client.fetch_order_book(symbol)["bids"][0][0]))
-    price = int(bid * Decimal("0.9") * 10**price_scale)
+    price = int(bid * below_bid * 10**price_scale)
     minimum = Decimal(str(market["limits"]["amount"]["min"] or 0)) * 10**size_scale
     cost_min = Decimal(str(market["limits"]["cost"]["min"] or 0)) * 3 / (Decimal(price) / 10**price_scale) * 10**size_scale
     size = int(max(minimum * 3, cost_min))  # three minimums: on the lot grid wherever the minimum is
+    return symbol, price_scale, size_scale, price, size
+
+
+def test_place_query_cancel_and_fills_by_client_order_id(venue: tuple[str, SimulatorThread]) -> None:
+    name, sim = venue
+    symbol, price_scale, size_scale, price, size = venue_market(name, sim)
 
     async def scenario() -> None:
         spec = VENUES[name].execution

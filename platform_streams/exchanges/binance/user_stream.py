@@ -39,6 +39,7 @@ class BinanceUserStream:
 
     exchange = "binance"
     keepalive_interval_s = 30 * 60.0
+    acknowledges_subscription = False
 
     def __init__(self, settings: UserStreamSettings) -> None:
         self._rest = (settings.rest_url or REST_URL).rstrip("/")

@@ -1,5 +1,6 @@
 """Kraken's authenticated WebSocket v2 ``executions`` channel: a token from the private REST call
-``GetWebSocketsToken`` (signed like every private call), a subscription carrying it, then one
+``GetWebSocketsToken`` (made by the account's order-entry client: one rising nonce per key), a
+subscription carrying it, then one
 ``update`` per change of the account's orders: ``new``, ``trade`` per fill (``exec_id`` is the
 trade's id, as ``TradesHistory`` keys it), ``filled``, ``canceled``, ``expired``. Kraken v2 sends
 amounts as JSON numbers: they are read as exact decimals, never floats.
@@ -9,12 +10,7 @@ serves the same under ``/auth/v2``."""
 
 from __future__ import annotations
 
-import base64
 import decimal
-import hashlib
-import hmac
-import time
-import urllib.parse
 from datetime import datetime
 from typing import Any
 
@@ -33,9 +29,7 @@ from platform_streams.exchanges.user_stream import (
 )
 from platform_streams.schemas import Liquidity, OrderStatus, Side
 
-REST_URL = "https://api.kraken.com"
 WS_URL = "wss://ws-auth.kraken.com/v2"
-_TOKEN_PATH = "/0/private/GetWebSocketsToken"
 _EXACT = msgspec.json.Decoder(float_hook=decimal.Decimal)
 
 _STATUS = {
@@ -53,28 +47,21 @@ class KrakenUserStream:
 
     exchange = "kraken"
     keepalive_interval_s = 30.0
+    acknowledges_subscription = True
 
     def __init__(self, settings: UserStreamSettings) -> None:
-        self._rest = (settings.rest_url or REST_URL).rstrip("/")
+        if settings.signed_call is None:
+            raise UserStreamError("kraken: the executions stream needs the account's signed REST call for its token")
+        self._signed_call = settings.signed_call
         self._url = settings.ws_url.rstrip("/") + "/auth/v2" if settings.ws_url else WS_URL
-        self._credentials = settings.credentials
         self._token = ""
 
     async def prepare(self, session: aiohttp.ClientSession) -> str:
-        nonce = str(time.time_ns() // 1000)
-        body = urllib.parse.urlencode({"nonce": nonce})
-        digest = hashlib.sha256((nonce + body).encode()).digest()
-        secret = base64.b64decode(self._credentials.get("secret", ""))
-        sign = base64.b64encode(hmac.new(secret, _TOKEN_PATH.encode() + digest, hashlib.sha512).digest()).decode()
-        headers = {
-            "API-Key": self._credentials.get("apiKey", ""), "API-Sign": sign,
-            "Content-Type": "application/x-www-form-urlencoded",
-        }  # fmt: skip
-        async with session.post(self._rest + _TOKEN_PATH, data=body, headers=headers) as response:
-            answer = orjson.loads(await response.read())
-        if answer.get("error") or "token" not in (answer.get("result") or {}):
-            raise UserStreamError(f"kraken: no WebSocket token: {answer.get('error')}")
-        self._token = str(answer["result"]["token"])
+        answer = await self._signed_call("privatePostGetWebSocketsToken", {})
+        token = (answer.get("result") or {}).get("token") if isinstance(answer, dict) else None
+        if not token:
+            raise UserStreamError(f"kraken: no WebSocket token: {answer!r:.200}")
+        self._token = str(token)
         return self._url
 
     def opening_messages(self) -> list[str]:

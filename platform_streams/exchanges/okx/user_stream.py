@@ -42,6 +42,7 @@ class OkxUserStream:
 
     exchange = "okx"
     keepalive_interval_s = 20.0
+    acknowledges_subscription = True
 
     def __init__(self, settings: UserStreamSettings) -> None:
         self._url = (settings.ws_url or WS_URL).rstrip("/") + PRIVATE_PATH
