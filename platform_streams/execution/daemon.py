@@ -25,6 +25,7 @@ logged or published.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -99,7 +100,7 @@ class ExecutionSettings(DaemonSettings, kw_only=True):
     mode: Literal["live", "paper"] = "live"
     paper: PaperSettings = msgspec.field(default_factory=PaperSettings)
     rest_url: str = ""  # the simulator's REST base URL; empty: the real venue
-    ws_url: str = ""  # the simulator's WebSocket base URL (the private stream); empty: the real venue
+    ws_url: str = ""  # the private stream's WebSocket base URL; empty: rest_url's host (the simulator), else the real venue
     simulator_keys: bool = False
     database_url: str = ""
     private_stream: bool = True  # follow orders by the venue's private stream (REST polling as the fallback)
@@ -120,6 +121,8 @@ class ExecutionSettings(DaemonSettings, kw_only=True):
         if venue is None or venue.execution is None:
             trading = sorted(name for name, adapter in VENUES.items() if adapter.execution is not None)
             raise ConfigError(f"exchange: {self.exchange!r} has no order entry; venues that trade: {', '.join(trading)}")
+        if self.rest_url and not self.ws_url:  # the simulator serves both on one host; never the real venue's stream
+            self.ws_url = "ws" + self.rest_url.removeprefix("http")
         for field in ("poll_interval_s", "stream_quiet_s", "stream_reconnect_s"):
             if getattr(self, field) <= 0:
                 raise ConfigError(f"{field}: must be positive, not {getattr(self, field)!r}")
@@ -180,7 +183,7 @@ class ExecutionDaemon(StreamDaemon):
         self._executor: AccountExecutor | None = None
         self._outbox: deque[ExecutionEvent] = deque()  # every event the executor made, in order (thread-safe ends)
         self._plan = PollPlan(settings.poll_interval_s, settings.stream_quiet_s)
-        self._stream_task: asyncio.Future[None] | None = None
+        self._stream_task: asyncio.Task[None] | None = None
         self._paused_until = 0.0
         registry, name = self.metrics.registry, settings.name
         self._stream_connected = Gauge(
@@ -272,9 +275,14 @@ class ExecutionDaemon(StreamDaemon):
             self._updates.labels(self.settings.name, "rest").inc(len(due))
             await self._executor.poll(due)
 
+    async def _start_stream(self, stream: PrivateStream) -> None:
+        self._stream_task = asyncio.ensure_future(stream.run())
+
     async def _close(self) -> None:
         if self._stream_task is not None:
             self._stream_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stream_task
         if self._executor is not None:
             await self._executor.entry.close()  # type: ignore[attr-defined]
             await self._executor.store.close()
@@ -287,7 +295,7 @@ class ExecutionDaemon(StreamDaemon):
             self._publish_made()
             stream = self._private_stream()
             if stream is not None:
-                self._stream_task = asyncio.run_coroutine_threadsafe(stream.run(), self._loop)  # type: ignore[assignment]
+                self._io(self._start_stream(stream))
             super().run()
         finally:
             self._io(self._close())

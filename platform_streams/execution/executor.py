@@ -119,7 +119,8 @@ class AccountExecutor:
 
     # -- reconciliation ------------------------------------------------------------------------
     async def reconcile_all(self) -> list[ExecutionEvent]:
-        """On start: positions from the account's stored fills, then every unfinished order reconciled."""
+        """On start: positions from the account's stored fills, then every unfinished order reconciled,
+        and the fills fetched of finished orders whose fills were not all kept."""
         events: list[ExecutionEvent] = []
         async with self._lock:
             for fill in await self.store.fills(self.entry.account, self.entry.exchange):
@@ -129,6 +130,10 @@ class AccountExecutor:
                 await self.store.save_position(state.snapshot())  # a crash may have come between a fill and its position
             for stored in await self.store.unfinished(self.entry.account, self.entry.exchange):
                 events.extend(await self._reconcile(stored))
+            for stored in await self.store.short_of_fills(self.entry.account, self.entry.exchange):
+                tracked = _tracked(stored)  # over, but the process died before all its fills were kept
+                events.extend(await self._record_fills(tracked, await self.entry.fills(tracked.request, tracked.filled_size)))
+                self._settle(tracked)
             return self._made(events)
 
     async def _reconcile(self, stored: StoredOrder) -> list[ExecutionEvent]:

@@ -173,6 +173,18 @@ class OrderStore:
             arguments.append(exchange)
         return [_stored(row) for row in await self._pool.fetch(query + " ORDER BY created_ts_ns, client_order_id", *arguments)]
 
+    async def short_of_fills(self, account: str, exchange: str) -> list[StoredOrder]:
+        """The account's finished orders whose stored fills fall short of their filled size (a process
+        that died between an order's new state and its fills): a restarted executor fetches the rest."""
+        query = _SELECT_ORDERS + _SHORT_OF_FILLS
+        return [_stored(row) for row in await self._pool.fetch(query, account, exchange, list(_UNFINISHED))]
+
+
+_SHORT_OF_FILLS = """
+WHERE account = $1 AND exchange = $2 AND status <> ALL($3::text[]) AND filled_size >
+      coalesce((SELECT sum(f.size) FROM fills f WHERE f.client_order_id = orders.client_order_id), 0)
+ORDER BY created_ts_ns, client_order_id
+"""
 
 _SELECT_FILLS = """
 SELECT fill_id, client_order_id, exchange_order_id, account, exchange, symbol, side, price::text AS price,

@@ -55,6 +55,8 @@ class PrivateStream:
                     log.warning("private stream lost", extra={"exchange": self.venue.exchange, "error": str(error)[:200]})
                 except (UserStreamError, orjson.JSONDecodeError, KeyError, ValueError) as error:
                     log.error("private stream refused", extra={"exchange": self.venue.exchange, "error": str(error)[:300]})
+                except Exception:  # noqa: BLE001 - the stream is the fast road: whatever broke it, REST covers and it comes back
+                    log.exception("private stream failed", extra={"exchange": self.venue.exchange})
                 was_connected = self.connected
                 self._set(False)
                 backoff = self._reconnect_s if was_connected else min(backoff * 2, _MAX_BACKOFF_S)

@@ -104,3 +104,27 @@ def test_a_fill_heard_by_both_roads_counts_once_and_the_order_is_followed_until_
     assert [e.fill_id for e in outbox if isinstance(e, Fill)] == ["t1", "t2"]
     rows = fetch(database_url, "SELECT fill_id, size FROM fills ORDER BY fill_id")
     assert [(r["fill_id"], r["size"] * 10) for r in rows] == [("t1", 11), ("t2", 12)]
+
+
+def test_a_restart_fetches_the_fills_of_an_order_that_ended_before_they_were_kept(database_url: str) -> None:
+    """The process died between storing "filled" and storing its fills: the next one fetches them."""
+    migrate(database_url)
+
+    async def scenario() -> tuple[list[ExecutionEvent], list[str]]:
+        store = await OrderStore.connect(database_url)
+        try:
+            entry = ScriptedEntry()
+            entry.state = OrderUpdate(status=OrderStatus.FILLED, filled_size=23, exchange_order_id="x1")
+            first = AccountExecutor(entry, store)
+            first.fills.add("c1", "t0", 23)  # the crash: as if the fills were counted, but none is stored
+            await first.submit([request()])
+            assert len(await store.fills("sim", "binance")) == 0
+            entry.rest_fills = [fill_of(trade(t, s), request(), "sim", "binance", 3) for t, s in (("t1", "1.1"), ("t2", "1.2"))]
+            restarted = AccountExecutor(entry, store)
+            events = await restarted.reconcile_all()
+            return events, [f.fill_id for f in await store.fills("sim", "binance")]
+        finally:
+            await store.close()
+
+    events, stored = asyncio.run(scenario())
+    assert [e.fill_id for e in events if isinstance(e, Fill)] == ["t1", "t2"] and sorted(stored) == ["t1", "t2"]
