@@ -134,6 +134,7 @@ class AccountExecutor:
                 tracked = _tracked(stored)  # over, but the process died before all its fills were kept
                 events.extend(await self._record_fills(tracked, await self.entry.fills(tracked.request, tracked.filled_size)))
                 self._settle(tracked)
+            self.fills.keep_only(self.followed())  # the account's whole history was read: keep what is followed
             return self._made(events)
 
     async def _reconcile(self, stored: StoredOrder) -> list[ExecutionEvent]:

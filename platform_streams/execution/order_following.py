@@ -94,6 +94,12 @@ class FillTally:
         """Whether the order's fills fall short of its filled size."""
         return self._sizes.get(client_order_id, 0) < filled_size
 
+    def keep_only(self, client_order_ids: Iterable[str]) -> None:
+        """Forget every order but these (the followed ones): finished orders need no tally."""
+        kept = set(client_order_ids)
+        for gone in [cid for cid in self._fill_ids if cid not in kept]:
+            self.forget(gone)
+
     def forget(self, client_order_id: str) -> None:
         self._fill_ids.pop(client_order_id, None)
         self._sizes.pop(client_order_id, None)

@@ -63,3 +63,7 @@ def test_fill_tally_counts_each_fill_once_and_owes_until_fills_add_up() -> None:
     assert not tally.owed("o1", 10)
     tally.forget("o1")
     assert tally.accounted("o1") == 0
+    tally.add("o2", "t3", 1)
+    tally.add("o3", "t4", 1)
+    tally.keep_only(["o3"])
+    assert (tally.accounted("o2"), tally.accounted("o3")) == (0, 1)
