@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 import ccxt.async_support as ccxt_async
@@ -37,6 +37,7 @@ from ccxt.base.errors import (
     RequestTimeout,
 )
 
+from platform_streams.exchanges.venue_adapter import OrderEntrySpec
 from platform_streams.execution.order_lifecycle import OrderUpdate
 from platform_streams.ingestion.snapshot_budget_service import SnapshotBudgetError
 from platform_streams.schemas import Fill, Liquidity, OrderRequest, OrderStatus, OrderType, Side
@@ -120,9 +121,17 @@ class CcxtOrderEntry:
     """One account on one exchange: place, cancel, query orders and read fills, through ccxt."""
 
     def __init__(
-        self, exchange: str, account: str, ccxt_id: str, config: Mapping[str, Any], *, retries: int = 3,
-        budget: RequestBudget | None = None, on_budget_wait: Callable[[str, float], None] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        exchange: str,
+        account: str,
+        ccxt_id: str,
+        config: Mapping[str, Any],
+        *,
+        retries: int = 3,
+        budget: RequestBudget | None = None,
+        on_budget_wait: Callable[[str, float], None] | None = None,
+        fetch_by_client_order_id: Callable[[Any, str, str], Awaitable[dict[str, Any] | None]] | None = None,
+    ) -> None:
         self.exchange = exchange
         self.account = account
         self.budget = budget  # None: calls go out unmetered (a test's own client)
@@ -132,9 +141,27 @@ class CcxtOrderEntry:
         self._retries = retries
         self._markets_loaded = False
         self._answered_fills: dict[str, dict[str, Fill]] = {}  # client order id → fills from the placement's answer
+        self._fetch_by_client_order_id = fetch_by_client_order_id  # the venue's own lookup, where ccxt's cannot (Kraken)
+
+    @classmethod
+    def for_venue(
+        cls, exchange: str, account: str, spec: OrderEntrySpec, rest_url: str, credentials: dict[str, str], *,
+        budget: RequestBudget | None = None, on_budget_wait: Callable[[str, float], None] | None = None,
+    ) -> CcxtOrderEntry:  # fmt: skip
+        """The account's order entry at a venue, as its adapter's order-entry spec describes it."""
+        config = spec.ccxt_config(rest_url, credentials)
+        return cls(
+            exchange, account, spec.ccxt_id, config, budget=budget, on_budget_wait=on_budget_wait,
+            fetch_by_client_order_id=spec.fetch_by_client_order_id,
+        )  # fmt: skip
 
     async def close(self) -> None:
         await self._client.close()
+
+    async def signed_call(self, method: str, params: dict[str, Any]) -> Any:
+        """One of ccxt's implicit private endpoints (``privatePostGetWebSocketsToken``) through this
+        client: the account's one nonce sequence and signing (the private stream's REST needs)."""
+        return await self._call("query", getattr(self._client, method), params)
 
     async def _markets(self) -> None:
         if not self._markets_loaded:
@@ -225,12 +252,17 @@ class CcxtOrderEntry:
         """The order's state at the exchange by client order id, or None if it was never placed."""
         await self._markets()
         try:
-            order = await self._call(
-                "query", self._client.fetch_order, None, request.symbol, {"clientOrderId": request.client_order_id}
-            )
+            if self._fetch_by_client_order_id is not None:
+                order = await self._call(
+                    "query", self._fetch_by_client_order_id, self._client, request.symbol, request.client_order_id
+                )
+            else:
+                order = await self._call(
+                    "query", self._client.fetch_order, None, request.symbol, {"clientOrderId": request.client_order_id}
+                )
         except OrderNotFound:
             return None
-        return order_update(order, request, _now_ns())
+        return None if order is None else order_update(order, request, _now_ns())
 
     def _keep_fills(self, request: OrderRequest, exchange_order_id: str, trades: list[Mapping[str, Any]]) -> None:
         """Fills the placement's answer carried (Binance answers a market order with them): no

@@ -7,8 +7,15 @@ fills and positions. Thin glue around :class:`AccountExecutor` on the stream run
 One consumer group per account (requests are keyed by account, so one process handles an
 account in order). The executor's I/O (the exchange through ccxt, PostgreSQL) runs on an event
 loop of the daemon's own; ``handle`` hands it a batch and returns what came back, so the runtime
-commits a request only once its order event is acknowledged. Between batches ``periodic``
-follows the open orders (REST polling). On start every unfinished order is reconciled first.
+commits a request only once its order event is acknowledged. On start every unfinished order is
+reconciled first.
+
+Orders are followed by the venue's private stream first (:mod:`.private_stream`, on the same
+event loop): its reports move the orders as they come, and ``periodic`` publishes what they made
+on the loop's next turn. REST polling is the fallback, chosen by :class:`.order_following.PollPlan`:
+every followed order while the stream is down, all of them once after it (re)connects, and an
+order the stream has said nothing about for ``stream_quiet_s``. Every event goes through the
+executor's outbox, so they are published in the order they were made whichever road brought them.
 
 Kill switches: the daemon reads ``ctl.risk`` whole (a side input, before its first request). A
 request a halt covers is rejected with the halt's reason instead of being sent, and the open
@@ -26,25 +33,31 @@ logged or published.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any, Literal, TypeVar
 
 import asyncpg
 import msgspec
 from confluent_kafka import Message
-from prometheus_client import Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from platform_streams.exchanges.limits import LimitOverride, RequestLimits
 from platform_streams.exchanges.registry import VENUES
+from platform_streams.exchanges.user_stream import StreamReport, UserStreamSettings
 from platform_streams.execution.ccxt_order_entry import CcxtOrderEntry, OrderEntryError, RateLimited, RequestBudget
 from platform_streams.execution.executor import AccountExecutor, ExecutionEvent
+from platform_streams.execution.order_following import PollPlan
 from platform_streams.execution.order_halts import OrderHalts
 from platform_streams.execution.order_lifecycle import OrderUpdate
 from platform_streams.execution.order_store import OrderStore
 from platform_streams.execution.paper_venue import PaperOrderEntry, PaperVenue
+from platform_streams.execution.private_stream import PrivateStream
 from platform_streams.ingestion.snapshot_budget_client import SnapshotBudgetClient
 from platform_streams.ingestion.snapshot_budget_service import LocalSnapshotBudget, budget_socket_path
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
@@ -77,6 +90,8 @@ from platform_streams.topics import (
 T = TypeVar("T")
 
 EXECUTION_STAGE = "execution"
+
+log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = tuple(b / 1000 for b in (0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 250, 500, 1000, 2500, 5000))
 
@@ -112,9 +127,13 @@ class ExecutionSettings(DaemonSettings, kw_only=True):
     mode: Literal["live", "paper"] = "live"
     paper: PaperSettings = msgspec.field(default_factory=PaperSettings)
     rest_url: str = ""  # the simulator's REST base URL; empty: the real venue
+    ws_url: str = ""  # the private stream's WebSocket base URL; empty: rest_url's host (the simulator), else the real venue
     simulator_keys: bool = False
     database_url: str = ""
-    poll_interval_s: float = 1.0
+    private_stream: bool = True  # follow orders by the venue's private stream (REST polling as the fallback)
+    poll_interval_s: float = 1.0  # REST polling of every followed order while the stream is down (or off)
+    stream_quiet_s: float = 10.0  # while it is up: REST asks about an order the stream said nothing of for this long
+    stream_reconnect_s: float = 1.0  # first wait before reconnecting a lost stream (doubling to 30 s)
     budget_socket: str = ""  # the host's request budget service (relative: under the state folder); empty: in-process
     budget_connect_timeout_s: float = 30.0  # how long a call waits for an absent service before the daemon retries
     budget_limits: dict[str, LimitOverride] = msgspec.field(default_factory=dict)  # in-process: limit name → replacement
@@ -132,8 +151,11 @@ class ExecutionSettings(DaemonSettings, kw_only=True):
         if venue is None or venue.execution is None:
             trading = sorted(name for name, adapter in VENUES.items() if adapter.execution is not None)
             raise ConfigError(f"exchange: {self.exchange!r} has no order entry; venues that trade: {', '.join(trading)}")
-        if self.poll_interval_s <= 0:
-            raise ConfigError("poll_interval_s: must be positive")
+        if self.rest_url and not self.ws_url:  # the simulator serves both on one host; never the real venue's stream
+            self.ws_url = "ws" + self.rest_url.removeprefix("http")
+        for field in ("poll_interval_s", "stream_quiet_s", "stream_reconnect_s"):
+            if getattr(self, field) <= 0:
+                raise ConfigError(f"{field}: must be positive, not {getattr(self, field)!r}")
         if self.budget_socket:
             budget_socket_path(self.budget_socket)
         self.request_limits()
@@ -199,11 +221,25 @@ class ExecutionDaemon(StreamDaemon):
         self._loop = asyncio.new_event_loop()
         self._loop_thread = threading.Thread(target=self._loop.run_forever, name="execution-io", daemon=True)
         self._executor: AccountExecutor | None = None
-        self._next_poll = 0.0
+        self._outbox: deque[ExecutionEvent] = deque()  # every event the executor made, in order (thread-safe ends)
+        self._plan = PollPlan(settings.poll_interval_s, settings.stream_quiet_s)
+        self._stream_task: asyncio.Task[None] | None = None
         self._paused_until = 0.0
         self._halts = OrderHalts()
         self._halt_cancels_due = False
         registry, name = self.metrics.registry, settings.name
+        self._stream_connected = Gauge(
+            "platform_execution_private_stream_connected", "1 while the venue's private stream is subscribed",
+            ("daemon",), registry=registry,
+        ).labels(name)  # fmt: skip
+        self._stream_reconnects = Counter(
+            "platform_execution_private_stream_reconnects_total", "Times the private stream was subscribed again after a loss",
+            ("daemon",), registry=registry,
+        ).labels(name)  # fmt: skip
+        self._updates = Counter(
+            "platform_execution_order_updates_total", "Order reports taken in, by the road they came by (stream|rest)",
+            ("daemon", "source"), registry=registry,
+        )  # fmt: skip
         self._tick_to_sent = Histogram(
             "platform_execution_tick_to_sent_seconds", "From the market event's receipt to the order handed to the exchange",
             ("daemon",), buckets=LATENCY_BUCKETS, registry=registry,
@@ -237,7 +273,9 @@ class ExecutionDaemon(StreamDaemon):
         settings = self.settings
         store = await OrderStore.connect(settings.resolved_database_url())
         if self._paper is not None:
-            return AccountExecutor(PaperOrderEntry(self._paper), store, on_sent=self._trace, gate=self._halts.refusal)
+            return AccountExecutor(
+                PaperOrderEntry(self._paper), store, on_sent=self._trace, outbox=self._outbox, gate=self._halts.refusal
+            )
         spec = VENUES[settings.exchange].execution
         assert spec is not None
         budget: RequestBudget = (
@@ -245,13 +283,66 @@ class ExecutionDaemon(StreamDaemon):
             if settings.budget_socket
             else LocalSnapshotBudget({settings.exchange: settings.request_limits()})
         )
-        entry = CcxtOrderEntry(
-            settings.exchange, settings.account, spec.ccxt_id, spec.ccxt_config(settings.rest_url, settings.credentials()),
-            budget=budget, on_budget_wait=lambda kind, seconds: self._budget_wait.labels(settings.name, kind).observe(seconds),
+        entry = CcxtOrderEntry.for_venue(
+            settings.exchange, settings.account, spec, settings.rest_url, settings.credentials(), budget=budget,
+            on_budget_wait=lambda kind, seconds: self._budget_wait.labels(settings.name, kind).observe(seconds),
         )  # fmt: skip
-        return AccountExecutor(entry, store, on_sent=self._trace, gate=self._halts.refusal)
+        return AccountExecutor(entry, store, on_sent=self._trace, outbox=self._outbox, gate=self._halts.refusal)
+
+    def _private_stream(self) -> PrivateStream | None:
+        """The venue's private stream for the account (live mode, where the venue has one and it is on)."""
+        settings = self.settings
+        spec = VENUES[settings.exchange].execution
+        if self._paper is not None or not settings.private_stream or spec is None or spec.user_stream is None:
+            return None
+        entry = self._executor.entry if self._executor is not None else None
+        venue = spec.user_stream(
+            UserStreamSettings(
+                rest_url=settings.rest_url, ws_url=settings.ws_url, credentials=settings.credentials(),
+                signed_call=entry.signed_call if isinstance(entry, CcxtOrderEntry) else None,
+            )
+        )  # fmt: skip
+        return PrivateStream(venue, self._on_stream_reports, self._on_stream_state, settings.stream_reconnect_s)
+
+    async def _on_stream_reports(self, reports: Sequence[StreamReport], receive_ts_ns: int) -> None:
+        assert self._executor is not None
+        self._updates.labels(self.settings.name, "stream").inc(len(reports))
+        try:
+            await self._executor.apply_stream(reports, receive_ts_ns)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as failure:
+            self.record_error("database", failure)  # the orders stay followed: REST asks about them once quiet
+            return
+        now = time.monotonic()
+        for report in reports:
+            self._plan.heard(report.client_order_id, now)
+
+    def _on_stream_state(self, connected: bool) -> None:
+        reconnects = self._plan.reconnects
+        if connected:
+            assert self._executor is not None
+            self._plan.stream_connected(self._executor.followed())
+        else:
+            self._plan.stream_lost()
+        self._stream_connected.set(1 if connected else 0)
+        self._stream_reconnects.inc(self._plan.reconnects - reconnects)
+        log.info("private stream " + ("subscribed" if connected else "lost"), extra={"daemon": self.settings.name})
+
+    async def _poll_due(self) -> None:
+        """REST for the orders the plan names now (events land in the outbox)."""
+        assert self._executor is not None
+        due = self._plan.due(self._executor.followed(), time.monotonic())
+        if due:
+            self._updates.labels(self.settings.name, "rest").inc(len(due))
+            await self._executor.poll(due)
+
+    async def _start_stream(self, stream: PrivateStream) -> None:
+        self._stream_task = asyncio.ensure_future(stream.run())
 
     async def _close(self) -> None:
+        if self._stream_task is not None:
+            self._stream_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stream_task
         if self._executor is not None:
             await self._executor.entry.close()  # type: ignore[attr-defined]
             budget = getattr(self._executor.entry, "budget", None)
@@ -263,8 +354,11 @@ class ExecutionDaemon(StreamDaemon):
         self._loop_thread.start()
         try:
             self._executor = self._io(self._open())
-            for event in self._io(self._executor.reconcile_all()):
-                self.produce(self._output(event))
+            self._io(self._executor.reconcile_all())
+            self._publish_made()
+            stream = self._private_stream()
+            if stream is not None:
+                self._io(self._start_stream(stream))
             super().run()
         finally:
             self._io(self._close())
@@ -292,16 +386,27 @@ class ExecutionDaemon(StreamDaemon):
                     requests.append(_consumed(self._decoder.decode(message.value()), consumed_ns))
                     continue
                 if requests:  # the batch's order: requests before this market event are placed first
-                    outputs.extend(self._output(event) for event in self._submit(executor, requests))
+                    self._submit(executor, requests)
                     requests = []
                 market_moved |= self._on_market(message)
             except EventDecodeError as error:
                 outputs.append(self.dead_letter(message, error))
         if requests:
-            outputs.extend(self._output(event) for event in self._submit(executor, requests))
+            self._submit(executor, requests)
         if market_moved:  # paper orders filled by the market: follow them now, not at the next poll
-            outputs.extend(self._output(event) for event in self._io(executor.poll()))
+            self._io(executor.poll())
+        return outputs + self._made()
+
+    def _made(self) -> list[Output]:
+        """What the executor made since last asked, by whichever road, in the order it was made."""
+        outbox, outputs = self._outbox, []
+        while outbox:
+            outputs.append(self._output(outbox.popleft()))
         return outputs
+
+    def _publish_made(self) -> None:
+        for output in self._made():
+            self.produce(output)
 
     def _on_market(self, message: Message) -> bool:
         """Feed the paper venue one market event of its exchange; whether it filled an order."""
@@ -335,26 +440,28 @@ class ExecutionDaemon(StreamDaemon):
             self._state = "running"
 
     def periodic(self) -> None:
-        now = time.monotonic()
-        if self._halt_cancels_due and now >= self._paused_until and self._executor is not None:
+        """Publish what the private stream made; withdraw what a new halt covers; then REST for the
+        orders the poll plan names."""
+        self._publish_made()
+        executor, now = self._executor, time.monotonic()
+        if self._halt_cancels_due and now >= self._paused_until and executor is not None:
             self._cancel_halted(now)
-        if now < self._next_poll or now < self._paused_until or self._executor is None or not self._executor.open_orders:
+        if executor is None or now < self._paused_until or not (executor.open_orders or executor.awaiting_fills):
             return
-        self._next_poll = now + self.settings.poll_interval_s
         try:
-            events = self._io(self._executor.poll())
+            self._io(self._poll_due())
         except RateLimited as limited:
             self._paused_until = now + limited.retry_after_s
             self.record_error("rate_limited", limited)
-            return
-        for event in events:
-            self.produce(self._output(event))
+        except (OrderEntryError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as failure:
+            self.record_error("exchange" if isinstance(failure, OrderEntryError) else "database", failure)
+        self._publish_made()
 
     def _cancel_halted(self, now: float) -> None:
         """Withdraw the open orders a halt covers; retried at the next turn if the exchange refuses."""
         assert self._executor is not None
         try:
-            events = self._io(self._executor.cancel_where(self._halts.halts))
+            self._io(self._executor.cancel_where(self._halts.halts))
         except RateLimited as limited:
             self._paused_until = now + limited.retry_after_s
             self.record_error("rate_limited", limited)
@@ -364,8 +471,7 @@ class ExecutionDaemon(StreamDaemon):
             self.record_error("exchange", failure)
             return
         self._halt_cancels_due = False
-        for event in events:
-            self.produce(self._output(event))
+        self._publish_made()  # the cancels' events went to the outbox
 
     def _trace(self, request: OrderRequest, sent_ns: int, answer: OrderUpdate) -> None:
         """An order's latency trace into the histograms (the orders table keeps it per order): each

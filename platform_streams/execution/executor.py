@@ -8,22 +8,35 @@ executor keeps exactly-once towards the exchange with the order store and the ex
   client order id, and only an order it has never heard of is sent; the order's current state is
   published again (its event id dedupes it downstream);
 - on start, every unfinished order of the account is reconciled the same way;
-- open orders are polled (REST, the fallback to the private stream): their new states and fills
-  are published, each fill once, and the account's positions follow from the fills;
-- a ``gate`` (the kill switch, :mod:`.order_halts`) may refuse a request at the last moment: it is
-  rejected with the reason and never sent; ``cancel_where`` withdraws resting orders a halt covers.
+- the private stream's reports (:meth:`AccountExecutor.apply_stream`) move the orders and bring
+  their fills as they come; REST polling (:meth:`AccountExecutor.poll`) asks about the orders the
+  plan of :mod:`.order_following` names. Both feed the one state machine (``TrackedOrder``), and a
+  fill heard both ways counts once (by its trade id); positions follow from the fills.
+
+A ``gate`` (the kill switch, :mod:`.order_halts`) may refuse a request at the last moment: it is
+rejected with the reason and never sent; :meth:`AccountExecutor.cancel_where` withdraws the
+resting orders a halt covers.
+
+Each public method holds the executor's lock, so the stream's reports and the requests never
+interleave inside one; with an ``outbox`` every event made lands there in the order it was made,
+whichever road it came by (the daemon publishes from it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from platform_streams.execution.order_lifecycle import TERMINAL_STATUSES, OrderUpdate, TrackedOrder
+from platform_streams.exchanges.user_stream import OrderReport, StreamReport
+from platform_streams.execution.order_following import FillTally
+from platform_streams.execution.order_lifecycle import TERMINAL_STATUSES, InvalidOrderUpdate, OrderUpdate, TrackedOrder
 from platform_streams.execution.order_store import OrderStore, StoredOrder
 from platform_streams.execution.positions import PositionBook
+from platform_streams.execution.stream_reports import ReportError, fill_of, order_update_of
 from platform_streams.schemas import CancelRequest, Fill, OrderEvent, OrderRequest, OrderStatus, Position
 
 log = logging.getLogger(__name__)
@@ -52,28 +65,46 @@ class AccountExecutor:
         store: OrderStore,
         clock_ns: Callable[[], int] = time.time_ns,
         on_sent: Callable[[OrderRequest, int, OrderUpdate], None] | None = None,
+        outbox: deque[ExecutionEvent] | None = None,
         gate: Callable[[OrderRequest], str | None] | None = None,
     ) -> None:
         self.entry = entry
         self.store = store
         self.on_sent = on_sent  # (request, sent_ns, the exchange's answer): the latency trace's last hops
+        self.outbox = outbox
         self.gate = gate  # why a request must not be sent now (a halt), or None
         self.positions = PositionBook()
         self.open_orders: dict[str, TrackedOrder] = {}
+        self.awaiting_fills: dict[str, TrackedOrder] = {}  # finished, but their fills do not add up yet
+        self.fills = FillTally()
         self._clock_ns = clock_ns
+        self._lock = asyncio.Lock()
+
+    def followed(self) -> list[str]:
+        """Client order ids of the orders still followed: open, or finished with fills missing."""
+        return [*self.open_orders, *self.awaiting_fills]
+
+    def _made(self, events: list[ExecutionEvent]) -> list[ExecutionEvent]:
+        if self.outbox is not None:
+            self.outbox.extend(events)
+        return events
 
     # -- requests ------------------------------------------------------------------------------
     async def submit(self, requests: Sequence[OrderRequest | CancelRequest]) -> list[ExecutionEvent]:
         """Execute a batch of orders and cancels one after the other, in order (an account's orders
         are handled in order: a sell may need the buy before it filled); the events they caused."""
         events: list[ExecutionEvent] = []
-        for request in requests:
-            if request.account != self.entry.account or request.exchange != self.entry.exchange:
-                continue
-            if isinstance(request, CancelRequest):
-                events.extend(await self.cancel(request.client_order_id))
-            else:
-                events.extend(await self._execute(request))
+        async with self._lock:
+            try:
+                for request in requests:
+                    if request.account != self.entry.account or request.exchange != self.entry.exchange:
+                        continue
+                    if isinstance(request, CancelRequest):
+                        events.extend(await self._cancel(request.client_order_id))
+                    else:
+                        events.extend(await self._execute(request))
+            finally:
+                self._made(events)  # what went through before a failure is published too
         return events
 
     async def _execute(self, request: OrderRequest) -> list[ExecutionEvent]:
@@ -98,11 +129,6 @@ class AccountExecutor:
         await self.store.mark_sent(tracked.request.client_order_id, sent_ns)
         return await self._place(tracked, sent_ns)
 
-    async def _refuse(self, tracked: TrackedOrder, refusal: str) -> list[ExecutionEvent]:
-        """Recorded, never sent: the order's end is a rejection that says why."""
-        update = OrderUpdate(status=OrderStatus.REJECTED, filled_size=0, reason=refusal, receive_ts_ns=self._now())
-        return await self._follow(tracked, update)
-
     async def _place(self, tracked: TrackedOrder, sent_ns: int) -> list[ExecutionEvent]:
         request = tracked.request
         update = await self.entry.place(request)
@@ -110,87 +136,143 @@ class AccountExecutor:
             self.on_sent(request, sent_ns, update)
         return await self._follow(tracked, update)
 
+    async def _refuse(self, tracked: TrackedOrder, refusal: str) -> list[ExecutionEvent]:
+        """Recorded, never sent: the order's end is a rejection that says why."""
+        update = OrderUpdate(status=OrderStatus.REJECTED, filled_size=0, reason=refusal, receive_ts_ns=self._now())
+        return await self._follow(tracked, update)
+
     # -- reconciliation ------------------------------------------------------------------------
     async def reconcile_all(self) -> list[ExecutionEvent]:
-        """On start: positions from the account's stored fills, then every unfinished order reconciled."""
+        """On start: positions from the account's stored fills, then every unfinished order reconciled,
+        and the fills fetched of finished orders whose fills were not all kept."""
         events: list[ExecutionEvent] = []
-        for fill in await self.store.fills(self.entry.account, self.entry.exchange):
-            self.positions.apply(fill)
-        for state in self.positions.states():
-            await self.store.save_position(state.snapshot())  # a crash may have come between a fill and its position
-        for stored in await self.store.unfinished(self.entry.account, self.entry.exchange):
-            events.extend(await self._reconcile(stored))
-        return events
+        async with self._lock:
+            for fill in await self.store.fills(self.entry.account, self.entry.exchange):
+                self.positions.apply(fill)
+                self.fills.add(fill.client_order_id, fill.fill_id, fill.size)
+            for state in self.positions.states():
+                await self.store.save_position(state.snapshot())  # a crash may have come between a fill and its position
+            for stored in await self.store.unfinished(self.entry.account, self.entry.exchange):
+                events.extend(await self._reconcile(stored))
+            for stored in await self.store.short_of_fills(self.entry.account, self.entry.exchange):
+                tracked = _tracked(stored)  # over, but the process died before all its fills were kept
+                events.extend(await self._record_fills(tracked, await self.entry.fills(tracked.request, tracked.filled_size)))
+                self._settle(tracked)
+            self.fills.keep_only(self.followed())  # the account's whole history was read: keep what is followed
+            return self._made(events)
 
     async def _reconcile(self, stored: StoredOrder) -> list[ExecutionEvent]:
         tracked = _tracked(stored)
         events: list[ExecutionEvent] = [tracked.event()] if tracked.sequence else []  # published again: deduped by id
-        if tracked.terminal:  # over; but a crash may have come between its fills and its state
-            return events + (await self._new_fills(tracked) if tracked.fills_missing else [])
+        if tracked.terminal:
+            return events
         update = await self.entry.query(stored.request)
         if update is None:  # the exchange never heard of it: recorded, then the process died before sending
             return events + await self._send(tracked)
         return events + await self._follow(tracked, update)
 
     # -- following orders ----------------------------------------------------------------------
-    async def poll(self) -> list[ExecutionEvent]:
-        """Ask the exchange about every open order: new states, new fills, the positions they move."""
+    async def poll(self, client_order_ids: Iterable[str] | None = None) -> list[ExecutionEvent]:
+        """Ask the exchange (REST) about the followed orders named (all of them by default): new
+        states, new fills, the positions they move."""
         events: list[ExecutionEvent] = []
-        for tracked in list(self.open_orders.values()):
-            update = await self.entry.query(tracked.request)
-            if update is not None:
-                events.extend(await self._follow(tracked, update))
-        return events
+        async with self._lock:
+            for client_order_id in self.followed() if client_order_ids is None else list(client_order_ids):
+                tracked = self.open_orders.get(client_order_id) or self.awaiting_fills.get(client_order_id)
+                if tracked is None:
+                    continue  # over since the plan was made
+                update = await self.entry.query(tracked.request)
+                if update is not None:
+                    events.extend(await self._follow(tracked, update))
+            return self._made(events)
+
+    async def apply_stream(self, reports: Sequence[StreamReport], receive_ts_ns: int) -> list[ExecutionEvent]:
+        """The private stream's reports about this account's orders: states folded into the orders
+        they name, fills recorded (once). Reports about orders not followed here (another client's,
+        or one finished with all its fills) change nothing; one that cannot be read is logged and skipped."""
+        events: list[ExecutionEvent] = []
+        async with self._lock:
+            for report in reports:
+                tracked = self.open_orders.get(report.client_order_id) or self.awaiting_fills.get(report.client_order_id)
+                if tracked is None:
+                    continue
+                try:
+                    if isinstance(report, OrderReport):
+                        events.extend(await self._follow(tracked, order_update_of(report, tracked.request, receive_ts_ns), False))
+                    else:
+                        fill = fill_of(report, tracked.request, self.entry.account, self.entry.exchange, receive_ts_ns)
+                        events.extend(await self._record_fills(tracked, [fill]))
+                        self._settle(tracked)
+                except (ReportError, InvalidOrderUpdate) as error:
+                    log.warning("private stream report skipped", extra={"client_order_id": report.client_order_id,
+                                                                        "exchange": self.entry.exchange, "error": str(error)})  # fmt: skip
+            return self._made(events)
 
     async def cancel(self, client_order_id: str) -> list[ExecutionEvent]:
         """Withdraw an order; nothing if it is over already (or was never recorded here)."""
+        async with self._lock:
+            return self._made(await self._cancel(client_order_id))
+
+    async def cancel_where(self, covered: Callable[[OrderRequest], bool]) -> list[ExecutionEvent]:
+        """Withdraw every open order whose request ``covered`` selects (the orders a halt covers)."""
+        events: list[ExecutionEvent] = []
+        async with self._lock:
+            for client_order_id in [c for c, tracked in self.open_orders.items() if covered(tracked.request)]:
+                events.extend(await self._cancel(client_order_id))
+            return self._made(events)
+
+    async def _cancel(self, client_order_id: str) -> list[ExecutionEvent]:
         tracked = self.open_orders.get(client_order_id)
         if tracked is None:
             stored = await self.store.get(client_order_id)
             if stored is None or stored.status in TERMINAL_STATUSES:
                 return []
             tracked = _tracked(stored)
-        if tracked.terminal:
-            return []
         update = await self.entry.cancel(tracked.request)
         return [] if update is None else await self._follow(tracked, update)
 
-    async def cancel_where(self, covered: Callable[[OrderRequest], bool]) -> list[ExecutionEvent]:
-        """Withdraw every open order whose request ``covered`` selects (the orders a halt covers)."""
-        events: list[ExecutionEvent] = []
-        for client_order_id in [c for c, t in self.open_orders.items() if not t.terminal and covered(t.request)]:
-            events.extend(await self.cancel(client_order_id))
-        return events
-
-    async def _follow(self, tracked: TrackedOrder, update: OrderUpdate) -> list[ExecutionEvent]:
-        """Fold an exchange report into the order. Its fills are kept before its new state: a crash
-        in between leaves the stored state behind the fills, and the next look at the order (a poll,
-        a reconciliation) fetches whatever fills are still missing."""
+    async def _follow(self, tracked: TrackedOrder, update: OrderUpdate, fetch_fills: bool = True) -> list[ExecutionEvent]:
+        """Fold one report in. A REST answer also fetches the fills it implies that are not in yet;
+        a stream report leaves them to the stream's own trade reports (REST catches up if those
+        never come: the order stays followed until its fills add up)."""
         events: list[ExecutionEvent] = []
         event = tracked.apply(update)
-        if tracked.fills_missing:
-            events.extend(await self._new_fills(tracked))
         if event is not None:
             await self.store.apply(event)
-            events.insert(0, event)
-        if tracked.terminal and not tracked.fills_missing:
-            self.open_orders.pop(tracked.request.client_order_id, None)
-        else:  # still open, or over with fills the exchange has not listed yet: looked at again
-            self.open_orders[tracked.request.client_order_id] = tracked
+            events.append(event)
+        if fetch_fills and self.fills.owed(tracked.request.client_order_id, tracked.filled_size):
+            events.extend(await self._record_fills(tracked, await self.entry.fills(tracked.request, tracked.filled_size)))
+        self._settle(tracked)
         return events
 
-    async def _new_fills(self, tracked: TrackedOrder) -> list[ExecutionEvent]:
+    async def _record_fills(self, tracked: TrackedOrder, fills: list[Fill]) -> list[ExecutionEvent]:
         events: list[ExecutionEvent] = []
-        fills = await self.entry.fills(tracked.request, tracked.filled_size)
         for fill in fills:
-            if await self.store.record_fill(fill):
+            if self.fills.counted(tracked.request.client_order_id, fill.fill_id):
+                continue  # counted already: heard from the other road
+            recorded = await self.store.record_fill(fill)
+            # counted once stored: with the database away it stays owed, and is asked for again
+            self.fills.add(tracked.request.client_order_id, fill.fill_id, fill.size)
+            if recorded:
                 events.append(fill)
                 position = self.positions.apply(fill)
                 if position is not None:
                     await self.store.save_position(position)
                     events.append(position)
-        tracked.fills_size = max(tracked.fills_size, sum(f.size for f in fills))
         return events
+
+    def _settle(self, tracked: TrackedOrder) -> None:
+        """Where the order is followed now: open, finished with fills missing, or not at all."""
+        client_order_id = tracked.request.client_order_id
+        if not tracked.terminal:
+            self.open_orders[client_order_id] = tracked
+            return
+        self.open_orders.pop(client_order_id, None)
+        if self.fills.owed(client_order_id, tracked.filled_size):
+            self.awaiting_fills[client_order_id] = tracked
+        else:
+            self.awaiting_fills.pop(client_order_id, None)
+            self.fills.forget(client_order_id)
 
     def _now(self) -> int:
         return self._clock_ns()
@@ -200,5 +282,4 @@ def _tracked(stored: StoredOrder) -> TrackedOrder:
     tracked = TrackedOrder(stored.request)
     tracked.status, tracked.filled_size = stored.status, stored.filled_size
     tracked.exchange_order_id, tracked.sequence = stored.exchange_order_id, stored.last_sequence
-    tracked.fills_size = stored.fills_size
     return tracked

@@ -57,7 +57,7 @@ class OrderUpdate(msgspec.Struct, frozen=True, kw_only=True):
 class TrackedOrder:
     """One order as execution knows it: its request and the latest state the exchange reported."""
 
-    __slots__ = ("request", "status", "filled_size", "exchange_order_id", "reason", "sequence", "fills_size")
+    __slots__ = ("request", "status", "filled_size", "exchange_order_id", "reason", "sequence")
 
     def __init__(self, request: OrderRequest) -> None:
         self.request = request
@@ -66,7 +66,6 @@ class TrackedOrder:
         self.exchange_order_id = ""
         self.reason = ""
         self.sequence = 0
-        self.fills_size = 0  # how much of the filled size the fills kept so far account for
 
     @property
     def terminal(self) -> bool:
@@ -76,11 +75,6 @@ class TrackedOrder:
     def open(self) -> bool:
         """Resting at the exchange, or maybe (sent and not yet answered): it counts against open-order limits."""
         return not self.terminal
-
-    @property
-    def fills_missing(self) -> bool:
-        """Whether the exchange reported more filled than the fills kept so far add up to."""
-        return self.filled_size > self.fills_size
 
     @property
     def remaining_size(self) -> int:

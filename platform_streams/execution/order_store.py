@@ -42,7 +42,6 @@ class StoredOrder(msgspec.Struct, frozen=True, kw_only=True):
     exchange_order_id: str
     last_sequence: int
     sent_ts_ns: int | None
-    fills_size: int = 0  # what the stored fills add up to (at the order's size scale)
 
 
 _INSERT_ORDER = """
@@ -90,8 +89,7 @@ _SELECT_ORDERS = """
 SELECT client_order_id, account, exchange, symbol, side, order_type, time_in_force, price::text AS price,
        size::text AS size, price_scale, size_scale, strategy, intent_id, created_ts_ns, market_receive_ts_ns,
        hops::text AS hops, status, filled_size::text AS filled_size, coalesce(exchange_order_id, '') AS exchange_order_id,
-       last_sequence, sent_ts_ns, deployment,
-       (SELECT coalesce(sum(f.size), 0)::text FROM fills f WHERE f.client_order_id = orders.client_order_id) AS fills_size
+       last_sequence, sent_ts_ns, deployment
 FROM orders
 """
 
@@ -179,6 +177,18 @@ class OrderStore:
             arguments.append(exchange)
         return [_stored(row) for row in await self._pool.fetch(query + " ORDER BY created_ts_ns, client_order_id", *arguments)]
 
+    async def short_of_fills(self, account: str, exchange: str) -> list[StoredOrder]:
+        """The account's finished orders whose stored fills fall short of their filled size (a process
+        that died between an order's new state and its fills): a restarted executor fetches the rest."""
+        query = _SELECT_ORDERS + _SHORT_OF_FILLS
+        return [_stored(row) for row in await self._pool.fetch(query, account, exchange, list(_UNFINISHED))]
+
+
+_SHORT_OF_FILLS = """
+WHERE account = $1 AND exchange = $2 AND status <> ALL($3::text[]) AND filled_size >
+      coalesce((SELECT sum(f.size) FROM fills f WHERE f.client_order_id = orders.client_order_id), 0)
+ORDER BY created_ts_ns, client_order_id
+"""
 
 _SELECT_FILLS = """
 SELECT fill_id, client_order_id, exchange_order_id, account, exchange, symbol, side, price::text AS price,
@@ -220,5 +230,4 @@ def _stored(row: asyncpg.Record) -> StoredOrder:
         exchange_order_id=row["exchange_order_id"],
         last_sequence=row["last_sequence"],
         sent_ts_ns=row["sent_ts_ns"],
-        fills_size=parse_at_scale(row["fills_size"], size_scale),
     )

@@ -100,6 +100,10 @@ def test_a_venue_without_order_entry_or_missing_keys_is_a_clear_error(monkeypatc
     monkeypatch.setenv("TRADEPLAT_MAIN_1_API_KEY", "k")
     monkeypatch.setenv("TRADEPLAT_MAIN_1_API_SECRET", "s")
     assert ExecutionSettings(name="x", account="main-1", exchange="binance").credentials() == {"apiKey": "k", "secret": "s"}
+    # the private stream: on the simulator's host unless told otherwise (never the real venue's from a test)
+    assert ExecutionSettings(name="x", account="a", exchange="okx", rest_url="http://127.0.0.1:5").ws_url == "ws://127.0.0.1:5"
+    with pytest.raises(ConfigError, match="stream_quiet_s: must be positive"):
+        ExecutionSettings(name="x", account="a", exchange="okx", stream_quiet_s=0)
 
 
 def test_paper_mode_fills_against_the_market_data_it_reads(kafka_bootstrap: str, topic_factory, database_url: str) -> None:

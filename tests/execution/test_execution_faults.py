@@ -125,6 +125,7 @@ def test_a_429_storm_delays_orders_loses_none_and_never_earns_a_418(
             exchange="binance", rest_url=sim.urls["binance"].rest, simulator_keys=True, database_url=database_url,
             batch_max=100, topics=ExecutionTopics(**{k: topic_factory(k) for k in ("order_events", "fills", "positions")}),
             budget_limits={"rest": LimitOverride(60_000, window_s=60), "orders": LimitOverride(10_000, window_s=10)},
+            private_stream=False,  # REST alone: the in-process simulator's stream pushes would slow the orders under the budget
         )  # fmt: skip
         producer = Producer(producer_settings(kafka_bootstrap, ProducerProfile.LATENCY))
         for request in orders:

@@ -131,19 +131,23 @@ def test_a_crash_between_an_order_s_fills_and_its_state_loses_no_fill_and_counts
 
         restarted = AccountExecutor(entry(), store)
         try:
-            events = await restarted.reconcile_all()  # the order still pending: asked, found filled
+            # the first order still pending: asked, found filled, its fills kept before the crash not
+            # counted again; the second over, its fills fetched because the stored ones fall short
+            events = await restarted.reconcile_all()
             assert [(e.client_order_id, e.status) for e in events if isinstance(e, OrderEvent)] == [
                 ("crash-fills", OrderStatus.FILLED)
             ]
-            assert not [e for e in events if isinstance(e, Fill)]  # kept before the crash: not again
-            replayed = await restarted.submit([state_first])  # over, but its fills were never kept
-            assert sum(e.size for e in replayed if isinstance(e, Fill)) == size
+            assert {e.client_order_id for e in events if isinstance(e, Fill)} == {"crash-state"}
+            assert sum(e.size for e in events if isinstance(e, Fill)) == size
+            replayed = await restarted.submit([state_first, fills_first])  # replays: nothing new
+            assert not [e for e in replayed if isinstance(e, Fill)]
             for name in ("crash-fills", "crash-state"):
                 stored = await store.get(name)
-                assert stored is not None and (stored.status, stored.fills_size) == (OrderStatus.FILLED, size)
+                assert stored is not None and stored.status is OrderStatus.FILLED
+            assert await store.short_of_fills("sim", "binance") == []
             position = restarted.positions.get("sim", "binance", symbol)
             assert position is not None and position.snapshot().size == 2 * size  # each fill counted once
-            assert restarted.open_orders == {}
+            assert restarted.open_orders == {} and restarted.followed() == []
         finally:
             await restarted.entry.close()  # type: ignore[attr-defined]
             await store.close()
