@@ -14,6 +14,11 @@ previous owner's requests were acknowledged before it committed, so they are all
 
 Kill switch. A ``ctl.risk`` record is applied between batches: once it is read, no order leaves
 after the batch in flight.
+
+Fencing (hot deploy). ``ctl.strategy`` is read whole too: once a deployment's record of epoch E is
+read, its intents of older epochs are refused (rule ``fenced``), and an intent of a newer epoch waits
+for the side inputs like an unknown instrument. An account's intents are decided in order by one
+replica, so its orders go out as all of version N's, then all of N+1's, never interleaved.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from platform_streams.risk.budgets import AccountAllocationSettings, deployment_budgets
 from platform_streams.risk.decision import RiskEngine, UnknownInstrument
+from platform_streams.risk.fencing import EpochNotYetKnown
 from platform_streams.risk.kill_switch import KillSwitchError
 from platform_streams.risk.limits import RiskLimits, RiskLimitsSettings
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
@@ -45,6 +51,7 @@ from platform_streams.schemas import (
     OrderRequest,
     RiskControl,
     RiskRejection,
+    StrategyDeploymentControl,
     StrategyIntent,
     TypedDecoder,
 )
@@ -57,6 +64,7 @@ from platform_streams.topics import (
     ORDER_REQUEST_TOPIC,
     RISK_CONTROL_TOPIC,
     RISK_REJECTION_TOPIC,
+    STRATEGY_CONTROL_TOPIC,
 )
 
 log = logging.getLogger(__name__)
@@ -74,6 +82,7 @@ class RiskTopics(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     order_requests: str = ORDER_REQUEST_TOPIC
     rejections: str = RISK_REJECTION_TOPIC
     controls: str = RISK_CONTROL_TOPIC
+    deployments: str = STRATEGY_CONTROL_TOPIC
     instruments: str = INSTRUMENT_TOPIC
     fills: str = FILL_TOPIC
     order_events: str = ORDER_EVENT_TOPIC
@@ -110,6 +119,7 @@ class RiskDaemon(StreamDaemon):
         self._appliers = {
             topics.instruments: self._apply_instruments,
             topics.controls: self._apply_controls,
+            topics.deployments: self._each(engine.epochs.apply),
             topics.fills: self._each(engine.exposure.apply_fill),
             topics.order_events: self._each(engine.exposure.apply_order_event),
             topics.order_requests: self._each(self._apply_request),
@@ -137,6 +147,7 @@ class RiskDaemon(StreamDaemon):
         return [
             SideInput(topics.instruments, TypedDecoder(Instrument).decode),
             SideInput(topics.controls, TypedDecoder(RiskControl).decode),
+            SideInput(topics.deployments, TypedDecoder(StrategyDeploymentControl).decode),
             SideInput(topics.fills, TypedDecoder(Fill).decode),
             SideInput(topics.order_events, TypedDecoder(OrderEvent).decode),
             SideInput(topics.order_requests, TypedDecoder(OrderRequest, CancelRequest).decode),
@@ -202,11 +213,11 @@ class RiskDaemon(StreamDaemon):
                 outputs.append(self.dead_letter(message, error))
                 continue
             started = time.perf_counter()
-            for cancel in self.engine.withdrawals(intent, time.time_ns()):
-                outputs.append(Output.event(topics.order_requests, cancel))
             try:
+                for cancel in self.engine.withdrawals(intent, time.time_ns()):
+                    outputs.append(Output.event(topics.order_requests, cancel))
                 decision = decide(intent, received_ns, time.time_ns())
-            except UnknownInstrument as error:
+            except (UnknownInstrument, EpochNotYetKnown) as error:
                 letter = self.hold_for_side_inputs(message, error)
                 if letter is not None:
                     outputs.append(letter)
