@@ -101,7 +101,7 @@ class StrategyHostDaemon(StreamDaemon):
         self._next_offsets: dict[Partition, int] = {}
         self._rewind: dict[Partition, int] = {}
         self._restoring = True
-        self._latest: dict[str, StrategySnapshot] = {}  # each deployment's latest snapshot read back
+        self.latest_snapshots: dict[str, StrategySnapshot] = {}  # each deployment's latest snapshot read back
         self._catching_up: list[HostedDeployment] = []
         self._next_snapshot = time.monotonic() + settings.snapshot_interval_s
         registry = self.metrics.registry
@@ -146,7 +146,7 @@ class StrategyHostDaemon(StreamDaemon):
         if topic == self.settings.state_topic:
             for snapshot in records:
                 if snapshot is not None:
-                    self._latest[snapshot.deployment] = snapshot
+                    self.latest_snapshots[snapshot.deployment] = snapshot
                     if self._restoring:  # later records are this host's own snapshots coming back
                         self._restore(snapshot)
             return
@@ -219,7 +219,7 @@ class StrategyHostDaemon(StreamDaemon):
 
     def _take_over(self, deployment: HostedDeployment) -> None:
         """Start ``deployment`` from its latest snapshot (another host's, or an older run's) and catch up."""
-        snapshot = self._latest.get(deployment.id)
+        snapshot = self.latest_snapshots.get(deployment.id)
         if self._restoring:  # before the first batch: partitions start at the snapshot (``_on_assign``)
             if snapshot is not None:
                 self._restore(snapshot)
