@@ -116,7 +116,7 @@ class StrategyHostDaemon(StreamDaemon):
         )
         self._handovers = Counter(
             "platform_strategy_host_control_actions_total",
-            "ctl.strategy records applied, by action (start, replace, stop)",
+            "Hand-over steps: ctl.strategy records applied (start, replace, stop) and catch-ups begun (catch_up)",
             ("daemon", "action"),
             registry=registry,
         )
@@ -209,11 +209,13 @@ class StrategyHostDaemon(StreamDaemon):
             return
         self.refused.pop(control.deployment, None)
         self.fanout.activate_ready(self.reference)
-        if was_running:
-            assert (
-                current is not None
-            )  # replaced here while running: the new version takes its state at the very offsets it had read
-            self.fanout.restore(snapshot_of(current, self._next_offsets, time.time_ns()))
+        if current is not None and was_running:
+            # replaced here while running: the new version takes its state at the very offsets it had read
+            try:
+                self.fanout.restore(snapshot_of(current, self._next_offsets, time.time_ns()))
+            except DeploymentRefused as refused:  # e.g. the new version cannot read the old one's state version
+                self.fanout.stop(deployment, refused)
+                self.record_error("deployment restore", refused)
         else:
             self._take_over(deployment)
 
@@ -244,6 +246,7 @@ class StrategyHostDaemon(StreamDaemon):
         deployment.catching_up = {p: target[p] for p in rewound}
         if deployment.catching_up:
             self._catching_up.append(deployment)
+            self._handovers.labels(self.settings.name, "catch_up").inc()
             log.info(
                 "strategy deployment catching up",
                 extra={"deployment": deployment.id, "epoch": deployment.epoch, "partitions": len(rewound)},

@@ -176,7 +176,15 @@ def test_hot_deploy_under_load_keeps_exactly_one_live_version(
     with DaemonThread(execution), DaemonThread(risk), DaemonThread(hosts[0]), DaemonThread(hosts[1]):
         with TopsOfBook(kafka_bootstrap, topics["bbo"], [(btc, btc_bid, btc_size), (other, other_bid, other_size)]):
             wait_until(lambda: len(orders_of(quoter_tag)) >= 12, 120, "version 1.0.0's orders at the simulator", interval_s=0.2)
-            wait_until(lambda: hosts[1].latest_snapshots.get("quoter") is not None, 30, "host B to read a snapshot of 1.0.0")
+
+            def host_b_is_past_a_snapshot() -> bool:  # so 1.1.0 has input to replay: the catch-up is exercised
+                snapshot = hosts[1].latest_snapshots.get("quoter")
+                read = dict(hosts[1]._next_offsets)
+                return snapshot is not None and any(
+                    read.get((o.topic, o.partition), 0) > o.offset for o in snapshot.input_offsets
+                )
+
+            wait_until(host_b_is_past_a_snapshot, 30, "host B to read a snapshot of 1.0.0 and the input after it")
             deployed_ns = time.time_ns()
             produce_events(kafka_bootstrap, topics["control"], [control_record(quoter(V2, "quoter", btc, btc_size), "host-b", 2, True, "test", 2)])  # fmt: skip
             wait_until(
@@ -187,6 +195,11 @@ def test_hot_deploy_under_load_keeps_exactly_one_live_version(
             wait_until(lambda: len(orders_of(other_tag)) > other_before + 4, 60, "the other deployment's orders to go on")
         published = record_count(kafka_bootstrap, topics["intent"])
         intents = read_until(kafka_bootstrap, topics["intent"], lambda got: len(got) >= published, 60)
+
+    catch_ups = hosts[1].metrics.registry.get_sample_value(
+        "platform_strategy_host_control_actions_total", {"daemon": "host-b", "action": "catch_up"}
+    )
+    assert catch_ups == 1  # 1.1.0 replayed from 1.0.0's snapshot before its intents went out
 
     # the simulator's order log: each order of the deployment names one version, 1.0.0's all before 1.1.0's
     quoter_orders = orders_of(quoter_tag)
