@@ -54,6 +54,7 @@ INTENT_TOPIC = "strat.intent"
 STRATEGY_STATE_TOPIC = "strat.state"
 RISK_REJECTION_TOPIC = "risk.rejection"
 RISK_CONTROL_TOPIC = "ctl.risk"
+STRATEGY_CONTROL_TOPIC = "ctl.strategy"
 ORDER_REQUEST_TOPIC = "exec.order_request"
 ORDER_EVENT_TOPIC = "exec.order_event"
 FILL_TOPIC = "exec.fill"
@@ -86,6 +87,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(INTENT_TOPIC, "account", events.StrategyIntent.__name__, _L),
     TopicSpec(STRATEGY_STATE_TOPIC, "deployment", events.StrategySnapshot.__name__, _L, compacted=True),
     TopicSpec(RISK_REJECTION_TOPIC, "account", events.RiskRejection.__name__, _L, retention_ms=30 * DAY_MS),
+    TopicSpec(STRATEGY_CONTROL_TOPIC, "deployment", events.StrategyDeploymentControl.__name__, _L, compacted=True, partitions=1),
     TopicSpec(RISK_CONTROL_TOPIC, "scope", events.RiskControl.__name__, _L, compacted=True, partitions=1),
     TopicSpec(ORDER_REQUEST_TOPIC, "account", events.OrderRequest.__name__, _L, retention_ms=30 * DAY_MS),
     TopicSpec(ORDER_EVENT_TOPIC, "account", events.OrderEvent.__name__, _L, retention_ms=30 * DAY_MS),

@@ -10,6 +10,7 @@ tradeplat migrate                    apply database migrations
 tradeplat simulate [--exchanges ...] run the exchange simulator in the foreground
 tradeplat replay --exchange NAME     replay the raw archive into md.raw
 tradeplat kill-switch SCOPE          halt new orders for a scope (--release lifts it)
+tradeplat strategy deploy|stop|list  strategy deployments at run time, hot deploy (ctl.strategy)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from platform_streams.cli import (
     commands_risk,
     commands_simulator,
     commands_stack,
+    commands_strategy,
 )
 from platform_streams.settings import ConfigError
 
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_simulator.register(sub)
     commands_replay.register(sub)
     commands_risk.register(sub)
+    commands_strategy.register(sub)
     return parser
 
 

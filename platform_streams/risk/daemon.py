@@ -14,6 +14,11 @@ previous owner's requests were acknowledged before it committed, so they are all
 
 Kill switch. A ``ctl.risk`` record is applied between batches: once it is read, no order leaves
 after the batch in flight.
+
+Fencing (hot deploy). ``ctl.strategy`` is read whole too: once a deployment's record of epoch E is
+read, its intents of older epochs are refused (rule ``fenced``), and an intent of a newer epoch waits
+for the side inputs like an unknown instrument. An account's intents are decided in order by one
+replica, so its orders go out as all of version N's, then all of N+1's, never interleaved.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from confluent_kafka import Message
 
 from platform_streams.risk.budgets import AccountAllocationSettings, deployment_budgets
 from platform_streams.risk.decision import UnknownInstrument
+from platform_streams.risk.fencing import EpochNotYetKnown
 from platform_streams.risk.limits import RiskLimits, RiskLimitsSettings
 from platform_streams.risk.risk_stage import RiskStage, RiskTopics
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
@@ -101,7 +107,7 @@ class RiskDaemon(StreamDaemon):
                 continue
             try:
                 decide(intent, received_ns, outputs)
-            except UnknownInstrument as error:
+            except (UnknownInstrument, EpochNotYetKnown) as error:
                 letter = self.hold_for_side_inputs(message, error)
                 if letter is not None:
                     outputs.append(letter)

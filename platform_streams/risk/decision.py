@@ -9,6 +9,7 @@ from fractions import Fraction
 
 from platform_streams.risk.client_order_id import client_order_id, deployment_tag
 from platform_streams.risk.exposure import ExposureView, utc_day
+from platform_streams.risk.fencing import FENCED_RULE, DeploymentEpochs
 from platform_streams.risk.kill_switch import KillSwitches
 from platform_streams.risk.limits import OrderLimits, RiskLimits
 from platform_streams.risk.rules import (
@@ -40,6 +41,7 @@ class RiskEngine:
         self.budgets = budgets or {}
         self.exposure = ExposureView()
         self.kill_switches = KillSwitches()
+        self.epochs = DeploymentEpochs()
         self.instruments: dict[str, Instrument] = {}
         self._order_limits: dict[tuple[str, str, str, str], OrderLimits] = {}
         self._tags: dict[str, str] = {}
@@ -60,8 +62,10 @@ class RiskEngine:
         if intent.kind is IntentKind.TARGET:
             return []
         deployment = intent.deployment or intent.strategy
+        if self.epochs.refusal(intent, deployment) is not None:
+            return []  # a fenced version withdraws nothing: the quotes may be its successor's by now
         tag, key = self._tag(deployment), f"{intent.exchange}:{intent.symbol}"
-        keep = client_order_id(deployment, intent.intent_id) if intent.kind is IntentKind.QUOTE else ""
+        keep = client_order_id(deployment, intent.intent_id, intent.epoch) if intent.kind is IntentKind.QUOTE else ""
         sides = (Side.BUY, Side.SELL) if intent.side is Side.UNKNOWN else (intent.side,)
         withdrawn = [
             order_id for order_id, order in self.exposure.open_orders.items()
@@ -79,11 +83,15 @@ class RiskEngine:
 
     def decide(self, intent: StrategyIntent, received_ns: int, now_ns: int) -> Decision:
         """The order request for ``intent``, its rejection, or None (nothing to do: the target is
-        reached, a cancel, or an intent whose order was already placed and finished)."""
+        reached, a cancel, or an intent whose order was already placed and finished). Raises
+        :class:`~platform_streams.risk.fencing.EpochNotYetKnown` for an epoch newer than risk has read."""
+        deployment = intent.deployment or intent.strategy
+        fenced = self.epochs.refusal(intent, deployment)
+        if fenced is not None:
+            return self._rejection(intent, deployment, Breach(FENCED_RULE, fenced), now_ns)
         if intent.kind is IntentKind.CANCEL:
             return None  # withdrawing quotes adds no risk: its cancels come from withdrawals()
-        deployment = intent.deployment or intent.strategy
-        order_id = client_order_id(deployment, intent.intent_id)
+        order_id = client_order_id(deployment, intent.intent_id, intent.epoch)
         known = self.exposure.open_orders.get(order_id)
         if known is not None and known.request is not None:
             return known.request  # a replayed intent: the very same request, deduplicated downstream

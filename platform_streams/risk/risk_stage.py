@@ -28,6 +28,7 @@ from platform_streams.schemas import (
     OrderRequest,
     RiskControl,
     RiskRejection,
+    StrategyDeploymentControl,
     StrategyIntent,
     TypedDecoder,
 )
@@ -39,6 +40,7 @@ from platform_streams.topics import (
     ORDER_REQUEST_TOPIC,
     RISK_CONTROL_TOPIC,
     RISK_REJECTION_TOPIC,
+    STRATEGY_CONTROL_TOPIC,
 )
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ class RiskTopics(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     order_requests: str = ORDER_REQUEST_TOPIC
     rejections: str = RISK_REJECTION_TOPIC
     controls: str = RISK_CONTROL_TOPIC
+    deployments: str = STRATEGY_CONTROL_TOPIC
     instruments: str = INSTRUMENT_TOPIC
     fills: str = FILL_TOPIC
     order_events: str = ORDER_EVENT_TOPIC
@@ -60,8 +63,8 @@ class RiskTopics(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
 
 class RiskStage:
     """Decides intents into order requests, cancels and rejections, against the exposure view its
-    side inputs keep (fills, order events, risk's own requests read back, kill switches,
-    instruments, top of book)."""
+    side inputs keep (fills, order events, risk's own requests read back, kill switches, the
+    deployments' epochs, instruments, top of book)."""
 
     def __init__(
         self,
@@ -77,6 +80,7 @@ class RiskStage:
         self._appliers: dict[str, Callable[[list[Any]], None]] = {
             topics.instruments: self._apply_instruments,
             topics.controls: self._apply_controls,
+            topics.deployments: _each(engine.epochs.apply),
             topics.fills: _each(engine.exposure.apply_fill),
             topics.order_events: _each(engine.exposure.apply_order_event),
             topics.order_requests: _each(self._apply_request),
@@ -102,6 +106,7 @@ class RiskStage:
         return [
             SideInput(topics.instruments, TypedDecoder(Instrument).decode),
             SideInput(topics.controls, TypedDecoder(RiskControl).decode),
+            SideInput(topics.deployments, TypedDecoder(StrategyDeploymentControl).decode),
             SideInput(topics.fills, TypedDecoder(Fill).decode),
             SideInput(topics.order_events, TypedDecoder(OrderEvent).decode),
             SideInput(topics.order_requests, TypedDecoder(OrderRequest, CancelRequest).decode),
@@ -143,7 +148,8 @@ class RiskStage:
         """Append what ``intent`` becomes to ``outputs``: the cancels it asks for, then its order
         request or rejection (nothing when there is nothing to do). Raises
         :class:`~platform_streams.risk.decision.UnknownInstrument` before deciding anything
-        beyond the cancels if the instrument is not known yet."""
+        beyond the cancels if the instrument is not known yet, and
+        :class:`~platform_streams.risk.fencing.EpochNotYetKnown` for an epoch newer than read."""
         topics = self.topics
         started = time.perf_counter()
         for cancel in self.engine.withdrawals(intent, time.time_ns()):

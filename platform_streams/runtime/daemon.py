@@ -322,6 +322,24 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
             log.error("outputs still undelivered at drain; their inputs stay uncommitted", extra={"undelivered": remaining})
         self._commit(asynchronous=False)
 
+    def rewind(self, offsets: Mapping[TopicPartitionKey, int]) -> list[TopicPartitionKey]:
+        """Read these input partitions again from these offsets (between batches only, e.g. from
+        ``on_side_input``: a stage replaying input for state it rebuilds). Partitions not assigned
+        here are skipped; returns the ones rewound. Commits may go back with them: at-least-once."""
+        if self._consumer is None:
+            return []
+        rewound: list[TopicPartitionKey] = []
+        for (topic, partition), offset in offsets.items():
+            if (topic, partition) not in self._assigned:
+                continue
+            try:
+                self._consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as exc:
+                log.warning("rewind failed", extra={"partition": f"{topic}[{partition}]@{offset}", "error": str(exc)})
+                continue
+            rewound.append((topic, partition))
+        return rewound
+
     # -- rebalances ---------------------------------------------------------------------------
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._assigned.update((tp.topic, tp.partition) for tp in partitions)

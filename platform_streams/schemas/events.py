@@ -281,7 +281,8 @@ class StrategyIntent(_Event, frozen=True, tag="intent.2"):
     (deployment and the id of the market event that caused it), so a replay repeats it.
     ``deployment``, ``account`` and ``mode`` (``paper`` | ``live``) name who trades where.
     intent.2 (the draft intent.1 was never produced): ``kind``, ``quote_size``, ``deployment``,
-    ``account`` and ``mode`` appended."""
+    ``account`` and ``mode`` appended; then ``epoch``, the deployment's fencing epoch (0: a
+    deployment no ``ctl.strategy`` record governs), which risk checks against the current one."""
 
     intent_id: str
     strategy: str
@@ -302,6 +303,7 @@ class StrategyIntent(_Event, frozen=True, tag="intent.2"):
     deployment: str = ""
     account: str = ""
     mode: str = "paper"
+    epoch: int = 0
 
     @property
     def key(self) -> str:
@@ -344,6 +346,30 @@ class StrategySnapshot(_Event, frozen=True, tag="strategy_snapshot.1"):
     @property
     def event_id(self) -> str:
         return f"strategy_snapshot:{self.deployment}:{self.ts_ns}"
+
+
+class StrategyDeploymentControl(_Event, frozen=True, tag="strategy_deployment.1"):
+    """The desired state of one strategy deployment at run time (``ctl.strategy``, compacted, keyed
+    by deployment): the ``host`` that runs it, its ``spec`` (a ``StrategyDeploymentSpec`` as JSON)
+    and ``running`` (False: stopped). ``epoch`` grows by one with every record of the deployment:
+    the host stamps it on the deployment's intents and risk lets through only the current epoch's,
+    so an older version still running somewhere can never send an order (fencing)."""
+
+    deployment: str
+    epoch: int
+    host: str
+    running: bool
+    spec: bytes
+    operator: str
+    ts_ns: int
+
+    @property
+    def key(self) -> str:
+        return self.deployment
+
+    @property
+    def event_id(self) -> str:
+        return f"strategy_deployment:{self.deployment}:{self.epoch}"
 
 
 class OrderRequest(_Event, frozen=True, tag="order_request.1"):
@@ -612,6 +638,7 @@ CanonicalEvent = (
     | IndicatorValue
     | StrategyIntent
     | StrategySnapshot
+    | StrategyDeploymentControl
     | OrderRequest
     | CancelRequest
     | RiskRejection

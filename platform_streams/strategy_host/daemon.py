@@ -9,6 +9,15 @@ deployments, starts its partitions at the snapshots' offsets, and skips for each
 records its state already includes: a restart neither loses an event nor applies one twice.
 Reference data (``ref.instrument``) is the other side input; a deployment waits until all its
 instruments are known.
+
+Deployments at run time (hot deploy): ``ctl.strategy`` is a third side input. A record naming this
+host starts its deployment, or replaces the version running here by the record's (N+1 takes N's
+state in memory, at the same offsets: no gap); one naming another host, or a stopped one, stops it
+here (fenced: no more events, no more snapshots). A deployment started here from another host's
+state restores the deployment's latest ``strat.state`` snapshot and catches up: the host reads its
+inputs again from the snapshot's offsets (the other deployments skip what they have seen), and the
+new version's intents are withheld until it has read as far as the host had. Its intents carry the
+record's epoch; risk lets through only the current epoch's (``platform_streams/risk/fencing.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from platform_streams.schemas import (
     Hop,
     IndicatorValue,
     Instrument,
+    StrategyDeploymentControl,
     StrategyIntent,
     StrategySnapshot,
     Trade,
@@ -39,6 +49,7 @@ from platform_streams.schemas import (
     decode,
 )
 from platform_streams.schemas.hop_trace import upstream_hops
+from platform_streams.strategy_host.deployment_control import BadControlRecord, ControlAction, plan, spec_of
 from platform_streams.strategy_host.fanout import Decisions, DeploymentFanout, RoutedEvent
 from platform_streams.strategy_host.hosted_deployment import (
     DeploymentRefused,
@@ -57,6 +68,7 @@ from platform_streams.topics import (
     INDICATOR_TOPIC,
     INSTRUMENT_TOPIC,
     INTENT_TOPIC,
+    STRATEGY_CONTROL_TOPIC,
     STRATEGY_STATE_TOPIC,
     TRADE_TOPIC,
 )
@@ -75,6 +87,7 @@ class StrategyHostSettings(DaemonSettings, kw_only=True):
     output: str = INTENT_TOPIC
     state_topic: str = STRATEGY_STATE_TOPIC
     instrument_topic: str = INSTRUMENT_TOPIC
+    control_topic: str = STRATEGY_CONTROL_TOPIC
     snapshot_interval_s: float = 10.0
 
 
@@ -91,6 +104,8 @@ class StrategyHostDaemon(StreamDaemon):
         self._next_offsets: dict[Partition, int] = {}
         self._rewind: dict[Partition, int] = {}
         self._restoring = True
+        self.latest_snapshots: dict[str, StrategySnapshot] = {}  # each deployment's latest snapshot read back
+        self._catching_up: list[HostedDeployment] = []
         self._next_snapshot = time.monotonic() + settings.snapshot_interval_s
         registry = self.metrics.registry
         self._intents = Counter(
@@ -100,6 +115,12 @@ class StrategyHostDaemon(StreamDaemon):
             "platform_strategy_host_deployment_failures_total",
             "Deployments stopped because their strategy raised",
             ("daemon", "deployment"),
+            registry=registry,
+        )
+        self._handovers = Counter(
+            "platform_strategy_host_control_actions_total",
+            "Hand-over steps: ctl.strategy records applied (start, replace, stop) and catch-ups begun (catch_up)",
+            ("daemon", "action"),
             registry=registry,
         )
         self._intent_counters: dict[str, Any] = {}  # the labelled child per deployment, looked up once
@@ -121,14 +142,22 @@ class StrategyHostDaemon(StreamDaemon):
         return [
             SideInput(self.settings.instrument_topic, TypedDecoder(Instrument).decode),
             SideInput(self.settings.state_topic, TypedDecoder(StrategySnapshot).decode),
+            SideInput(self.settings.control_topic, TypedDecoder(StrategyDeploymentControl).decode),
         ]
 
     def on_side_input(self, topic: str, records: list[Any]) -> None:
         if topic == self.settings.state_topic:
-            if self._restoring:  # later records are this host's own snapshots coming back
-                for snapshot in records:
-                    if snapshot is not None:
+            for snapshot in records:
+                if snapshot is not None:
+                    self.latest_snapshots[snapshot.deployment] = snapshot
+                    if self._restoring:  # later records are this host's own snapshots coming back
                         self._restore(snapshot)
+            return
+        if topic == self.settings.control_topic:
+            for control in records:
+                if control is not None:
+                    self._apply_control(control)
+            self._count_states()
             return
         for instrument in records:
             if instrument is not None:
@@ -151,6 +180,80 @@ class StrategyHostDaemon(StreamDaemon):
             known = self._rewind.get((topic, partition))
             self._rewind[(topic, partition)] = offset if known is None else min(known, offset)
         log.info("strategy deployment restored", extra={"deployment": deployment.id, "snapshot_ts_ns": snapshot.ts_ns})
+
+    # -- deployments at run time: ctl.strategy ----------------------------------------------------
+    def _apply_control(self, control: StrategyDeploymentControl) -> None:
+        current = self.fanout.deployments.get(control.deployment)
+        action = plan(self.settings.name, None if current is None else current.epoch, control)
+        if action is ControlAction.NONE:
+            return
+        self._handovers.labels(self.settings.name, action.value).inc()
+        log.info(
+            "strategy deployment control",
+            extra={"deployment": control.deployment, "epoch": control.epoch, "action": action.value, "host": control.host},
+        )
+        if action is ControlAction.STOP:
+            assert current is not None
+            self.fanout.retire(current)
+            return
+        was_running = current is not None and current.state is DeploymentState.RUNNING
+        try:
+            deployment = build_deployment(spec_of(control), self.reference, control.epoch)
+            if current is None:
+                self.fanout.add(deployment)
+            else:
+                self.fanout.replace(deployment)
+        except (BadControlRecord, DeploymentRefused) as refused:
+            if current is not None:
+                self.fanout.retire(current)  # the record fences it whatever: risk refuses its epoch now
+            self.refused[control.deployment] = str(refused)
+            self.record_error("deployment refused", refused)
+            log.error("strategy deployment refused", extra={"deployment": control.deployment, "reason": str(refused)})
+            return
+        self.refused.pop(control.deployment, None)
+        self.fanout.activate_ready(self.reference)
+        if current is not None and was_running:
+            # replaced here while running: the new version takes its state at the very offsets it had read
+            try:
+                self.fanout.restore(snapshot_of(current, self._next_offsets, time.time_ns()))
+            except DeploymentRefused as refused:  # e.g. the new version cannot read the old one's state version
+                self.fanout.stop(deployment, refused)
+                self.record_error("deployment restore", refused)
+        else:
+            self._take_over(deployment)
+
+    def _take_over(self, deployment: HostedDeployment) -> None:
+        """Start ``deployment`` from its latest snapshot (another host's, or an older run's) and catch up."""
+        snapshot = self.latest_snapshots.get(deployment.id)
+        if self._restoring:  # before the first batch: partitions start at the snapshot (``_on_assign``)
+            if snapshot is not None:
+                self._restore(snapshot)
+            return
+        if snapshot is not None:
+            try:
+                restored = self.fanout.restore(snapshot)
+            except DeploymentRefused as refused:
+                self.fanout.stop(deployment, refused)
+                self.record_error("deployment restore", refused)
+                return
+            if restored is None:
+                return
+        target = dict(self._next_offsets)  # how far the host has read: the replay's end
+        replay = {p: deployment.covered[p] for p, end in target.items() if deployment.covered.get(p, end) < end}
+        if not replay:
+            return
+        self.fanout.cover(target, but=deployment)
+        rewound = self.rewind(replay)
+        for partition in rewound:
+            self._next_offsets[partition] = replay[partition]
+        deployment.catching_up = {p: target[p] for p in rewound}
+        if deployment.catching_up:
+            self._catching_up.append(deployment)
+            self._handovers.labels(self.settings.name, "catch_up").inc()
+            log.info(
+                "strategy deployment catching up",
+                extra={"deployment": deployment.id, "epoch": deployment.epoch, "partitions": len(rewound)},
+            )
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Start restored partitions where the snapshots left off, not at the committed offsets (which
@@ -192,16 +295,27 @@ class StrategyHostDaemon(StreamDaemon):
                 self._publish(decisions, event, consumed_ns, outputs, upstream)  # type: ignore[arg-type]
             for deployment in failed:
                 self._failed(deployment)
+        if self._catching_up:
+            self._advance_catch_up()
         if time.monotonic() >= self._next_snapshot:
             self._next_snapshot = time.monotonic() + self.settings.snapshot_interval_s
             outputs.extend(self.snapshots())
         return outputs
+
+    def _advance_catch_up(self) -> None:
+        for deployment in [
+            d for d in self._catching_up if d.caught_up(self._next_offsets) or d.state is not DeploymentState.RUNNING
+        ]:
+            self._catching_up.remove(deployment)
+            log.info("strategy deployment caught up: live", extra={"deployment": deployment.id, "epoch": deployment.epoch})
 
     def _publish(
         self, decisions: Decisions, cause: RoutedEvent, consumed_ns: int, outputs: list[Output], upstream: list[Hop]
     ) -> None:
         cause_id = cause.event_id
         for deployment, intents in decisions:
+            if deployment.catching_up:
+                continue  # replaying input it has not seen: its state catches up, its intents were sent before
             try:
                 events = [
                     intent_event(

@@ -17,6 +17,7 @@ RoutedEvent = Trade | BestBidOffer | Candle | IndicatorValue | Fill
 Decisions = list[tuple[HostedDeployment, Sequence[Intent]]]
 
 _NONE: tuple[HostedDeployment, ...] = ()
+_GONE = frozenset((DeploymentState.FAILED, DeploymentState.STOPPED))
 
 
 class DeploymentFanout:
@@ -37,7 +38,37 @@ class DeploymentFanout:
         same account: fills name an account, so positions would be ambiguous."""
         if deployment.id in self.deployments:
             raise DeploymentRefused(deployment.id, "another deployment of this host has the same id")
+        self._check_overlap(deployment)
+        self.deployments[deployment.id] = deployment
+
+    def replace(self, deployment: HostedDeployment) -> HostedDeployment:
+        """Put ``deployment`` (a new version) in the place of the one of its id; returns the old one, stopped."""
+        old = self.deployments[deployment.id]
+        self._check_overlap(deployment)
+        old.state = DeploymentState.STOPPED
+        self.deployments[deployment.id] = deployment
+        self._route()
+        return old
+
+    def retire(self, deployment: HostedDeployment) -> None:
+        """Stop ``deployment`` for good (fenced): it gets no more events and takes no more snapshots."""
+        deployment.state = DeploymentState.STOPPED
+        self._route()
+
+    def cover(self, offsets: Mapping[tuple[str, int], int], but: HostedDeployment) -> None:
+        """Every running deployment except ``but`` has seen the input up to ``offsets``: when the host
+        reads those records again (for ``but``'s catch-up), they skip them."""
+        for deployment in self.running():
+            if deployment is not but:
+                for partition, offset in offsets.items():
+                    if offset > deployment.covered.get(partition, 0):
+                        deployment.covered[partition] = offset
+        self._route()
+
+    def _check_overlap(self, deployment: HostedDeployment) -> None:
         for other in self.deployments.values():
+            if other.id == deployment.id or other.state in _GONE:
+                continue
             if other.spec.account == deployment.spec.account:
                 shared = set(other.instrument_keys) & set(deployment.instrument_keys)
                 if shared:
@@ -45,7 +76,6 @@ class DeploymentFanout:
                         deployment.id,
                         f"deployment {other.id!r} already trades {sorted(shared)[0]} on account {deployment.spec.account!r}",
                     )
-        self.deployments[deployment.id] = deployment
 
     def activate_ready(self, reference: Mapping[str, Instrument]) -> list[HostedDeployment]:
         """Start the waiting deployments whose instruments all have reference data; returns them."""
@@ -100,7 +130,7 @@ class DeploymentFanout:
         the snapshot covers. Raises :class:`DeploymentRefused` if the strategy cannot read the
         snapshot's state version."""
         deployment = self.deployments.get(snapshot.deployment)
-        if deployment is None or deployment.state is DeploymentState.FAILED:
+        if deployment is None or deployment.state in _GONE:
             return None
         if snapshot.strategy != deployment.driver.strategy.name:
             log.warning(

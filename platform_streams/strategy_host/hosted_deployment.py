@@ -1,6 +1,7 @@
 """One deployment inside a host: its spec, its driven strategy and its life (waiting for reference
-data → running → failed, or refused at the door), with the input offsets a restored snapshot
-already covers."""
+data → running → failed or stopped, or refused at the door), its fencing epoch, the input offsets a
+restored snapshot already covers and, while it catches up after a hand-over, how far it must read
+before its intents go out."""
 
 from __future__ import annotations
 
@@ -31,12 +32,13 @@ class DeploymentState(enum.Enum):
     WAITING = "waiting"  # built; some instrument's reference data is not known yet
     RUNNING = "running"
     FAILED = "failed"  # the strategy raised: stopped, the error kept
+    STOPPED = "stopped"  # fenced: a newer epoch runs elsewhere, or the deployment was stopped
 
 
 class HostedDeployment:
-    __slots__ = ("spec", "driver", "state", "error", "intents", "covered", "instrument_keys")
+    __slots__ = ("spec", "driver", "state", "error", "intents", "covered", "instrument_keys", "epoch", "catching_up")
 
-    def __init__(self, spec: StrategyDeploymentSpec, driver: StrategyDriver) -> None:
+    def __init__(self, spec: StrategyDeploymentSpec, driver: StrategyDriver, epoch: int = 0) -> None:
         self.spec = spec
         self.driver = driver
         self.state = DeploymentState.WAITING
@@ -44,6 +46,8 @@ class HostedDeployment:
         self.intents = 0
         self.covered: dict[Partition, int] = {}  # input offsets a restored snapshot already includes
         self.instrument_keys = tuple(spec.instruments)
+        self.epoch = epoch  # the fencing epoch its intents carry (0: no ctl.strategy record governs it)
+        self.catching_up: dict[Partition, int] = {}  # replaying up to these offsets: its intents are withheld
 
     @property
     def id(self) -> str:
@@ -66,8 +70,14 @@ class HostedDeployment:
         """Whether the restored state already includes this input record."""
         return offset < self.covered.get((topic, partition), 0)
 
+    def caught_up(self, next_offsets: Mapping[Partition, int]) -> bool:
+        """Forget the partitions read up to their catch-up offsets; whether none is left."""
+        if self.catching_up:
+            self.catching_up = {p: o for p, o in self.catching_up.items() if next_offsets.get(p, 0) < o}
+        return not self.catching_up
 
-def build_deployment(spec: StrategyDeploymentSpec, reference: Mapping[str, Instrument]) -> HostedDeployment:
+
+def build_deployment(spec: StrategyDeploymentSpec, reference: Mapping[str, Instrument], epoch: int = 0) -> HostedDeployment:
     """Check ``spec`` and build its strategy; :class:`DeploymentRefused` says what is wrong.
     ``reference`` is the host's live instrument map, shared (the context reads it as it fills)."""
     try:
@@ -91,4 +101,4 @@ def build_deployment(spec: StrategyDeploymentSpec, reference: Mapping[str, Instr
         strategy = cls(context)
     except Exception as error:  # a strategy that cannot even be built is refused, never the host's end
         raise DeploymentRefused(spec.id, f"{cls.name} could not be built: {type(error).__name__}: {error}") from None
-    return HostedDeployment(spec, StrategyDriver(strategy, int(spec.timer_interval_s * 1e9)))
+    return HostedDeployment(spec, StrategyDriver(strategy, int(spec.timer_interval_s * 1e9)), epoch)

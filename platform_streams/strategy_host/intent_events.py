@@ -60,4 +60,5 @@ def intent_event(
         deployment=spec.id,
         account=spec.account,
         mode=spec.mode.value,
+        epoch=deployment.epoch,
     )

@@ -11,9 +11,12 @@ from platform_streams.strategy_host.hosted_deployment import HostedDeployment, P
 
 def snapshot_of(deployment: HostedDeployment, next_offsets: Mapping[Partition, int], now_ns: int) -> StrategySnapshot:
     """The snapshot of ``deployment`` having read each input partition up to ``next_offsets``;
-    partitions not read since it was restored keep the offsets its restored state covered."""
+    partitions not read since it was restored keep the offsets its restored state covered, and so do
+    partitions the host reads again below them (rewound for another deployment's catch-up)."""
     covered = dict(deployment.covered)
-    covered.update(next_offsets)
+    for partition, offset in next_offsets.items():
+        if offset > covered.get(partition, 0):
+            covered[partition] = offset
     strategy = deployment.driver.strategy
     return StrategySnapshot(
         deployment=deployment.id,

@@ -24,6 +24,7 @@ from confluent_kafka import Message
 
 from platform_streams.risk.budgets import AccountAllocationSettings, deployment_budgets
 from platform_streams.risk.decision import UnknownInstrument
+from platform_streams.risk.fencing import EpochNotYetKnown
 from platform_streams.risk.limits import RiskLimits, RiskLimitsSettings
 from platform_streams.risk.risk_stage import RiskStage, RiskTopics
 from platform_streams.runtime import Output
@@ -60,6 +61,7 @@ class TradingChainDaemon(StrategyHostDaemon):
         self.risk = RiskStage(*settings.risk.engine_parts(), settings.risk.topics, self.metrics.registry, settings.name)
         self._tops_in_inputs = settings.risk.topics.top_of_book in settings.inputs
         self._tops = TypedDecoder(BestBidOffer)
+        self._host_side_topics = {side.topic for side in super().side_inputs()}
 
     def side_inputs(self) -> list[SideInput]:
         host = list(super().side_inputs())
@@ -82,7 +84,7 @@ class TradingChainDaemon(StrategyHostDaemon):
         return super().handle(batch)
 
     def on_side_input(self, topic: str, records: list[Any]) -> None:
-        if topic in (self.settings.instrument_topic, self.settings.state_topic):
+        if topic in self._host_side_topics:  # ref.instrument, strat.state, ctl.strategy
             super().on_side_input(topic, records)
         if self.risk.reads(topic):
             self.risk.on_side_input(topic, records)
@@ -94,12 +96,13 @@ class TradingChainDaemon(StrategyHostDaemon):
             outputs.append(Output.event(self.settings.output, intent))
             try:
                 self.risk.decide(intent, time.time_ns(), outputs)
-            except UnknownInstrument as error:  # the host runs a deployment only once its instruments are known
-                outputs.append(Output.event(self.risk.topics.rejections, _unknown_instrument(intent, str(error))))
+            except (UnknownInstrument, EpochNotYetKnown) as error:  # the host knows both before it runs a deployment
+                rule = "unknown_instrument" if isinstance(error, UnknownInstrument) else "epoch_unknown"
+                outputs.append(Output.event(self.risk.topics.rejections, _refused(intent, rule, str(error))))
         return outputs
 
 
-def _unknown_instrument(intent: StrategyIntent, detail: str) -> RiskRejection:
+def _refused(intent: StrategyIntent, rule: str, detail: str) -> RiskRejection:
     return RiskRejection(
         intent_id=intent.intent_id,
         account=intent.account,
@@ -107,7 +110,7 @@ def _unknown_instrument(intent: StrategyIntent, detail: str) -> RiskRejection:
         strategy=intent.strategy,
         exchange=intent.exchange,
         symbol=intent.symbol,
-        rule="unknown_instrument",
+        rule=rule,
         detail=detail,
         decided_ts_ns=time.time_ns(),
     )

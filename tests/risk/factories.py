@@ -33,11 +33,12 @@ def intent(
     kind: IntentKind = IntentKind.TARGET,
     side: Side = Side.UNKNOWN,
     quote_size: int = 0,
+    epoch: int = 0,
 ) -> StrategyIntent:
     """An intent at BTC's scales: ``target`` in 0.0001 BTC, ``price`` in cents."""
     return StrategyIntent(
         intent_id, strategy, "1", "binance", "BTC/USDT", side, target, price, 2, 4, "test", NOW_NS, NOW_NS - 1_000, [],
-        kind=kind, quote_size=quote_size, deployment=deployment, account=account,
+        kind=kind, quote_size=quote_size, deployment=deployment, account=account, epoch=epoch,
     )  # fmt: skip
 
 

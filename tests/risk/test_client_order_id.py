@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from platform_streams.risk.client_order_id import client_order_id, deployment_tag, tag_of
+from platform_streams.risk.client_order_id import client_order_id, deployment_tag, epoch_of, tag_of
 
 BINANCE = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")
 OKX = re.compile(r"[A-Za-z0-9]{1,32}")
@@ -33,3 +33,12 @@ def test_id_names_its_deployment() -> None:
     order_id = client_order_id("mm-eth", "intent-7")
     assert tag_of(order_id) == deployment_tag("mm-eth")
     assert tag_of("someone-elses-order") == ""
+
+
+def test_id_names_the_epoch_it_was_sent_at_and_versions_never_share_an_id() -> None:
+    same_intent = [client_order_id("mm-eth", "intent-7", epoch) for epoch in (0, 1, 2, 65_537)]
+    assert [epoch_of(order_id) for order_id in same_intent] == [0, 1, 2, 1]  # modulo 16**4
+    assert len(set(same_intent[:3])) == 3  # N and N+1 deciding the same market event: two orders, not one
+    assert all(tag_of(order_id) == deployment_tag("mm-eth") for order_id in same_intent)
+    assert all(uuid.UUID(hex=order_id).version == 8 for order_id in same_intent)
+    assert epoch_of("someone-elses-order") is None

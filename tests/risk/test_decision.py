@@ -8,10 +8,11 @@ from fractions import Fraction
 import msgspec
 import pytest
 
-from platform_streams.risk.client_order_id import client_order_id
+from platform_streams.risk.client_order_id import client_order_id, epoch_of
 from platform_streams.risk.decision import RiskEngine, UnknownInstrument
+from platform_streams.risk.fencing import EpochNotYetKnown
 from platform_streams.risk.limits import Limits, RiskLimits, RiskLimitsSettings
-from platform_streams.schemas import Hop, IntentKind, OrderRequest, OrderStatus, RiskRejection, Side
+from platform_streams.schemas import Hop, IntentKind, OrderRequest, OrderStatus, RiskRejection, Side, StrategyDeploymentControl
 from tests.risk.factories import BTC, NOW_NS, bbo, fill, halt, intent, order_event
 
 GENEROUS = Limits(
@@ -171,3 +172,40 @@ def test_a_quote_replaces_the_deployments_previous_quote_and_a_cancel_withdraws_
     assert {c.client_order_id for c in both} == {client_order_id("ema-btc", "q-2"), client_order_id("ema-btc", "q-4")}
     assert risk.exposure.open_order_count("main") == 1  # maker-2's bid rests on
     assert risk.withdrawals(intent("t-1", 1_000), NOW_NS) == []  # a target withdraws nothing
+
+
+def deployment_control(epoch: int, running: bool = True, deployment: str = "ema-btc") -> StrategyDeploymentControl:
+    return StrategyDeploymentControl(deployment, epoch, "host-b", running, b"{}", "test", epoch)
+
+
+def test_only_the_current_epoch_of_a_deployment_trades_and_its_order_id_names_the_epoch() -> None:
+    risk = engine()
+    assert isinstance(decide(risk, "i-1", 1_000), OrderRequest)  # no ctl.strategy record: epoch 0 is not fenced
+    risk.epochs.apply(deployment_control(2))
+    fenced = decide(risk, "i-2", 2_000)
+    assert rule(fenced) == "fenced"
+    assert "epoch 0 of deployment ema-btc is fenced: epoch 2 runs on host host-b" in fenced.detail  # type: ignore[union-attr]
+    with pytest.raises(EpochNotYetKnown, match="epoch 3"):
+        decide(risk, "i-3", 2_000, epoch=3)  # its control record is still on the way: the intent waits
+    request = decide(risk, "i-2", 2_000, epoch=2)
+    assert isinstance(request, OrderRequest)
+    assert request.client_order_id == client_order_id("ema-btc", "i-2", 2) and epoch_of(request.client_order_id) == 2
+    risk.epochs.apply(deployment_control(1))  # an older record read late changes nothing
+    assert isinstance(decide(risk, "i-4", 3_000, epoch=2), OrderRequest)
+    risk.epochs.apply(deployment_control(3, running=False))
+    assert "ema-btc is stopped" in decide(risk, "i-5", 4_000, epoch=3).detail  # type: ignore[union-attr]
+    assert isinstance(decide(risk, "i-6", 1_000, deployment="other"), OrderRequest)  # other deployments go on
+
+
+def test_a_fenced_version_withdraws_nothing_and_its_successor_replaces_its_quotes() -> None:
+    risk = engine()
+    quote = {"kind": IntentKind.QUOTE, "side": Side.BUY, "quote_size": 1_000}
+    first = decide(risk, "q-1", 0, 1_990_000, **quote)
+    assert isinstance(first, OrderRequest)
+    risk.epochs.apply(deployment_control(1))
+    stale_cancel = intent("c-1", 0, None, kind=IntentKind.CANCEL)
+    assert risk.withdrawals(stale_cancel, NOW_NS) == []  # epoch 0's cancel could hit epoch 1's quotes
+    assert rule(risk.decide(stale_cancel, NOW_NS, NOW_NS)) == "fenced"
+    successor = intent("q-2", 0, 1_991_000, epoch=1, **quote)  # type: ignore[arg-type]
+    assert [c.client_order_id for c in risk.withdrawals(successor, NOW_NS)] == [first.client_order_id]  # adopted, replaced
+    assert isinstance(risk.decide(successor, NOW_NS, NOW_NS), OrderRequest)

@@ -70,10 +70,10 @@ def start_with_mid(bootstrap: str, settings: RiskSettings) -> DaemonThread:
 
 
 def make_topics(topic_factory: Callable[..., str]) -> tuple[str, RiskTopics]:
-    names = {n: topic_factory(n) for n in ("intent", "request", "reject", "control", "instr", "fill", "event", "bbo")}
+    names = {n: topic_factory(n) for n in ("intent", "request", "reject", "control", "instr", "fill", "event", "bbo", "deploy")}
     topics = RiskTopics(
         order_requests=names["request"], rejections=names["reject"], controls=names["control"], instruments=names["instr"],
-        fills=names["fill"], order_events=names["event"], top_of_book=names["bbo"],
+        fills=names["fill"], order_events=names["event"], top_of_book=names["bbo"], deployments=names["deploy"],
     )  # fmt: skip
     return names["intent"], topics
 

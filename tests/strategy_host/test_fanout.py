@@ -10,6 +10,7 @@ from platform_streams.schemas import InputOffset, IntentKind, Side, StrategySnap
 from platform_streams.strategy_host.fanout import DeploymentFanout
 from platform_streams.strategy_host.hosted_deployment import DeploymentRefused, DeploymentState, build_deployment
 from platform_streams.strategy_host.intent_events import intent_event
+from platform_streams.strategy_host.state_snapshots import snapshot_of
 from platform_streams.strategy_host.strategy_deployment import StrategyDeploymentSpec, TradingMode
 from strategies.backtest import run_backtest
 from strategies.ema_crossover import EmaCrossover
@@ -182,3 +183,35 @@ def test_the_host_decides_exactly_as_the_backtest_on_the_same_events() -> None:
         for intent in intents
     ]
     assert live == [timed.intent for timed in backtest.intents] and len(live) == 3
+
+
+def test_catch_up_a_replacement_and_a_retirement_reroute_without_double_counting() -> None:
+    """The pure parts of a hand-over: the others skip the input the host reads again for a catch-up,
+    the new version is withheld until it has read to the catch-up offsets, a snapshot never claims
+    less than its state includes, and a retired or replaced deployment gets no more events."""
+    fanout = fanout_of(
+        spec("counter", RAISING, parameters={"fail_on": 1_000}), spec("old", RAISING, [ETH], parameters={"fail_on": 1_000})
+    )
+    for offset in range(3):
+        fanout.dispatch(trade(100_00, 1, offset), "md.trade", 0, offset)
+    counter = fanout.deployments["counter"]
+    late = build_deployment(spec("late", RAISING, account="a2", parameters={"fail_on": 1_000}), REFERENCE, epoch=4)
+    fanout.add(late)
+    fanout.activate_ready(REFERENCE)
+    fanout.cover({("md.trade", 0): 3}, but=late)  # the host reads md.trade[0] again from 0 for "late"
+    late.catching_up = {("md.trade", 0): 3}
+    replayed = [fanout.dispatch(trade(100_00, 1, offset), "md.trade", 0, offset)[0] for offset in range(3)]
+    assert [[d.id for d, _ in decisions] for decisions in replayed] == [["late"]] * 3  # "counter" has seen these
+    assert not late.caught_up({("md.trade", 0): 2}) and late.caught_up({("md.trade", 0): 3})
+    assert counter.driver.strategy.count.trades == 3 and late.driver.strategy.count.trades == 3
+    assert [(o.partition, o.offset) for o in snapshot_of(counter, {("md.trade", 0): 1}, 1).input_offsets] == [(0, 3)]
+
+    replacement = build_deployment(spec("old", RAISING, [ETH], parameters={"fail_on": 1_000}), REFERENCE, epoch=1)
+    old = fanout.replace(replacement)
+    fanout.activate_ready(REFERENCE)
+    assert old.state is DeploymentState.STOPPED and fanout.deployments["old"] is replacement
+    assert [d.id for d, _ in fanout.dispatch(trade(20_00, 1, 9, key=ETH), "md.trade", 1, 9)[0]] == ["old"]
+    assert replacement.driver.strategy.count.trades == 1 and old.driver.strategy.count.trades == 0
+    fanout.retire(replacement)
+    assert fanout.dispatch(trade(20_00, 1, 10, key=ETH), "md.trade", 1, 10)[0] == []
+    assert "old" not in {d.id for d in fanout.running()}
