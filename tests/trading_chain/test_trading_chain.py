@@ -6,7 +6,16 @@ from __future__ import annotations
 
 import time
 
-from platform_streams.schemas import Hop, OrderRequest, RiskControl, RiskRejection, StrategyIntent, TypedDecoder, encode
+from platform_streams.schemas import (
+    Hop,
+    OrderRequest,
+    RiskControl,
+    RiskRejection,
+    StrategyDeploymentControl,
+    StrategyIntent,
+    TypedDecoder,
+    encode,
+)
 from platform_streams.schemas.hop_trace import hops_header
 from platform_streams.strategy_host.strategy_deployment import StrategyDeploymentSpec
 from platform_streams.trading_chain.daemon import TradingChainDaemon, TradingChainSettings
@@ -36,7 +45,18 @@ def chain(kafka_bootstrap: str) -> TradingChainDaemon:
 def test_side_inputs_are_the_hosts_and_risks_each_read_once(kafka_bootstrap) -> None:
     topics = [side.topic for side in chain(kafka_bootstrap).side_inputs()]
     assert len(topics) == len(set(topics))
-    assert set(topics) == {"ref.instrument", "strat.state", "ctl.risk", "exec.fill", "exec.order_event", "exec.order_request"}
+    assert set(topics) == {
+        "ref.instrument", "strat.state", "ctl.strategy", "ctl.risk", "exec.fill", "exec.order_event", "exec.order_request"
+    }  # fmt: skip
+
+
+def test_a_deployment_control_record_reaches_the_host_and_risk_alike(kafka_bootstrap) -> None:
+    """ctl.strategy is read once, and both halves of the chain take it: the host its deployments,
+    risk the epochs it fences by."""
+    daemon = chain(kafka_bootstrap)
+    record = StrategyDeploymentControl("elsewhere", 3, "another-host", True, b"{}", "test", time.time_ns())
+    daemon.on_side_input("ctl.strategy", [record])
+    assert daemon.risk.engine.epochs.current("elsewhere") == record
 
 
 def test_an_event_becomes_an_intent_and_its_order_request_in_the_same_call(kafka_bootstrap) -> None:
