@@ -15,7 +15,7 @@ leave it ``None``. Nothing here does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -24,6 +24,7 @@ from platform_streams.books.sync import BookSync
 from platform_streams.exchanges.base import ExchangeParser
 from platform_streams.exchanges.instruments import Instrument, InstrumentRegistry
 from platform_streams.exchanges.limits import ExchangeLimits
+from platform_streams.exchanges.user_stream import UserStreamSettings, UserStreamVenue
 
 
 class SnapshotFetch(msgspec.Struct, frozen=True):
@@ -96,7 +97,8 @@ class UnknownVenue(KeyError):
 class OrderEntrySpec(msgspec.Struct, frozen=True):
     """A venue's order entry, as the execution daemons drive it through ccxt's async client: which
     ccxt class, how its URLs point at another host (the simulator), what a client order id may be,
-    and which credentials an account needs (read from the environment, never logged)."""
+    and which credentials an account needs (read from the environment, never logged); and its
+    private stream, which drives the orders' states (REST polling is the fallback)."""
 
     ccxt_id: str
     urls: Callable[[str], dict[str, Any]]  # REST base URL → ccxt's ``urls`` entry
@@ -105,6 +107,9 @@ class OrderEntrySpec(msgspec.Struct, frozen=True):
     credentials: tuple[str, ...] = ("apiKey", "secret")  # ccxt config keys an account needs
     options: dict[str, Any] = msgspec.field(default_factory=dict)  # ccxt options: spot only, no calls beyond the URLs above
     has: dict[str, Any] = msgspec.field(default_factory=dict)  # ccxt capabilities turned off (calls to hosts we do not point)
+    user_stream: Callable[[UserStreamSettings], UserStreamVenue] | None = None  # the private stream (exchanges/<venue>/user_stream.py)
+    # the venue's own query by client order id, where ccxt's unified one cannot (client, symbol, id → ccxt order or None)
+    fetch_by_client_order_id: Callable[[Any, str, str], Awaitable[dict[str, Any] | None]] | None = None
 
     def ccxt_config(self, rest_url: str, credentials: dict[str, str]) -> dict[str, Any]:
         """ccxt's config: the real venue's hosts unless ``rest_url`` is given, and the account's keys."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import ccxt.async_support as ccxt_async
@@ -32,6 +32,7 @@ from ccxt.base.errors import (
     RequestTimeout,
 )
 
+from platform_streams.exchanges.venue_adapter import OrderEntrySpec
 from platform_streams.execution.order_lifecycle import OrderUpdate
 from platform_streams.schemas import Fill, Liquidity, OrderRequest, OrderStatus, OrderType, Side
 from platform_streams.schemas.fixed_point import format_fixed, parse_at_scale, parse_decimal
@@ -100,7 +101,16 @@ def order_update(order: Mapping[str, Any], request: OrderRequest, receive_ts_ns:
 class CcxtOrderEntry:
     """One account on one exchange: place, cancel, query orders and read fills, through ccxt."""
 
-    def __init__(self, exchange: str, account: str, ccxt_id: str, config: Mapping[str, Any], *, retries: int = 3) -> None:
+    def __init__(
+        self,
+        exchange: str,
+        account: str,
+        ccxt_id: str,
+        config: Mapping[str, Any],
+        *,
+        retries: int = 3,
+        fetch_by_client_order_id: Callable[[Any, str, str], Awaitable[dict[str, Any] | None]] | None = None,
+    ) -> None:
         self.exchange = exchange
         self.account = account
         self._client = getattr(ccxt_async, ccxt_id)(dict(config))
@@ -108,6 +118,13 @@ class CcxtOrderEntry:
         self._retries = retries
         self._markets_loaded = False
         self._answered_fills: dict[str, dict[str, Fill]] = {}  # client order id → fills from the placement's answer
+        self._fetch_by_client_order_id = fetch_by_client_order_id  # the venue's own lookup, where ccxt's cannot (Kraken)
+
+    @classmethod
+    def for_venue(cls, exchange: str, account: str, spec: OrderEntrySpec, rest_url: str, credentials: dict[str, str]) -> CcxtOrderEntry:
+        """The account's order entry at a venue, as its adapter's order-entry spec describes it."""
+        config = spec.ccxt_config(rest_url, credentials)
+        return cls(exchange, account, spec.ccxt_id, config, fetch_by_client_order_id=spec.fetch_by_client_order_id)
 
     async def close(self) -> None:
         await self._client.close()
@@ -182,10 +199,13 @@ class CcxtOrderEntry:
         """The order's state at the exchange by client order id, or None if it was never placed."""
         await self._markets()
         try:
-            order = await self._call(self._client.fetch_order, None, request.symbol, {"clientOrderId": request.client_order_id})
+            if self._fetch_by_client_order_id is not None:
+                order = await self._call(self._fetch_by_client_order_id, self._client, request.symbol, request.client_order_id)
+            else:
+                order = await self._call(self._client.fetch_order, None, request.symbol, {"clientOrderId": request.client_order_id})
         except OrderNotFound:
             return None
-        return order_update(order, request, _now_ns())
+        return None if order is None else order_update(order, request, _now_ns())
 
     def _keep_fills(self, request: OrderRequest, exchange_order_id: str, trades: list[Mapping[str, Any]]) -> None:
         """Fills the placement's answer carried (Binance answers a market order with them): no

@@ -1,6 +1,6 @@
-"""Order entry on OKX through the same code as Binance: the venue's order-entry spec (ccxt class,
-URLs, credentials with the passphrase) against the simulator's private REST, real signing included.
-(Kraken's spec is in place; cancelling by client order id through ccxt is not working yet.)"""
+"""Order entry on OKX and Kraken through the same code as Binance: the venue's order-entry spec (ccxt
+class, URLs, credentials with OKX's passphrase and Kraken's base64 secret, Kraken's own lookup by
+``cl_ord_id``) against the simulator's private REST, real signing included."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.execution.test_ccxt_order_entry import order, scale_of
 from tests.simulator.conftest import make_config
 
 
-@pytest.fixture(params=["okx"])
+@pytest.fixture(params=["okx", "kraken"])
 def venue(request: pytest.FixtureRequest) -> Iterator[tuple[str, SimulatorThread]]:
     with SimulatorThread(make_config(exchanges=[request.param])) as sim:
         yield request.param, sim
@@ -47,7 +47,9 @@ def test_place_query_cancel_and_fills_by_client_order_id(venue: tuple[str, Simul
     size = int(max(minimum * 3, cost_min))  # three minimums: on the lot grid wherever the minimum is
 
     async def scenario() -> None:
-        entry = CcxtOrderEntry(name, "sim", VENUES[name].execution.ccxt_id, config(name, sim))  # type: ignore[union-attr]
+        spec = VENUES[name].execution
+        assert spec is not None
+        entry = CcxtOrderEntry.for_venue(name, "sim", spec, sim.urls[name].rest, _simulator_credentials(spec.ccxt_id))
         try:
             base = msgspec.structs.replace(order("r1", symbol, price_scale, size_scale, price, size), exchange=name)
             resting = msgspec.structs.replace(base, client_order_id="a" * 32 if name == "kraken" else "rest1")
@@ -57,6 +59,9 @@ def test_place_query_cancel_and_fills_by_client_order_id(venue: tuple[str, Simul
             assert queried is not None and queried.exchange_order_id == placed.exchange_order_id
             canceled = await entry.cancel(resting)
             assert canceled is not None and canceled.status is OrderStatus.CANCELED
+            never_sent = msgspec.structs.replace(base, client_order_id="c" * 32 if name == "kraken" else "never1")
+            assert await entry.query(never_sent) is None
+            assert await entry.cancel(never_sent) is None
 
             market_order = msgspec.structs.replace(
                 base, client_order_id="b" * 32 if name == "kraken" else "mkt1", price=None, order_type=base.order_type.MARKET

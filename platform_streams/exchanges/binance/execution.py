@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from platform_streams.exchanges.binance.user_stream import BinanceUserStream
 from platform_streams.exchanges.venue_adapter import OrderEntrySpec
 
 
@@ -19,4 +20,5 @@ ORDER_ENTRY = OrderEntrySpec(
     client_order_id_alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-",
     # spot markets only, and no margin pairs or currencies (those live on other hosts: sapi)
     options={"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False, "fetchCurrencies": False},
+    user_stream=BinanceUserStream,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from platform_streams.exchanges.okx.user_stream import OkxUserStream
 from platform_streams.exchanges.venue_adapter import OrderEntrySpec
 
 
@@ -20,4 +21,5 @@ ORDER_ENTRY = OrderEntrySpec(
     credentials=("apiKey", "secret", "password"),
     options={"fetchMarkets": {"types": ["spot"]}},
     has={"fetchCurrencies": False},
+    user_stream=OkxUserStream,
 )
