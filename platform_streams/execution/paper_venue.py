@@ -10,7 +10,8 @@ book (``md.bbo``) and trades (``md.trade``):
   its price consumes the queue ahead first and then fills it (maker); a trade through its price,
   or the opposite best reaching it, fills what is left;
 - fees are charged in the quote asset at ``maker_fee_bps``/``taker_fee_bps``, exactly (at the
-  fill's price scale + size scale + 4 digits).
+  fill's price scale + size scale + 4 digits) where that fits a fill's 64-bit mantissa; beyond it
+  (Binance's 8 + 8 digits on a large notional) rounded down to 8 decimals, as exchanges charge.
 
 :class:`PaperOrderEntry` puts it behind the same order-entry interface as a real venue, so the
 executor, the order record and positions are the same code in paper and live.
@@ -25,6 +26,17 @@ from platform_streams.schemas import BestBidOffer, Fill, Liquidity, OrderRequest
 from platform_streams.schemas.fixed_point import rescale
 
 _FEE_EXTRA_SCALE = 4  # basis points: a ten-thousandth
+_FEE_ROUNDED_SCALE = 8  # exchanges charge fees to 8 decimals
+_MAX_MANTISSA = 2**63 - 1  # events carry signed 64-bit integers
+
+
+def paper_fee(price: int, size: int, bps: int, price_scale: int, size_scale: int) -> tuple[int, int]:
+    """The fee of a fill as (mantissa, scale): exact, or rounded down to 8 decimals when the exact
+    mantissa would not fit 64 bits (a Binance BTC fill at scale 8 + 8 + 4 easily passes 2**63)."""
+    fee, scale = price * size * bps, price_scale + size_scale + _FEE_EXTRA_SCALE
+    if fee <= _MAX_MANTISSA or scale <= _FEE_ROUNDED_SCALE:
+        return fee, scale
+    return fee // 10 ** (scale - _FEE_ROUNDED_SCALE), _FEE_ROUNDED_SCALE
 
 
 def _compare_key(mantissa: int, scale: int, common: int) -> int:
@@ -161,14 +173,14 @@ class PaperVenue:
     def _fill(self, order: _PaperOrder, size: int, price: int, liquidity: Liquidity, ts_ns: int) -> None:
         request = order.request
         bps = self.maker_fee_bps if liquidity is Liquidity.MAKER else self.taker_fee_bps
-        fee_scale = request.price_scale + request.size_scale + _FEE_EXTRA_SCALE
+        fee, fee_scale = paper_fee(price, size, bps, request.price_scale, request.size_scale)
         order.filled += size
         order.fills.append(
             Fill(
                 fill_id=f"{order.order_id}-{len(order.fills) + 1}", client_order_id=request.client_order_id,
                 exchange_order_id=order.order_id, account=self.account, exchange=self.exchange, symbol=request.symbol,
                 side=request.side, price=price, size=size, price_scale=request.price_scale, size_scale=request.size_scale,
-                fee=price * size * bps, fee_scale=fee_scale, fee_asset=request.symbol.split("/")[-1], liquidity=liquidity,
+                fee=fee, fee_scale=fee_scale, fee_asset=request.symbol.split("/")[-1], liquidity=liquidity,
                 exchange_ts_ns=ts_ns, receive_ts_ns=ts_ns,
             )
         )  # fmt: skip

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from platform_streams.execution.executor import AccountExecutor
-from platform_streams.execution.paper_venue import PaperOrderEntry, PaperVenue
+from platform_streams.execution.paper_venue import PaperOrderEntry, PaperVenue, paper_fee
 from platform_streams.schemas import BestBidOffer, Liquidity, OrderRequest, OrderStatus, OrderType, Side, TimeInForce, Trade
 
 
@@ -110,3 +110,13 @@ def test_the_executor_runs_on_paper_as_on_a_venue() -> None:
 def test_fees_outside_a_sane_range_are_refused() -> None:
     with pytest.raises(ValueError, match="basis points"):
         PaperVenue("binance", "paper", taker_fee_bps=5_000)
+
+
+def test_a_fee_too_large_for_64_bits_is_rounded_down_to_8_decimals() -> None:
+    """Binance's BTC/USDT at price and size scale 8: 60,000.12345678 × 0.12345678 × 10 bp needs more
+    than 64 bits exactly (it made the fill unpublishable); it is charged to 8 decimals, rounded down."""
+    price, size = 6_000_012_345_678, 12_345_678
+    fee, scale = paper_fee(price, size, 10, 8, 8)
+    assert scale == 8 and fee == price * size * 10 // 10**12 and fee < 2**63
+    assert fee == 740_742_204  # 7.40742204 USDT, the exact 7.407422047... rounded down
+    assert paper_fee(10_010, 1_500, 7, 2, 3) == (10_010 * 1_500 * 7, 9)  # small ones stay exact
