@@ -190,9 +190,7 @@ class ExecutionDaemon(StreamDaemon):
             return AccountExecutor(PaperOrderEntry(self._paper), store, on_sent=self._trace)
         spec = VENUES[settings.exchange].execution
         assert spec is not None
-        entry = CcxtOrderEntry(
-            settings.exchange, settings.account, spec.ccxt_id, spec.ccxt_config(settings.rest_url, settings.credentials())
-        )
+        entry = CcxtOrderEntry.for_venue(settings.exchange, settings.account, spec, settings.rest_url, settings.credentials())
         return AccountExecutor(entry, store, on_sent=self._trace)
 
     async def _close(self) -> None:
