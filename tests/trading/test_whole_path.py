@@ -17,6 +17,7 @@ from tests.trading.trading_harness import (
     live_deployments,
     supervised_servers,
     trading_pipeline,
+    unanswered_requests,
 )
 
 
@@ -29,10 +30,11 @@ def test_strategies_on_three_exchanges_trade_and_positions_equal_the_simulators_
         with trading_pipeline(connections, services, tmp_path) as pipeline:
             url = pipeline.database_url
             pipeline.wait_until(
-                lambda: deployments_with_fills(url, LIVE_ACCOUNT) >= live, 300, f"fills of every live deployment {sorted(live)}"
+                lambda: deployments_with_fills(url, LIVE_ACCOUNT) >= live, 420, f"fills of every live deployment {sorted(live)}"
             )
             assert deployments_with_fills(url, "paper"), "no paper fill"
             halt_all_trading(connections.kafka_bootstrap_servers)
             pipeline.run_market(2)  # what was in flight when the switch was read lands
             orders = assert_accounts_match(pipeline)
             assert all(orders[exchange] > 0 for exchange in orders), orders
+            assert unanswered_requests(pipeline) == []

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from confluent_kafka import Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from platform_streams.cli.commands_stack import MARKET_DATA_DEPLOYMENT, TRADING_DEPLOYMENT
 from platform_streams.embedded.stack import Connections, PlatformStack
-from platform_streams.kafka_clients import ProducerProfile, producer_settings
-from platform_streams.schemas import RiskControl, encode
+from platform_streams.kafka_clients import ProducerProfile, consumer_settings, producer_settings
+from platform_streams.schemas import CancelRequest, OrderRequest, RiskControl, TypedDecoder, encode
 from platform_streams.simulator import DEFAULT_API_KEY
 from platform_streams.simulator.config import DEFAULT_BALANCES
 from platform_streams.supervisor.services import ServiceSupervisor
@@ -35,6 +35,7 @@ from platform_streams.topics import (
     DEADLETTER_TOPIC,
     EXCHANGE_CANDLE_TOPIC,
     INSTRUMENT_TOPIC,
+    ORDER_REQUEST_TOPIC,
     RAW_TOPIC,
     RESYNC_TOPIC,
     RISK_CONTROL_TOPIC,
@@ -95,12 +96,31 @@ def live_deployments() -> set[str]:
     return {d["id"] for d in host["config"]["deployments"] if d["mode"] == "live"}
 
 
+class RealTimeMarket(MarketDataPipeline):
+    """The pipeline with the simulator's manual clock kept at wall-clock pace: each step advances the
+    market by the wall time since the last one (at most a second). Processing closes a quiet
+    instrument's candle by the wall clock, so a market slower than real time (a loaded machine
+    stepping 50 ms at a time) would see most trades dropped as late and hardly a 1 s candle."""
+
+    _QUANTUM_S = 0.01
+    _last_step = 0.0
+
+    def step(self, quanta: int = 5) -> None:
+        assert self.sim is not None and self.supervisor is not None
+        now = time.monotonic()
+        elapsed = now - self._last_step if self._last_step else quanta * self._QUANTUM_S
+        self._last_step = now
+        self.sim.step(max(1, min(100, round(elapsed / self._QUANTUM_S))))
+        self.supervisor.tick()
+        time.sleep(quanta / 100)
+
+
 def trading_pipeline(
     connections: Connections, services: ServiceSupervisor, folder: Path, instruments: int = 100
 ) -> MarketDataPipeline:
-    return MarketDataPipeline(
+    return RealTimeMarket(
         connections.kafka_bootstrap_servers, connections.database_url, folder, default_topic, instruments=instruments,
-        rate=600, services=services, extra_daemons=trading_daemons,
+        rate=1000, services=services, extra_daemons=trading_daemons,
     )  # fmt: skip
 
 
@@ -194,3 +214,43 @@ def deployments_with_fills(database_url: str, account: str) -> set[str]:
         SELECT DISTINCT split_part(o.intent_id, ':', 1) AS deployment
         FROM orders o JOIN fills f USING (client_order_id) WHERE o.account = $1""", account)  # fmt: skip
     return {r["deployment"] for r in rows}
+
+
+def read_whole_topic(bootstrap: str, topic: str, *types: type) -> list[Any]:
+    """Every record of ``topic`` up to its end as of now, decoded as ``types``."""
+    consumer = Consumer(consumer_settings(bootstrap, f"check-{time.time_ns()}"))
+    decoder = TypedDecoder(*types)
+    try:
+        partitions = sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        read = dict.fromkeys(partitions, 0)
+        records: list[Any] = []
+        deadline = time.monotonic() + 60
+        while any(read[p] < ends[p] for p in partitions):
+            assert time.monotonic() < deadline, f"{topic} not read to its end within 60 s"
+            for message in consumer.consume(1000, 0.5):
+                if message.error() is None:
+                    read[message.partition()] = message.offset() + 1
+                    records.append(decoder.decode(message.value()))
+        return records
+    finally:
+        consumer.close()
+
+
+def unanswered_requests(pipeline: MarketDataPipeline) -> list[str]:
+    """Order requests of the live account with neither an order at the simulator nor a rejection."""
+    assert pipeline.sim is not None
+    requests = [
+        r
+        for r in read_whole_topic(pipeline.bootstrap, ORDER_REQUEST_TOPIC, OrderRequest, CancelRequest)
+        if isinstance(r, OrderRequest)
+    ]
+    arrived = {a.client_order_id for exchange in LIVE_EXCHANGES for a in pipeline.sim.ground_truth.orders(exchange)}
+    rejected = {
+        r["client_order_id"] for r in fetch(pipeline.database_url, "SELECT client_order_id FROM orders WHERE status = 'rejected'")
+    }
+    return [
+        f"{r.exchange}:{r.client_order_id}" for r in requests
+        if r.account == LIVE_ACCOUNT and r.client_order_id not in arrived and r.client_order_id not in rejected
+    ]  # fmt: skip
