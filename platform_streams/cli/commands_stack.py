@@ -42,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         action="append",
         dest="deployments",
+        metavar="SPEC",
         help="a deployment spec; repeat to run several as one (default: deployments/market-data.yaml and trading.yaml)",
     )
     up.add_argument("--partitions", type=int, default=int(os.environ.get("TRADEPLAT_PARTITIONS", DEFAULT_PARTITIONS)))

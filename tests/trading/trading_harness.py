@@ -254,3 +254,18 @@ def unanswered_requests(pipeline: MarketDataPipeline) -> list[str]:
         f"{r.exchange}:{r.client_order_id}" for r in requests
         if r.account == LIVE_ACCOUNT and r.client_order_id not in arrived and r.client_order_id not in rejected
     ]  # fmt: skip
+
+
+def assert_every_request_answered(pipeline: MarketDataPipeline, timeout_s: float = 60) -> None:
+    """Every order request of the live account became an order at the simulator or a rejection
+    (waiting, the market still, for requests still on their way to execution)."""
+    missing: list[str] = []
+
+    def all_answered() -> bool:
+        missing[:] = unanswered_requests(pipeline)
+        return not missing
+
+    try:
+        pipeline.wait_until(all_answered, timeout_s, "every order request answered", move_market=False)
+    except AssertionError as exc:
+        raise AssertionError(f"{len(missing)} requests unanswered, e.g. {missing[:10]}") from exc
