@@ -45,7 +45,10 @@ def test_every_venue_package_has_the_same_files_and_is_registered() -> None:
         assert adapter.name == name
         folder = PACKAGE / "exchanges" / adapter.feed_factory.__module__.split(".")[2]
         files = {p.name for p in folder.glob("*.py")}
-        assert files - {"execution.py"} == VENUE_FILES, folder  # execution.py: order entry, where the venue trades
+        # execution.py (order entry) and user_stream.py (its private stream), where the venue trades
+        assert files - {"execution.py", "user_stream.py"} == VENUE_FILES, folder
+        if "execution.py" in files:  # a venue's own order entry comes with its private stream
+            assert "user_stream.py" in files and adapter.execution is not None and adapter.execution.user_stream is not None
         feed = adapter.feed()
         assert (feed.exchange, feed.limits) == (name, adapter.limits)
         parser = adapter.parser(InstrumentRegistry(name), True)
