@@ -9,9 +9,10 @@ book (``md.bbo``) and trades (``md.trade``):
   its side it queues behind the size displayed there; at a better price it is first. A trade at
   its price consumes the queue ahead first and then fills it (maker); a trade through its price,
   or the opposite best reaching it, fills what is left;
-- fees are charged in the quote asset at ``maker_fee_bps``/``taker_fee_bps``, exactly (at the
-  fill's price scale + size scale + 4 digits) where that fits a fill's 64-bit mantissa; beyond it
-  (Binance's 8 + 8 digits on a large notional) rounded down to 8 decimals, as exchanges charge.
+- fees are charged in the quote asset at ``maker_fee_bps``/``taker_fee_bps``, to 8 decimals as
+  exchanges charge them: exact where the fee has no more digits, else rounded down (the exact
+  fee at price scale + size scale + 4 digits — 20 on Binance — overflows a fill's or a position's
+  64-bit mantissa).
 
 :class:`PaperOrderEntry` puts it behind the same order-entry interface as a real venue, so the
 executor, the order record and positions are the same code in paper and live.
@@ -26,17 +27,17 @@ from platform_streams.schemas import BestBidOffer, Fill, Liquidity, OrderRequest
 from platform_streams.schemas.fixed_point import rescale
 
 _FEE_EXTRA_SCALE = 4  # basis points: a ten-thousandth
-_FEE_ROUNDED_SCALE = 8  # exchanges charge fees to 8 decimals
-_MAX_MANTISSA = 2**63 - 1  # events carry signed 64-bit integers
+_FEE_MAX_SCALE = 8  # exchanges charge fees to 8 decimals
 
 
 def paper_fee(price: int, size: int, bps: int, price_scale: int, size_scale: int) -> tuple[int, int]:
-    """The fee of a fill as (mantissa, scale): exact, or rounded down to 8 decimals when the exact
-    mantissa would not fit 64 bits (a Binance BTC fill at scale 8 + 8 + 4 easily passes 2**63)."""
+    """The fee of a fill as (mantissa, scale) at no more than 8 decimals: exact when it has no more
+    digits, else rounded down. At scale 20 (Binance's 8 + 8 + 4) a fill's fee, and a position's sum
+    of them, would pass 2**63 at a few cents."""
     fee, scale = price * size * bps, price_scale + size_scale + _FEE_EXTRA_SCALE
-    if fee <= _MAX_MANTISSA or scale <= _FEE_ROUNDED_SCALE:
+    if scale <= _FEE_MAX_SCALE:
         return fee, scale
-    return fee // 10 ** (scale - _FEE_ROUNDED_SCALE), _FEE_ROUNDED_SCALE
+    return fee // 10 ** (scale - _FEE_MAX_SCALE), _FEE_MAX_SCALE
 
 
 def _compare_key(mantissa: int, scale: int, common: int) -> int:
