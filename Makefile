@@ -46,10 +46,12 @@ $(KAFKA_STAMP): $(KAFKA_POM)
 	    -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/$(KAFKA_DIR)/libs
 	@touch $@
 
-DEPLOYMENT ?= deployments/market-data.yaml
+# Market data and trading (the four strategies on the simulator, paper and simulated-live), run as
+# one supervised deployment; e.g. `make up DEPLOYMENTS=deployments/market-data.yaml` for market data only.
+DEPLOYMENTS ?= deployments/market-data.yaml deployments/trading.yaml
 
 up: setup
-	$(BIN)/tradeplat up --deployment $(DEPLOYMENT)
+	$(BIN)/tradeplat up $(foreach spec,$(DEPLOYMENTS),--deployment $(spec))
 
 down: setup
 	$(BIN)/tradeplat down

@@ -24,18 +24,27 @@ from platform_streams.structured_logging import JsonFormatter
 from platform_streams.supervisor.health import STATUS_SCHEMA, evaluate
 from platform_streams.supervisor.process_supervisor import Supervisor
 from platform_streams.supervisor.services import ServiceSupervisor
-from platform_streams.supervisor.spec import DeploymentSpec, load_spec
+from platform_streams.supervisor.spec import DeploymentSpec, combine_specs, load_spec
 from platform_streams.supervisor.stack_services import dagster_services, server_services
 from platform_streams.supervisor.status import read_statuses, remove_stale
 from platform_streams.supervisor.status_render import as_json, render
 from platform_streams.topics import DEFAULT_PARTITIONS, TOPICS, ensure_topics
 
-DEFAULT_DEPLOYMENT = REPOSITORY_ROOT / "deployments" / "market-data.yaml"
+MARKET_DATA_DEPLOYMENT = REPOSITORY_ROOT / "deployments" / "market-data.yaml"
+TRADING_DEPLOYMENT = REPOSITORY_ROOT / "deployments" / "trading.yaml"
+DEFAULT_DEPLOYMENTS = [MARKET_DATA_DEPLOYMENT, TRADING_DEPLOYMENT]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     up = sub.add_parser("up", help="start broker, database and a deployment in the foreground (Ctrl-C stops all)")
-    up.add_argument("--deployment", type=Path, default=DEFAULT_DEPLOYMENT)
+    up.add_argument(
+        "--deployment",
+        type=Path,
+        action="append",
+        dest="deployments",
+        metavar="SPEC",
+        help="a deployment spec; repeat to run several as one (default: deployments/market-data.yaml and trading.yaml)",
+    )
     up.add_argument("--partitions", type=int, default=int(os.environ.get("TRADEPLAT_PARTITIONS", DEFAULT_PARTITIONS)))
     up.add_argument("--ui-port", type=int, default=int(os.environ.get("TRADEPLAT_DAGSTER_PORT", 3000)))
     up.add_argument("--no-ui", action="store_true", help="do not start the Dagster UI and daemon")
@@ -73,7 +82,7 @@ def _say(text: str) -> None:
 def run_up(args: argparse.Namespace) -> int:
     state = state_dir()
     pid_file = _claim(state)
-    spec = load_spec(args.deployment)
+    spec = combine_specs([load_spec(path) for path in args.deployments or DEFAULT_DEPLOYMENTS])
     _log_to_file(state / "logs" / "up.log")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

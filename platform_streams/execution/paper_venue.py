@@ -9,8 +9,10 @@ book (``md.bbo``) and trades (``md.trade``):
   its side it queues behind the size displayed there; at a better price it is first. A trade at
   its price consumes the queue ahead first and then fills it (maker); a trade through its price,
   or the opposite best reaching it, fills what is left;
-- fees are charged in the quote asset at ``maker_fee_bps``/``taker_fee_bps``, exactly (at the
-  fill's price scale + size scale + 4 digits).
+- fees are charged in the quote asset at ``maker_fee_bps``/``taker_fee_bps``, to 8 decimals as
+  exchanges charge them: exact where the fee has no more digits, else rounded down (the exact
+  fee at price scale + size scale + 4 digits — 20 on Binance — overflows a fill's or a position's
+  64-bit mantissa).
 
 :class:`PaperOrderEntry` puts it behind the same order-entry interface as a real venue, so the
 executor, the order record and positions are the same code in paper and live.
@@ -25,6 +27,17 @@ from platform_streams.schemas import BestBidOffer, Fill, Liquidity, OrderRequest
 from platform_streams.schemas.fixed_point import rescale
 
 _FEE_EXTRA_SCALE = 4  # basis points: a ten-thousandth
+_FEE_MAX_SCALE = 8  # exchanges charge fees to 8 decimals
+
+
+def paper_fee(price: int, size: int, bps: int, price_scale: int, size_scale: int) -> tuple[int, int]:
+    """The fee of a fill as (mantissa, scale) at no more than 8 decimals: exact when it has no more
+    digits, else rounded down. At scale 20 (Binance's 8 + 8 + 4) a fill's fee, and a position's sum
+    of them, would pass 2**63 at a few cents."""
+    fee, scale = price * size * bps, price_scale + size_scale + _FEE_EXTRA_SCALE
+    if scale <= _FEE_MAX_SCALE:
+        return fee, scale
+    return fee // 10 ** (scale - _FEE_MAX_SCALE), _FEE_MAX_SCALE
 
 
 def _compare_key(mantissa: int, scale: int, common: int) -> int:
@@ -161,14 +174,14 @@ class PaperVenue:
     def _fill(self, order: _PaperOrder, size: int, price: int, liquidity: Liquidity, ts_ns: int) -> None:
         request = order.request
         bps = self.maker_fee_bps if liquidity is Liquidity.MAKER else self.taker_fee_bps
-        fee_scale = request.price_scale + request.size_scale + _FEE_EXTRA_SCALE
+        fee, fee_scale = paper_fee(price, size, bps, request.price_scale, request.size_scale)
         order.filled += size
         order.fills.append(
             Fill(
                 fill_id=f"{order.order_id}-{len(order.fills) + 1}", client_order_id=request.client_order_id,
                 exchange_order_id=order.order_id, account=self.account, exchange=self.exchange, symbol=request.symbol,
                 side=request.side, price=price, size=size, price_scale=request.price_scale, size_scale=request.size_scale,
-                fee=price * size * bps, fee_scale=fee_scale, fee_asset=request.symbol.split("/")[-1], liquidity=liquidity,
+                fee=fee, fee_scale=fee_scale, fee_asset=request.symbol.split("/")[-1], liquidity=liquidity,
                 exchange_ts_ns=ts_ns, receive_ts_ns=ts_ns,
             )
         )  # fmt: skip

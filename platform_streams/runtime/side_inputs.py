@@ -35,6 +35,8 @@ from platform_streams.kafka_clients import admin_settings, consumer_settings
 from platform_streams.runtime.delivery import TopicPartitionKey
 from platform_streams.settings import ConfigError
 
+_LEADER_NOT_READY = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE}
+
 log = logging.getLogger(__name__)
 
 
@@ -92,13 +94,12 @@ class SideInputReader:
         )
         self._consumer = create_consumer(settings)
         self._admin = AdminClient(admin_settings(bootstrap_servers))
-        self.partitions = self._partitions(deadline=time.monotonic() + 30)
+        deadline = time.monotonic() + 30
+        self.partitions = self._partitions(deadline)
         self.positions: dict[TopicPartitionKey, int] = dict.fromkeys(self.partitions, 0)  # next offset to read
         for topic, partition in self.partitions:
             if self._inputs[topic].from_end:  # start at the end as of now, known at once (no end-of-partition event is owed)
-                self.positions[(topic, partition)] = self._consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=10
-                )[1]
+                self.positions[(topic, partition)] = self._end_offset(topic, partition, deadline)
         self._consumer.assign(
             [
                 TopicPartition(topic, partition, self.positions[(topic, partition)] or OFFSET_BEGINNING)
@@ -106,6 +107,17 @@ class SideInputReader:
             ]
         )
         self.undecodable = 0
+
+    def _end_offset(self, topic: str, partition: int, deadline: float) -> int:
+        """A partition's end, asked again while its leader is not elected yet (topics created a moment
+        before, as `tradeplat up` does just before starting the daemons)."""
+        while True:
+            try:
+                return self._consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
+            except KafkaException as error:
+                if error.args[0].code() not in _LEADER_NOT_READY or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def _partitions(self, deadline: float) -> list[TopicPartitionKey]:
         """Every partition of every side input, asked again while a topic created a moment ago has none yet."""

@@ -70,6 +70,20 @@ def shards_by_replica(kind: str) -> bool:
     return {"replica", "replicas"} <= fields
 
 
+def combine_specs(specs: list[DeploymentSpec]) -> DeploymentSpec:
+    """Several deployments run as one (one supervisor, one status view), named ``a+b``; a daemon
+    name used in two of them is refused, as within one."""
+    if len(specs) == 1:
+        return specs[0]
+    owner: dict[str, str] = {}
+    for spec in specs:
+        for daemon in spec.daemons:
+            if daemon.name in owner:
+                raise ConfigError(f"daemon name {daemon.name!r} is used by deployments {owner[daemon.name]!r} and {spec.name!r}")
+            owner[daemon.name] = spec.name
+    return DeploymentSpec("+".join(spec.name for spec in specs), [d for spec in specs for d in spec.daemons])
+
+
 def load_spec(path: Path) -> DeploymentSpec:
     try:
         data = yaml.safe_load(Path(path).read_text())

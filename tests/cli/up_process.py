@@ -38,16 +38,19 @@ def processes_mentioning(text: str) -> list[int]:
     return found
 
 
-def start_up(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[subprocess.Popen, Path]:
+def start_up(
+    tmp_path: Path, env: dict[str, str], *extra: str, deployments: tuple[Path, ...] = ()
+) -> tuple[subprocess.Popen, Path]:
+    """`tradeplat up` of ``deployments`` (default: the small test deployment), until it says it is ready."""
     output = tmp_path / "up.out"
+    specs = [arg for path in deployments or (tmp_path / "deployment.yaml",) for arg in ("--deployment", str(path))]
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "platform_streams.cli.main",
             "up",
-            "--deployment",
-            str(tmp_path / "deployment.yaml"),
+            *specs,
             "--partitions",
             "3",
             "--ui-port",

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from platform_streams.execution.executor import AccountExecutor
-from platform_streams.execution.paper_venue import PaperOrderEntry, PaperVenue
+from platform_streams.execution.paper_venue import PaperOrderEntry, PaperVenue, paper_fee
 from platform_streams.schemas import BestBidOffer, Liquidity, OrderRequest, OrderStatus, OrderType, Side, TimeInForce, Trade
 
 
@@ -38,7 +38,7 @@ def test_market_and_crossing_orders_fill_at_the_opposite_best_as_taker_with_exac
     assert [(f.price, f.size, f.liquidity) for f in market.fills] == [(10_010, 1_500, Liquidity.TAKER)]
     assert [(f.price, f.size) for f in crossing.fills] == [(10_000, 500)]
     fee = market.fills[0]
-    assert (fee.fee, fee.fee_scale, fee.fee_asset) == (10_010 * 1_500 * 7, 2 + 3 + 4, "USDT")  # 100.10 × 1.5 × 7 bp = 0.105105
+    assert (fee.fee, fee.fee_scale, fee.fee_asset) == (10_510_500, 8, "USDT")  # 100.10 × 1.5 × 7 bp = 0.105105, exact at 8
     assert market.status is OrderStatus.FILLED and venue.place(request("m", Side.BUY, None, 1_500)) is market
 
 
@@ -110,3 +110,12 @@ def test_the_executor_runs_on_paper_as_on_a_venue() -> None:
 def test_fees_outside_a_sane_range_are_refused() -> None:
     with pytest.raises(ValueError, match="basis points"):
         PaperVenue("binance", "paper", taker_fee_bps=5_000)
+
+
+def test_fees_are_charged_to_8_decimals_rounded_down() -> None:
+    """Binance's BTC/USDT at price and size scale 8: 60,000.12345678 × 0.12345678 × 10 bp has 20
+    decimals, past 64 bits (it made fills, then positions summing fees, unpublishable)."""
+    price, size = 6_000_012_345_678, 12_345_678
+    assert paper_fee(price, size, 10, 8, 8) == (740_742_204, 8)  # 7.40742204 USDT, the exact 7.407422047... rounded down
+    assert paper_fee(6_000_000_000_000, 1_000_000, 10, 8, 8) == (60_000_000, 8)  # 0.6 USDT, exact
+    assert paper_fee(10_010, 1_500, 7, 1, 1) == (10_010 * 1_500 * 7, 6)  # fewer digits: as they are

@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,7 @@ class MarketDataPipeline:
         normalisers: int = 2,
         simulator_settings: dict[str, Any] | None = None,
         services: ServiceSupervisor | None = None,
+        extra_daemons: Callable[[dict[str, Any], Path], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.database_url = database_url
@@ -212,6 +214,9 @@ class MarketDataPipeline:
         self._simulator_settings = settings
         self._normalisers = normalisers
         self.services = services  # the servers, when the test supervises them as `tradeplat up` does
+        # more daemons under the same supervisor (the trading path's), from the simulator's URLs and
+        # the host's request budget socket
+        self.extra_daemons = extra_daemons or (lambda _urls, _budget: [])
         self.sim: SimulatorThread | None = None
         self.supervisor: Supervisor | None = None
         self.books: BookReader | None = None
@@ -222,10 +227,13 @@ class MarketDataPipeline:
         self.sim = SimulatorThread(load_simulator_config(self._simulator_settings)).start()
         group = str(time.time_ns())
         budget_socket = self.state_dir / "budget.sock"
-        spec = parse_spec(
-            _deployment(self.exchanges, self.sim.urls, self.topics, self.database_url, group, self._normalisers, budget_socket)
+        deployment = _deployment(
+            self.exchanges, self.sim.urls, self.topics, self.database_url, group, self._normalisers, budget_socket
         )
-        self.supervisor = Supervisor(spec, {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}, self.state_dir, services=self.services)
+        deployment["daemons"] += self.extra_daemons(self.sim.urls, budget_socket)
+        spec = parse_spec(deployment)
+        env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "DATABASE_URL": self.database_url}
+        self.supervisor = Supervisor(spec, env, self.state_dir, services=self.services)
         self.books = BookReader(self.bootstrap, self.topics.book)
         self.books.start()
         self.supervisor.start()

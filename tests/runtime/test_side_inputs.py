@@ -99,3 +99,32 @@ def test_reader_reads_a_compacted_topic_whole_then_follows_it(kafka_bootstrap, t
         assert more == [4]
     finally:
         reader.close()
+
+
+class LeaderlessAtFirst:
+    """A consumer over a topic created a moment ago: its partition's leader is not elected for the
+    first ``refusals`` asks of the partition's end (what `tradeplat up` met at every start)."""
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals = refusals
+        self.assigned: list[TopicPartition] = []
+
+    def list_topics(self, topic: str, timeout: float) -> object:
+        partition_metadata = type("Topic", (), {"error": None, "partitions": {0: None}})()
+        return type("Metadata", (), {"topics": {topic: partition_metadata}})()
+
+    def get_watermark_offsets(self, partition: TopicPartition, timeout: float) -> tuple[int, int]:
+        if self.refusals:
+            self.refusals -= 1
+            raise KafkaException(KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION))
+        return 0, 42
+
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        self.assigned = partitions
+
+
+def test_a_from_end_side_input_waits_for_its_partition_leader_instead_of_failing_the_start() -> None:
+    consumer = LeaderlessAtFirst(refusals=3)
+    reader = SideInputReader("127.0.0.1:1", [SideInput("md.bbo", bytes, from_end=True)], "t", lambda _settings: consumer)
+    assert reader.positions == {("md.bbo", 0): 42} and consumer.refusals == 0
+    assert [(p.topic, p.partition, p.offset) for p in consumer.assigned] == [("md.bbo", 0, 42)]

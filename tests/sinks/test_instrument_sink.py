@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from platform_streams.cli.commands_stack import DEFAULT_DEPLOYMENT
+from platform_streams.cli.commands_stack import MARKET_DATA_DEPLOYMENT
 from platform_streams.database.migrate import migrate
 from platform_streams.exchanges.binance.instruments import registry_from_exchange_info
 from platform_streams.exchanges.kraken.instruments import registry_from_asset_pairs
@@ -160,7 +160,7 @@ def test_rows_follow_the_latest_publication_whatever_order_records_arrive_in(dat
 
 
 def test_make_up_stores_the_instruments_ingestion_publishes() -> None:
-    spec = load_spec(DEFAULT_DEPLOYMENT)
+    spec = load_spec(MARKET_DATA_DEPLOYMENT)
     (sink,) = [d for d in spec.daemons if d.kind == "postgres-sink"]
     default_topic = IngestionSettings(name="default", exchange="binance").instrument_topic
     published_to = {d.config.get("instrument_topic", default_topic) for d in spec.daemons if d.kind == "ingestion"}

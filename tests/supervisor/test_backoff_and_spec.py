@@ -1,10 +1,12 @@
 import json
+from collections import Counter
 
 import pytest
 
+from platform_streams.cli.commands_stack import DEFAULT_DEPLOYMENTS
 from platform_streams.settings import ConfigError
 from platform_streams.supervisor.backoff import RestartBackoff, RestartBudget
-from platform_streams.supervisor.spec import RestartPolicy, parse_spec
+from platform_streams.supervisor.spec import RestartPolicy, combine_specs, load_spec, parse_spec
 
 
 def test_backoff_doubles_up_to_a_cap_and_resets_after_a_stable_run() -> None:
@@ -95,3 +97,27 @@ def test_the_supervisor_tells_each_ingestion_replica_its_shard(tmp_path) -> None
 def test_a_shard_set_by_hand_on_replicated_ingestion_is_rejected() -> None:
     with pytest.raises(ConfigError, match="supervisor sets `replica` and `replicas`"):
         parse_spec(ingestion_spec(2, replicas=2))
+
+
+def test_the_default_deployments_combine_into_one_with_the_trading_daemons() -> None:
+    """`tradeplat up` runs market data and trading as one deployment (one supervisor, one status view)."""
+    combined = combine_specs([load_spec(path) for path in DEFAULT_DEPLOYMENTS])
+    assert combined.name == "market-data+trading"
+    kinds = Counter(daemon.kind for daemon in combined.daemons)
+    assert kinds["exchange-simulator"] == 1 and kinds["strategy-host"] == 1 and kinds["risk"] == 1
+    executions = [d.config for d in combined.daemons if d.kind == "execution"]
+    live = {c["exchange"] for c in executions if c.get("mode", "live") == "live"}
+    assert live == {"binance", "okx", "kraken"} and all(c["simulator_keys"] for c in executions if "rest_url" in c)
+    assert any(c.get("mode") == "paper" for c in executions)
+
+
+def test_a_daemon_name_in_two_combined_deployments_is_refused() -> None:
+    one = parse_spec(
+        {"name": "one", "daemons": [{"name": "copy", "kind": "passthrough", "config": {"inputs": ["a"], "output": "b"}}]}
+    )
+    two = parse_spec(
+        {"name": "two", "daemons": [{"name": "copy", "kind": "passthrough", "config": {"inputs": ["b"], "output": "c"}}]}
+    )
+    with pytest.raises(ConfigError, match="'copy' is used by deployments 'one' and 'two'"):
+        combine_specs([one, two])
+    assert combine_specs([one]) is one

@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from platform_streams.cli.commands_stack import DEFAULT_DEPLOYMENT
+from platform_streams.cli.commands_stack import MARKET_DATA_DEPLOYMENT
 from platform_streams.embedded.processes import free_port, pid_alive
 from platform_streams.supervisor.process_supervisor import Supervisor
 from platform_streams.supervisor.spec import load_spec, parse_spec
@@ -79,7 +79,7 @@ def test_the_simulator_runs_supervised_serves_its_ports_and_stops_on_sigterm(kaf
 
 
 def test_the_default_deployment_runs_the_simulator_and_points_ingestion_at_it() -> None:
-    spec = load_spec(DEFAULT_DEPLOYMENT)
+    spec = load_spec(MARKET_DATA_DEPLOYMENT)
     daemons = {daemon.name: daemon for daemon in spec.daemons}
     (simulator,) = [d for d in spec.daemons if d.kind == "exchange-simulator"]
     ports = simulator.config["ports"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_streams.cli.commands_stack import DEFAULT_DEPLOYMENT
+from platform_streams.cli.commands_stack import MARKET_DATA_DEPLOYMENT
 from platform_streams.embedded.processes import pid_alive
 from platform_streams.ingestion.snapshot_budget_client import SnapshotBudgetClient
 from platform_streams.ingestion.snapshot_budget_service import budget_socket_path
@@ -105,7 +105,7 @@ def test_bad_budget_settings_fail_when_the_spec_is_loaded(config: dict, message:
 
 
 def test_the_default_deployment_shares_one_budget_between_its_ingestion_daemons() -> None:
-    spec = load_spec(DEFAULT_DEPLOYMENT)
+    spec = load_spec(MARKET_DATA_DEPLOYMENT)
     (budget,) = [d for d in spec.daemons if d.kind == "snapshot-budget"]
     assert budget.replicas == 1  # a second service on the host would be a second budget
     socket = budget_socket_path(budget.config.get("socket", "snapshot-budget.sock"))
