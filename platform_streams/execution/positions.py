@@ -10,7 +10,9 @@ value has no exact decimal form:
 
 - ``size`` at the finest size scale of the fills: always exact;
 - ``realized_pnl``/``unrealized_pnl`` in quote units at ``pnl_scale`` = price scale + size scale,
-  exact unless an average split a cost into a non-decimal fraction;
+  at most :data:`MAX_PNL_SCALE` (a mantissa is 64 bits on the wire: at Binance's 8 + 8 decimals a
+  PnL past 922 quote units would not fit), exact unless an average split a cost into a non-decimal
+  fraction or the fills' scales add up to more;
 - ``average_price`` at the fills' price scale + :data:`AVERAGE_PRICE_EXTRA_DIGITS`;
 - fees per asset at their own scales, exact.
 
@@ -26,6 +28,9 @@ from platform_streams.schemas import AssetAmount, Fill, Position, Side
 
 AVERAGE_PRICE_EXTRA_DIGITS = 4
 """Decimal digits the published average entry price has beyond the instrument's price scale."""
+
+MAX_PNL_SCALE = 8
+"""Most decimal digits of a published PnL (quote units): 64-bit mantissas then hold ±92 billion."""
 
 
 def _at_scale(value: Fraction, scale: int) -> int:
@@ -106,7 +111,7 @@ class PositionState:
 
     def snapshot(self) -> Position:
         """The position as a ``state.position`` record."""
-        pnl_scale = self.price_scale + self.size_scale
+        pnl_scale = min(self.price_scale + self.size_scale, MAX_PNL_SCALE)
         average_scale = self.price_scale + AVERAGE_PRICE_EXTRA_DIGITS
         return Position(
             account=self.account,

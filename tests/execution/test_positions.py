@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 
-from platform_streams.execution.positions import AVERAGE_PRICE_EXTRA_DIGITS, PositionBook, PositionState
-from platform_streams.schemas import Fill, Liquidity, Side
+from platform_streams.execution.positions import AVERAGE_PRICE_EXTRA_DIGITS, MAX_PNL_SCALE, PositionBook, PositionState
+from platform_streams.schemas import Fill, Liquidity, Position, Side, TypedDecoder, encode
 
 
 def fill(fill_id: str, side: Side, price: int, size: int, fee: int = 0, *, price_scale: int = 2, size_scale: int = 3,
@@ -75,3 +75,15 @@ def test_pnl_is_exact_over_many_random_fills() -> None:
         cash += Fraction(price * size, 10**5) * (-1 if side is Side.BUY else 1)
     state.set_mark(200_000, 2)
     assert state.realized + state.unrealized == cash + state.size * 2000
+
+
+def test_a_large_pnl_at_fine_scales_still_fits_the_wire_rounded_half_to_even_at_the_pnl_scale() -> None:
+    """Binance quotes 8 price and 8 size decimals: at 16 decimals a PnL past 922 USDT would not fit
+    a 64-bit mantissa, so the published PnL stops at MAX_PNL_SCALE digits."""
+    book = PositionBook()
+    book.apply(fill("1", Side.BUY, 100_000_00000001, 10 * 10**8, price_scale=8, size_scale=8))  # 10 @ 100000.00000001
+    position = book.apply(fill("2", Side.SELL, 112_000_00000000, 5 * 10**8 + 3, price_scale=8, size_scale=8))
+    assert position is not None and position.pnl_scale == MAX_PNL_SCALE
+    # (112000 − 100000.00000001) × 5.00000003 = 60000.0003599499999997 exactly: 60000.00035995 at 8 digits
+    assert position.realized_pnl == 60_000_00035995
+    assert TypedDecoder(Position).decode(encode(position)) == position
