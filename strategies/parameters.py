@@ -4,6 +4,7 @@ the parameter, the value and the rule it breaks."""
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,7 +19,7 @@ class ParameterError(ValueError):
         self.parameter = parameter
 
 
-class Parameter:
+class Parameter(abc.ABC):
     """Base of a declared parameter: a default (None: required) and a line of documentation."""
 
     kind = "value"
@@ -27,9 +28,9 @@ class Parameter:
         self.default = default
         self.doc = doc
 
+    @abc.abstractmethod
     def convert(self, value: Any) -> Any:
         """The value as this parameter's type; raises ``ValueError`` saying what is wrong."""
-        raise NotImplementedError
 
     def describe(self) -> str:
         return self.kind

@@ -4,6 +4,7 @@ restart, or version N+1 taking over from N, carries the state over)."""
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -27,7 +28,7 @@ class _Snapshot(msgspec.Struct, array_like=True, frozen=True):
     state: msgspec.Raw
 
 
-class Strategy:
+class Strategy(abc.ABC):
     """Subclass, declare ``name``, ``version``, ``parameters`` and ``state_type``, and override the
     callbacks you need. A callback returns a sequence of intents (``NO_INTENTS`` for none).
 
@@ -56,6 +57,7 @@ class Strategy:
     @classmethod
     def check_parameters(cls, values: ParameterValues) -> None:
         """Raise ``ParameterError`` for a combination that makes no sense (fast period ≥ slow)."""
+        return None  # by default every combination of valid parameters is accepted
 
     @classmethod
     def check_instruments(cls, instruments: Sequence[str]) -> None:
@@ -85,13 +87,14 @@ class Strategy:
         return NO_INTENTS
 
     # -- state ---------------------------------------------------------------------------------
+    @abc.abstractmethod
     def state(self) -> msgspec.Struct:
-        """The strategy's state as a ``state_type`` instance (indicators, last signals, quotes)."""
-        raise NotImplementedError(f"{type(self).__name__} does not define state()")
+        """The strategy's state as a ``state_type`` instance (indicators, last signals, quotes).
+        Every strategy defines it (a class without it cannot be built: its deployment is refused)."""
 
+    @abc.abstractmethod
     def load_state(self, state: Any) -> None:
         """Take over ``state`` (a ``state_type`` instance) as the strategy's own."""
-        raise NotImplementedError(f"{type(self).__name__} does not define load_state()")
 
     def upgrade_state(self, raw: bytes, from_version: int) -> msgspec.Struct:
         """Read the state of an older ``state_version``; by default no older version is readable."""

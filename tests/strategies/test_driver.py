@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import msgspec
+import pytest
 
 from platform_streams.schemas import BestBidOffer, Candle, Fill, IndicatorValue, Side, Trade
 from strategies.context import StrategyContext
@@ -26,6 +27,12 @@ class Recorder(Strategy):
     def __init__(self, context: StrategyContext) -> None:
         super().__init__(context)
         self.calls = Calls()
+
+    def state(self) -> Calls:
+        return self.calls
+
+    def load_state(self, state: Calls) -> None:
+        self.calls = state
 
     def _saw(self, what: str) -> Sequence[Intent]:
         self.calls.seen.append(f"{what} at {(self.context.now_ns - START_NS) // SECOND}")
@@ -76,3 +83,13 @@ def test_each_event_reaches_its_callback_with_the_event_clock_and_timers_between
         "fill, position -200 at 12",
         "fill, position 300 at 13",
     ]
+
+
+def test_a_strategy_without_its_state_methods_cannot_be_built() -> None:
+    class Stateless(Strategy):
+        name = "stateless"
+        version = "1"
+        state_type = Calls
+
+    with pytest.raises(TypeError, match="load_state, state"):
+        driver_for(Stateless, {}, [instrument()])
