@@ -140,9 +140,9 @@ def _cpu_by_component(
     return used
 
 
-def _deployment(ports: dict[str, int], database_url: str, instruments: int, normalisers: int, budget: Path) -> dict[str, Any]:
-    from platform_streams.topics import BBO_TOPIC, TRADE_TOPIC
-
+def ingestion_daemons(ports: dict[str, int], instruments: int, budget: Path, binance_replicas: int = 2) -> list[dict[str, Any]]:
+    """The host's request budget and one ingestion per simulated exchange (Binance in ``binance_replicas``
+    shards: its 1,024 streams per connection), as the benchmarks deploy them."""
     daemons: list[dict[str, Any]] = [
         {"name": "snapshot-budget", "kind": "snapshot-budget", "restart": "always",
          "config": {"exchanges": list(EXCHANGES), "socket": str(budget), "heartbeat_interval_s": 2}},
@@ -151,10 +151,17 @@ def _deployment(ports: dict[str, int], database_url: str, instruments: int, norm
         base = f"http://127.0.0.1:{ports[exchange]}"
         daemons.append({
             "name": f"ingest-{exchange}", "kind": "ingestion", "restart": "always",
-            "replicas": 2 if exchange == "binance" else 1,
+            "replicas": binance_replicas if exchange == "binance" else 1,
             "config": {"exchange": exchange, "rest_url": base, "ws_url": base.replace("http", "ws"),
                        "max_instruments": instruments, "heartbeat_interval_s": 2, "budget_socket": str(budget)},
         })  # fmt: skip
+    return daemons
+
+
+def _deployment(ports: dict[str, int], database_url: str, instruments: int, normalisers: int, budget: Path) -> dict[str, Any]:
+    from platform_streams.topics import BBO_TOPIC, TRADE_TOPIC
+
+    daemons = ingestion_daemons(ports, instruments, budget)
     daemons.append({
         "name": "normaliser", "kind": "normaliser", "replicas": normalisers, "restart": "always",
         "config": {"heartbeat_interval_s": 2},

@@ -5,7 +5,7 @@ ingestion, normalisers, processing (1 s candles of the bar strategies' instrumen
 ``trading-chain`` (``--strategies`` deployments of the four strategies, risk chained in) and one
 execution daemon per exchange run under the supervisor against an embedded Kafka and PostgreSQL,
 as a deployment runs them. Binance and OKX trade live against the simulator; Kraken on paper
-(its order entry is not proven end to end yet), so its orders never reach the simulator and are
+(its private-call rate counter would pace the orders), so its orders never reach the simulator and are
 not in the tick-to-order figures.
 
 Per order, from its stored trace (``orders.hops``, ``market_receive_ts_ns``) and the simulator's

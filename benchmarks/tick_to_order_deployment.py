@@ -16,9 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-EXCHANGES = ("binance", "okx", "kraken")
+from market_data_pipeline import EXCHANGES, ingestion_daemons
+
 ACCOUNT = "sim"
-LIVE = ("binance", "okx")  # Kraken's order entry is not proven end to end yet: it trades on paper
+LIVE = ("binance", "okx")  # Kraken on paper: its private-call counter (15, falling 0.33/s) would pace the orders
 _QUOTES = {"binance": ("USDT",), "okx": ("USDT",), "kraken": ("USD", "USDT")}
 _ORDER_VALUE = Decimal(40)  # quote units per order, above every listed minimum notional
 
@@ -124,18 +125,10 @@ def deployment_spec(
                                         "max_position_notional": "1000000", "max_daily_loss": "1000000",
                                         "price_band_bps": 1_000}}},
     }  # fmt: skip
-    daemons: list[dict[str, Any]] = [
-        {"name": "snapshot-budget", "kind": "snapshot-budget", "restart": "always",
-         "config": {"exchanges": list(EXCHANGES), "socket": str(budget), "heartbeat_interval_s": 2}},
-    ]  # fmt: skip
+    # as the market-data benchmark: Binance in two shards from 500 instruments
+    daemons = ingestion_daemons(ports, instruments, budget, binance_replicas=2 if instruments >= 500 else 1)
     for exchange in EXCHANGES:
         base = f"http://127.0.0.1:{ports[exchange]}"
-        daemons.append({
-            "name": f"ingest-{exchange}", "kind": "ingestion", "restart": "always",
-            "replicas": 2 if exchange == "binance" and instruments >= 500 else 1,  # as the market-data benchmark
-            "config": {"exchange": exchange, "rest_url": base, "ws_url": base.replace("http", "ws"),
-                       "max_instruments": instruments, "heartbeat_interval_s": 2, "budget_socket": str(budget)},
-        })  # fmt: skip
         execution: dict[str, Any] = {
             "account": ACCOUNT,
             "exchange": exchange,
