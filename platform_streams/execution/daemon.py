@@ -6,9 +6,12 @@ fills and positions. Thin glue around :class:`AccountExecutor` on the stream run
 
 One consumer group per account (requests are keyed by account, so one process handles an
 account in order). The executor's I/O (the exchange through ccxt, PostgreSQL) runs on an event
-loop of the daemon's own; ``handle`` hands it a batch and returns what came back, so the runtime
-commits a request only once its order event is acknowledged. On start every unfinished order is
-reconciled first.
+loop of the daemon's own. ``handle`` hands it a batch and returns once every request in it is
+recorded in PostgreSQL and its placement started: orders are pipelined (sent in order, up to
+``max_orders_in_flight`` waiting for the exchange at once), never held behind the answer to the
+one before. The answers, fills and positions reach the outbox as they come and ``periodic``
+publishes them. A request is committed once recorded: whatever happens to it afterwards, the
+store and the exchange say on the next start, when every unfinished order is reconciled first.
 
 Orders are followed by the venue's private stream first (:mod:`.private_stream`, on the same
 event loop): its reports move the orders as they come, and ``periodic`` publishes what they made
@@ -51,7 +54,7 @@ from platform_streams.exchanges.limits import LimitOverride, RequestLimits
 from platform_streams.exchanges.registry import VENUES
 from platform_streams.exchanges.user_stream import StreamReport, UserStreamSettings
 from platform_streams.execution.ccxt_order_entry import CcxtOrderEntry, OrderEntryError, RateLimited, RequestBudget
-from platform_streams.execution.executor import AccountExecutor, ExecutionEvent
+from platform_streams.execution.executor import DEFAULT_MAX_IN_FLIGHT, AccountExecutor, ExecutionEvent, OrderEntry
 from platform_streams.execution.order_following import PollPlan
 from platform_streams.execution.order_halts import OrderHalts
 from platform_streams.execution.order_lifecycle import OrderUpdate
@@ -137,6 +140,8 @@ class ExecutionSettings(DaemonSettings, kw_only=True):
     budget_socket: str = ""  # the host's request budget service (relative: under the state folder); empty: in-process
     budget_connect_timeout_s: float = 30.0  # how long a call waits for an absent service before the daemon retries
     budget_limits: dict[str, LimitOverride] = msgspec.field(default_factory=dict)  # in-process: limit name → replacement
+    max_orders_in_flight: int = DEFAULT_MAX_IN_FLIGHT  # calls to the exchange outstanding at once (orders are pipelined)
+    drain_timeout_s: float = 10.0  # at stop, how long orders in flight may take to be answered (the rest: reconciled at start)
     topics: ExecutionTopics = msgspec.field(default_factory=ExecutionTopics)
 
     def __post_init__(self) -> None:
@@ -153,6 +158,8 @@ class ExecutionSettings(DaemonSettings, kw_only=True):
             raise ConfigError(f"exchange: {self.exchange!r} has no order entry; venues that trade: {', '.join(trading)}")
         if self.rest_url and not self.ws_url:  # the simulator serves both on one host; never the real venue's stream
             self.ws_url = "ws" + self.rest_url.removeprefix("http")
+        if self.max_orders_in_flight < 1:
+            raise ConfigError(f"max_orders_in_flight: must be at least 1, not {self.max_orders_in_flight!r}")
         for field in ("poll_interval_s", "stream_quiet_s", "stream_reconnect_s"):
             if getattr(self, field) <= 0:
                 raise ConfigError(f"{field}: must be positive, not {getattr(self, field)!r}")
@@ -273,9 +280,7 @@ class ExecutionDaemon(StreamDaemon):
         settings = self.settings
         store = await OrderStore.connect(settings.resolved_database_url())
         if self._paper is not None:
-            return AccountExecutor(
-                PaperOrderEntry(self._paper), store, on_sent=self._trace, outbox=self._outbox, gate=self._halts.refusal
-            )
+            return self._executor_of(PaperOrderEntry(self._paper), store)
         spec = VENUES[settings.exchange].execution
         assert spec is not None
         budget: RequestBudget = (
@@ -287,7 +292,14 @@ class ExecutionDaemon(StreamDaemon):
             settings.exchange, settings.account, spec, settings.rest_url, settings.credentials(), budget=budget,
             on_budget_wait=lambda kind, seconds: self._budget_wait.labels(settings.name, kind).observe(seconds),
         )  # fmt: skip
-        return AccountExecutor(entry, store, on_sent=self._trace, outbox=self._outbox, gate=self._halts.refusal)
+        return self._executor_of(entry, store)
+
+    def _executor_of(self, entry: OrderEntry, store: OrderStore) -> AccountExecutor:
+        return AccountExecutor(
+            entry, store, on_sent=self._trace, outbox=self._outbox, gate=self._halts.refusal,
+            max_in_flight=self.settings.max_orders_in_flight, on_trouble=self.record_error,
+            transient_errors=(OrderEntryError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError),
+        )  # fmt: skip
 
     def _private_stream(self) -> PrivateStream | None:
         """The venue's private stream for the account (live mode, where the venue has one and it is on)."""
@@ -333,7 +345,7 @@ class ExecutionDaemon(StreamDaemon):
         due = self._plan.due(self._executor.followed(), time.monotonic())
         if due:
             self._updates.labels(self.settings.name, "rest").inc(len(due))
-            await self._executor.poll(due)
+            await self._executor.poll(due, wait=False)  # the answers reach the outbox as they come
 
     async def _start_stream(self, stream: PrivateStream) -> None:
         self._stream_task = asyncio.ensure_future(stream.run())
@@ -344,6 +356,9 @@ class ExecutionDaemon(StreamDaemon):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._stream_task
         if self._executor is not None:
+            if not await self._executor.drain(self.settings.drain_timeout_s):
+                log.warning("orders still waiting for the exchange at stop: reconciled on the next start",
+                            extra={"daemon": self.settings.name})  # fmt: skip
             await self._executor.entry.close()  # type: ignore[attr-defined]
             budget = getattr(self._executor.entry, "budget", None)
             if budget is not None:
@@ -418,30 +433,29 @@ class ExecutionDaemon(StreamDaemon):
         touched = self._paper.on_trade(event) if isinstance(event, Trade) else self._paper.on_quote(event)
         return bool(touched)
 
-    def _submit(self, executor: AccountExecutor, requests: list[OrderRequest | CancelRequest]) -> list[ExecutionEvent]:
-        """Submit until the exchange and the database answer: a rate refusal waits as long as the
-        exchange asks; an exchange or database that cannot be reached is retried with backoff (a
-        retry reconciles what went through, so nothing is sent twice). Meanwhile the daemon is
-        ``blocked`` in its heartbeats."""
+    def _submit(self, executor: AccountExecutor, requests: list[OrderRequest | CancelRequest]) -> None:
+        """Hand the requests to the executor: each recorded, then started without waiting for the
+        exchange's answer (which reaches the outbox, published by ``periodic``; the executor waits
+        out rate refusals and outages itself). Returns once every request is recorded, so its offset
+        may be committed; a database that cannot be reached is retried with backoff (a retry
+        reconciles what went through, so nothing is sent twice), the daemon ``blocked`` meanwhile."""
         backoff = 1.0
         while True:
             try:
-                return self._io(executor.submit(requests))
-            except RateLimited as limited:
-                wait = limited.retry_after_s
-                self.record_error("rate_limited", limited)
-            except (OrderEntryError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as failure:
+                self._io(executor.dispatch(requests))
+                return
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as failure:
                 wait, backoff = backoff, min(backoff * 2, 30.0)
-                self.record_error("exchange" if isinstance(failure, OrderEntryError) else "database", failure)
+                self.record_error("database", failure)
             if self.stopping:
-                raise StopRequested("stopped while the exchange was refusing or away")
+                raise StopRequested("stopped while the database was away")
             self._state = "blocked"
             self._wait_blocked(wait)
             self._state = "running"
 
     def periodic(self) -> None:
-        """Publish what the private stream made; withdraw what a new halt covers; then REST for the
-        orders the poll plan names."""
+        """Publish what the executor made since (answers, the private stream's reports); withdraw
+        what a new halt covers; then start REST queries for the orders the poll plan names."""
         self._publish_made()
         executor, now = self._executor, time.monotonic()
         if self._halt_cancels_due and now >= self._paused_until and executor is not None:

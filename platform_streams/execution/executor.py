@@ -13,25 +13,34 @@ executor keeps exactly-once towards the exchange with the order store and the ex
   plan of :mod:`.order_following` names. Both feed the one state machine (``TrackedOrder``), and a
   fill heard both ways counts once (by its trade id); positions follow from the fills.
 
+Orders are pipelined: :meth:`AccountExecutor.dispatch` records each request and starts its
+placement in request order, and returns without waiting for the exchange's answers (at most
+``max_in_flight`` calls to the exchange are outstanding; more requests wait for a free slot). An
+order's own operations (its placement, a cancel, a REST query) run one after the other, each
+waiting for the one before; different orders' run side by side. An operation that meets a
+transient failure (a rate refusal, the exchange or the database away) waits (``Retry-After``, or
+backoff) and reconciles the order from the store and the exchange, so nothing is sent twice.
+
 A ``gate`` (the kill switch, :mod:`.order_halts`) may refuse a request at the last moment: it is
 rejected with the reason and never sent; :meth:`AccountExecutor.cancel_where` withdraws the
 resting orders a halt covers.
 
-Each public method holds the executor's lock, so the stream's reports and the requests never
-interleave inside one; with an ``outbox`` every event made lands there in the order it was made,
-whichever road it came by (the daemon publishes from it).
+With an ``outbox``, every event lands there the moment it is made, whichever road it came by
+(the daemon publishes from it), so one order's events are in sequence order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
 from platform_streams.exchanges.user_stream import OrderReport, StreamReport
+from platform_streams.execution.ccxt_order_entry import OrderEntryError, RateLimited
 from platform_streams.execution.order_following import FillTally
 from platform_streams.execution.order_lifecycle import TERMINAL_STATUSES, InvalidOrderUpdate, OrderUpdate, TrackedOrder
 from platform_streams.execution.order_store import OrderStore, StoredOrder
@@ -42,6 +51,10 @@ from platform_streams.schemas import CancelRequest, Fill, OrderEvent, OrderReque
 log = logging.getLogger(__name__)
 
 ExecutionEvent = OrderEvent | Fill | Position
+Operation = Callable[[], Awaitable[list[ExecutionEvent]]]
+
+DEFAULT_MAX_IN_FLIGHT = 64
+_BACKOFF_S = (1.0, 30.0)  # first wait after a transient failure, doubling to the second
 
 
 class OrderEntry(Protocol):
@@ -67,58 +80,162 @@ class AccountExecutor:
         on_sent: Callable[[OrderRequest, int, OrderUpdate], None] | None = None,
         outbox: deque[ExecutionEvent] | None = None,
         gate: Callable[[OrderRequest], str | None] | None = None,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        transient_errors: tuple[type[BaseException], ...] = (OrderEntryError, OSError),
+        on_trouble: Callable[[str, BaseException], None] | None = None,
     ) -> None:
         self.entry = entry
         self.store = store
         self.on_sent = on_sent  # (request, sent_ns, the exchange's answer): the latency trace's last hops
         self.outbox = outbox
         self.gate = gate  # why a request must not be sent now (a halt), or None
+        self.transient_errors = transient_errors  # failures an operation waits out and reconciles after
+        self.on_trouble = on_trouble  # (kind, failure): what an operation met and is waiting out
         self.positions = PositionBook()
         self.open_orders: dict[str, TrackedOrder] = {}
         self.awaiting_fills: dict[str, TrackedOrder] = {}  # finished, but their fills do not add up yet
         self.fills = FillTally()
         self._clock_ns = clock_ns
-        self._lock = asyncio.Lock()
+        self._max_in_flight = max_in_flight
+        self._window: asyncio.Semaphore | None = None  # made on the loop that runs the executor
+        self._operations: dict[str, asyncio.Task[list[ExecutionEvent]]] = {}  # client order id → its latest operation
 
     def followed(self) -> list[str]:
         """Client order ids of the orders still followed: open, or finished with fills missing."""
         return [*self.open_orders, *self.awaiting_fills]
 
-    def _made(self, events: list[ExecutionEvent]) -> list[ExecutionEvent]:
+    @property
+    def in_flight(self) -> int:
+        """Operations started and not over (placements, cancels and queries waiting for the exchange)."""
+        return len(self._operations)
+
+    def _emit(self, event: ExecutionEvent) -> ExecutionEvent:
         if self.outbox is not None:
-            self.outbox.extend(events)
-        return events
+            self.outbox.append(event)
+        return event
+
+    # -- operations: one order's run one after the other, different orders' side by side ---------
+    async def _start(self, client_order_id: str, operation: Operation) -> asyncio.Task[list[ExecutionEvent]]:
+        """Start ``operation`` on one order once a slot of the window is free."""
+        await self._acquire()
+        return self._launch(client_order_id, operation)
+
+    async def _acquire(self) -> None:
+        if self._window is None:
+            self._window = asyncio.Semaphore(self._max_in_flight)
+        await self._window.acquire()
+
+    def _launch(self, client_order_id: str, operation: Operation) -> asyncio.Task[list[ExecutionEvent]]:
+        """Start ``operation`` on one order in a slot already held; it runs after the order's
+        operation before it (if any) is over, and frees the slot when it ends."""
+        assert self._window is not None
+        before = self._operations.get(client_order_id)
+        task = asyncio.ensure_future(self._after(before, operation))
+        self._operations[client_order_id] = task
+
+        def done(finished: asyncio.Task[list[ExecutionEvent]]) -> None:
+            assert self._window is not None
+            self._window.release()
+            if self._operations.get(client_order_id) is finished:
+                del self._operations[client_order_id]
+            if not finished.cancelled() and finished.exception() is not None:
+                error = finished.exception()
+                log.error("order operation failed", extra={"client_order_id": client_order_id, "error": repr(error)})
+                if self.on_trouble is not None:
+                    self.on_trouble("execution", error)  # type: ignore[arg-type]
+
+        task.add_done_callback(done)
+        return task
+
+    @staticmethod
+    async def _after(before: asyncio.Task[list[ExecutionEvent]] | None, operation: Operation) -> list[ExecutionEvent]:
+        if before is not None:
+            await asyncio.wait([before])  # its outcome is its own: this one starts either way
+        return await operation()
+
+    async def _until_done(self, client_order_id: str, operation: Operation) -> list[ExecutionEvent]:
+        """Run ``operation``; after a transient failure, wait it out and reconcile the order instead
+        (from the store, then the exchange: what went through is followed, not sent again)."""
+        backoff = _BACKOFF_S[0]
+        while True:
+            try:
+                return await operation()
+            except RateLimited as limited:
+                wait, kind, failure = limited.retry_after_s, "rate_limited", limited
+            except self.transient_errors as error:
+                wait, backoff = backoff, min(backoff * 2, _BACKOFF_S[1])
+                kind = "exchange" if isinstance(error, OrderEntryError) else "database"
+                failure = error  # type: ignore[assignment]
+            if self.on_trouble is not None:
+                self.on_trouble(kind, failure)
+            log.warning("order operation waits", extra={"client_order_id": client_order_id, "kind": kind,
+                                                        "wait_s": wait, "error": str(failure)[:200]})  # fmt: skip
+            await asyncio.sleep(wait)
+            operation = functools.partial(self._reconcile_stored, client_order_id)
+
+    async def _reconcile_stored(self, client_order_id: str) -> list[ExecutionEvent]:
+        stored = await self.store.get(client_order_id)
+        return [] if stored is None else await self._reconcile(stored)
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for the operations in flight; cancel what is left (those orders
+        are reconciled on the next start). Whether all ended by themselves."""
+        pending = list(self._operations.values())
+        if not pending:
+            return True
+        _, left = await asyncio.wait(pending, timeout=timeout_s)
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+        return not left
 
     # -- requests ------------------------------------------------------------------------------
-    async def submit(self, requests: Sequence[OrderRequest | CancelRequest]) -> list[ExecutionEvent]:
-        """Execute a batch of orders and cancels one after the other, in order (an account's orders
-        are handled in order: a sell may need the buy before it filled); the events they caused."""
-        events: list[ExecutionEvent] = []
-        async with self._lock:
+    async def dispatch(self, requests: Sequence[OrderRequest | CancelRequest]) -> list[asyncio.Task[list[ExecutionEvent]]]:
+        """Record each of the account's requests and start it, in order, without waiting for the
+        exchange's answers; the operations started (their events also go to the outbox). Returns
+        once every new order is recorded, so a request handed back as done is never lost."""
+        started: list[asyncio.Task[list[ExecutionEvent]]] = []
+        for request in requests:
+            if request.account != self.entry.account or request.exchange != self.entry.exchange:
+                continue
+            client_order_id = request.client_order_id
+            if isinstance(request, CancelRequest):
+                started.append(await self._start(client_order_id, self._cancelling(client_order_id)))
+                continue
+            await self._acquire()  # a slot first: the kill switch and the record are as of the send
             try:
-                for request in requests:
-                    if request.account != self.entry.account or request.exchange != self.entry.exchange:
-                        continue
-                    if isinstance(request, CancelRequest):
-                        events.extend(await self._cancel(request.client_order_id))
-                    else:
-                        events.extend(await self._execute(request))
-            finally:
-                self._made(events)  # what went through before a failure is published too
-        return events
+                operation = await self._recorded(request)
+            except BaseException:
+                assert self._window is not None
+                self._window.release()
+                raise
+            started.append(self._launch(client_order_id, operation))
+        return started
 
-    async def _execute(self, request: OrderRequest) -> list[ExecutionEvent]:
+    async def _recorded(self, request: OrderRequest) -> Operation:
+        """Record a request (a slot is held) and say what is to be done with it: refuse, place or reconcile."""
+        client_order_id = request.client_order_id
         refusal = self.gate(request) if self.gate is not None else None
         if refusal is not None:
             if await self.store.record(request):
-                return await self._refuse(TrackedOrder(request), refusal)
+                tracked = TrackedOrder(request)
+                return lambda: self._until_done(client_order_id, lambda: self._refuse(tracked, refusal))
         else:
             sent_ns = self._now()
             if await self.store.record(request, sent_ns):  # recorded with its send time: one round trip before sending
-                return await self._place(TrackedOrder(request), sent_ns)
-        stored = await self.store.get(request.client_order_id)
-        assert stored is not None
-        return await self._reconcile(stored)
+                tracked = TrackedOrder(request)
+                self.open_orders[client_order_id] = tracked  # followed from now: the stream may speak before REST answers
+                return lambda: self._until_done(client_order_id, lambda: self._place(tracked, sent_ns))
+        return lambda: self._until_done(client_order_id, lambda: self._reconcile_stored(client_order_id))
+
+    async def submit(self, requests: Sequence[OrderRequest | CancelRequest]) -> list[ExecutionEvent]:
+        """Execute a batch of orders and cancels (started in order, as :meth:`dispatch`) and wait
+        for all of them; the events they caused, request by request."""
+        started = await self.dispatch(requests)
+        events: list[ExecutionEvent] = []
+        for outcome in await asyncio.gather(*started):
+            events.extend(outcome)
+        return events
 
     async def _send(self, tracked: TrackedOrder) -> list[ExecutionEvent]:
         """Send an order recorded earlier but never sent (a crash came between), unless a halt refuses it now."""
@@ -146,80 +263,97 @@ class AccountExecutor:
         """On start: positions from the account's stored fills, then every unfinished order reconciled,
         and the fills fetched of finished orders whose fills were not all kept."""
         events: list[ExecutionEvent] = []
-        async with self._lock:
-            for fill in await self.store.fills(self.entry.account, self.entry.exchange):
-                self.positions.apply(fill)
-                self.fills.add(fill.client_order_id, fill.fill_id, fill.size)
-            for state in self.positions.states():
-                await self.store.save_position(state.snapshot())  # a crash may have come between a fill and its position
-            for stored in await self.store.unfinished(self.entry.account, self.entry.exchange):
-                events.extend(await self._reconcile(stored))
-            for stored in await self.store.short_of_fills(self.entry.account, self.entry.exchange):
-                tracked = _tracked(stored)  # over, but the process died before all its fills were kept
-                events.extend(await self._record_fills(tracked, await self.entry.fills(tracked.request, tracked.filled_size)))
-                self._settle(tracked)
-            self.fills.keep_only(self.followed())  # the account's whole history was read: keep what is followed
-            return self._made(events)
+        for fill in await self.store.fills(self.entry.account, self.entry.exchange):
+            self.positions.apply(fill)
+            self.fills.add(fill.client_order_id, fill.fill_id, fill.size)
+        for state in self.positions.states():
+            await self.store.save_position(state.snapshot())  # a crash may have come between a fill and its position
+        for stored in await self.store.unfinished(self.entry.account, self.entry.exchange):
+            events.extend(await self._reconcile(stored))
+        for stored in await self.store.short_of_fills(self.entry.account, self.entry.exchange):
+            tracked = _tracked(stored)  # over, but the process died before all its fills were kept
+            events.extend(await self._record_fills(tracked, await self.entry.fills(tracked.request, tracked.filled_size)))
+            self._settle(tracked)
+        self.fills.keep_only(self.followed())  # the account's whole history was read: keep what is followed
+        return events
 
     async def _reconcile(self, stored: StoredOrder) -> list[ExecutionEvent]:
+        """The stored order's state published again; unless it is over, the exchange asked about it
+        (the order sent if it has never heard of it). It is followed as the store knows it from now."""
         tracked = _tracked(stored)
-        events: list[ExecutionEvent] = [tracked.event()] if tracked.sequence else []  # published again: deduped by id
+        events: list[ExecutionEvent] = [self._emit(tracked.event())] if tracked.sequence else []  # again: deduped by id
         if tracked.terminal:
             return events
+        self.open_orders[stored.request.client_order_id] = tracked
         update = await self.entry.query(stored.request)
         if update is None:  # the exchange never heard of it: recorded, then the process died before sending
             return events + await self._send(tracked)
         return events + await self._follow(tracked, update)
 
     # -- following orders ----------------------------------------------------------------------
-    async def poll(self, client_order_ids: Iterable[str] | None = None) -> list[ExecutionEvent]:
+    async def poll(self, client_order_ids: Iterable[str] | None = None, wait: bool = True) -> list[ExecutionEvent]:
         """Ask the exchange (REST) about the followed orders named (all of them by default): new
-        states, new fills, the positions they move."""
+        states, new fills, the positions they move. An order with an operation in flight is left to
+        it. With ``wait=False`` the queries are started and the events only reach the outbox."""
+        started: list[asyncio.Task[list[ExecutionEvent]]] = []
+        for client_order_id in self.followed() if client_order_ids is None else list(client_order_ids):
+            if client_order_id in self._operations:
+                continue  # its placement or cancel answers for it
+            started.append(await self._start(client_order_id, functools.partial(self._query, client_order_id)))
+        if not wait:
+            return []
         events: list[ExecutionEvent] = []
-        async with self._lock:
-            for client_order_id in self.followed() if client_order_ids is None else list(client_order_ids):
-                tracked = self.open_orders.get(client_order_id) or self.awaiting_fills.get(client_order_id)
-                if tracked is None:
-                    continue  # over since the plan was made
-                update = await self.entry.query(tracked.request)
-                if update is not None:
-                    events.extend(await self._follow(tracked, update))
-            return self._made(events)
+        for outcome in await asyncio.gather(*started):
+            events.extend(outcome)
+        return events
+
+    async def _query(self, client_order_id: str) -> list[ExecutionEvent]:
+        tracked = self.open_orders.get(client_order_id) or self.awaiting_fills.get(client_order_id)
+        if tracked is None:
+            return []  # over since the poll was asked for
+        update = await self.entry.query(tracked.request)
+        return [] if update is None else await self._follow(tracked, update)
 
     async def apply_stream(self, reports: Sequence[StreamReport], receive_ts_ns: int) -> list[ExecutionEvent]:
         """The private stream's reports about this account's orders: states folded into the orders
         they name, fills recorded (once). Reports about orders not followed here (another client's,
         or one finished with all its fills) change nothing; one that cannot be read is logged and skipped."""
         events: list[ExecutionEvent] = []
-        async with self._lock:
-            for report in reports:
-                tracked = self.open_orders.get(report.client_order_id) or self.awaiting_fills.get(report.client_order_id)
-                if tracked is None:
-                    continue
-                try:
-                    if isinstance(report, OrderReport):
-                        events.extend(await self._follow(tracked, order_update_of(report, tracked.request, receive_ts_ns), False))
-                    else:
-                        fill = fill_of(report, tracked.request, self.entry.account, self.entry.exchange, receive_ts_ns)
-                        events.extend(await self._record_fills(tracked, [fill]))
-                        self._settle(tracked)
-                except (ReportError, InvalidOrderUpdate) as error:
-                    log.warning("private stream report skipped", extra={"client_order_id": report.client_order_id,
-                                                                        "exchange": self.entry.exchange, "error": str(error)})  # fmt: skip
-            return self._made(events)
+        for report in reports:
+            tracked = self.open_orders.get(report.client_order_id) or self.awaiting_fills.get(report.client_order_id)
+            if tracked is None:
+                continue
+            try:
+                if isinstance(report, OrderReport):
+                    events.extend(await self._follow(tracked, order_update_of(report, tracked.request, receive_ts_ns), False))
+                else:
+                    fill = fill_of(report, tracked.request, self.entry.account, self.entry.exchange, receive_ts_ns)
+                    events.extend(await self._record_fills(tracked, [fill]))
+                    self._settle(tracked)
+            except (ReportError, InvalidOrderUpdate) as error:
+                log.warning("private stream report skipped", extra={"client_order_id": report.client_order_id,
+                                                                    "exchange": self.entry.exchange, "error": str(error)})  # fmt: skip
+        return events
 
     async def cancel(self, client_order_id: str) -> list[ExecutionEvent]:
-        """Withdraw an order; nothing if it is over already (or was never recorded here)."""
-        async with self._lock:
-            return self._made(await self._cancel(client_order_id))
+        """Withdraw an order (after its placement, if that is in flight); nothing if it is over
+        already (or was never recorded here)."""
+        return await (await self._start(client_order_id, self._cancelling(client_order_id)))
+
+    def _cancelling(self, client_order_id: str) -> Operation:
+        return lambda: self._until_done(client_order_id, functools.partial(self._cancel, client_order_id))
 
     async def cancel_where(self, covered: Callable[[OrderRequest], bool]) -> list[ExecutionEvent]:
         """Withdraw every open order whose request ``covered`` selects (the orders a halt covers)."""
+        started = [
+            await self._start(c, functools.partial(self._cancel, c))
+            for c, tracked in list(self.open_orders.items())
+            if covered(tracked.request)
+        ]
         events: list[ExecutionEvent] = []
-        async with self._lock:
-            for client_order_id in [c for c, tracked in self.open_orders.items() if covered(tracked.request)]:
-                events.extend(await self._cancel(client_order_id))
-            return self._made(events)
+        for outcome in await asyncio.gather(*started):
+            events.extend(outcome)
+        return events
 
     async def _cancel(self, client_order_id: str) -> list[ExecutionEvent]:
         tracked = self.open_orders.get(client_order_id)
@@ -238,8 +372,8 @@ class AccountExecutor:
         events: list[ExecutionEvent] = []
         event = tracked.apply(update)
         if event is not None:
+            events.append(self._emit(event))  # out in the order made; stored before anything follows from it
             await self.store.apply(event)
-            events.append(event)
         if fetch_fills and self.fills.owed(tracked.request.client_order_id, tracked.filled_size):
             events.extend(await self._record_fills(tracked, await self.entry.fills(tracked.request, tracked.filled_size)))
         self._settle(tracked)
@@ -250,15 +384,15 @@ class AccountExecutor:
         for fill in fills:
             if self.fills.counted(tracked.request.client_order_id, fill.fill_id):
                 continue  # counted already: heard from the other road
-            recorded = await self.store.record_fill(fill)
+            recorded = await self.store.record_fill(fill)  # the store says once: both roads may get here together
             # counted once stored: with the database away it stays owed, and is asked for again
             self.fills.add(tracked.request.client_order_id, fill.fill_id, fill.size)
             if recorded:
-                events.append(fill)
+                events.append(self._emit(fill))
                 position = self.positions.apply(fill)
                 if position is not None:
+                    events.append(self._emit(position))
                     await self.store.save_position(position)
-                    events.append(position)
         return events
 
     def _settle(self, tracked: TrackedOrder) -> None:
