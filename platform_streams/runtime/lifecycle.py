@@ -6,6 +6,7 @@ asyncio event loop (WebSocket ingestion, the simulator, the snapshot budget)."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import signal
@@ -40,6 +41,7 @@ class BaseSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     heartbeat_interval_s: float = 5.0
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
+    metrics_port_fallback: bool = False  # the port was picked for us (the supervisor): if taken since, any free one
     deadletter_topic: str = DEADLETTER_TOPIC
     heartbeat_topic: str = HEARTBEAT_TOPIC
     shutdown_timeout_s: float = 30.0
@@ -158,7 +160,14 @@ class DaemonLifecycle:
 
     def serve_metrics(self) -> None:
         if self.settings.metrics_port >= 0:
-            self.metrics_port = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
+            host, port = self.settings.metrics_host, self.settings.metrics_port
+            try:
+                self.metrics_port = self.metrics.serve(host, port)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or not self.settings.metrics_port_fallback:
+                    raise
+                self.metrics_port = self.metrics.serve(host, 0)  # heartbeats tell the supervisor where it is
+                log.warning("metrics port taken: serving on another", extra={"asked": port, "port": self.metrics_port})
             log.info("metrics endpoint", extra={"url": f"http://{self.settings.metrics_host}:{self.metrics_port}/metrics"})
 
     def heartbeat_due(self, now: float) -> bool:

@@ -66,6 +66,7 @@ class Replica:
             "name": self.spec.name,
             "instance": self.instance,
             "metrics_port": self.spec.config.get("metrics_port", self.metrics_port),
+            "metrics_port_fallback": "metrics_port" not in self.spec.config,  # ours: taken since, any port will do
         }
         if shards_by_replica(self.spec.kind):
             settings.setdefault("replica", self.index)
@@ -91,6 +92,8 @@ class Replica:
         if self.heartbeat is not None and beat.ts_ns <= self.heartbeat.ts_ns:
             return
         self.heartbeat = beat
+        if beat.pid == self.pid and beat.metrics_port > 0:
+            self.metrics_port = beat.metrics_port  # where the process serves them (another port if ours was taken)
         if beat.interval_s > 0:
             self.heartbeat_interval_s = beat.interval_s
         if beat.pid == self.pid and beat.group:  # a consumer: its lag is worth a trend
