@@ -3,8 +3,9 @@
 Consumer profiles (a daemon kind declares its own):
 - ``latency`` (the default: execution, control, pass-through stages — low-rate inputs where
   every event matters at once): the broker answers a fetch as soon as it has a byte.
-- ``tick`` (latency-critical readers of busy streams: strategy hosts on market data): a fetch
-  waits at most 1 ms for 1,500 bytes (about ten events), so at 5,000 events/s the broker answers
+- ``tick`` (latency-critical readers of busy streams: strategy hosts and trading chains on
+  market data, paper execution): a fetch waits at most 1 ms for 1,500 bytes (about ten
+  events), so at 5,000 events/s the broker answers
   about a fifth of the fetches ``latency`` makes it answer; on a 2-core machine those requests
   queue behind each other (docs/architecture.md, "What one hop costs"). On a quiet stream it
   costs up to 1 ms per hop, so low-rate trading topics keep ``latency``.

@@ -10,6 +10,9 @@
     POST   /_control/ground_truth/emits_before  [[exchange, symbol, before_ns], ...] → {"emit_ns": [ns or null, ...]}:
                                             the last message of each symbol emitted at or before that time
     PUT    /_control/order_flow             {"rate": 10000} → the order-flow rate over all exchanges from now on
+    GET    /_control/order_flow             {"rate": ..., "lag_s": ..., "max_lag_s": ...}: the rate asked for, and
+                                            how far simulated time is behind real time (now, at worst): a
+                                            simulator behind does not offer the rate asked for
     GET    /_control/urls                   where each exchange listens
     GET    /_control/accounts               per exchange, every account's balances and order log with fills
 
@@ -47,8 +50,10 @@ class ControlApi:
         summary: Callable[[], dict[str, object]] | None = None,
         accounts: Callable[[], dict[str, object]] | None = None,
         set_order_flow_rate: Callable[[float], None] | None = None,
+        order_flow_state: Callable[[], dict[str, float]] | None = None,
     ) -> None:
         self._set_order_flow_rate = set_order_flow_rate
+        self._order_flow_state = order_flow_state
         self._accounts = accounts or dict
         self._faults = faults
         self._ground_truth = ground_truth
@@ -70,6 +75,7 @@ class ControlApi:
                 web.post(f"{PREFIX}/ground_truth/emits_before", self.emits_before),
                 web.get(f"{PREFIX}/urls", self.urls),
                 web.put(f"{PREFIX}/order_flow", self.order_flow),
+                web.get(f"{PREFIX}/order_flow", self.order_flow_now),
                 web.get(f"{PREFIX}/accounts", self.accounts),
             ]
         )
@@ -126,6 +132,11 @@ class ControlApi:
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             return _json({"error": f'expected {{"rate": <order-flow events per second, >= 0>}}: {exc}'}, 400)
         return _json({"rate": rate})
+
+    async def order_flow_now(self, request: web.Request) -> web.Response:
+        if self._order_flow_state is None:
+            return _json({"error": "this simulator has no order flow (a replay)"}, 400)
+        return _json(self._order_flow_state())
 
     async def accounts(self, request: web.Request) -> web.Response:
         return _json(self._accounts())

@@ -118,7 +118,7 @@ class Simulator:
             self._tasks += [asyncio.create_task(task) for task in venue.background_tasks()]
         control = ControlApi(
             self.faults, self.ground_truth, lambda: self.urls, accounts=self.account_reports,
-            set_order_flow_rate=self.world.set_order_flow_rate,
+            set_order_flow_rate=self.world.set_order_flow_rate, order_flow_state=self.order_flow_state,
         )  # fmt: skip
         runner = web.AppRunner(control.application(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
@@ -151,6 +151,10 @@ class Simulator:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    def order_flow_state(self) -> dict[str, float]:
+        """The order-flow rate asked for, and how far simulated time is behind real time (now, at worst)."""
+        return {"rate": self.world.order_flow_rate(), "lag_s": self.lag_s, "max_lag_s": self.max_lag_s}
 
     def account_reports(self) -> dict[str, object]:
         """Per exchange, every account's balances and order log (call on the loop)."""

@@ -31,6 +31,7 @@ import msgspec
 from confluent_kafka import Consumer, Message, TopicPartition
 from prometheus_client import Counter, Gauge
 
+from platform_streams.kafka_clients import ConsumerProfile
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
 from platform_streams.runtime.side_inputs import SideInput
 from platform_streams.schemas import (
@@ -93,6 +94,8 @@ class StrategyHostSettings(DaemonSettings, kw_only=True):
 
 class StrategyHostDaemon(StreamDaemon):
     """Many strategy deployments in one process, off one read of the market data."""
+
+    consumer_profile = ConsumerProfile.TICK  # market data is busy: a fetch waits ≤ 1 ms for ~10 events, not one each
 
     settings: StrategyHostSettings
 

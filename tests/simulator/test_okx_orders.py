@@ -269,5 +269,8 @@ def test_the_order_flow_rate_is_changed_over_the_control_api(simulator: Simulato
         status, answer = put(b'{"rate": -1}')
         assert status == 400 and "not negative" in answer["error"] and flow.rate_per_s == 1234.5
         assert put(b"{}")[0] == 400
+        with urllib.request.urlopen(f"{simulator.control_url}/order_flow", timeout=10) as response:
+            state = json.loads(response.read())
+        assert state["rate"] == 1234.5 and state["lag_s"] >= 0 and state["max_lag_s"] >= state["lag_s"]
     finally:
         simulator.simulator.world.set_order_flow_rate(before)

@@ -47,6 +47,10 @@ class MarketWorld:
         for name, venue in self.venues.items():
             venue.flow.rate_per_s = rate_per_s * len(self.universe.listings[name]) / total
 
+    def order_flow_rate(self) -> float:
+        """The long-run order-flow rate over all exchanges now (events per second)."""
+        return sum(venue.flow.rate_per_s for venue in self.venues.values())
+
     def pause_order_flow(self) -> None:
         """Stop simulated order flow (the clock and periodic publications go on), so the books
         settle and clients can be compared with them; our own orders still trade."""
