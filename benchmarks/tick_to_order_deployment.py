@@ -134,7 +134,7 @@ def deployment_spec(
             "exchange": exchange,
             "database_url": database_url,
             "heartbeat_interval_s": 2,
-            "poll_interval_s": 5.0,  # polling every resting quote by REST, one by one, would crowd out new orders
+            "poll_interval_s": 5.0,  # REST for every followed order only while the private stream is down
         }
         if exchange in LIVE:  # the execution daemon's request budget raised as far as the simulator's limits are
             execution.update(rest_url=base, simulator_keys=True, budget_limits=BUDGET_LIMITS[exchange])
