@@ -153,9 +153,11 @@ class AccountExecutor:
             await asyncio.wait([before])  # its outcome is its own: this one starts either way
         return await operation()
 
-    async def _until_done(self, client_order_id: str, operation: Operation) -> list[ExecutionEvent]:
-        """Run ``operation``; after a transient failure, wait it out and reconcile the order instead
-        (from the store, then the exchange: what went through is followed, not sent again)."""
+    async def _until_done(
+        self, client_order_id: str, operation: Operation, again: Operation | None = None
+    ) -> list[ExecutionEvent]:
+        """Run ``operation``; after a transient failure, wait it out and run ``again`` (by default the
+        order reconciled from the store, then the exchange: what went through is followed, not sent again)."""
         backoff = _BACKOFF_S[0]
         while True:
             try:
@@ -171,9 +173,14 @@ class AccountExecutor:
             log.warning("order operation waits", extra={"client_order_id": client_order_id, "kind": kind,
                                                         "wait_s": wait, "error": str(failure)[:200]})  # fmt: skip
             await asyncio.sleep(wait)
-            operation = functools.partial(self._reconcile_stored, client_order_id)
+            operation = again or functools.partial(self._reconcile_stored, client_order_id)
 
     async def _reconcile_stored(self, client_order_id: str) -> list[ExecutionEvent]:
+        """Reconcile an order: the one followed here if it is (it may be ahead of the store, whose
+        writes trail the events), else the store's."""
+        followed = self.open_orders.get(client_order_id) or self.awaiting_fills.get(client_order_id)
+        if followed is not None:
+            return await self._resolve(followed)
         stored = await self.store.get(client_order_id)
         return [] if stored is None else await self._reconcile(stored)
 
@@ -281,11 +288,20 @@ class AccountExecutor:
         """The stored order's state published again; unless it is over, the exchange asked about it
         (the order sent if it has never heard of it). It is followed as the store knows it from now."""
         tracked = _tracked(stored)
-        events: list[ExecutionEvent] = [self._emit(tracked.event())] if tracked.sequence else []  # again: deduped by id
         if tracked.terminal:
-            return events
+            return [self._emit(tracked.event())] if tracked.sequence else []  # again: deduped by id
         self.open_orders[stored.request.client_order_id] = tracked
-        update = await self.entry.query(stored.request)
+        return await self._resolve(tracked)
+
+    async def _resolve(self, tracked: TrackedOrder) -> list[ExecutionEvent]:
+        """The order's state published again, then (unless it is over with its fills in) the
+        exchange asked about it: sent if it has never heard of it, else its answer folded in."""
+        events: list[ExecutionEvent] = [self._emit(tracked.event())] if tracked.sequence else []  # again: deduped by id
+        if tracked.terminal and not self.fills.owed(tracked.request.client_order_id, tracked.filled_size):
+            return events
+        update = await self.entry.query(tracked.request)
+        if update is None and tracked.terminal:
+            return events  # over (rejected unsent, or an exchange that has forgotten it): never sent again
         if update is None:  # the exchange never heard of it: recorded, then the process died before sending
             return events + await self._send(tracked)
         return events + await self._follow(tracked, update)
@@ -341,7 +357,8 @@ class AccountExecutor:
         return await (await self._start(client_order_id, self._cancelling(client_order_id)))
 
     def _cancelling(self, client_order_id: str) -> Operation:
-        return lambda: self._until_done(client_order_id, functools.partial(self._cancel, client_order_id))
+        cancel = functools.partial(self._cancel, client_order_id)
+        return lambda: self._until_done(client_order_id, cancel, again=cancel)  # a cancel is asked again: it is idempotent
 
     async def cancel_where(self, covered: Callable[[OrderRequest], bool]) -> list[ExecutionEvent]:
         """Withdraw every open order whose request ``covered`` selects (the orders a halt covers)."""
@@ -357,6 +374,8 @@ class AccountExecutor:
 
     async def _cancel(self, client_order_id: str) -> list[ExecutionEvent]:
         tracked = self.open_orders.get(client_order_id)
+        if tracked is None and client_order_id in self.awaiting_fills:
+            return []  # over here already (its fills still coming): nothing to withdraw
         if tracked is None:
             stored = await self.store.get(client_order_id)
             if stored is None or stored.status in TERMINAL_STATUSES:
@@ -396,8 +415,12 @@ class AccountExecutor:
         return events
 
     def _settle(self, tracked: TrackedOrder) -> None:
-        """Where the order is followed now: open, finished with fills missing, or not at all."""
+        """Where the order is followed now: open, finished with fills missing, or not at all. A copy
+        made from the store never overrides the order followed here when that one knows as much."""
         client_order_id = tracked.request.client_order_id
+        followed = self.open_orders.get(client_order_id) or self.awaiting_fills.get(client_order_id)
+        if followed is not None and followed is not tracked and _knows_as_much(followed, tracked):
+            tracked = followed
         if not tracked.terminal:
             self.open_orders[client_order_id] = tracked
             return
@@ -410,6 +433,10 @@ class AccountExecutor:
 
     def _now(self) -> int:
         return self._clock_ns()
+
+
+def _knows_as_much(one: TrackedOrder, other: TrackedOrder) -> bool:
+    return (one.terminal, one.filled_size, one.sequence) >= (other.terminal, other.filled_size, other.sequence)
 
 
 def _tracked(stored: StoredOrder) -> TrackedOrder:

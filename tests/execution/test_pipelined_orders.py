@@ -13,6 +13,7 @@ from collections.abc import Callable
 import msgspec
 
 from platform_streams.database.migrate import migrate
+from platform_streams.exchanges.user_stream import OrderReport
 from platform_streams.execution.ccxt_order_entry import OrderEntryError, RateLimited
 from platform_streams.execution.executor import AccountExecutor, ExecutionEvent
 from platform_streams.execution.order_lifecycle import OrderUpdate
@@ -164,6 +165,31 @@ def test_a_lost_answer_or_a_rate_refusal_is_waited_out_and_the_order_reconciled_
                 ("fine", OrderStatus.NEW), ("limited", OrderStatus.NEW), ("lost", OrderStatus.NEW)
             ]  # fmt: skip
             assert sorted(troubles) == ["exchange", "rate_limited"]
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_cancel_of_an_order_filled_with_its_fills_still_coming_keeps_it_followed(database_url: str) -> None:
+    """The stream said "filled" before its trade arrived, and the strategy's cancel comes now: the
+    cancel withdraws nothing, and the order stays followed until its fills add up (a copy of it
+    from the store, which trails the events, must not end the following)."""
+    migrate(database_url)
+
+    async def scenario() -> None:
+        entry = GatedEntry()
+        store = await OrderStore.connect(database_url)
+        executor = AccountExecutor(entry, store)  # type: ignore[arg-type]
+        try:
+            entry.gate("c1").set()
+            await executor.submit([request()])
+            filled = OrderReport(client_order_id="c1", exchange_order_id="x-c1", status=OrderStatus.FILLED, filled="2.3")
+            await executor.apply_stream([filled], 1)
+            assert executor.followed() == ["c1"] and executor.open_orders == {}
+            cancel = CancelRequest("c1", "sim", "binance", request().symbol, "requote", 0)
+            assert await executor.submit([cancel]) == []
+            assert ("cancel", "c1") not in entry.calls and executor.followed() == ["c1"]
         finally:
             await store.close()
 
