@@ -98,6 +98,8 @@ class AccountExecutor:
         self._clock_ns = clock_ns
         self._max_in_flight = max_in_flight
         self._window: asyncio.Semaphore | None = None  # made on the loop that runs the executor
+        self._recovery: asyncio.Lock | None = None  # retries after a failure, one at a time
+        self._refused_until = 0.0  # monotonic time before which the exchange asked us to wait
         self._operations: dict[str, asyncio.Task[list[ExecutionEvent]]] = {}  # client order id → its latest operation
 
     def followed(self) -> list[str]:
@@ -154,16 +156,26 @@ class AccountExecutor:
         return await operation()
 
     async def _until_done(
-        self, client_order_id: str, operation: Operation, again: Operation | None = None
+        self, client_order_id: str, operation: Operation, again: Operation | None = None, refused: Operation | None = None
     ) -> list[ExecutionEvent]:
         """Run ``operation``; after a transient failure, wait it out and run ``again`` (by default the
-        order reconciled from the store, then the exchange: what went through is followed, not sent again)."""
-        backoff = _BACKOFF_S[0]
+        order reconciled from the store, then the exchange: what went through is followed, not sent again).
+        A rate refusal is a request the exchange did not take: ``refused`` (if given) runs instead,
+        without asking first. While the exchange refuses, calls go one at a time across the account,
+        so a storm is not met by a herd of orders all retrying together."""
+        backoff, retrying = _BACKOFF_S[0], False
         while True:
             try:
-                return await operation()
+                if not retrying and time.monotonic() >= self._refused_until:
+                    return await operation()
+                if self._recovery is None:
+                    self._recovery = asyncio.Lock()
+                async with self._recovery:
+                    await asyncio.sleep(max(0.0, self._refused_until - time.monotonic()))  # as long as the exchange asked
+                    return await operation()
             except RateLimited as limited:
                 wait, kind, failure = limited.retry_after_s, "rate_limited", limited
+                self._refused_until = max(self._refused_until, time.monotonic() + wait)
             except self.transient_errors as error:
                 wait, backoff = backoff, min(backoff * 2, _BACKOFF_S[1])
                 kind = "exchange" if isinstance(error, OrderEntryError) else "database"
@@ -173,7 +185,9 @@ class AccountExecutor:
             log.warning("order operation waits", extra={"client_order_id": client_order_id, "kind": kind,
                                                         "wait_s": wait, "error": str(failure)[:200]})  # fmt: skip
             await asyncio.sleep(wait)
-            operation = again or functools.partial(self._reconcile_stored, client_order_id)
+            after_refusal = kind == "rate_limited" and refused is not None
+            operation = (refused if after_refusal else again) or functools.partial(self._reconcile_stored, client_order_id)
+            retrying = True
 
     async def _reconcile_stored(self, client_order_id: str) -> list[ExecutionEvent]:
         """Reconcile an order: the one followed here if it is (it may be ahead of the store, whose
@@ -232,7 +246,9 @@ class AccountExecutor:
             if await self.store.record(request, sent_ns):  # recorded with its send time: one round trip before sending
                 tracked = TrackedOrder(request)
                 self.open_orders[client_order_id] = tracked  # followed from now: the stream may speak before REST answers
-                return lambda: self._until_done(client_order_id, lambda: self._place(tracked, sent_ns))
+                return lambda: self._until_done(
+                    client_order_id, lambda: self._place(tracked, sent_ns), refused=functools.partial(self._send, tracked)
+                )
         return lambda: self._until_done(client_order_id, lambda: self._reconcile_stored(client_order_id))
 
     async def submit(self, requests: Sequence[OrderRequest | CancelRequest]) -> list[ExecutionEvent]:
