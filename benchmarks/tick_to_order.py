@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -359,7 +360,7 @@ def main() -> int:
             for name, count, p50, p99 in segment_quantiles(latencies):
                 print(f"    {name:<28} {count:>6} orders  p50 {p50:8.2f} ms  p99 {p99:8.2f} ms", flush=True)
         rates = [float(r) for r in args.max_eps_rates.split(",") if r.strip()]
-        measured = [run.throughput_eps for run in runs if run.throughput_eps == run.throughput_eps]
+        measured = [run.throughput_eps for run in runs if not math.isnan(run.throughput_eps)]
         canonical_per_event = statistics.median(measured) / args.rate if measured and args.rate else 0.0
         max_eps = find_max_eps(stack, rates, args.max_eps_step_s, args.lag_bound, canonical_per_event) if rates else float("nan")
         restarts = sum(r.restarts for r in stack.replicas())

@@ -99,6 +99,9 @@ log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = tuple(b / 1000 for b in (0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 250, 500, 1000, 2500, 5000))
 
+_DATABASE_AWAY = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+_EXCHANGE_OR_DATABASE_AWAY = (OrderEntryError, *_DATABASE_AWAY)  # waited out and retried, never dead-lettered
+
 _CREDENTIAL_SUFFIXES = {"apiKey": "API_KEY", "secret": "API_SECRET", "password": "API_PASSWORD"}
 
 
@@ -301,7 +304,7 @@ class ExecutionDaemon(StreamDaemon):
         return AccountExecutor(
             entry, store, on_sent=self._trace, outbox=self._outbox, gate=self._halts.refusal,
             max_in_flight=self.settings.max_orders_in_flight, on_trouble=self.record_error,
-            transient_errors=(OrderEntryError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError),
+            transient_errors=_EXCHANGE_OR_DATABASE_AWAY,
         )  # fmt: skip
 
     def _private_stream(self) -> PrivateStream | None:
@@ -447,7 +450,7 @@ class ExecutionDaemon(StreamDaemon):
             try:
                 self._io(executor.dispatch(requests))
                 return
-            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as failure:
+            except _DATABASE_AWAY as failure:
                 wait, backoff = backoff, min(backoff * 2, 30.0)
                 self.record_error("database", failure)
             if self.stopping:
@@ -470,7 +473,7 @@ class ExecutionDaemon(StreamDaemon):
         except RateLimited as limited:
             self._paused_until = now + limited.retry_after_s
             self.record_error("rate_limited", limited)
-        except (OrderEntryError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as failure:
+        except _EXCHANGE_OR_DATABASE_AWAY as failure:
             self.record_error("exchange" if isinstance(failure, OrderEntryError) else "database", failure)
         self._publish_made()
 

@@ -254,11 +254,7 @@ class AccountExecutor:
     async def submit(self, requests: Sequence[OrderRequest | CancelRequest]) -> list[ExecutionEvent]:
         """Execute a batch of orders and cancels (started in order, as :meth:`dispatch`) and wait
         for all of them; the events they caused, request by request."""
-        started = await self.dispatch(requests)
-        events: list[ExecutionEvent] = []
-        for outcome in await asyncio.gather(*started):
-            events.extend(outcome)
-        return events
+        return await _events_of(await self.dispatch(requests))
 
     async def _send(self, tracked: TrackedOrder) -> list[ExecutionEvent]:
         """Send an order recorded earlier but never sent (a crash came between), unless a halt refuses it now."""
@@ -332,12 +328,7 @@ class AccountExecutor:
             if client_order_id in self._operations:
                 continue  # its placement or cancel answers for it
             started.append(await self._start(client_order_id, functools.partial(self._query, client_order_id)))
-        if not wait:
-            return []
-        events: list[ExecutionEvent] = []
-        for outcome in await asyncio.gather(*started):
-            events.extend(outcome)
-        return events
+        return await _events_of(started) if wait else []
 
     async def _query(self, client_order_id: str) -> list[ExecutionEvent]:
         tracked = self.open_orders.get(client_order_id) or self.awaiting_fills.get(client_order_id)
@@ -383,10 +374,7 @@ class AccountExecutor:
             for c, tracked in list(self.open_orders.items())
             if covered(tracked.request)
         ]
-        events: list[ExecutionEvent] = []
-        for outcome in await asyncio.gather(*started):
-            events.extend(outcome)
-        return events
+        return await _events_of(started)
 
     async def _cancel(self, client_order_id: str) -> list[ExecutionEvent]:
         tracked = self.open_orders.get(client_order_id)
@@ -449,6 +437,11 @@ class AccountExecutor:
 
     def _now(self) -> int:
         return self._clock_ns()
+
+
+async def _events_of(operations: Sequence[asyncio.Task[list[ExecutionEvent]]]) -> list[ExecutionEvent]:
+    """The events the operations made, in the order the operations were started."""
+    return [event for outcome in await asyncio.gather(*operations) for event in outcome]
 
 
 def _knows_as_much(one: TrackedOrder, other: TrackedOrder) -> bool:

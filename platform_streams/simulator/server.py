@@ -17,7 +17,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -163,20 +163,23 @@ class Simulator:
     def step(self, quanta: int = 1) -> None:
         """Advance the world ``quanta`` quanta and publish each to the connected clients (call on the loop)."""
         for _ in range(quanta):
-            self.world.step()
-            now_ns = self.clock.now_ns
-            for venue in self.venues.values():
-                venue.publish(now_ns)
+            for _piece in self._quantum():
+                pass
 
-    async def _step_yielding(self) -> None:
-        """One quantum, as :meth:`step`, yielding to the loop before each venue's publication: a
-        request (an order, a cancel) waits for at most one piece of a quantum's work, not for a
-        whole quantum, let alone a catch-up run of them."""
+    def _quantum(self) -> Iterator[None]:
+        """One quantum in pieces: the world steps, then each venue publishes; yields before each
+        publication, where the running clock lets the loop serve requests."""
         self.world.step()
         now_ns = self.clock.now_ns
         for venue in self.venues.values():
-            await asyncio.sleep(0)
+            yield
             venue.publish(now_ns)
+
+    async def _step_yielding(self) -> None:
+        """One quantum, yielding to the loop between its pieces: a request (an order, a cancel) waits
+        for at most one piece of a quantum's work, not for a whole quantum, let alone a catch-up run."""
+        for _piece in self._quantum():
+            await asyncio.sleep(0)
 
     async def _drive(self) -> None:
         quantum_ns = self.clock.quantum_ns

@@ -7,8 +7,10 @@ comes when the test releases it, so each interleaving is played exactly."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import msgspec
 
@@ -65,6 +67,17 @@ class GatedEntry:
         return []
 
 
+@contextlib.asynccontextmanager
+async def gated_executor(database_url: str, **options: Any) -> AsyncIterator[tuple[GatedEntry, AccountExecutor]]:
+    """An executor on a gated entry and a real PostgreSQL (its store closed afterwards)."""
+    entry = GatedEntry()
+    store = await OrderStore.connect(database_url)
+    try:
+        yield entry, AccountExecutor(entry, store, **options)  # type: ignore[arg-type]
+    finally:
+        await store.close()
+
+
 async def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
     """Let the loop run until ``condition`` holds (a database round trip takes real time)."""
     deadline = asyncio.get_running_loop().time() + timeout_s
@@ -83,17 +96,14 @@ def test_orders_are_sent_in_order_without_waiting_for_answers_within_the_window(
     outbox: deque[ExecutionEvent] = deque()
 
     async def scenario() -> None:
-        entry = GatedEntry()
-        store = await OrderStore.connect(database_url)
-        executor = AccountExecutor(entry, store, outbox=outbox, max_in_flight=3)  # type: ignore[arg-type]
-        try:
+        async with gated_executor(database_url, outbox=outbox, max_in_flight=3) as (entry, executor):
             # three orders: all three sent before any answer came, in request order; every one recorded first
             started = await executor.dispatch([named("p1"), named("p2"), named("p3")])
             await until(lambda: len(entry.calls) == 3)
             assert entry.calls == [("place", "p1"), ("place", "p2"), ("place", "p3")]
             assert executor.in_flight == 3 and set(executor.followed()) == {"p1", "p2", "p3"}
             for name in ("p1", "p2", "p3"):
-                stored = await store.get(name)
+                stored = await executor.store.get(name)
                 assert stored is not None and stored.status is OrderStatus.PENDING
             # the window is full: a fourth waits for a slot (dispatch does not return yet)
             fourth = asyncio.ensure_future(executor.dispatch([named("p4")]))
@@ -109,8 +119,6 @@ def test_orders_are_sent_in_order_without_waiting_for_answers_within_the_window(
             assert executor.in_flight == 0
             news = [(e.client_order_id, e.sequence) for e in outbox if isinstance(e, OrderEvent)]
             assert sorted(news) == [("p1", 1), ("p2", 1), ("p3", 1), ("p4", 1)] and news[0] == ("p2", 1)
-        finally:
-            await store.close()
 
     asyncio.run(scenario())
 
@@ -119,10 +127,7 @@ def test_a_cancel_waits_for_its_order_s_placement_and_other_orders_go_past(datab
     migrate(database_url)
 
     async def scenario() -> None:
-        entry = GatedEntry()
-        store = await OrderStore.connect(database_url)
-        executor = AccountExecutor(entry, store)  # type: ignore[arg-type]
-        try:
+        async with gated_executor(database_url) as (entry, executor):
             cancel = CancelRequest("c1", "sim", "binance", request().symbol, "requote", 0)
             started = await executor.dispatch([named("c1"), cancel, named("c2")])
             entry.gate("c2").set()
@@ -138,10 +143,8 @@ def test_a_cancel_waits_for_its_order_s_placement_and_other_orders_go_past(datab
                 ("c1", OrderStatus.CANCELED)
             ]
             assert list(executor.open_orders) == ["c2"]
-            stored = await store.get("c1")
+            stored = await executor.store.get("c1")
             assert stored is not None and stored.status is OrderStatus.CANCELED
-        finally:
-            await store.close()
 
     asyncio.run(scenario())
 
@@ -151,10 +154,7 @@ def test_a_lost_answer_is_reconciled_and_a_rate_refused_order_sent_again_each_pl
     troubles: list[str] = []
 
     async def scenario() -> None:
-        entry = GatedEntry()
-        store = await OrderStore.connect(database_url)
-        executor = AccountExecutor(entry, store, on_trouble=lambda kind, _: troubles.append(kind))  # type: ignore[arg-type]
-        try:
+        async with gated_executor(database_url, on_trouble=lambda kind, _: troubles.append(kind)) as (entry, executor):
             entry.fail_once["lost"] = OrderEntryError("binance: connection reset")
             entry.fail_once["limited"] = RateLimited("binance: too many requests", 0.05)
             for name in ("lost", "limited", "fine"):
@@ -172,8 +172,6 @@ def test_a_lost_answer_is_reconciled_and_a_rate_refused_order_sent_again_each_pl
                 ("fine", OrderStatus.NEW), ("limited", OrderStatus.NEW), ("lost", OrderStatus.NEW)
             ]  # fmt: skip
             assert sorted(troubles) == ["exchange", "rate_limited"]
-        finally:
-            await store.close()
 
     asyncio.run(scenario())
 
@@ -185,10 +183,7 @@ def test_a_cancel_of_an_order_filled_with_its_fills_still_coming_keeps_it_follow
     migrate(database_url)
 
     async def scenario() -> None:
-        entry = GatedEntry()
-        store = await OrderStore.connect(database_url)
-        executor = AccountExecutor(entry, store)  # type: ignore[arg-type]
-        try:
+        async with gated_executor(database_url) as (entry, executor):
             entry.gate("c1").set()
             await executor.submit([request()])
             filled = OrderReport(client_order_id="c1", exchange_order_id="x-c1", status=OrderStatus.FILLED, filled="2.3")
@@ -197,7 +192,5 @@ def test_a_cancel_of_an_order_filled_with_its_fills_still_coming_keeps_it_follow
             cancel = CancelRequest("c1", "sim", "binance", request().symbol, "requote", 0)
             assert await executor.submit([cancel]) == []
             assert ("cancel", "c1") not in entry.calls and executor.followed() == ["c1"]
-        finally:
-            await store.close()
 
     asyncio.run(scenario())
