@@ -426,8 +426,15 @@ class ExecutionDaemon(StreamDaemon):
         return outputs
 
     def _publish_made(self) -> None:
-        for output in self._made():
+        """Publish what the executor made outside a batch (answers of pipelined orders, the stream's
+        reports): counted as the daemon's output, and a refused delivery stops the daemon loudly (the
+        next process republishes the orders' states from the store)."""
+        self.raise_on_delivery_failure()
+        outputs = self._made()
+        for output in outputs:
             self.produce(output)
+        self.messages_out += len(outputs)
+        self.metrics.messages_out.inc(len(outputs))
 
     def _on_market(self, message: Message) -> bool:
         """Feed the paper venue one market event of its exchange; whether it filled an order."""

@@ -132,11 +132,14 @@ def test_a_429_storm_delays_orders_loses_none_and_never_earns_a_418(
             out = Output.event(requests, request)
             producer.produce(out.topic, out.value, out.key)
         assert producer.flush(30) == 0
-        with DaemonThread(ExecutionDaemon(settings)):
+        daemon = ExecutionDaemon(settings)
+        with DaemonThread(daemon):
             wait_until(
                 lambda: fetch(database_url, "SELECT count(*) AS n FROM orders WHERE status = 'filled'")[0]["n"] == len(orders),
                 180, "every order filled", interval_s=0.5,
             )  # fmt: skip
+            # the pipelined orders' events are published outside a batch: they count as the daemon's output
+            wait_until(lambda: daemon.messages_out >= len(orders), 30, "the orders' events counted as output")
         refusals = sim.call(lambda: dict(sim.simulator.venues["binance"].limiter.refusals))
     assert refusals.get(429, 0) > 0 and refusals.get(418, 0) == 0, refusals
     accepted = Counter(a.client_order_id for a in sim.ground_truth.orders("binance") if a.error_code == 0)
