@@ -20,7 +20,7 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 BENCH_REQUIREMENTS := cryptofeed==2.4.1 yapic.json==1.9.5 order_book==0.6.1 aiohttp==3.14.5 aiofile==3.12.3 \
     aiodns==4.0.4 websockets==17.4 uvloop==0.23.0 PyYAML==6.0.4 requests==2.34.2
 
-.PHONY: setup native up down status test test-fast bench bench-runtime bench-simulator bench-market-data bench-venv clean-state
+.PHONY: setup native browser up down status test test-fast bench bench-runtime bench-simulator bench-market-data bench-venv clean-state
 
 setup: $(PY_STAMP) $(NATIVE_STAMP) $(KAFKA_STAMP)
 
@@ -59,15 +59,23 @@ down: setup
 status: setup
 	$(BIN)/tradeplat status
 
+# The UI test drives Debian's chromium (Playwright with executable_path, no browser download).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the Dagster UI test"; \
+	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 # Two workers (pytest-xdist), each with its own embedded broker and database: most tests wait on
 # servers and processes, so two at a time roughly halve the wall time on 2 cores.
 TEST_WORKERS ?= 2
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # the suite without the slow end-to-end and fault tests (marked e2e)
-test-fast: setup
+test-fast: setup browser
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not e2e"
 
 bench: bench-runtime bench-simulator bench-market-data

@@ -5,9 +5,15 @@ from __future__ import annotations
 import dagster as dg
 
 from platform_assets.jobs.platform_setup import platform_setup
+from platform_assets.jobs.stream_deployments import STREAM_DEPLOYMENT_JOBS
 from platform_assets.resources.platform_servers import platform_resources
+from platform_assets.streams.sensor import stream_checks, stream_health
+from platform_assets.streams.topology import deployment_spec, table_specs, topic_specs
 
 defs = dg.Definitions(
-    jobs=[platform_setup],
+    assets=[*topic_specs(), *table_specs(), deployment_spec()],
+    asset_checks=[stream_checks],
+    jobs=[platform_setup, *STREAM_DEPLOYMENT_JOBS],
+    sensors=[stream_health],
     resources=platform_resources(),
 )

@@ -95,7 +95,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(POSITION_TOPIC, "account:exchange:symbol", events.Position.__name__, _L, compacted=True),
     TopicSpec(INSTRUMENT_TOPIC, "exchange:symbol", events.Instrument.__name__, _L, compacted=True),
     TopicSpec(RESYNC_TOPIC, "connection id", events.SnapshotRequest.__name__, _L, retention_ms=HOUR_MS),
-    TopicSpec(DEPLOYMENT_TOPIC, "deployment name", "deployment spec (desired state)", _L, compacted=True, partitions=1),
+    TopicSpec(DEPLOYMENT_TOPIC, "deployment name", events.StreamDeploymentControl.__name__, _L, compacted=True, partitions=1),
     TopicSpec(HEARTBEAT_TOPIC, "daemon instance", events.Heartbeat.__name__, _L, retention_ms=DAY_MS, partitions=1),
     TopicSpec(DEMO_INPUT_TOPIC, "exchange:symbol", f"{events.Trade.__name__} (demo deployment)", _L, retention_ms=HOUR_MS),
     TopicSpec(DEMO_OUTPUT_TOPIC, "exchange:symbol", f"{events.Trade.__name__} (demo deployment)", _L, retention_ms=HOUR_MS),

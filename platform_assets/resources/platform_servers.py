@@ -20,7 +20,11 @@ class PostgresResource(dg.ConfigurableResource):
 
 def platform_resources() -> dict[str, dg.ConfigurableResource]:
     """Resources bound to the environment, resolved when a run starts (not at import)."""
+    from platform_assets.resources.stream_control import DeploymentLauncherResource, PlatformStatusResource
+
     return {
         "kafka": KafkaResource(bootstrap_servers=dg.EnvVar("KAFKA_BOOTSTRAP_SERVERS")),
         "postgres": PostgresResource(url=dg.EnvVar("DATABASE_URL")),
+        "launcher": DeploymentLauncherResource(kafka_bootstrap_servers=dg.EnvVar("KAFKA_BOOTSTRAP_SERVERS")),
+        "status": PlatformStatusResource(),
     }

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from platform_streams.cli.environment import required_env
 from platform_streams.database.migrate import migrate
-from platform_streams.settings import ConfigError
 from platform_streams.topics import DEFAULT_PARTITIONS, ensure_topics
 
 
@@ -18,20 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     migrate_parser.set_defaults(run=run_migrate)
 
 
-def _required_env(name: str) -> str:
-    value = os.environ.get(name, "")
-    if not value:
-        raise ConfigError(f"{name} is not set")
-    return value
-
-
 def run_topics(args: argparse.Namespace) -> int:
-    created = ensure_topics(_required_env("KAFKA_BOOTSTRAP_SERVERS"), default_partitions=args.partitions)
+    created = ensure_topics(required_env("KAFKA_BOOTSTRAP_SERVERS"), default_partitions=args.partitions)
     print(f"created {len(created)} topics: {', '.join(created) or '-'}")
     return 0
 
 
 def run_migrate(_args: argparse.Namespace) -> int:
-    applied = migrate(_required_env("DATABASE_URL"))
+    applied = migrate(required_env("DATABASE_URL"))
     print(f"applied migrations: {applied or 'none (up to date)'}")
     return 0

@@ -9,6 +9,7 @@ import signal
 import threading
 from pathlib import Path
 
+from platform_streams.cli.environment import required_env
 from platform_streams.daemons import DAEMON_KINDS, daemon_kind
 from platform_streams.embedded.paths import state_dir
 from platform_streams.settings import ConfigError, load_settings
@@ -29,6 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     supervise = sub.add_parser("supervise", help="run a deployment spec against KAFKA_BOOTSTRAP_SERVERS")
     supervise.add_argument("spec", type=Path)
+    supervise.add_argument(
+        "--host",
+        default=os.environ.get("TRADEPLAT_HOST", "local"),
+        help="the host name whose ctl.deployment requests this supervisor runs (default $TRADEPLAT_HOST or 'local')",
+    )
     supervise.set_defaults(run=run_supervise)
 
 
@@ -52,14 +58,12 @@ def run_daemon(args: argparse.Namespace) -> int:
 def run_supervise(args: argparse.Namespace) -> int:
     configure_logging(component="supervisor")
     spec = load_spec(args.spec)
-    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        raise ConfigError("KAFKA_BOOTSTRAP_SERVERS is not set (use `tradeplat up` for the embedded stack)")
-    bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    bootstrap = required_env("KAFKA_BOOTSTRAP_SERVERS", "use `tradeplat up` for the embedded stack")
     # the servers are someone else's to run: probed, so status can tell a silent daemon's cause
     services = ServiceSupervisor([kafka_service(bootstrap)])
     if os.environ.get("DATABASE_URL"):
         services.add(postgres_service(os.environ["DATABASE_URL"]))
-    supervisor = Supervisor(spec, {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}, state_dir(), services=services)
+    supervisor = Supervisor(spec, {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}, state_dir(), services=services, host=args.host)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

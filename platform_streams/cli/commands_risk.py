@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import time
 
 from confluent_kafka import Producer
 
+from platform_streams.cli.environment import required_env
 from platform_streams.kafka_clients import ProducerProfile, producer_settings
 from platform_streams.risk.kill_switch import KillSwitchError, validate_scope
 from platform_streams.schemas import RiskControl, encode
@@ -36,9 +36,7 @@ def control_record(scope: str, release: bool, reason: str, operator: str, ts_ns:
 
 
 def run_kill_switch(args: argparse.Namespace) -> int:
-    servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
-    if not servers:
-        raise ConfigError("KAFKA_BOOTSTRAP_SERVERS is not set")
+    servers = required_env("KAFKA_BOOTSTRAP_SERVERS")
     control = control_record(args.scope, args.release, args.reason, getpass.getuser(), time.time_ns())
     producer = Producer(producer_settings(servers, ProducerProfile.LATENCY))
     producer.produce(RISK_CONTROL_TOPIC, encode(control), control.key)

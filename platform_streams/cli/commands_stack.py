@@ -82,7 +82,8 @@ def _say(text: str) -> None:
 def run_up(args: argparse.Namespace) -> int:
     state = state_dir()
     pid_file = _claim(state)
-    spec = combine_specs([load_spec(path) for path in args.deployments or DEFAULT_DEPLOYMENTS])
+    specs = [load_spec(path) for path in args.deployments or DEFAULT_DEPLOYMENTS]
+    combine_specs(specs)  # refuses a daemon name two of them use, before anything starts
     _log_to_file(state / "logs" / "up.log")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -99,7 +100,7 @@ def run_up(args: argparse.Namespace) -> int:
         connections, services = _start_servers(stack, args)
         if not args.no_ui:
             ui = _start_dagster(state, connections, args.ui_port, embedded_database=stack.postgres is not None)
-        supervisor = _start_deployment(spec, connections, state, services)
+        supervisor = _start_deployment(specs, connections, state, services)
         if ui is not None:
             ui.wait_ready(while_waiting=supervisor.tick)
             for service in dagster_services(ui):
@@ -152,11 +153,22 @@ def _start_servers(stack: PlatformStack, args: argparse.Namespace) -> tuple[Conn
     return connections, services
 
 
-def _start_deployment(spec: DeploymentSpec, connections: Connections, state: Path, services: ServiceSupervisor) -> Supervisor:
+def _start_deployment(
+    specs: list[DeploymentSpec], connections: Connections, state: Path, services: ServiceSupervisor
+) -> Supervisor:
+    """The spec files' deployments, as changed by the requests ``ctl.deployment`` holds for this host."""
     remove_stale(state / "supervisor")
-    supervisor = Supervisor(spec, connections.as_env(), state, services=services)
+    host = os.environ.get("TRADEPLAT_HOST", "local")
+    supervisor = Supervisor(specs, connections.as_env(), state, services=services, host=host)
     supervisor.start()
-    _say(f"  deployment  {spec.name}: {len(supervisor.replicas)} processes, logs in {supervisor.log_dir}")
+    for desired in supervisor.desired.values():
+        if desired.source != "spec file" or desired.error:
+            state_now = "running" if desired.running else "stopped"
+            refused = f"; its latest request was refused: {desired.error}" if desired.error else ""
+            _say(f"  deployment  {desired.name}: {state_now} as requested by {desired.operator or '-'} (ctl.deployment){refused}")
+    _say(
+        f"  deployment  {supervisor.spec.name} on host {host}: {len(supervisor.replicas)} processes, logs in {supervisor.log_dir}"
+    )
     for replica in supervisor.replicas:
         pid = replica.process.pid if replica.process else "-"
         _say(f"    {replica.instance:<28} pid {pid:<8} metrics http://127.0.0.1:{replica.metrics_port}/metrics")

@@ -6,15 +6,15 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import time
-import uuid
 from pathlib import Path
 
 import msgspec
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Producer
 
-from platform_streams.kafka_clients import ProducerProfile, consumer_settings, producer_settings
+from platform_streams.cli.environment import required_env
+from platform_streams.compacted_topics import latest_values
+from platform_streams.kafka_clients import ProducerProfile, producer_settings
 from platform_streams.schemas import EventDecodeError, StrategyDeploymentControl, TypedDecoder, encode
 from platform_streams.settings import ConfigError, load_settings
 from platform_streams.strategy_host.deployment_control import BadControlRecord, control_record, spec_of
@@ -42,59 +42,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _servers() -> str:
-    servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
-    if not servers:
-        raise ConfigError("KAFKA_BOOTSTRAP_SERVERS is not set")
-    return servers
+    return required_env("KAFKA_BOOTSTRAP_SERVERS")
 
 
 def latest_records(
     servers: str, topic: str = STRATEGY_CONTROL_TOPIC, timeout_s: float = 30.0
 ) -> dict[str, StrategyDeploymentControl]:
     """Each deployment's latest record, read from the start of ``topic`` to its end as of now."""
-    group = f"tradeplat-strategy-cli-{uuid.uuid4().hex}"  # assigned, never subscribed: the group commits nothing
-    consumer = Consumer(consumer_settings(servers, group, {"enable.auto.commit": False}))
     latest: dict[str, StrategyDeploymentControl] = {}
-    try:
-        metadata = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
-        if metadata.error is not None:
-            raise ConfigError(f"topic {topic} cannot be read: {metadata.error} (run `tradeplat topics`)")
-        deadline = time.monotonic() + timeout_s
-        ends: dict[int, int] = {}
-        for partition in metadata.partitions:
-            low, high = _watermarks(consumer, TopicPartition(topic, partition), deadline)
-            if high > low:
-                ends[partition] = high
-        consumer.assign([TopicPartition(topic, partition, 0) for partition in ends])
-        while ends:
-            if time.monotonic() > deadline:
-                raise ConfigError(f"could not read {topic} to its end within {timeout_s} s")
-            message = consumer.poll(0.5)
-            if message is None or message.error() is not None:
-                continue
-            if message.offset() + 1 >= ends.get(message.partition(), 0):
-                ends.pop(message.partition(), None)
-            try:
-                record = _records.decode(message.value()) if message.value() else None
-            except EventDecodeError:
-                continue  # not ours to judge here: hosts and risk skip it too
-            if record is not None and record.epoch >= latest.get(record.deployment, record).epoch:
-                latest[record.deployment] = record
-    finally:
-        consumer.close()
-    return latest
-
-
-def _watermarks(consumer: Consumer, partition: TopicPartition, deadline: float) -> tuple[int, int]:
-    """The partition's low and high offsets, asked again while the client learns its leader (a new
-    topic, or metadata not fetched yet, answers NOT_LEADER_FOR_PARTITION at first)."""
-    while True:
+    for value in latest_values(servers, topic, timeout_s).values():
         try:
-            return consumer.get_watermark_offsets(partition, timeout=max(1.0, deadline - time.monotonic()))
-        except KafkaException as error:
-            if time.monotonic() > deadline:
-                raise ConfigError(f"cannot read the offsets of {partition.topic}: {error}") from None
-            time.sleep(0.2)  # a pause before asking again, not a wait for something to happen
+            record = _records.decode(value) if value else None
+        except EventDecodeError:
+            continue  # not ours to judge here: hosts and risk skip it too
+        if record is not None and record.epoch >= latest.get(record.deployment, record).epoch:
+            latest[record.deployment] = record
+    return latest
 
 
 def _write(servers: str, record: StrategyDeploymentControl) -> None:

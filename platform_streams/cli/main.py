@@ -11,6 +11,7 @@ tradeplat simulate [--exchanges ...] run the exchange simulator in the foregroun
 tradeplat replay --exchange NAME     replay the raw archive into md.raw
 tradeplat kill-switch SCOPE          halt new orders for a scope (--release lifts it)
 tradeplat strategy deploy|stop|list  strategy deployments at run time, hot deploy (ctl.strategy)
+tradeplat deployment launch|scale|stop|list  deployments of stream daemons at run time (ctl.deployment)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 from platform_streams.cli import (
     commands_admin,
     commands_daemon,
+    commands_deployment,
     commands_replay,
     commands_risk,
     commands_simulator,
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_replay.register(sub)
     commands_risk.register(sub)
     commands_strategy.register(sub)
+    commands_deployment.register(sub)
     return parser
 
 

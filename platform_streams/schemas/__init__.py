@@ -35,6 +35,7 @@ from platform_streams.schemas.events import (
     StrategyDeploymentControl,
     StrategyIntent,
     StrategySnapshot,
+    StreamDeploymentControl,
     TimeInForce,
     Trade,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "StrategyDeploymentControl",
     "StrategyIntent",
     "StrategySnapshot",
+    "StreamDeploymentControl",
     "TimeInForce",
     "Trade",
     "TypedDecoder",

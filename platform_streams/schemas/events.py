@@ -372,6 +372,30 @@ class StrategyDeploymentControl(_Event, frozen=True, tag="strategy_deployment.1"
         return f"strategy_deployment:{self.deployment}:{self.epoch}"
 
 
+class StreamDeploymentControl(_Event, frozen=True, tag="stream_deployment.1"):
+    """The desired state of one deployment of stream daemons (``ctl.deployment``, compacted, keyed by
+    deployment): the ``host`` whose supervisor runs it, its ``spec`` (the deployment spec, as JSON) and
+    ``running`` (False: stopped, its daemons are stopped and the others keep running). ``revision``
+    grows with every record of the deployment; the supervisor reports the revision it applied, so
+    whoever asked can wait for it."""
+
+    deployment: str
+    host: str
+    running: bool
+    spec: bytes
+    revision: int
+    operator: str
+    ts_ns: int
+
+    @property
+    def key(self) -> str:
+        return self.deployment
+
+    @property
+    def event_id(self) -> str:
+        return f"stream_deployment:{self.deployment}:{self.revision}"
+
+
 class OrderRequest(_Event, frozen=True, tag="order_request.1"):
     """An order to send, keyed by ``account`` so one executor handles an account in order.
 
@@ -639,6 +663,7 @@ CanonicalEvent = (
     | StrategyIntent
     | StrategySnapshot
     | StrategyDeploymentControl
+    | StreamDeploymentControl
     | OrderRequest
     | CancelRequest
     | RiskRejection

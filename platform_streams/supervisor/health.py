@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from platform_streams.supervisor.status import DeploymentStatus, ReplicaStatus, ServerStatus
+from platform_streams.supervisor.status import DeploymentStatus, ReplicaStatus, ServerStatus, StreamDeploymentStatus
 
 STATUS_SCHEMA = "tradeplat.status/1"
 
@@ -46,7 +46,7 @@ class DaemonHealth(msgspec.Struct):
     replica: int
     instance: str
     kind: str
-    state: str  # starting | running | blocked | silent | restarting | failed | completed | stopped | unknown
+    state: str  # starting | running | blocked | silent | restarting | failed | completed | pending | stopping | stopped | unknown
     healthy: bool
     problem: str  # "" when healthy
     pid: int | None
@@ -65,6 +65,31 @@ class DaemonHealth(msgspec.Struct):
     restart_in_s: float | None
     metrics_port: int | None
     log_file: str
+    deployment: str = ""  # the stream deployment it belongs to
+
+
+class StreamDeploymentHealth(msgspec.Struct):
+    """One deployment of stream daemons: what is asked of it and how its daemons are."""
+
+    name: str
+    state: str  # running | degraded | starting | stopping | stopped | moved
+    healthy: bool
+    problem: str
+    source: str  # "spec file" | "ctl.deployment"
+    revision: int
+    operator: str
+    requested_at: float | None
+    refused: str  # why its latest request was refused ("" if it was not)
+    refused_revision: int  # that request's revision
+    replicas: int  # processes it should run
+    replicas_running: int  # of them, running and healthy
+    lag: int | None  # its consumers' summed lag (None: none reported)
+    lag_growing: bool
+    restarts: int
+    messages_in: int
+    messages_out: int
+    host: str  # where a request moved it ("": here)
+    daemons: list[str]
 
 
 class ServerHealth(msgspec.Struct):
@@ -92,6 +117,8 @@ class DeploymentHealth(msgspec.Struct):
     healthy: bool
     servers: list[ServerHealth]
     daemons: list[DaemonHealth]
+    host: str = ""  # the host whose ctl.deployment requests its supervisor runs
+    stream_deployments: list[StreamDeploymentHealth] = []
 
 
 class PlatformHealth(msgspec.Struct):
@@ -139,7 +166,51 @@ def _deployment_health(status: DeploymentStatus, now: float, alive: bool, policy
     servers = [server_health(s, now, alive, policy) for s in status.servers]
     daemons = [daemon_health(r, now, alive, policy) for r in status.replicas]
     healthy = alive and age <= policy.status_stale_s and all(s.healthy for s in servers) and all(d.healthy for d in daemons)
-    return DeploymentHealth(status.deployment, status.supervisor_pid, alive, round(age, 3), healthy, servers, daemons)
+    stream_deployments = [stream_deployment_health(s, daemons) for s in status.stream_deployments]
+    return DeploymentHealth(
+        status.deployment, status.supervisor_pid, alive, round(age, 3), healthy, servers, daemons, status.host, stream_deployments
+    )
+
+
+def stream_deployment_health(s: StreamDeploymentStatus, daemons: Sequence[DaemonHealth]) -> StreamDeploymentHealth:
+    """A deployment is healthy when every process it should run runs healthy (a stopped one, when none
+    of its processes is left); a refused request is reported, but the deployment runs on as it was."""
+    mine = [d for d in daemons if d.deployment == s.name]
+    wanted = sum(int(d.get("replicas", 1)) for d in (s.spec or {}).get("daemons", [])) if s.running else 0
+    active = [d for d in mine if d.state != "stopping"]
+    good = [d for d in active if d.healthy]
+    problems = [f"{d.name}[{d.replica}]: {d.problem}" for d in active if d.problem]
+    if not s.running:
+        state = "stopping" if mine else ("moved" if s.host else "stopped")
+        problem = f"{len(mine)} process(es) still stopping" if mine else ""
+    elif any(d.state == "stopping" for d in mine) or len(active) < wanted or any(d.state == "starting" for d in active):
+        state, problem = "starting", "; ".join(problems) or f"{len(good)} of {wanted} processes running"
+    elif problems:
+        state, problem = "degraded", "; ".join(problems)
+    else:
+        state, problem = "running", ""
+    lags = [d.lag for d in active if d.lag is not None]
+    return StreamDeploymentHealth(
+        name=s.name,
+        state=state,
+        healthy=not problem,
+        problem=problem,
+        source=s.source,
+        revision=s.revision,
+        operator=s.operator,
+        requested_at=s.requested_at,
+        refused=s.error,
+        refused_revision=s.refused_revision,
+        replicas=wanted,
+        replicas_running=len(good),
+        lag=sum(lags) if lags else None,
+        lag_growing=any(d.lag_growing for d in active),
+        restarts=sum(d.restarts for d in mine),
+        messages_in=sum(d.messages_in for d in mine),
+        messages_out=sum(d.messages_out for d in mine),
+        host=s.host,
+        daemons=s.daemons,
+    )
 
 
 def daemon_health(r: ReplicaStatus, now: float, supervised: bool, policy: HealthPolicy = DEFAULT_POLICY) -> DaemonHealth:
@@ -175,6 +246,7 @@ def daemon_health(r: ReplicaStatus, now: float, supervised: bool, policy: Health
         restart_in_s=_rounded(restart_in),
         metrics_port=r.metrics_port if r.metrics_port > 0 else None,
         log_file=r.log_file,
+        deployment=r.deployment,
     )
 
 
@@ -199,6 +271,10 @@ def _daemon_state(
         return "failed", f"gave up restarting it: {r.failed_reason or r.last_error}"
     if r.state == "completed":
         return "completed", ""
+    if r.state == "pending":
+        return "starting", "starting: waits for the process it replaces to exit"
+    if r.state == "stopping":
+        return "stopping", ""  # asked to stop (its deployment stopped or changed): on its way out
     if r.state != "running":
         return r.state, r.state
     silent_after = policy.missed_heartbeats * interval

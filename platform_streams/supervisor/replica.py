@@ -35,8 +35,11 @@ def configured_heartbeat_interval(spec: DaemonSpec) -> float:
 class Replica:
     """One child process of a daemon spec and its restart bookkeeping."""
 
-    def __init__(self, spec: DaemonSpec, index: int, log_file: Path, metrics_port: int, budget: RestartBudget) -> None:
+    def __init__(
+        self, spec: DaemonSpec, index: int, log_file: Path, metrics_port: int, budget: RestartBudget, deployment: str = ""
+    ) -> None:
         self.spec = spec
+        self.deployment = deployment
         self.index = index
         self.instance = f"{spec.name}-{index}"
         self.log_file = log_file
@@ -52,6 +55,7 @@ class Replica:
         self.failed_reason = ""
         self.started_at = 0.0
         self.next_start = 0.0
+        self.stop_deadline = 0.0  # while stopping: when it is killed if it has not exited
         self.heartbeat: Heartbeat | None = None
         self.heartbeat_interval_s = configured_heartbeat_interval(spec)
         self.lag_samples: deque[tuple[float, int, int]] = deque()
@@ -134,6 +138,7 @@ class Replica:
             lag_samples=list(self.lag_samples),
             next_start=self.next_start if self.state == "backoff" else None,
             failed_reason=self.failed_reason,
+            deployment=self.deployment,
         )
 
     def _last_error(self) -> tuple[str, float | None]:

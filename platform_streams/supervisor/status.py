@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -22,7 +23,7 @@ class ReplicaStatus(msgspec.Struct):
     replica: int
     kind: str
     instance: str
-    state: str  # running | backoff | completed | stopped | failed
+    state: str  # pending | running | backoff | stopping | completed | stopped | failed
     pid: int
     restarts: int
     last_exit_code: int | None
@@ -44,6 +45,7 @@ class ReplicaStatus(msgspec.Struct):
     lag_samples: list[tuple[float, int, int]] = []
     next_start: float | None = None  # when a replica in backoff is restarted
     failed_reason: str = ""  # why the supervisor gave up on it
+    deployment: str = ""  # the stream deployment it belongs to
 
 
 class ServerStatus(msgspec.Struct):
@@ -68,12 +70,30 @@ class ServerStatus(msgspec.Struct):
     probe_error: str = ""
 
 
+class StreamDeploymentStatus(msgspec.Struct):
+    """One deployment of stream daemons a supervisor runs (or was asked to run, or stopped)."""
+
+    name: str
+    running: bool  # desired: its daemons run (False: stopped, or moved to another host)
+    source: str  # "spec file" (the supervisor's start-up specs) | "ctl.deployment" (a request at run time)
+    revision: int = 0  # of the latest request applied (0: the spec file's)
+    operator: str = ""
+    requested_at: float | None = None
+    error: str = ""  # why the latest request was refused
+    refused_revision: int = 0
+    host: str = ""  # the host a request moved it to
+    daemons: list[str] = []
+    spec: dict[str, Any] | None = None  # what it runs, as a deployment spec
+
+
 class DeploymentStatus(msgspec.Struct):
     deployment: str
     supervisor_pid: int
     updated_at: float
     replicas: list[ReplicaStatus]
     servers: list[ServerStatus] = []
+    host: str = ""  # the host whose ctl.deployment requests it follows ("": it follows none)
+    stream_deployments: list[StreamDeploymentStatus] = []
 
 
 def write_status(path: Path, status: DeploymentStatus) -> None:

@@ -6,7 +6,7 @@ import json
 
 import msgspec
 
-from platform_streams.supervisor.health import DaemonHealth, PlatformHealth, ServerHealth
+from platform_streams.supervisor.health import DaemonHealth, PlatformHealth, ServerHealth, StreamDeploymentHealth
 
 
 def as_json(health: PlatformHealth) -> str:
@@ -26,6 +26,14 @@ def render(health: PlatformHealth) -> str:
             lines += _table(
                 ("server", "state", "pid", "restarts", "down", "address"), [_server_row(s) for s in deployment.servers]
             )
+        if deployment.stream_deployments:
+            lines += _table(
+                ("deployment", "state", "processes", "lag", "restarts", "source", "requested"),
+                [_stream_deployment_row(s) for s in deployment.stream_deployments],
+            )
+            lines += [
+                f"  ! deployment {s.name}: request refused: {s.refused}" for s in deployment.stream_deployments if s.refused
+            ]
         header = (
             "daemon",
             "state",
@@ -58,6 +66,13 @@ def _server_row(s: ServerHealth) -> tuple[str, ...]:
         "-" if s.down_for_s is None else f"{s.down_for_s:.1f}s",
         s.address,
     )
+
+
+def _stream_deployment_row(s: StreamDeploymentHealth) -> tuple[str, ...]:
+    lag = "-" if s.lag is None else f"{s.lag}{' growing' if s.lag_growing else ''}"
+    requested = f"by {s.operator or '-'}" if s.source != "spec file" else "-"
+    state = f"moved to {s.host}" if s.state == "moved" else s.state
+    return (s.name, state, f"{s.replicas_running}/{s.replicas}", lag, str(s.restarts), s.source, requested)
 
 
 def _daemon_row(d: DaemonHealth) -> tuple[str, ...]:

@@ -77,7 +77,8 @@ def test_there_is_an_event_type_for_each_canonical_kind() -> None:
     names = {t.__name__ for t in EVENT_TYPES}
     assert names == {
         "Trade", "BookSnapshot", "BookDelta", "BookResync", "BestBidOffer", "Candle", "IndicatorValue", "StrategyIntent",
-        "StrategySnapshot", "StrategyDeploymentControl", "OrderRequest", "CancelRequest", "RiskRejection", "RiskControl",
+        "StrategySnapshot", "StrategyDeploymentControl", "StreamDeploymentControl",
+        "OrderRequest", "CancelRequest", "RiskRejection", "RiskControl",
         "OrderEvent", "Fill", "Position", "Heartbeat", "DeadLetter", "Instrument", "SnapshotRequest",
     }  # fmt: skip
 

@@ -17,8 +17,9 @@ from platform_streams.supervisor.health import (
     evaluate,
     lag_growing,
     server_health,
+    stream_deployment_health,
 )
-from platform_streams.supervisor.status import DeploymentStatus, ReplicaStatus, ServerStatus
+from platform_streams.supervisor.status import DeploymentStatus, ReplicaStatus, ServerStatus, StreamDeploymentStatus
 from platform_streams.supervisor.status_render import as_json, render
 
 NOW = 1_000_000.0
@@ -58,6 +59,9 @@ def deployment(replicas: list[ReplicaStatus], servers: list[ServerStatus] | None
 
 def alive(pid: int) -> bool:
     return pid == SUPERVISOR
+
+
+NORMALISER_SPEC = {"name": "market-data", "daemons": [{"name": "normaliser", "kind": "normaliser", "replicas": 2}]}
 
 
 def test_a_running_daemon_with_fresh_heartbeats_and_running_servers_is_healthy() -> None:
@@ -169,12 +173,21 @@ def test_a_dead_or_stuck_supervisor_and_no_deployment_at_all() -> None:
 
 
 def test_the_json_report_has_the_documented_schema() -> None:
-    health = evaluate([deployment([replica()])], NOW, alive)
+    streams = [StreamDeploymentStatus("market-data", True, "spec file", daemons=["normaliser"], spec=NORMALISER_SPEC)]
+    health = evaluate([deployment([replica(deployment="market-data")], stream_deployments=streams)], NOW, alive)
     report = json.loads(as_json(health))
     assert report["schema"] == STATUS_SCHEMA == "tradeplat.status/1"
     assert set(report) == {"schema", "checked_at", "healthy", "running", "problems", "deployments"}
     (entry,) = report["deployments"]
-    assert set(entry) == {"deployment", "supervisor_pid", "supervisor_running", "status_age_s", "healthy", "servers", "daemons"}
+    assert set(entry) == {
+        "deployment", "supervisor_pid", "supervisor_running", "status_age_s", "healthy", "servers", "daemons", "host",
+        "stream_deployments",
+    }  # fmt: skip
+    assert set(entry["stream_deployments"][0]) == {
+        "name", "state", "healthy", "problem", "source", "revision", "operator", "requested_at", "refused", "refused_revision",
+        "replicas",
+        "replicas_running", "lag", "lag_growing", "restarts", "messages_in", "messages_out", "host", "daemons",
+    }  # fmt: skip
     assert set(entry["servers"][0]) == {
         "name", "description", "address", "embedded", "critical", "state", "healthy", "problem", "pid", "restarts",
         "last_exit_code", "last_error", "down_for_s", "restart_in_s",
@@ -183,6 +196,7 @@ def test_the_json_report_has_the_documented_schema() -> None:
         "name", "replica", "instance", "kind", "state", "healthy", "problem", "pid", "restarts", "last_exit_code",
         "heartbeat_age_s", "heartbeat_interval_s", "missed_heartbeats", "lag", "lag_growing", "messages_in",
         "messages_out", "errors", "last_error", "last_error_age_s", "restart_in_s", "metrics_port", "log_file",
+        "deployment",
     }  # fmt: skip
     # old status files (no servers, no heartbeat times) still read
     old = msgspec.json.encode(deployment([replica()], servers=[]))
@@ -192,3 +206,24 @@ def test_the_json_report_has_the_documented_schema() -> None:
     legacy.pop("servers")
     decoded = msgspec.json.decode(json.dumps(legacy), type=DeploymentStatus)
     assert evaluate([decoded], NOW, alive).deployments[0].daemons[0].state == "starting"
+
+
+def test_a_stream_deployment_is_healthy_when_all_the_processes_it_should_run_run_healthy() -> None:
+    def judged(running: bool, *replicas: ReplicaStatus, **changes: Any) -> tuple[str, bool, int, int]:
+        status = StreamDeploymentStatus("market-data", running, "ctl.deployment", spec=NORMALISER_SPEC, **changes)
+        daemons = [daemon_health(r, NOW, True) for r in replicas]
+        health = stream_deployment_health(status, daemons)
+        return health.state, health.healthy, health.replicas_running, health.replicas
+
+    ours = {"deployment": "market-data"}
+    second = {**ours, "replica": 1, "instance": "normaliser-1", "pid": 101, "heartbeat_pid": 101}
+    assert judged(True, replica(**ours), replica(**second)) == ("running", True, 2, 2)
+    assert judged(True, replica(**ours)) == ("starting", False, 1, 2)  # one of two not started yet
+    assert judged(True, replica(**ours), replica(**second, state="pending")) == ("starting", False, 1, 2)
+    silent = judged(True, replica(**ours), replica(**second, heartbeat_at=NOW - 60))
+    assert silent == ("degraded", False, 1, 2)
+    # another deployment's daemons are not its own
+    assert judged(True, replica(deployment="other"), replica(**second))[2] == 1
+    assert judged(False, replica(**ours, state="stopping")) == ("stopping", False, 0, 0)
+    assert judged(False) == ("stopped", True, 0, 0)
+    assert judged(False, host="tokyo-1") == ("moved", True, 0, 0)

@@ -1,0 +1,41 @@
+"""Resources of the stream control plane: the deployment launcher and the platform status reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from platform_streams.embedded.paths import state_dir
+from platform_streams.supervisor.deployment_launcher import DeploymentLauncher, LocalDeploymentLauncher
+from platform_streams.supervisor.health import PlatformHealth
+
+
+def _default_status_dir() -> str:
+    return str(state_dir() / "supervisor")
+
+
+class PlatformStatusResource(dg.ConfigurableResource):
+    """What ``tradeplat status --json`` reports: the supervisors' status files, judged now."""
+
+    status_dir: str = ""  # default: $TRADEPLAT_STATE_DIR/supervisor
+
+    def folder(self) -> Path:
+        return Path(self.status_dir or _default_status_dir())
+
+    def health(self) -> PlatformHealth:
+        return LocalDeploymentLauncher("", self.folder()).health()
+
+
+class DeploymentLauncherResource(dg.ConfigurableResource):
+    """Launches, scales and stops deployments of stream daemons through ``ctl.deployment`` and waits
+    until their supervisor has done it. ``local``: the supervisors of this machine (``tradeplat up``),
+    whose status files it reads. A launcher for EC2 hosts (through AWS Systems Manager) implements
+    the same :class:`DeploymentLauncher` interface."""
+
+    kafka_bootstrap_servers: str
+    status_dir: str = ""  # default: $TRADEPLAT_STATE_DIR/supervisor
+    default_host: str = "local"
+
+    def launcher(self) -> DeploymentLauncher:
+        return LocalDeploymentLauncher(self.kafka_bootstrap_servers, Path(self.status_dir or _default_status_dir()))
