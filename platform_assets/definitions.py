@@ -6,14 +6,21 @@ import dagster as dg
 
 from platform_assets.jobs.platform_setup import platform_setup
 from platform_assets.jobs.stream_deployments import STREAM_DEPLOYMENT_JOBS
+from platform_assets.market_data.candle_assets import (
+    candles_job,
+    daily_exchange_candles,
+    exchange_candles,
+    exchange_candles_fresh,
+)
 from platform_assets.resources.platform_servers import platform_resources
 from platform_assets.streams.sensor import stream_checks, stream_health
 from platform_assets.streams.topology import deployment_spec, table_specs, topic_specs
 
 defs = dg.Definitions(
-    assets=[*topic_specs(), *table_specs(), deployment_spec()],
-    asset_checks=[stream_checks],
-    jobs=[platform_setup, *STREAM_DEPLOYMENT_JOBS],
+    assets=[*topic_specs(), *table_specs(), deployment_spec(), exchange_candles],
+    asset_checks=[stream_checks, exchange_candles_fresh],
+    jobs=[platform_setup, *STREAM_DEPLOYMENT_JOBS, candles_job],
+    schedules=[daily_exchange_candles],
     sensors=[stream_health],
     resources=platform_resources(),
 )

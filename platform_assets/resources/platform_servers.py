@@ -20,6 +20,7 @@ class PostgresResource(dg.ConfigurableResource):
 
 def platform_resources() -> dict[str, dg.ConfigurableResource]:
     """Resources bound to the environment, resolved when a run starts (not at import)."""
+    from platform_assets.resources.exchanges import ExchangesResource
     from platform_assets.resources.stream_control import DeploymentLauncherResource, PlatformStatusResource
 
     return {
@@ -27,4 +28,5 @@ def platform_resources() -> dict[str, dg.ConfigurableResource]:
         "postgres": PostgresResource(url=dg.EnvVar("DATABASE_URL")),
         "launcher": DeploymentLauncherResource(kafka_bootstrap_servers=dg.EnvVar("KAFKA_BOOTSTRAP_SERVERS")),
         "status": PlatformStatusResource(),
+        "exchanges": ExchangesResource(),
     }

@@ -59,6 +59,7 @@ def documented_limits(exchange: str, source: str) -> ExchangeLimits:
                 "open_orders": {"api": 1},
                 "fills": {"api": 2},  # TradesHistory
                 "snapshot": {"rest": 1},
+                "history": {"rest": 1},  # OHLC
             },
         ),
     )

@@ -10,7 +10,7 @@ import msgspec
 
 #: The REST calls the platform makes, as the request budget names them. Every venue's
 #: :class:`RequestLimits` prices each (``snapshot`` per unit of the snapshot's own weight).
-OPERATIONS = ("markets", "place", "cancel", "query", "open_orders", "fills", "snapshot")
+OPERATIONS = ("markets", "place", "cancel", "query", "open_orders", "fills", "snapshot", "history")
 
 
 class RateLimit(msgspec.Struct, frozen=True):
@@ -84,7 +84,7 @@ def rest_only(count: int, window_s: float, source: str = "") -> RequestLimits:
     """A budget of public REST weight alone (``count`` per ``window_s`` per IP), for snapshots."""
     return RequestLimits(
         limits={"rest": RequestLimit(count, "ip", source or "public REST weight", window_s=window_s)},
-        costs={"snapshot": {"rest": 1}},
+        costs={"snapshot": {"rest": 1}, "history": {"rest": 1}},
     )
 
 

@@ -47,8 +47,9 @@ log = logging.getLogger(__name__)
 
 BudgetLimits = Mapping[str, RequestLimits | tuple[int, float]]  # exchange → its limits (a pair: public REST weight per window)
 
-#: How urgent each kind of request is: a cancel never waits behind orders, nor an order behind snapshots.
-KIND_RANK = {"cancel": 0, "place": 1, "query": 2, "open_orders": 2, "fills": 2, "markets": 2, "snapshot": 3}
+#: How urgent each kind of request is: a cancel never waits behind orders, nor an order behind snapshots,
+#: nor a snapshot behind a backfill's history requests.
+KIND_RANK = {"cancel": 0, "place": 1, "query": 2, "open_orders": 2, "fills": 2, "markets": 2, "snapshot": 3, "history": 4}
 WaitObserver = Callable[[str, str, str, float], None]  # (exchange, scope, kind, seconds waited)
 
 UNIX_SOCKET_PATH_MAX = 107  # bytes in sockaddr_un.sun_path, less the terminating NUL (Linux)

@@ -91,6 +91,7 @@ class OkxRestLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     instruments: Positive = 20
     candles: Positive = 40
+    history_candles: Positive = 20
     books: Positive = 40
     other: Positive = 20
     orders: Positive = 60

@@ -49,6 +49,7 @@ LIMITS = ExchangeLimits(
             "open_orders": {"rest": 6},  # GET /api/v3/openOrders with a symbol
             "fills": {"rest": 20},  # GET /api/v3/myTrades
             "snapshot": {"rest": 1},  # GET /api/v3/depth: its weight
+            "history": {"rest": 2},  # GET /api/v3/klines
         },
     ),
 )

@@ -51,6 +51,7 @@ LIMITS = ExchangeLimits(
             "open_orders": {"pending": 1},
             "fills": {"fills_history": 1},  # ccxt's fetch_my_trades
             "snapshot": {"rest": 1},
+            "history": {"rest": 1},  # GET /api/v5/market/history-candles: 20 per 2 s, as `rest`
         },
     ),
 )

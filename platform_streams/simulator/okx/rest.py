@@ -1,4 +1,4 @@
-"""OKX v5 public REST: instruments, order book and candles, with OKX's envelope, error codes and rate limits.
+"""OKX v5 public REST: instruments, order book, candles and history candles, with OKX's envelope, error codes and rate limits.
 
 Every answer is ``{"code":"0","msg":"","data":[...]}``; errors keep the envelope with
 OKX's code (51001 unknown instId, 51000 bad parameter, 50014 missing parameter,
@@ -27,6 +27,7 @@ from platform_streams.simulator.rate_windows import FixedWindowCounter
 
 MAX_BOOK_SIZE = 400
 MAX_CANDLES = 300
+MAX_HISTORY_CANDLES = 100  # history-candles answers at most 100 rows per request
 #: OKX bar names → the kline intervals the market model aggregates.
 BARS = {
     "1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "30m": "30m", "1H": "1h", "2H": "2h", "4H": "4h",
@@ -63,6 +64,7 @@ class OkxRest:
                 ("instruments", limits.instruments),
                 ("books", limits.books),
                 ("candles", limits.candles),
+                ("history_candles", limits.history_candles),
                 ("other", limits.other),
             )
         }
@@ -73,6 +75,7 @@ class OkxRest:
             web.get("/api/v5/public/time", self._limited("other", self.server_time)),
             web.get("/api/v5/market/books", self._limited("books", self.books)),
             web.get("/api/v5/market/candles", self._limited("candles", self.candles)),
+            web.get("/api/v5/market/history-candles", self._limited("history_candles", self.history_candles)),
         ]
 
     def _limited(
@@ -136,13 +139,20 @@ class OkxRest:
         return envelope(body)
 
     async def candles(self, request: web.Request) -> web.Response:
+        return self._candles(request, MAX_CANDLES)
+
+    async def history_candles(self, request: web.Request) -> web.Response:
+        """The same rows from further back (what ccxt asks when given ``since``), 100 at most."""
+        return self._candles(request, MAX_HISTORY_CANDLES)
+
+    def _candles(self, request: web.Request, max_rows: int) -> web.Response:
         instrument = self._instrument(request)
         bar = request.query.get("bar", "1m")
         if bar not in BARS:
             raise OkxRestError("51000", "Parameter bar error")
         interval_ms = INTERVAL_MS[BARS[bar]]
         after, before = self._integer(request, "after"), self._integer(request, "before")
-        limit = min(self._integer(request, "limit") or 100, MAX_CANDLES)
+        limit = min(self._integer(request, "limit") or 100, max_rows)
         now_ms = self._clock.now_ms
         end = after - 1 if after is not None else None
         rows = klines(self._market, self._history, instrument, interval_ms, None, end, limit, now_ms)
