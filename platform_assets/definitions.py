@@ -12,15 +12,17 @@ from platform_assets.market_data.candle_assets import (
     exchange_candles,
     exchange_candles_fresh,
 )
+from platform_assets.market_data.gap_repair import stream_gap_repair
+from platform_assets.market_data.trade_bars import daily_trade_bars, daily_trade_bars_schedule, trade_bars_job
 from platform_assets.resources.platform_servers import platform_resources
 from platform_assets.streams.sensor import stream_checks, stream_health
 from platform_assets.streams.topology import deployment_spec, table_specs, topic_specs
 
 defs = dg.Definitions(
-    assets=[*topic_specs(), *table_specs(), deployment_spec(), exchange_candles],
+    assets=[*topic_specs(), *table_specs(), deployment_spec(), exchange_candles, daily_trade_bars],
     asset_checks=[stream_checks, exchange_candles_fresh],
-    jobs=[platform_setup, *STREAM_DEPLOYMENT_JOBS, candles_job],
-    schedules=[daily_exchange_candles],
-    sensors=[stream_health],
+    jobs=[platform_setup, *STREAM_DEPLOYMENT_JOBS, candles_job, trade_bars_job],
+    schedules=[daily_exchange_candles, daily_trade_bars_schedule],
+    sensors=[stream_health, stream_gap_repair],
     resources=platform_resources(),
 )

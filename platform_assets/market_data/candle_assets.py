@@ -19,7 +19,10 @@ from platform_assets.resources.platform_servers import PostgresResource
 EXCHANGES = ["binance", "okx", "kraken"]
 FIRST_DAY = "2026-11-01"
 CANDLE_PARTITIONS = dg.MultiPartitionsDefinition(
-    {"date": dg.DailyPartitionsDefinition(start_date=FIRST_DAY), "exchange": dg.StaticPartitionsDefinition(EXCHANGES)}
+    {  # today's partition exists too (end_offset 1): it holds the candles closed when it is fetched
+        "date": dg.DailyPartitionsDefinition(start_date=FIRST_DAY, end_offset=1),
+        "exchange": dg.StaticPartitionsDefinition(EXCHANGES),
+    }
 )
 NO_GAPS = "no_gaps"
 NO_DUPLICATES = "no_duplicates"
@@ -28,11 +31,14 @@ FRESH_WITHIN = timedelta(days=2)  # the daily schedule fetches yesterday: older 
 
 
 class CandleFetchConfig(dg.Config):
-    """Which candles a partition holds: ``interval`` (1m, 5m, 15m, 1h, 1d) of ``symbols`` (default:
-    every active spot market of the exchange, the first ``max_symbols`` of them if that is set)."""
+    """Which candles a partition holds: ``interval`` (1m, 5m, 15m, 1h, 1d) of ``symbols`` (unified,
+    ``BTC/USDT``) or ``exchange_symbols`` (the exchange's own ids, ``BTCUSDT``: what a gap repair
+    names); default every active spot market of the exchange, the first ``max_symbols`` if set.
+    Only the symbols fetched are replaced in the partition."""
 
     interval: str = "1m"
     symbols: list[str] = []
+    exchange_symbols: list[str] = []
     max_symbols: int = 0
 
 
@@ -49,7 +55,10 @@ async def _fetch_partition(
     day_start_ms = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
     async with exchanges.client(exchange) as (client, grant):
         markets = await client.load_markets()
-        symbols = config.symbols or sorted(s for s, m in markets.items() if m.get("spot") and m.get("active", True) is not False)
+        by_id = {m["id"]: s for s, m in markets.items()}
+        symbols = sorted({*config.symbols, *(by_id.get(i, i) for i in config.exchange_symbols)}) or sorted(
+            s for s, m in markets.items() if m.get("spot") and m.get("active", True) is not False
+        )
         if config.max_symbols:
             symbols = symbols[: config.max_symbols]
         unknown = sorted(set(symbols) - set(markets))

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from platform_streams.embedded.paths import state_dir
-from platform_streams.supervisor.deployment_launcher import DeploymentLauncher, LocalDeploymentLauncher
+from platform_streams.supervisor.deployment_launcher import DeploymentLauncher, LocalDeploymentLauncher, read_health
 from platform_streams.supervisor.health import PlatformHealth
 
 
@@ -24,7 +24,7 @@ class PlatformStatusResource(dg.ConfigurableResource):
         return Path(self.status_dir or _default_status_dir())
 
     def health(self) -> PlatformHealth:
-        return LocalDeploymentLauncher("", self.folder()).health()
+        return read_health(self.folder())
 
 
 class DeploymentLauncherResource(dg.ConfigurableResource):

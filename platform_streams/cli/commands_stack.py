@@ -21,12 +21,13 @@ from platform_streams.embedded.processes import cmdline, free_port, pid_alive, t
 from platform_streams.embedded.stack import Connections, PlatformStack
 from platform_streams.settings import ConfigError
 from platform_streams.structured_logging import JsonFormatter
-from platform_streams.supervisor.health import STATUS_SCHEMA, evaluate
+from platform_streams.supervisor.deployment_launcher import read_health
+from platform_streams.supervisor.health import STATUS_SCHEMA
 from platform_streams.supervisor.process_supervisor import Supervisor
 from platform_streams.supervisor.services import ServiceSupervisor
 from platform_streams.supervisor.spec import DeploymentSpec, combine_specs, load_spec
 from platform_streams.supervisor.stack_services import dagster_services, server_services
-from platform_streams.supervisor.status import read_statuses, remove_stale
+from platform_streams.supervisor.status import remove_stale
 from platform_streams.supervisor.status_render import as_json, render
 from platform_streams.topics import DEFAULT_PARTITIONS, TOPICS, ensure_topics
 
@@ -225,6 +226,6 @@ def run_down(_args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    health = evaluate(read_statuses(state_dir() / "supervisor"), time.time(), pid_alive)
+    health = read_health(state_dir() / "supervisor")
     print(as_json(health) if args.json else render(health))
     return health.exit_code

@@ -16,8 +16,9 @@ value has no exact decimal form:
 - ``average_price`` at the fills' price scale + :data:`AVERAGE_PRICE_EXTRA_DIGITS`;
 - fees per asset at their own scales, exact.
 
-A fill is applied once: its ``fill_id`` is remembered per position, so the same fill from the
-private stream and from REST polling (or replayed after a restart) changes nothing.
+A fill is applied once: its ``fill_id`` and side are remembered per position, so the same fill from the
+private stream and from REST polling (or replayed after a restart) changes nothing, while the two fills
+of a trade between two orders of the account (a self-trade: one trade id, a buy and a sell) both count.
 """
 
 from __future__ import annotations
@@ -70,14 +71,15 @@ class PositionState:
         return self.mark * self.size - self.cost
 
     def apply(self, fill: Fill) -> bool:
-        """Fold one fill in; False if it was applied before (same ``fill_id``)."""
-        if fill.fill_id in self.fill_ids:
+        """Fold one fill in; False if it was applied before (same ``fill_id`` and side)."""
+        identity = f"{fill.fill_id}:{fill.side.value}"
+        if identity in self.fill_ids:
             return False
         if fill.side not in (Side.BUY, Side.SELL):
             raise ValueError(f"fill {fill.fill_id}: side must be buy or sell, not {fill.side.value}")
         if fill.size <= 0 or fill.price <= 0:
             raise ValueError(f"fill {fill.fill_id}: size and price must be positive")
-        self.fill_ids.add(fill.fill_id)
+        self.fill_ids.add(identity)
         price = Fraction(fill.price, 10**fill.price_scale)
         quantity = Fraction(fill.size, 10**fill.size_scale) * (1 if fill.side is Side.BUY else -1)
         self._trade(price, quantity)

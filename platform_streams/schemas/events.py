@@ -548,7 +548,8 @@ class Fill(_Event, frozen=True, tag="fill.1"):
 
     @property
     def event_id(self) -> str:
-        return f"fill:{self.exchange}:{self.account}:{self.symbol}:{self.fill_id}"
+        # the side too: a trade between two orders of one account (a self-trade) is two fills with one trade id
+        return f"fill:{self.exchange}:{self.account}:{self.symbol}:{self.fill_id}:{self.side.value}"
 
 
 class AssetAmount(msgspec.Struct, array_like=True, frozen=True, gc=False):

@@ -25,6 +25,11 @@ from platform_streams.supervisor.spec import DeploymentSpec, parse_spec
 from platform_streams.supervisor.status import read_statuses
 
 
+def read_health(status_dir: Path) -> PlatformHealth:
+    """What ``tradeplat status`` reports now, from the status files the supervisors of this machine write."""
+    return evaluate(read_statuses(status_dir), time.time(), pid_alive)
+
+
 class DeploymentNotApplied(RuntimeError):
     """A request the supervisor refused, or did not carry out within the time allowed."""
 
@@ -53,7 +58,7 @@ class LocalDeploymentLauncher:
 
     def health(self) -> PlatformHealth:
         """What ``tradeplat status --json`` reports now."""
-        return evaluate(read_statuses(self._status_dir), time.time(), pid_alive)
+        return read_health(self._status_dir)
 
     def launch(self, spec: DeploymentSpec, host: str, operator: str) -> StreamDeploymentControl:
         """Run ``spec`` on ``host`` (a deployment of the same name is replaced: only its changed daemons restart)."""

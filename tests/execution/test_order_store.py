@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import msgspec
+
 from platform_streams.database.migrate import migrate
 from platform_streams.execution.order_lifecycle import OrderUpdate, TrackedOrder
 from platform_streams.execution.order_store import OrderStore
@@ -112,8 +114,12 @@ def test_a_fill_is_kept_once(database_url: str) -> None:
             )  # fmt: skip
             assert await store.record_fill(fill) is True
             assert await store.record_fill(fill) is False
+            # the other side of the same trade, an order of the same account (a self-trade): its own fill
+            own_buy = msgspec.structs.replace(fill, side=Side.BUY, client_order_id="b", exchange_order_id="x-2")
+            assert await store.record_fill(own_buy) is True
+            assert await store.record_fill(own_buy) is False
             async with store._pool.acquire() as connection:  # noqa: SLF001
-                row = await connection.fetchrow("SELECT price::text, size::text, fee::text FROM fills")
+                row = await connection.fetchrow("SELECT price::text, size::text, fee::text FROM fills WHERE side = 'sell'")
             assert tuple(row) == ("65123.45", "0.0500", "0.00003256")
         finally:
             await store.close()

@@ -87,3 +87,12 @@ def test_a_large_pnl_at_fine_scales_still_fits_the_wire_rounded_half_to_even_at_
     # (112000 − 100000.00000001) × 5.00000003 = 60000.0003599499999997 exactly: 60000.00035995 at 8 digits
     assert position.realized_pnl == 60_000_00035995
     assert TypedDecoder(Position).decode(encode(position)) == position
+
+
+def test_the_two_fills_of_a_self_trade_both_count_and_each_only_once() -> None:
+    """A buy and a sell of the account that traded with each other: one trade id, two fills."""
+    book = PositionBook()
+    book.apply(fill("7", Side.SELL, 10_000, 1_000))
+    position = book.apply(fill("7", Side.BUY, 10_000, 1_000))
+    assert position is not None and position.size == 0 and position.version == 2
+    assert book.apply(fill("7", Side.BUY, 10_000, 1_000)) is None  # heard again: nothing changes

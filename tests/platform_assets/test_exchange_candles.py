@@ -122,6 +122,18 @@ def test_a_backfill_of_several_partitions_from_the_simulator_is_stored_once_and_
         # fetched again: the same rows, not twice
         assert materialize(days[0], "okx").success
         assert stored(database_url) == rows
+        # a repair names the exchange's own ids: only that instrument is fetched and replaced
+        symbol = next(r["symbol"] for r in rows if r["exchange"] == "binance")
+        repair = dg.materialize(
+            [exchange_candles],
+            partition_key=dg.MultiPartitionKey({"date": days[1].isoformat(), "exchange": "binance"}),
+            resources=resources,
+            instance=instance,
+            run_config=dg.RunConfig(ops={"exchange_candles": CandleFetchConfig(exchange_symbols=[symbol.replace("/", "")])}),
+        )
+        (materialization,) = repair.asset_materializations_for_node("exchange_candles")
+        assert (materialization.metadata["symbols"].value, materialization.metadata["candles"].value) == (1, 1440)
+        assert stored(database_url) == rows
 
         # freshness: kraken was never fetched
         fresh = dg.materialize(

@@ -80,3 +80,11 @@ def test_an_order_placed_elsewhere_counts_from_its_events() -> None:
     view = ExposureView()
     view.apply_order_event(order_event("manual-1", OrderStatus.NEW, Side.SELL, 3_000, 0))
     assert view.open_order_count("main") == 1 and view.open_quantity("main", KEY, Side.SELL) == Fraction(3, 10)
+
+
+def test_the_two_fills_of_a_self_trade_both_count() -> None:
+    view = ExposureView()
+    view.apply_fill(fill("t9", Side.BUY, 2_000_000, 5_000))
+    view.apply_fill(fill("t9", Side.SELL, 2_000_000, 5_000))  # the same trade, the account's other order
+    view.apply_fill(fill("t9", Side.SELL, 2_000_000, 5_000))  # read twice
+    assert view.account_position("main", KEY) == 0
