@@ -11,8 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import dagster as dg
 
-from platform_assets.market_data.candle_store import partition_open_times, replace_partition
+from platform_assets.market_data.candle_store import duplicate_count, partition_open_times, replace_partition
 from platform_assets.market_data.ohlcv_fetch import DAY_MS, INTERVAL_MS, OhlcvRow, fetch_day, missing_intervals
+from platform_assets.market_data.utc_days import day_bounds
 from platform_assets.resources.exchanges import ExchangesResource
 from platform_assets.resources.platform_servers import PostgresResource
 
@@ -52,7 +53,7 @@ def _partition(context: dg.AssetExecutionContext) -> tuple[date, str]:
 async def _fetch_partition(
     context: dg.AssetExecutionContext, exchanges: ExchangesResource, exchange: str, day: date, config: CandleFetchConfig
 ) -> tuple[list[str], list[OhlcvRow]]:
-    day_start_ms = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+    day_start_ms = int(day_bounds(day)[0].timestamp() * 1000)
     async with exchanges.client(exchange) as (client, grant):
         markets = await client.load_markets()
         by_id = {m["id"]: s for s, m in markets.items()}
@@ -95,21 +96,6 @@ def _gap_check(symbols: list[str], stored: dict[str, list[int]], interval_ms: in
     )  # fmt: skip
 
 
-async def _duplicates(database_url: str, exchange: str, day: date, interval_s: int) -> int:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    connection = await asyncpg.connect(database_url)
-    try:
-        return int(
-            await connection.fetchval(
-                "SELECT count(*) - count(DISTINCT (symbol, open_time)) FROM exchange_candles"
-                " WHERE exchange = $1 AND interval_s = $2 AND open_time >= $3 AND open_time < $4",
-                exchange, interval_s, start, start + timedelta(days=1),
-            )
-        )  # fmt: skip
-    finally:
-        await connection.close()
-
-
 @dg.asset(
     partitions_def=CANDLE_PARTITIONS,
     group_name="market_data",
@@ -137,7 +123,7 @@ def exchange_candles(
         symbols, rows = await _fetch_partition(context, exchanges, exchange, day, config)
         written = await replace_partition(postgres.url, exchange, day, interval_ms // 1000, rows, symbols)
         stored = await partition_open_times(postgres.url, exchange, day, interval_ms // 1000)
-        return symbols, written, stored, await _duplicates(postgres.url, exchange, day, interval_ms // 1000)
+        return symbols, written, stored, await duplicate_count(postgres.url, exchange, day, interval_ms // 1000)
 
     symbols, written, stored, duplicates = asyncio.run(run())
     return dg.MaterializeResult(

@@ -4,24 +4,20 @@ replaced in one transaction), and what a partition holds, for the checks."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import asyncpg
 
 from platform_assets.market_data.ohlcv_fetch import OhlcvRow
-
-
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return start, start + timedelta(days=1)
+from platform_assets.market_data.utc_days import day_bounds
 
 
 async def replace_partition(
     database_url: str, exchange: str, day: date, interval_s: int, rows: Sequence[OhlcvRow], symbols: Sequence[str]
 ) -> int:
     """Replace ``symbols``' candles of ``exchange`` on ``day`` by ``rows``: running it twice stores the same."""
-    start, end = _day_bounds(day)
+    start, end = day_bounds(day)
     connection = await asyncpg.connect(database_url)
     try:
         async with connection.transaction():
@@ -56,7 +52,7 @@ async def replace_partition(
 
 async def partition_open_times(database_url: str, exchange: str, day: date, interval_s: int) -> dict[str, list[int]]:
     """Per symbol, the open times (ms) of the stored candles of ``exchange`` on ``day``."""
-    start, end = _day_bounds(day)
+    start, end = day_bounds(day)
     connection = await asyncpg.connect(database_url)
     try:
         rows = await connection.fetch(
@@ -68,3 +64,19 @@ async def partition_open_times(database_url: str, exchange: str, day: date, inte
     finally:
         await connection.close()
     return {row["symbol"]: list(row["times"]) for row in rows}
+
+
+async def duplicate_count(database_url: str, exchange: str, day: date, interval_s: int) -> int:
+    """Candles of ``exchange`` on ``day`` stored more than once for one symbol and open time."""
+    start, end = day_bounds(day)
+    connection = await asyncpg.connect(database_url)
+    try:
+        return int(
+            await connection.fetchval(
+                "SELECT count(*) - count(DISTINCT (symbol, open_time)) FROM exchange_candles"
+                " WHERE exchange = $1 AND interval_s = $2 AND open_time >= $3 AND open_time < $4",
+                exchange, interval_s, start, end,
+            )
+        )  # fmt: skip
+    finally:
+        await connection.close()

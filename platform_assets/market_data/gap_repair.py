@@ -10,17 +10,14 @@ the interval the stream missed). One run per partition per hour of gaps at most 
 
 # No `from __future__ import annotations` here: Dagster resolves resource annotations when defined.
 import json
-import time
-import uuid
 from datetime import UTC, datetime
 
 import dagster as dg
-from confluent_kafka import Consumer, TopicPartition
 
 from platform_assets.market_data.candle_assets import EXCHANGES, CandleFetchConfig, candles_job
 from platform_assets.resources.platform_servers import KafkaResource
-from platform_streams.kafka_clients import consumer_settings
 from platform_streams.schemas import EventDecodeError, SnapshotRequest, TypedDecoder
+from platform_streams.topic_reading import read_to_end
 from platform_streams.topics import RESYNC_TOPIC
 
 MAX_RECORDS = 50_000  # read per evaluation at most; the rest at the next one
@@ -45,36 +42,13 @@ def gaps_by_partition(requests: list[SnapshotRequest]) -> dict[tuple[str, str], 
 def read_resyncs(bootstrap_servers: str, positions: dict[int, int]) -> tuple[list[SnapshotRequest], dict[int, int]]:
     """The requests on ``ctl.resync`` after ``positions`` (partition → next offset; absent: from the
     start of what the topic keeps), up to its end as of now; and the positions after them."""
-    consumer = Consumer(
-        consumer_settings(bootstrap_servers, f"tradeplat-gap-repair-{uuid.uuid4().hex}", {"enable.auto.commit": False})
-    )
-    found: list[SnapshotRequest] = []
-    positions = dict(positions)
-    try:
-        metadata = consumer.list_topics(RESYNC_TOPIC, timeout=10).topics[RESYNC_TOPIC]
-        ends: dict[int, int] = {}
-        for partition in metadata.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(RESYNC_TOPIC, partition), timeout=10)
-            start = max(positions.get(partition, low), low)
-            positions[partition] = start
-            if high > start:
-                ends[partition] = high
-        consumer.assign([TopicPartition(RESYNC_TOPIC, p, positions[p]) for p in ends])
-        deadline = time.monotonic() + READ_TIMEOUT_S
-        while ends and len(found) < MAX_RECORDS and time.monotonic() < deadline:
-            message = consumer.poll(0.5)
-            if message is None or message.error() is not None:
-                continue
-            partition = message.partition()
-            positions[partition] = message.offset() + 1
-            if positions[partition] >= ends.get(partition, 0):
-                ends.pop(partition, None)
-            try:
-                found.append(_requests.decode(message.value()))
-            except EventDecodeError:
-                continue  # not a snapshot request: nothing to repair
-    finally:
-        consumer.close()
+    messages, positions = read_to_end(bootstrap_servers, RESYNC_TOPIC, positions, READ_TIMEOUT_S, MAX_RECORDS)
+    found = []
+    for message in messages:
+        try:
+            found.append(_requests.decode(message.value()))
+        except EventDecodeError:
+            continue  # not a snapshot request: nothing to repair
     return found, positions
 
 

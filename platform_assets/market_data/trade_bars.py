@@ -4,11 +4,12 @@ millions of rows) and written idempotently; its metadata lists the volume per in
 
 # No `from __future__ import annotations` here: Dagster resolves resource annotations when defined.
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import asyncpg
 import dagster as dg
 
+from platform_assets.market_data.utc_days import day_bounds
 from platform_assets.resources.platform_servers import PostgresResource
 from platform_assets.streams.topology import table_key
 
@@ -35,12 +36,12 @@ FROM day_trades GROUP BY exchange, symbol
 
 async def recompute_day(database_url: str, day: date) -> list[asyncpg.Record]:
     """Replace ``day``'s bars by those of the stored trades; returns them, largest notional first."""
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    start, end = day_bounds(day)
     connection = await asyncpg.connect(database_url)
     try:
         async with connection.transaction():
             await connection.execute("DELETE FROM daily_trade_bars WHERE day = $1", day)
-            await connection.execute(_RECOMPUTE, start, start + timedelta(days=1), day)
+            await connection.execute(_RECOMPUTE, start, end, day)
         return await connection.fetch(
             "SELECT exchange, symbol, volume, notional, trades FROM daily_trade_bars WHERE day = $1 ORDER BY notional DESC", day
         )

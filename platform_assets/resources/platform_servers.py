@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from platform_assets.resources.exchanges import ExchangesResource
+from platform_assets.resources.stream_control import DeploymentLauncherResource, PlatformStatusResource
+
 
 class KafkaResource(dg.ConfigurableResource):
     """The Kafka cluster the stream daemons run on."""
@@ -20,9 +23,6 @@ class PostgresResource(dg.ConfigurableResource):
 
 def platform_resources() -> dict[str, dg.ConfigurableResource]:
     """Resources bound to the environment, resolved when a run starts (not at import)."""
-    from platform_assets.resources.exchanges import ExchangesResource
-    from platform_assets.resources.stream_control import DeploymentLauncherResource, PlatformStatusResource
-
     return {
         "kafka": KafkaResource(bootstrap_servers=dg.EnvVar("KAFKA_BOOTSTRAP_SERVERS")),
         "postgres": PostgresResource(url=dg.EnvVar("DATABASE_URL")),

@@ -13,12 +13,12 @@ import msgspec
 from confluent_kafka import Producer
 
 from platform_streams.cli.environment import required_env
-from platform_streams.compacted_topics import latest_values
 from platform_streams.kafka_clients import ProducerProfile, producer_settings
 from platform_streams.schemas import EventDecodeError, StrategyDeploymentControl, TypedDecoder, encode
 from platform_streams.settings import ConfigError, load_settings
 from platform_streams.strategy_host.deployment_control import BadControlRecord, control_record, spec_of
 from platform_streams.strategy_host.strategy_deployment import StrategyDeploymentSpec
+from platform_streams.topic_reading import latest_values
 from platform_streams.topics import STRATEGY_CONTROL_TOPIC
 
 _records = TypedDecoder(StrategyDeploymentControl)

@@ -17,6 +17,7 @@ import logging
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -163,8 +164,7 @@ class Simulator:
     def step(self, quanta: int = 1) -> None:
         """Advance the world ``quanta`` quanta and publish each to the connected clients (call on the loop)."""
         for _ in range(quanta):
-            for _piece in self._quantum():
-                pass
+            deque(self._quantum(), maxlen=0)  # every piece, without yielding to the loop
 
     def _quantum(self) -> Iterator[None]:
         """One quantum in pieces: the world steps, then each venue publishes; yields before each

@@ -20,7 +20,7 @@ from platform_streams.embedded.processes import pid_alive
 from platform_streams.schemas import StreamDeploymentControl
 from platform_streams.settings import ConfigError
 from platform_streams.supervisor.deployment_requests import latest_requests, request_deployment
-from platform_streams.supervisor.health import DeploymentHealth, PlatformHealth, StreamDeploymentHealth, evaluate
+from platform_streams.supervisor.health import PlatformHealth, StreamDeploymentHealth, evaluate
 from platform_streams.supervisor.spec import DeploymentSpec, parse_spec
 from platform_streams.supervisor.status import read_statuses
 
@@ -80,23 +80,17 @@ class LocalDeploymentLauncher:
         return request_deployment(self._servers, name, None, host, operator)
 
     def current(self, name: str) -> tuple[DeploymentSpec, str]:
-        """A running deployment's spec and host, as its supervisor reports them."""
-        for supervisor in self.health().deployments:
-            for deployment in supervisor.stream_deployments:
-                if deployment.name == name and deployment.state != "stopped" and deployment.state != "moved":
-                    return self._spec_of(supervisor, name), supervisor.host
+        """A running deployment's spec and host, as its (live) supervisor reports them."""
+        for status in read_statuses(self._status_dir):
+            if not pid_alive(status.supervisor_pid):
+                continue
+            for deployment in status.stream_deployments:
+                if deployment.name == name and deployment.running and deployment.spec is not None:
+                    return parse_spec(deployment.spec, f"deployment {name!r}"), status.host
         request = latest_requests(self._servers).get(name)
         if request is not None and request.running:
             raise ConfigError(f"deployment {name!r} is asked to run on host {request.host!r}, whose supervisor is not here")
         raise ConfigError(f"no deployment {name!r} is running (see `tradeplat status`)")
-
-    def _spec_of(self, supervisor: DeploymentHealth, name: str) -> DeploymentSpec:
-        for status in read_statuses(self._status_dir):
-            if status.deployment == supervisor.deployment:
-                for deployment in status.stream_deployments:
-                    if deployment.name == name and deployment.spec is not None:
-                        return parse_spec(deployment.spec, f"deployment {name!r}")
-        raise ConfigError(f"the status of deployment {name!r} has no spec")
 
     def wait(self, record: StreamDeploymentControl, timeout_s: float) -> StreamDeploymentHealth:
         """Wait until the supervisor of ``record.host`` applied ``record`` and the deployment is as asked

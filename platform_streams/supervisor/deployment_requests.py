@@ -11,13 +11,13 @@ import time
 import msgspec
 from confluent_kafka import Producer
 
-from platform_streams.compacted_topics import latest_values
 from platform_streams.kafka_clients import ProducerProfile, producer_settings
 from platform_streams.schemas import EventDecodeError, StreamDeploymentControl, TypedDecoder, encode
 from platform_streams.settings import ConfigError
 from platform_streams.supervisor.desired_state import control_record
 from platform_streams.supervisor.spec import DeploymentSpec
 from platform_streams.supervisor.topic_follower import TopicFollower
+from platform_streams.topic_reading import latest_values
 from platform_streams.topics import DEPLOYMENT_TOPIC
 
 log = logging.getLogger(__name__)

@@ -22,9 +22,10 @@ import msgspec
 from platform_streams.schemas import StreamDeploymentControl
 from platform_streams.settings import ConfigError
 from platform_streams.supervisor.spec import DaemonSpec, DeploymentSpec, parse_spec, shards_by_replica
+from platform_streams.topics import DEPLOYMENT_TOPIC
 
 SPEC_FILE = "spec file"
-CONTROL_TOPIC = "ctl.deployment"
+CONTROL_TOPIC = DEPLOYMENT_TOPIC
 
 
 class DesiredDeployment(msgspec.Struct, frozen=True):

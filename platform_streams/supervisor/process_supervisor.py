@@ -21,6 +21,7 @@ stopped deployment's — and leaves every daemon whose spec did not change runni
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -180,10 +181,8 @@ class Supervisor:
         if replica.state != "running" or process is None or process.poll() is not None:
             self.replicas.remove(replica)
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):  # exited a moment ago: the next tick sees it
             process.terminate()
-        except ProcessLookupError:
-            pass
         replica.state = "stopping"
         replica.stop_deadline = now + STOP_GRACE_S
 
