@@ -43,7 +43,9 @@ def test_the_tick_to_order_benchmark_runs_tiny_and_reports_sane_figures() -> Non
         "platform_p50_ms", "platform_p99_ms", "p50_ms", "p99_ms", "p999_ms", "broker_hop_ms", "throughput_eps", "max_eps",
         "strategies", "rss_mb_per_strategy",
     ]  # fmt: skip
-    assert figures["strategies"] == 4 and figures["throughput_eps"] > 0 and figures["max_eps"] >= 300
+    # max_eps is the highest stepped rate (--smoke steps 300, 600) the stack sustained on this machine
+    # at this moment, or 0 if none: a speed, measured by running the benchmark, never asserted here.
+    assert figures["strategies"] == 4 and figures["throughput_eps"] > 0 and figures["max_eps"] in (0, 300, 600)
     assert 0 < figures["platform_p50_ms"] <= figures["platform_p99_ms"] and figures["platform_p50_ms"] <= figures["p50_ms"]
     assert figures["p50_ms"] <= figures["p99_ms"] <= figures["p999_ms"] and figures["broker_hop_ms"] >= 0
     assert figures["rss_mb_per_strategy"] >= 0
