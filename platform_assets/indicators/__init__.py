@@ -1,0 +1,1 @@
+"""Indicators recomputed from stored candles, one asset per configured indicator."""
