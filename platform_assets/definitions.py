@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from platform_assets.backtests.backtest_assets import BACKTEST_ASSETS
 from platform_assets.indicators.indicator_assets import INDICATOR_ASSETS, daily_indicators, indicators_job
 from platform_assets.jobs.platform_setup import platform_setup
 from platform_assets.jobs.stream_deployments import STREAM_DEPLOYMENT_JOBS
@@ -20,7 +21,15 @@ from platform_assets.streams.sensor import stream_checks, stream_health
 from platform_assets.streams.topology import deployment_spec, table_specs, topic_specs
 
 defs = dg.Definitions(
-    assets=[*topic_specs(), *table_specs(), deployment_spec(), exchange_candles, daily_trade_bars, *INDICATOR_ASSETS],
+    assets=[
+        *topic_specs(),
+        *table_specs(),
+        deployment_spec(),
+        exchange_candles,
+        daily_trade_bars,
+        *INDICATOR_ASSETS,
+        *BACKTEST_ASSETS,
+    ],
     asset_checks=[stream_checks, exchange_candles_fresh],
     jobs=[platform_setup, *STREAM_DEPLOYMENT_JOBS, candles_job, trade_bars_job, indicators_job],
     schedules=[daily_exchange_candles, daily_trade_bars_schedule, daily_indicators],

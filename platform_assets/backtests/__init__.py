@@ -1,0 +1,1 @@
+"""Backtests of each strategy version over stored market data, as Dagster assets."""
