@@ -22,21 +22,25 @@ GROUP = "backtests"
 GATE = "gate"
 
 
-class BacktestConfig(dg.Config):
-    """A backtest: ``instruments`` (``exchange:symbol``), the strategy's ``parameters``, the range
-    [``start``, ``end``) (ISO dates or times, UTC), ``capital`` in the quote asset, the paper venue's
-    fees, how often equity is sampled, and the ``gate`` thresholds (``min_sharpe``,
-    ``max_drawdown``, ``min_total_return``, ``min_sortino``, ``min_hit_rate``, ``min_fills``,
-    ``max_rejections``) the ``gate`` check holds the result to."""
+class BacktestRangeConfig(dg.Config):
+    """The stored data a backtest replays, [``start``, ``end``) (ISO dates or times, UTC), with
+    ``capital`` in the quote asset, the paper venue's fees and how often equity is sampled."""
 
-    instruments: list[str]
-    parameters: dict[str, Any] = {}
     start: str
     end: str
     capital: str = "100000"
     maker_fee_bps: int = 10
     taker_fee_bps: int = 10
     sample_interval_s: int = 60
+
+
+class BacktestConfig(BacktestRangeConfig):
+    """A backtest of ``instruments`` (``exchange:symbol``) with the strategy's ``parameters``, and
+    the ``gate`` thresholds (``min_sharpe``, ``max_drawdown``, ``min_total_return``,
+    ``min_sortino``, ``min_hit_rate``, ``min_fills``, ``max_rejections``) its check holds it to."""
+
+    instruments: list[str]
+    parameters: dict[str, Any] = {}
     timer_interval_s: float = 0.0
     gate: dict[str, float] = {}
 

@@ -22,6 +22,16 @@ CANDLE_INTERVAL_S = 60  # what the sinks store
 MarketEvent = Trade | BestBidOffer | Candle
 
 
+# Trades and tops of book are selected by when they were received (the order a live deployment saw
+# them in, and the clock a paper trial's window is in); the exchange-time bounds, an hour wider,
+# only let PostgreSQL skip the daily partitions that cannot hold them.
+_RECEIVED_IN = "ts >= $3 - interval '1 hour' AND ts < $4 + interval '1 hour' AND receive_ts_ns >= $5 AND receive_ts_ns < $6"
+
+
+def _ns(moment: datetime) -> int:
+    return int(moment.timestamp()) * NS_PER_SECOND + moment.microsecond * 1_000
+
+
 class StoredValueError(ValueError):
     """A stored price or size does not fit its instrument's scale (the reference data changed)."""
 
@@ -40,8 +50,9 @@ async def _fetch(connection: asyncpg.Connection, sql: str, *arguments: Any) -> l
 async def fetch_events(
     connection: asyncpg.Connection, reference: Mapping[str, Instrument], start: datetime, end: datetime
 ) -> list[MarketEvent]:
-    """Every trade, top of book and closed candle of ``reference``'s instruments in [start, end),
-    merged in receive order (a candle is received at its close, as the stream publishes it)."""
+    """Every trade, top of book and closed candle of ``reference``'s instruments received in
+    [start, end) and every closed candle of that range, merged in receive order (a candle is
+    received at its close, as the stream publishes it)."""
     streams: list[list[tuple[int, int, MarketEvent]]] = []
     for key, instrument in sorted(reference.items()):
         exchange, symbol, ps, ss = instrument.exchange, instrument.symbol, instrument.price_scale, instrument.size_scale

@@ -6,22 +6,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import time
 from pathlib import Path
 
-import msgspec
-from confluent_kafka import Producer
-
 from platform_streams.cli.environment import required_env
-from platform_streams.kafka_clients import ProducerProfile, producer_settings
-from platform_streams.schemas import EventDecodeError, StrategyDeploymentControl, TypedDecoder, encode
-from platform_streams.settings import ConfigError, load_settings
-from platform_streams.strategy_host.deployment_control import BadControlRecord, control_record, spec_of
+from platform_streams.settings import load_settings
+from platform_streams.strategy_host import strategy_control
+from platform_streams.strategy_host.deployment_control import BadControlRecord, spec_of
 from platform_streams.strategy_host.strategy_deployment import StrategyDeploymentSpec
-from platform_streams.topic_reading import latest_values
-from platform_streams.topics import STRATEGY_CONTROL_TOPIC
-
-_records = TypedDecoder(StrategyDeploymentControl)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,54 +36,22 @@ def _servers() -> str:
     return required_env("KAFKA_BOOTSTRAP_SERVERS")
 
 
-def latest_records(
-    servers: str, topic: str = STRATEGY_CONTROL_TOPIC, timeout_s: float = 30.0
-) -> dict[str, StrategyDeploymentControl]:
-    """Each deployment's latest record, read from the start of ``topic`` to its end as of now."""
-    latest: dict[str, StrategyDeploymentControl] = {}
-    for value in latest_values(servers, topic, timeout_s).values():
-        try:
-            record = _records.decode(value) if value else None
-        except EventDecodeError:
-            continue  # not ours to judge here: hosts and risk skip it too
-        if record is not None and record.epoch >= latest.get(record.deployment, record).epoch:
-            latest[record.deployment] = record
-    return latest
-
-
-def _write(servers: str, record: StrategyDeploymentControl) -> None:
-    producer = Producer(producer_settings(servers, ProducerProfile.LATENCY))
-    producer.produce(STRATEGY_CONTROL_TOPIC, encode(record), record.key)
-    if producer.flush(30):
-        raise ConfigError(f"the broker at {servers} did not acknowledge the ctl.strategy record within 30 s")
-
-
 def run_deploy(args: argparse.Namespace) -> int:
     spec = load_settings(StrategyDeploymentSpec, yaml_path=args.spec, env={})
-    servers = _servers()
-    current = latest_records(servers).get(spec.id)
-    epoch = 1 if current is None else current.epoch + 1
-    _write(servers, control_record(spec, args.host, epoch, True, getpass.getuser(), time.time_ns()))
+    record, current = strategy_control.deploy(_servers(), spec, args.host, getpass.getuser())
     replaced = "" if current is None or not current.running else f" (replaces epoch {current.epoch} on {current.host})"
-    print(f"deployed: {spec.id} epoch {epoch} on {args.host}{replaced}")
+    print(f"deployed: {spec.id} epoch {record.epoch} on {args.host}{replaced}")
     return 0
 
 
 def run_stop(args: argparse.Namespace) -> int:
-    servers = _servers()
-    current = latest_records(servers).get(args.deployment)
-    if current is None:
-        raise ConfigError(f"no deployment {args.deployment!r} in {STRATEGY_CONTROL_TOPIC}")
-    stopped = msgspec.structs.replace(
-        current, epoch=current.epoch + 1, running=False, operator=getpass.getuser(), ts_ns=time.time_ns()
-    )
-    _write(servers, stopped)
+    stopped = strategy_control.stop(_servers(), args.deployment, getpass.getuser())
     print(f"stopped: {args.deployment} epoch {stopped.epoch}")
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
-    for deployment, record in sorted(latest_records(_servers()).items()):
+    for deployment, record in sorted(strategy_control.latest_records(_servers()).items()):
         try:
             spec = spec_of(record)
             strategy, version = spec.strategy, spec.version or "-"

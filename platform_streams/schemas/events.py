@@ -338,6 +338,8 @@ class StrategySnapshot(_Event, frozen=True, tag="strategy_snapshot.1"):
     instrument_positions: dict[str, int]
     input_offsets: list[InputOffset]
     ts_ns: int
+    # appended with a default, so snapshots of either shape decode on either side (see docs/schemas.md)
+    epoch: int = 0  # the fencing epoch the host runs the deployment at: a hot deploy is confirmed by it
 
     @property
     def key(self) -> str:

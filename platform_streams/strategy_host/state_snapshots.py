@@ -26,4 +26,5 @@ def snapshot_of(deployment: HostedDeployment, next_offsets: Mapping[Partition, i
         instrument_positions=deployment.driver.context.positions(),
         input_offsets=[InputOffset(topic, partition, offset) for (topic, partition), offset in sorted(covered.items())],
         ts_ns=now_ns,
+        epoch=deployment.epoch,
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from platform_streams.cli.commands_risk import control_record
 from platform_streams.cli.main import main
+from platform_streams.risk.risk_control_topic import control_record
 from platform_streams.schemas import RiskControl, decode
 from platform_streams.topics import RISK_CONTROL_TOPIC
 from tests.kafka_helpers import read_until

@@ -7,9 +7,9 @@ import json
 import time
 from pathlib import Path
 
-from platform_streams.cli.commands_strategy import latest_records
 from platform_streams.cli.main import main
 from platform_streams.strategy_host.deployment_control import spec_of
+from platform_streams.strategy_host.strategy_control import latest_records
 
 
 def test_deploy_hot_deploy_stop_and_list(kafka_bootstrap, monkeypatch, capsys, tmp_path: Path) -> None:

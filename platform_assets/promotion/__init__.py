@@ -1,0 +1,1 @@
+"""Promotion of a strategy version from backtest to paper to live, and rollback, with its registry."""
