@@ -100,8 +100,11 @@ def test_kill_9_with_orders_in_flight_sends_nothing_twice_and_accounts_every_fil
     by_id = {row["client_order_id"]: row for row in rows}
     for i, request in enumerate(batch):
         row = by_id[request.client_order_id]
-        assert row["status"] == ("filled" if i % 2 else "new"), row
+        # a market order fills; a resting buy at half the bid stays open unless the simulated flow
+        # swept that deep (a loaded CI run saw one market sell take it): either way, accounted for
+        assert row["status"] in (("filled",) if i % 2 else ("new", "partially_filled", "filled")), row
         assert row["filled_size"] == row["fills"], row
+    assert any(by_id[r.client_order_id]["status"] == "new" for r in batch[::2])  # resting ones are known open
 
 
 @pytest.mark.e2e
