@@ -20,7 +20,7 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 BENCH_REQUIREMENTS := cryptofeed==2.4.1 yapic.json==1.9.5 order_book==0.6.1 aiohttp==3.14.5 aiofile==3.12.3 \
     aiodns==4.0.4 websockets==17.4 uvloop==0.23.0 PyYAML==6.0.4 requests==2.34.2
 
-.PHONY: setup native browser up down status test test-fast bench bench-runtime bench-simulator bench-market-data bench-venv clean-state
+.PHONY: setup native browser up down status test test-fast doc-screenshots bench bench-runtime bench-simulator bench-market-data bench-backtest bench-venv clean-state
 
 setup: $(PY_STAMP) $(NATIVE_STAMP) $(KAFKA_STAMP)
 
@@ -78,13 +78,20 @@ test: setup browser
 test-fast: setup browser
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not e2e"
 
-bench: bench-runtime bench-simulator bench-market-data
+# the Dagster UI screenshots in docs/ (docs/images/dagster-*.png), taken again by the browser test
+doc-screenshots: setup browser
+	TRADEPLAT_DOC_SCREENSHOTS=$(CURDIR)/docs/images $(BIN)/python -m pytest -p no:cacheprovider tests/platform_assets/test_dagster_ui.py
+
+bench: bench-runtime bench-simulator bench-market-data bench-backtest
 
 bench-runtime: setup
 	$(BIN)/python benchmarks/runtime.py
 
 bench-simulator: setup
 	$(BIN)/python benchmarks/simulator.py
+
+bench-backtest: setup
+	$(BIN)/python benchmarks/backtest.py
 
 bench-market-data: setup bench-venv
 	$(BIN)/python benchmarks/market_data.py --pipeline --cryptofeed-python $(BENCH_VENV)/bin/python

@@ -24,7 +24,10 @@ GATE = "gate"
 
 class BacktestRangeConfig(dg.Config):
     """The stored data a backtest replays, [``start``, ``end``) (ISO dates or times, UTC), with
-    ``capital`` in the quote asset, the paper venue's fees and how often equity is sampled."""
+    ``capital`` in the quote asset, the paper venue's fees and how often equity is sampled; its
+    candles from the stream's table (``candle_source: stream``) or the exchanges' backfilled
+    klines (``exchange``); where the data has no top of book, quotes ``bar_spread_bps`` wide
+    around each bar's close."""
 
     start: str
     end: str
@@ -32,6 +35,8 @@ class BacktestRangeConfig(dg.Config):
     maker_fee_bps: int = 10
     taker_fee_bps: int = 10
     sample_interval_s: int = 60
+    candle_source: str = "stream"
+    bar_spread_bps: int = 2
 
 
 class BacktestConfig(BacktestRangeConfig):
@@ -97,7 +102,7 @@ def backtest_asset(kind: type[Strategy]) -> dg.AssetsDefinition:
             outcome = run_stored_backtest(postgres.url, request)
         except (LookupError, ValueError, msgspec.ValidationError) as error:
             raise dg.Failure(str(error), allow_retries=False) from None
-        store_outcome(postgres.url, context.run_id, outcome)
+        store_outcome(postgres.url, context.run.run_id, outcome)
         failures = gate_failures(outcome.performance, thresholds)
         context.log.info(f"{name}: {outcome.record.events} events, {outcome.performance}")
         return dg.MaterializeResult(

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import msgspec
+from quicktions import Fraction
 
-from platform_assets.backtests.stored_market_data import fetch_events, range_of
+from platform_assets.backtests.stored_market_data import CANDLE_SOURCES, prefetched_events, range_of
 from platform_streams.backtesting.equity_plot import equity_png
 from platform_streams.backtesting.performance import Performance, performance
-from platform_streams.backtesting.replay_chain import ReplayChain, ReplayRecord
+from platform_streams.backtesting.replay_chain import ReplayChain, ReplayRecord, relaxed_gc
 from platform_streams.embedded.paths import REPOSITORY_ROOT
 from platform_streams.reference.stored_instruments import fetch_instruments
 from platform_streams.risk.budgets import AccountAllocationSettings, deployment_budgets
@@ -32,7 +32,9 @@ TRADING_DEPLOYMENT = REPOSITORY_ROOT / "deployments" / "trading.yaml"
 
 class BacktestRequest(msgspec.Struct, frozen=True, kw_only=True):
     """What to backtest: a strategy (by catalog name) with parameters on instruments over
-    [start, end) with ``capital`` of the quote asset and the paper venue's fees."""
+    [start, end) with ``capital`` of the quote asset and the paper venue's fees; candles from the
+    stream's table or the exchanges' backfilled klines (``candle_source``), and where the data has
+    no top of book, bar quotes ``bar_spread_bps`` wide."""
 
     strategy: str
     parameters: dict[str, Any]
@@ -45,6 +47,8 @@ class BacktestRequest(msgspec.Struct, frozen=True, kw_only=True):
     taker_fee_bps: int = 10
     sample_interval_s: int = 60
     timer_interval_s: float = 0.0
+    candle_source: str = "stream"
+    bar_spread_bps: int = 2
 
 
 class BacktestOutcome(msgspec.Struct, frozen=True):
@@ -87,24 +91,31 @@ def run_stored_backtest(
         timer_interval_s=request.timer_interval_s,
     )
 
-    async def load() -> tuple[dict[str, Instrument], list]:
+    if request.candle_source not in CANDLE_SOURCES:
+        raise ValueError(f"candle_source {request.candle_source!r} is none of {', '.join(CANDLE_SOURCES)}")
+    capital = Fraction(request.capital)
+    budgets = deployment_budgets({request.account: AccountAllocationSettings(capital=request.capital, deployments=[spec.id])})
+    risk_limits = RiskLimits(limits or live_risk_limits())
+
+    async def load() -> dict[str, Instrument]:
         connection = await asyncpg.connect(database_url)
         try:
-            reference = await _reference(connection, request.instruments)
-            return reference, await fetch_events(connection, reference, start, end)
+            return await _reference(connection, request.instruments)
         finally:
             await connection.close()
 
-    reference, events = asyncio.run(load())
-    if not events:
-        raise LookupError(f"no stored market data for {', '.join(request.instruments)} in [{start}, {end})")
-    capital = Fraction(request.capital)
-    budgets = deployment_budgets({request.account: AccountAllocationSettings(capital=request.capital, deployments=[spec.id])})
+    reference = asyncio.run(load())
     chain = ReplayChain(
-        spec, reference, capital, RiskLimits(limits or live_risk_limits()), budgets,
-        request.maker_fee_bps, request.taker_fee_bps, request.sample_interval_s,
+        spec, reference, capital, risk_limits, budgets, request.maker_fee_bps, request.taker_fee_bps,
+        request.sample_interval_s, request.bar_spread_bps,
     )  # fmt: skip
-    record = chain.run(events)
+    with relaxed_gc():
+        for day in prefetched_events(database_url, reference, start, end, request.candle_source):
+            for event in day:
+                chain.on_event(event)
+        record = chain.finish()
+    if not record.events:
+        raise LookupError(f"no stored market data for {', '.join(request.instruments)} in [{start}, {end})")
     found = performance(record, request.sample_interval_s)
     title = f"{kind.name} {kind.version} on {', '.join(request.instruments)}"
     return BacktestOutcome(request, kind.version, record, found, equity_png(record.samples, title, record.quote))

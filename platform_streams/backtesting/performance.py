@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from fractions import Fraction
 
 import msgspec
+from quicktions import Fraction
 
 from platform_streams.backtesting.replay_chain import EquitySample, ReplayRecord
 

@@ -89,8 +89,11 @@ class PaperVenue:
         if quote.exchange != self.exchange:
             return []
         self._quotes[quote.symbol] = quote
+        resting = self._resting.get(quote.symbol)
+        if not resting:
+            return []
         touched = []
-        for order in list(self._resting.get(quote.symbol, ())):
+        for order in list(resting):
             common = max(order.request.price_scale, quote.price_scale)
             price = _compare_key(order.price, order.request.price_scale, common)
             ask, bid = (
@@ -102,6 +105,10 @@ class PaperVenue:
                 self._fill(order, order.remaining, order.price, Liquidity.MAKER, quote.exchange_ts_ns)
                 touched.append(order)
         return touched
+
+    def resting(self, symbol: str) -> bool:
+        """Whether orders rest on ``symbol`` (a new top of book may fill them)."""
+        return bool(self._resting.get(symbol))
 
     def on_trade(self, trade: Trade) -> list[_PaperOrder]:
         """A public trade; the resting orders it filled (through their price, or at it past the queue)."""

@@ -4,9 +4,9 @@ risk daemon (the policies themselves are in :mod:`strategies.allocation`)."""
 from __future__ import annotations
 
 import enum
-from fractions import Fraction
 
 import msgspec
+from quicktions import Fraction
 
 from platform_streams.schemas.fixed_point import FixedPointError, parse_at_scale, parse_decimal
 from strategies.allocation import (

@@ -5,7 +5,7 @@ batch already counts it) or refuse with the reason. Pure: no I/O, deterministic 
 
 from __future__ import annotations
 
-from fractions import Fraction
+from quicktions import Fraction
 
 from platform_streams.risk.client_order_id import client_order_id, deployment_tag
 from platform_streams.risk.exposure import ExposureView, utc_day
@@ -141,8 +141,10 @@ class RiskEngine:
             or check_price_band(None if intent.limit_price is None else sized.reference_price, mid, limits.price_band_bps)
             or check_position(before, before + signed, limits.max_position)
             or check_position_notional(before, before + signed, sized.reference_price, limits.max_position_notional)
-            or check_daily_loss(
-                exposure.deployment_daily_pnl(tag, utc_day(now_ns)), limits.max_daily_loss, abs(expected + signed) < abs(expected)
+            or (  # the day's PnL is only worked out where the limit applies: a position that grows, under a limit
+                limits.max_daily_loss is not None
+                and abs(expected + signed) >= abs(expected)
+                and check_daily_loss(exposure.deployment_daily_pnl(tag, utc_day(now_ns)), limits.max_daily_loss, False)
             )
             or sized
         )

@@ -10,7 +10,7 @@ Quantities are exact fractions of base and quote units: fills and orders of any 
 
 from __future__ import annotations
 
-from fractions import Fraction
+from quicktions import Fraction
 
 from platform_streams.risk.client_order_id import tag_of
 from platform_streams.schemas import BestBidOffer, Fill, OrderEvent, OrderRequest, OrderStatus, Side
@@ -79,10 +79,14 @@ class ExposureView:
     """Positions, open orders, today's PnL and last mids of every account and deployment risk serves."""
 
     def __init__(self) -> None:
-        self.mids: dict[str, Fraction] = {}
+        self.quotes: dict[str, tuple[int, int]] = {}  # instrument → (bid + ask, 2 × 10^price scale): its mid
         self.account_positions: dict[tuple[str, str], PositionBook] = {}
         self.deployment_positions: dict[str, dict[str, PositionBook]] = {}  # tag → instrument → book
         self._holdings: dict[str, dict[str, PositionBook]] = {}  # tag → instrument → book, the books not flat
+        self._holders: dict[str, set[str]] = {}  # instrument → the tags holding it
+        self._unrealised: dict[str, Fraction] = {}  # tag → Σ size × (mid − average price) over its holdings with a mid
+        self._unrealised_parts: dict[tuple[str, str], Fraction] = {}  # (tag, instrument) → its part of the sum
+        self._moved: dict[str, set[str]] = {}  # tag → the held instruments whose mid moved since their part was computed
         self._realised_day: dict[str, tuple[int, Fraction]] = {}  # tag → (UTC day, PnL realised that day)
         self.open_orders: dict[str, OpenOrder] = {}
         self.closed_orders: set[str] = set()
@@ -93,7 +97,17 @@ class ExposureView:
     # -- folds --------------------------------------------------------------------------------
     def apply_bbo(self, bbo: BestBidOffer) -> None:
         if bbo.bid_price > 0 and bbo.ask_price > 0:
-            self.mids[bbo.key] = Fraction(bbo.bid_price + bbo.ask_price, 2 * 10**bbo.price_scale)
+            self.apply_mid(bbo.key, bbo.bid_price + bbo.ask_price, 2 * 10**bbo.price_scale)
+
+    def apply_mid(self, instrument: str, numerator: int, denominator: int) -> None:
+        """A new mid, ``numerator`` / ``denominator``: kept as integers (a fraction when read); the
+        deployments holding the instrument recompute its part of their unrealised PnL when next asked."""
+        old = self.quotes.get(instrument)
+        self.quotes[instrument] = (numerator, denominator)
+        holders = self._holders.get(instrument)
+        if holders and old != (numerator, denominator):
+            for tag in holders:
+                self._moved[tag].add(instrument)
 
     def apply_fill(self, fill: Fill) -> None:
         if fill.event_id in self._fills_seen or fill.side not in (Side.BUY, Side.SELL):
@@ -111,16 +125,30 @@ class ExposureView:
             book = self._book(self.deployment_positions.setdefault(tag, {}), instrument)
             pnl = book.apply(quantity, price, fee, day)
             holdings = self._holdings.setdefault(tag, {})
+            holders = self._holders.setdefault(instrument, set())
             if book.size:
                 holdings[instrument] = book
+                holders.add(tag)
             else:
                 holdings.pop(instrument, None)
+                holders.discard(tag)
+            self._refold(tag, instrument, book)
             realised_day, realised = self._realised_day.get(tag, (day, ZERO))
             if day > realised_day:
                 self._realised_day[tag] = (day, pnl)
             elif day == realised_day:
                 self._realised_day[tag] = (day, realised + pnl)
             # a fill of an earlier day read late changes its position but not today's PnL
+
+    def _refold(self, tag: str, instrument: str, book: PositionBook) -> None:
+        """The book's part of the tag's unrealised PnL, at the instrument's last mid, computed again."""
+        quote = self.quotes.get(instrument)
+        part = book.size * (Fraction(*quote) - book.average_price) if book.size and quote else ZERO
+        key = (tag, instrument)
+        self._unrealised[tag] = self._unrealised.get(tag, ZERO) + part - self._unrealised_parts.pop(key, ZERO)
+        if part:
+            self._unrealised_parts[key] = part
+        self._moved.setdefault(tag, set()).discard(instrument)
 
     @staticmethod
     def _book(books: dict, key: object) -> PositionBook:
@@ -178,7 +206,8 @@ class ExposureView:
 
     # -- queries ------------------------------------------------------------------------------
     def mid(self, instrument: str) -> Fraction | None:
-        return self.mids.get(instrument)
+        quote = self.quotes.get(instrument)
+        return None if quote is None else Fraction(*quote)
 
     def open_order_count(self, account: str) -> int:
         return self._open_count.get(account, 0)
@@ -211,12 +240,15 @@ class ExposureView:
 
     def deployment_daily_pnl(self, tag: str, today: int) -> Fraction:
         """The deployment's PnL realised today plus its unrealised PnL at the last mids (over the
-        instruments where it is not flat: the cost grows with its open positions, not its history)."""
+        instruments where it is not flat), kept up to date by fills; each held instrument's part
+        computed again only if its mid moved since: O(moved holdings), not O(holdings), per decision."""
+        moved = self._moved.get(tag)
+        if moved:
+            holdings = self._holdings[tag]
+            for instrument in list(moved):
+                book = holdings.get(instrument)
+                if book is not None:
+                    self._refold(tag, instrument, book)
+            moved.clear()
         day, realised = self._realised_day.get(tag, (today, ZERO))
-        total = realised if day == today else ZERO
-        mids = self.mids
-        for instrument, book in self._holdings.get(tag, {}).items():
-            mid = mids.get(instrument)
-            if mid is not None:
-                total += book.size * (mid - book.average_price)
-        return total
+        return (realised if day == today else ZERO) + self._unrealised.get(tag, ZERO)

@@ -20,10 +20,10 @@ purpose.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from fractions import Fraction
 from typing import TypeVar
 
 import msgspec
+from quicktions import Fraction
 
 from platform_streams.schemas.fixed_point import FixedPointError, parse_decimal
 

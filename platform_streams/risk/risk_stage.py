@@ -8,11 +8,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 import msgspec
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from quicktions import Fraction
 
 from platform_streams.risk.decision import RiskEngine
 from platform_streams.risk.kill_switch import KillSwitchError

@@ -7,9 +7,8 @@ value exactly at its limit passes; anything beyond it fails. Limits that are Non
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import msgspec
+from quicktions import Fraction
 
 
 class Breach(msgspec.Struct, frozen=True):

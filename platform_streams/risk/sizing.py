@@ -8,9 +8,8 @@ deployment's budget; what is then under the minimum size or notional is refused,
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import msgspec
+from quicktions import Fraction
 
 from platform_streams.risk.rules import Breach, describe
 from platform_streams.schemas import Instrument, IntentKind, OrderType, Side, StrategyIntent, TimeInForce

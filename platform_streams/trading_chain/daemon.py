@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from fractions import Fraction
 from typing import Any
 
 import msgspec
 from confluent_kafka import Message
+from quicktions import Fraction
 
 from platform_streams.risk.budgets import AccountAllocationSettings, deployment_budgets
 from platform_streams.risk.decision import UnknownInstrument

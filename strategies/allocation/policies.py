@@ -9,10 +9,10 @@ policy allocates and the same inputs always give the same budgets.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from fractions import Fraction
 from typing import Protocol
 
 import msgspec
+from quicktions import Fraction
 
 
 class AllocationError(ValueError):

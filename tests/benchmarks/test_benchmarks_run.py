@@ -4,6 +4,7 @@ speed is measured by running them, never asserted here)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +14,11 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
-def last_json(arguments: list[str], timeout_s: float) -> dict:
+def last_json(arguments: list[str], timeout_s: float, environment: dict[str, str] | None = None) -> dict:
     result = subprocess.run(
-        [sys.executable, *arguments], capture_output=True, text=True, timeout=timeout_s, cwd=BENCHMARKS.parent
-    )
+        [sys.executable, *arguments], capture_output=True, text=True, timeout=timeout_s, cwd=BENCHMARKS.parent,
+        env={**os.environ, **(environment or {})},
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -49,3 +51,9 @@ def test_the_tick_to_order_benchmark_runs_tiny_and_reports_sane_figures() -> Non
     assert 0 < figures["platform_p50_ms"] <= figures["platform_p99_ms"] and figures["platform_p50_ms"] <= figures["p50_ms"]
     assert figures["p50_ms"] <= figures["p99_ms"] <= figures["p999_ms"] and figures["broker_hop_ms"] >= 0
     assert figures["rss_mb_per_strategy"] >= 0
+
+
+def test_the_backtest_benchmark_runs_tiny_against_a_real_postgresql(database_url: str) -> None:
+    figures = last_json([str(BENCHMARKS / "backtest.py"), "--smoke"], 300, {"DATABASE_URL": database_url})
+    assert list(figures) == ["events_per_s", "backtest_30d_100i_s"]
+    assert figures["events_per_s"] > 0 and figures["backtest_30d_100i_s"] > 0

@@ -9,7 +9,8 @@ import asyncio
 import base64
 import io
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from fractions import Fraction
 
 import asyncpg
@@ -27,7 +28,7 @@ from platform_streams.database.migrate import migrate
 from platform_streams.processing.candles import CandleFolder
 from platform_streams.risk.budgets import AccountAllocationSettings, deployment_budgets
 from platform_streams.risk.limits import RiskLimits
-from platform_streams.schemas import BestBidOffer, Candle, Instrument, Trade
+from platform_streams.schemas import BestBidOffer, Candle, Instrument, Side, Trade
 from platform_streams.sinks.candle_rollup import CandleRollup
 from platform_streams.sinks.postgres_writer import PostgresWriter
 from platform_streams.sinks.tables import bbo_row, instrument_row, trade_row
@@ -188,3 +189,87 @@ def test_an_instrument_without_reference_data_fails_the_run_clearly(url: str) ->
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error
     assert "no reference data stored for binance:XRP/USDT" in failure.message
+
+
+def store_klines(url: str, closes: list[int], first_open: datetime) -> list[Candle]:
+    """One-minute klines of BTC in ``exchange_candles`` (as the market-data assets backfill them),
+    and the same as the events a replay of them gets: each received at its close."""
+    rows, events = [], []
+    for n, close in enumerate(closes):
+        opened = first_open + timedelta(minutes=n)
+        previous = closes[n - 1] if n else close
+        high, low = max(previous, close) + 3, min(previous, close) - 3
+        rows.append(("binance", "BTC/USDT", 60, opened, *(Decimal(v).scaleb(-2) for v in (previous, high, low, close)),
+                     Decimal(5 + n % 7).scaleb(-3)))  # fmt: skip
+        open_ns = int(opened.timestamp()) * 10**9
+        events.append(Candle("binance", "BTC/USDT", open_ns + 60 * 10**9, open_ns + 60 * 10**9, 0, 60, open_ns,
+                             previous, high, low, close, 5 + n % 7, 0, True, 2, 3))  # fmt: skip
+
+    async def store() -> None:
+        connection = await asyncpg.connect(url)
+        try:
+            days = (first_open.date(), (first_open + timedelta(minutes=len(closes))).date())
+            await connection.execute("SELECT ensure_daily_partitions('exchange_candles', $1, $2)", *days)
+            await connection.copy_records_to_table(
+                "exchange_candles", records=rows,
+                columns=["exchange", "symbol", "interval_s", "open_time", "open", "high", "low", "close", "volume"],
+            )  # fmt: skip
+        finally:
+            await connection.close()
+
+    asyncio.run(store())
+    return events
+
+
+def test_a_backtest_of_backfilled_klines_across_midnight_fills_at_bar_quotes(url: str) -> None:
+    rng = random.Random(3)
+    closes = [100_000]
+    for _ in range(599):
+        closes.append(closes[-1] + rng.randint(-40, 40))
+    first_open = datetime(2026, 11, 21, 20, 0, tzinfo=UTC)  # 10 hours: 4 before midnight, 6 after
+    events = store_klines(url, closes, first_open)
+    config = {
+        "instruments": [BTC.key], "parameters": MOMENTUM, "start": "2026-11-21T20:00:00+00:00",
+        "end": "2026-11-22T06:00:00+00:00", "candle_source": "exchange", "bar_spread_bps": 3,
+    }  # fmt: skip
+    result = backtest(url, "ema-crossover", config)
+    assert result.success
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+
+    spec = StrategyDeploymentSpec(id="backtest-ema-crossover", strategy="ema-crossover", version="1.0.0",
+                                  instruments=[BTC.key], account="backtest", parameters=MOMENTUM)  # fmt: skip
+    budgets = deployment_budgets({"backtest": AccountAllocationSettings(capital="100000", deployments=[spec.id])})
+    chain = ReplayChain(spec, {BTC.key: BTC}, Fraction(100_000), RiskLimits(live_risk_limits()), budgets, 10, 10, 60, 3)
+    record = chain.run(events)
+    expected = performance(record, 60)
+    assert record.events == len(closes) == metadata["events"].value  # both days, every bar once
+    assert expected.fills >= 10 and metadata["fills"].value == expected.fills
+    assert metadata["pnl"].value == f"{expected.pnl} USDT"
+    # a market order at a bar's close fills at its quote: 3 bps wide, rounded out to a tick
+    by_close = {e.receive_ts_ns: e.close for e in events}
+    for fill in record.fills:
+        close = by_close[fill.exchange_ts_ns]
+        half = max(-(-close * 3 // 20_000), 1)
+        assert fill.price == (close + half if fill.side is Side.BUY else close - half)
+
+    # the stream's table holds nothing for these days: read from there, the range has no data
+    empty = backtest(url, "ema-crossover", {**config, "candle_source": "stream"})
+    assert not empty.success
+    assert "no stored market data" in empty.get_step_failure_events()[0].step_failure_data.error.message
+
+
+def test_a_stored_price_finer_than_the_instrument_s_scale_is_refused_not_rounded(url: str) -> None:
+    async def store() -> None:
+        connection = await asyncpg.connect(url)
+        try:
+            await connection.execute(
+                "UPDATE trades SET price = price + 0.001 WHERE ctid = (SELECT ctid FROM trades ORDER BY receive_ts_ns LIMIT 1)"
+            )
+        finally:
+            await connection.close()
+
+    asyncio.run(store())
+    result = backtest(url, "ema-crossover", {"instruments": [BTC.key], "parameters": MOMENTUM, "start": START, "end": END})
+    assert not result.success
+    message = result.get_step_failure_events()[0].step_failure_data.error.message
+    assert "binance:BTC/USDT: a stored trade has more decimals than the instrument's scales" in message

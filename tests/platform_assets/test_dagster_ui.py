@@ -1,11 +1,15 @@
 """The Dagster UI as `make up` serves it, in a real browser (Debian's chromium driven by Playwright):
 launch a stream deployment from the Launchpad, see the run succeed and the deployment's health on
-the stream_deployments asset, stop it the same way. Screenshots go to test-artifacts/dagster-ui/."""
+the stream_deployments asset, stop it the same way; then the pages operators use for backfills
+(the exchange candles' partitions) and promotion (its Launchpad). Screenshots go to
+test-artifacts/dagster-ui/, and also to ``$TRADEPLAT_DOC_SCREENSHOTS`` when set (``make
+doc-screenshots`` refreshes docs/images/ this way)."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +29,18 @@ from tests.waiting import wait_until
 CHROMIUM = os.environ.get("TRADEPLAT_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = REPOSITORY_ROOT / "test-artifacts" / "dagster-ui"
 RUN_TIMEOUT_MS = 300_000  # a run is a subprocess that loads the code, then waits for the supervisor
+PROMOTION = {
+    "ops": {
+        "register": {
+            "config": {
+                "strategy": "ema-crossover", "version": "1.0.0", "instruments": ["binance:BTC/USDT"],
+                "parameters": {"fast_period": 12, "slow_period": 26, "position_size": "0.01"}, "deployment": "btc-trend",
+                "backtest": {"start": "2026-11-01", "end": "2026-12-01", "candle_source": "exchange"},
+                "gate": {"min_sharpe": 1.0, "max_drawdown": 0.05}, "paper_seconds": 3600,
+            }
+        }
+    }
+}  # fmt: skip
 
 
 class Platform:
@@ -161,5 +177,21 @@ def test_a_stream_deployment_is_launched_watched_and_stopped_from_the_dagster_ui
             launch_from_launchpad(page, platform.url, "stop_deployment", stop, "3-stop")
             shows(page, f"{platform.url}/assets/stream_deployments", re.compile(r"^stopped, 0/0 processes"))
             page.screenshot(path=ARTIFACTS / "4-stopped.png", full_page=True)
+
+            # where backfills start: the candles' day × exchange partitions, and "Materialize…"
+            page.goto(f"{platform.url}/assets/exchange_candles?view=partitions")
+            expect(page.get_by_role("button", name=re.compile("Materialize")).first).to_be_visible(timeout=120_000)
+            expect(page.get_by_text(re.compile(r"binance|okx|kraken")).first).to_be_visible(timeout=60_000)
+            page.screenshot(path=ARTIFACTS / "5-candle-partitions.png")
+            # where promotion starts: the promote_strategy job's Launchpad with a valid config (not launched)
+            page.goto(f"{platform.url}/locations/tradeplat/jobs/promote_strategy/playground")
+            page.wait_for_selector(".CodeMirror", timeout=120_000)
+            page.evaluate("text => document.querySelector('.CodeMirror').CodeMirror.setValue(text)", yaml.safe_dump(PROMOTION))
+            expect(page.get_by_text("No errors")).to_be_visible(timeout=60_000)
+            page.screenshot(path=ARTIFACTS / "6-promotion-launchpad.png")
         finally:
             browser.close()
+    documentation = os.environ.get("TRADEPLAT_DOC_SCREENSHOTS")
+    if documentation:
+        for shot in ARTIFACTS.glob("*.png"):
+            shutil.copy(shot, Path(documentation) / f"dagster-{shot.name}")

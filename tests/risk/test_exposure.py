@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import msgspec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from platform_streams.risk.client_order_id import client_order_id, deployment_tag
 from platform_streams.risk.exposure import ExposureView, PositionBook, utc_day
 from platform_streams.schemas import OrderRequest, OrderStatus, OrderType, Side, TimeInForce
@@ -88,3 +92,39 @@ def test_the_two_fills_of_a_self_trade_both_count() -> None:
     view.apply_fill(fill("t9", Side.SELL, 2_000_000, 5_000))  # the same trade, the account's other order
     view.apply_fill(fill("t9", Side.SELL, 2_000_000, 5_000))  # read twice
     assert view.account_position("main", KEY) == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["fill", "mid", "one-sided"]),
+            st.sampled_from(["BTC/USDT", "ETH/USDT"]),
+            st.sampled_from(["ema-btc", "mm"]),
+            st.sampled_from([Side.BUY, Side.SELL]),
+            st.integers(1_990_000, 2_010_000),
+            st.integers(1, 4_000),
+        ),
+        max_size=60,
+    )
+)
+def test_the_daily_pnl_kept_up_to_date_equals_its_recomputation(steps: list) -> None:
+    """Fills and mids in any order across instruments and deployments: the O(1) daily PnL is, at
+    every step, today's realised PnL plus Σ size × (mid − average) over the books with a mid."""
+    view, today = ExposureView(), utc_day(NOW_NS)
+    for n, (kind, symbol, deployment, side, price, size) in enumerate(steps):
+        if kind == "fill":
+            made = fill(f"f{n}", side, price, size, deployment=deployment, fee=n % 3)
+            view.apply_fill(msgspec.structs.replace(made, symbol=symbol))
+        else:
+            quote = bbo(price, price + size, n) if kind == "mid" else bbo(0, price, n)
+            view.apply_bbo(msgspec.structs.replace(quote, symbol=symbol))
+        for tag in {deployment_tag(d) for d in ("ema-btc", "mm")}:
+            books = view.deployment_positions.get(tag, {})
+            day, realised = view._realised_day.get(tag, (today, Fraction(0)))
+            expected = realised if day == today else Fraction(0)
+            for instrument, book in books.items():
+                mid = view.mid(instrument)
+                if mid is not None and book.size:
+                    expected += book.size * (mid - book.average_price)
+            assert view.deployment_daily_pnl(tag, today) == expected
