@@ -45,6 +45,7 @@ from platform_streams.strategy_host.strategy_deployment import StrategyDeploymen
 from strategies.intents import Intent
 
 ReplayedEvent = Trade | BestBidOffer | Candle | IndicatorValue
+NOTHING: list = []  # what most events touch at the venue (never appended to)
 MAX_FILL_ROUNDS = 1_000  # fills causing intents that fill at once, at one instant: a strategy that loops
 
 
@@ -137,7 +138,7 @@ class ReplayChain:
         self._size_scale = max(instrument.size_scale for instrument in self.reference.values())
         self._size_unit = 10**self._size_scale
         self._price_factors = {scale: 10 ** (self._price_scale - scale) for scale in range(self._price_scale + 1)}
-        self._ticks = {key: instrument.tick_size or 1 for key, instrument in self.reference.items()}
+        self._bar_quoted = {key: (i.tick_size or 1, self.venues[i.exchange]) for key, i in self.reference.items()}
         self._mid_denominators = {scale: 2 * 10**scale for scale in range(self._price_scale + 1)}
         self._apply_mid = self.risk.exposure.apply_mid
         self._mark_denominator = 2 * 10**self._price_scale * 10**self._size_scale
@@ -232,24 +233,27 @@ class ReplayChain:
 
     def _on_bar(self, bar: Candle, key: str) -> list:
         if key in self._booked:
-            return []
-        tick = self._ticks.get(key)
-        if not bar.closed or tick is None:
+            return NOTHING
+        quoted = self._bar_quoted.get(key)  # (tick, venue) of the backtest's instruments
+        if quoted is None or not bar.closed:
             if key not in self._marks:
                 self._mark(key, 2 * bar.close * self._price_factor(bar.price_scale, key))
-            return []
+            return NOTHING
+        tick, venue = quoted
         close, scale = bar.close, bar.price_scale
-        half = max(-(-close * self._bar_spread_bps // (20_000 * tick)), 1) * tick  # rounded up to a tick
-        bid, ask = max(close - half, tick), close + half
-        self._apply_mid(key, bid + ask, self._mid_denominators[scale])  # risk's mid, as a quote sets it
-        mark = (bid + ask) * self._price_factor(scale, key)
+        half = (-(-close * self._bar_spread_bps // (20_000 * tick)) or 1) * tick  # rounded up to a tick, at least one
+        bid = close - half
+        if bid < tick:
+            bid = tick
+        twice_mid = bid + close + half
+        mark = twice_mid * self._price_factor(scale, key)
+        self._apply_mid(key, twice_mid, self._mid_denominators[scale])  # risk's mid, as a quote sets it
         size = self._sizes.get(key)
         if size:
             self._marked_value += size * (mark - self._marks[key])
         self._marks[key] = mark
-        self._bar_quotes[key] = (bar, bid, ask)
-        venue = self.venues[bar.exchange]
-        return self._quote_bar(key, venue) if venue.resting(bar.symbol) else []
+        self._bar_quotes[key] = (bar, bid, close + half)
+        return self._quote_bar(key, venue) if venue.resting(bar.symbol) else NOTHING
 
     def _quote_bar(self, key: str, venue: PaperVenue) -> list:
         """The bar quote of ``key`` given to the venue (only an order placed or resting needs it)."""
@@ -260,7 +264,7 @@ class ReplayChain:
         )  # fmt: skip
 
     def _price_factor(self, price_scale: int, key: str) -> int:
-        factor = self._price_factors.get(price_scale)
+        factor = self._price_factors.get(price_scale) if price_scale >= 0 else None
         if factor is None:
             raise ValueError(f"{key}: a price at scale {price_scale}, finer than any instrument's ({self._price_scale})")
         return factor
@@ -363,7 +367,7 @@ def relaxed_gc(young_threshold: int = 100_000) -> Iterator[None]:
 
 
 def _ignored(_: object, __: str) -> list:
-    return []
+    return NOTHING
 
 
 __all__ = ["EquitySample", "ReplayChain", "ReplayLoopError", "ReplayRecord", "ReplayedEvent", "relaxed_gc"]

@@ -58,6 +58,26 @@ class PositionBook:
         return pnl
 
 
+MARK_DENOMINATOR = 2 * 10**36
+"""A mid is (bid + ask) / (2 × 10^price scale) and a size a fraction over a power of ten: with
+both at 18 decimals or fewer, size × mid is an integer over this."""
+
+
+class _HeldPart:
+    """One holding's part of its deployment's unrealised PnL: size × mid as ``marked`` /
+    MARK_DENOMINATOR (``multiplier`` × the mid's numerator, for mids over ``denominator``) or, where
+    the scales do not allow it, as the fraction ``fraction``; and its ``cost``, size × average price."""
+
+    __slots__ = ("denominator", "multiplier", "marked", "fraction", "cost")
+
+    def __init__(self, denominator: int, multiplier: int, marked: int, fraction: Fraction, cost: Fraction) -> None:
+        self.denominator = denominator
+        self.multiplier = multiplier
+        self.marked = marked
+        self.fraction = fraction
+        self.cost = cost
+
+
 class OpenOrder:
     """An order that may still trade: who, where, which side and how much is left. ``request`` is
     kept when risk made it, so a replayed intent gets the very same request again."""
@@ -84,8 +104,13 @@ class ExposureView:
         self.deployment_positions: dict[str, dict[str, PositionBook]] = {}  # tag → instrument → book
         self._holdings: dict[str, dict[str, PositionBook]] = {}  # tag → instrument → book, the books not flat
         self._holders: dict[str, set[str]] = {}  # instrument → the tags holding it
-        self._unrealised: dict[str, Fraction] = {}  # tag → Σ size × (mid − average price) over its holdings with a mid
-        self._unrealised_parts: dict[tuple[str, str], Fraction] = {}  # (tag, instrument) → its part of the sum
+        # A deployment's unrealised PnL, Σ size × (mid − average price) over its holdings with a mid, is
+        # kept as Σ size × mid in integers over MARK_DENOMINATOR (where a holding's scales allow: any
+        # size at 18 decimals or fewer with a mid at 18 or fewer), plus fractions: the other holdings'
+        # size × mid, less every holding's cost. A moved mid costs one integer product, not fractions.
+        self._held: dict[tuple[str, str], _HeldPart] = {}  # (tag, instrument) → its part
+        self._marked: dict[str, int] = {}  # tag → Σ size × mid × MARK_DENOMINATOR over its integer parts
+        self._unmarked: dict[str, Fraction] = {}  # tag → Σ size × mid over the other parts, − Σ cost over all
         self._moved: dict[str, set[str]] = {}  # tag → the held instruments whose mid moved since their part was computed
         self._realised_day: dict[str, tuple[int, Fraction]] = {}  # tag → (UTC day, PnL realised that day)
         self.open_orders: dict[str, OpenOrder] = {}
@@ -142,13 +167,38 @@ class ExposureView:
 
     def _refold(self, tag: str, instrument: str, book: PositionBook) -> None:
         """The book's part of the tag's unrealised PnL, at the instrument's last mid, computed again."""
-        quote = self.quotes.get(instrument)
-        part = book.size * (Fraction(*quote) - book.average_price) if book.size and quote else ZERO
         key = (tag, instrument)
-        self._unrealised[tag] = self._unrealised.get(tag, ZERO) + part - self._unrealised_parts.pop(key, ZERO)
-        if part:
-            self._unrealised_parts[key] = part
+        old = self._held.pop(key, None)
+        if old is not None:
+            self._marked[tag] -= old.marked
+            self._unmarked[tag] -= old.fraction - old.cost
+        quote = self.quotes.get(instrument)
+        if book.size and quote:
+            numerator, denominator = quote
+            size = book.size
+            scale = size.denominator * denominator
+            if MARK_DENOMINATOR % scale == 0:
+                multiplier = size.numerator * (MARK_DENOMINATOR // scale)
+                part = _HeldPart(denominator, multiplier, multiplier * numerator, ZERO, size * book.average_price)
+            else:
+                part = _HeldPart(denominator, 0, 0, size * Fraction(numerator, denominator), size * book.average_price)
+            self._held[key] = part
+            self._marked[tag] = self._marked.get(tag, 0) + part.marked
+            self._unmarked[tag] = self._unmarked.get(tag, ZERO) + part.fraction - part.cost
         self._moved.setdefault(tag, set()).discard(instrument)
+
+    def _remark(self, tag: str, instrument: str) -> None:
+        """A held instrument's mid moved: its part again, with one integer product where it can."""
+        part = self._held.get((tag, instrument))
+        numerator, denominator = self.quotes[instrument]
+        if part is not None and part.multiplier and part.denominator == denominator:
+            marked = part.multiplier * numerator
+            self._marked[tag] += marked - part.marked
+            part.marked = marked
+            return
+        book = self._holdings[tag].get(instrument)
+        if book is not None:
+            self._refold(tag, instrument, book)
 
     @staticmethod
     def _book(books: dict, key: object) -> PositionBook:
@@ -244,11 +294,10 @@ class ExposureView:
         computed again only if its mid moved since: O(moved holdings), not O(holdings), per decision."""
         moved = self._moved.get(tag)
         if moved:
-            holdings = self._holdings[tag]
             for instrument in list(moved):
-                book = holdings.get(instrument)
-                if book is not None:
-                    self._refold(tag, instrument, book)
+                self._remark(tag, instrument)
             moved.clear()
         day, realised = self._realised_day.get(tag, (today, ZERO))
-        return (realised if day == today else ZERO) + self._unrealised.get(tag, ZERO)
+        marked = self._marked.get(tag, 0)
+        unrealised = self._unmarked.get(tag, ZERO) + (Fraction(marked, MARK_DENOMINATOR) if marked else ZERO)
+        return (realised if day == today else ZERO) + unrealised

@@ -104,21 +104,23 @@ def test_the_two_fills_of_a_self_trade_both_count() -> None:
             st.sampled_from([Side.BUY, Side.SELL]),
             st.integers(1_990_000, 2_010_000),
             st.integers(1, 4_000),
+            st.sampled_from([2, 2, 2, 35]),  # a quote at 35 decimals: size × mid no longer an integer over 2 × 10^36
         ),
         max_size=60,
     )
 )
 def test_the_daily_pnl_kept_up_to_date_equals_its_recomputation(steps: list) -> None:
-    """Fills and mids in any order across instruments and deployments: the O(1) daily PnL is, at
-    every step, today's realised PnL plus Σ size × (mid − average) over the books with a mid."""
+    """Fills and mids in any order across instruments and deployments: the daily PnL kept up to
+    date is, at every step, today's realised PnL plus Σ size × (mid − average) over the books with
+    a mid, exactly (in integers where the scales allow, in fractions where not)."""
     view, today = ExposureView(), utc_day(NOW_NS)
-    for n, (kind, symbol, deployment, side, price, size) in enumerate(steps):
+    for n, (kind, symbol, deployment, side, price, size, quote_scale) in enumerate(steps):
         if kind == "fill":
             made = fill(f"f{n}", side, price, size, deployment=deployment, fee=n % 3)
             view.apply_fill(msgspec.structs.replace(made, symbol=symbol))
         else:
             quote = bbo(price, price + size, n) if kind == "mid" else bbo(0, price, n)
-            view.apply_bbo(msgspec.structs.replace(quote, symbol=symbol))
+            view.apply_bbo(msgspec.structs.replace(quote, symbol=symbol, price_scale=quote_scale))
         for tag in {deployment_tag(d) for d in ("ema-btc", "mm")}:
             books = view.deployment_positions.get(tag, {})
             day, realised = view._realised_day.get(tag, (today, Fraction(0)))
