@@ -75,8 +75,10 @@ def test_the_restart_budget_spent_means_failed_and_a_critical_failure_stops_ever
         kill_9(optional)
         services.tick()
         assert optional.state == "failed" and services.failure() is None  # the Dagster UI may go; trading goes on
+        # up (its probe answered) before the crash: on a loaded machine the first tick may come before that
+        wait_until(lambda: critical.state == "running", 30, "the server up", between=services.tick)
         kill_9(critical)
-        services.tick()
+        wait_until(lambda: critical.state != "running", 10, "the crash noticed", between=services.tick)
         assert critical.state == "restarting"
         wait_until(lambda: critical.state == "running", 30, "the first restart", between=services.tick)
         kill_9(critical)
