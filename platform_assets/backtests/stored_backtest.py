@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 from quicktions import Fraction
 
-from platform_assets.backtests.stored_market_data import CANDLE_SOURCES, prefetched_events, range_of
+from platform_assets.backtests.stored_market_data import candle_table, prefetched_events, range_of
 from platform_streams.backtesting.equity_plot import equity_png
 from platform_streams.backtesting.performance import Performance, performance
 from platform_streams.backtesting.replay_chain import ReplayChain, ReplayRecord, relaxed_gc
@@ -91,8 +91,7 @@ def run_stored_backtest(
         timer_interval_s=request.timer_interval_s,
     )
 
-    if request.candle_source not in CANDLE_SOURCES:
-        raise ValueError(f"candle_source {request.candle_source!r} is none of {', '.join(CANDLE_SOURCES)}")
+    candle_table(request.candle_source)  # refused here, before any reading
     capital = Fraction(request.capital)
     budgets = deployment_budgets({request.account: AccountAllocationSettings(capital=request.capital, deployments=[spec.id])})
     risk_limits = RiskLimits(limits or live_risk_limits())

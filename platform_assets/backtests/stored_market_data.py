@@ -16,11 +16,12 @@ import heapq
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
+from platform_assets.market_data.utc_days import day_bounds
 from platform_streams.processing.candle_definition import NS_PER_SECOND
 from platform_streams.schemas import BestBidOffer, Candle, Instrument, Side, Trade
 from platform_streams.sinks.tables import timestamp
@@ -81,10 +82,16 @@ def _ns(moment: datetime) -> int:
     return int(moment.timestamp()) * NS_PER_SECOND + moment.microsecond * 1_000
 
 
-def _candles_sql(source: str) -> str:
+def candle_table(source: str) -> str:
+    """The table a ``candle_source`` names; a clear error for one that names none."""
     table = CANDLE_SOURCES.get(source)
     if table is None:
-        raise ValueError(f"candle source {source!r} is none of {', '.join(CANDLE_SOURCES)}")
+        raise ValueError(f"candle_source {source!r} is none of {', '.join(CANDLE_SOURCES)}")
+    return table
+
+
+def _candles_sql(source: str) -> str:
+    table = candle_table(source)
     stream = table == "candles"  # the exchanges' klines are closed when fetched and count no trades
     return _CANDLES.format(
         instruments=_INSTRUMENTS,
@@ -98,8 +105,7 @@ def days_of(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """[start, end) cut at UTC midnights."""
     chunks, first = [], start
     while first < end:
-        midnight = datetime(first.year, first.month, first.day, tzinfo=first.tzinfo) + timedelta(days=1)
-        chunks.append((first, min(midnight, end)))
+        chunks.append((first, min(day_bounds(first.astimezone(UTC).date())[1], end)))
         first = chunks[-1][1]
     return chunks
 
@@ -140,17 +146,6 @@ async def stream_events(
             ((t.receive_ts_ns, 2, t) for t in trades),
         )
         yield [event for _, _, event in heapq.merge(*streams, key=lambda item: (item[0], item[1]))]
-
-
-async def fetch_events(
-    connection: asyncpg.Connection,
-    reference: Mapping[str, Instrument],
-    start: datetime,
-    end: datetime,
-    candle_source: str = "stream",
-) -> list[MarketEvent]:
-    """:func:`stream_events` as one list."""
-    return [event async for day in stream_events(connection, reference, start, end, candle_source) for event in day]
 
 
 def prefetched_events(

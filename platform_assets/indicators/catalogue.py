@@ -9,6 +9,7 @@ EMA's kernel stales the EMA asset in the Dagster UI and leaves the others fresh.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 from pathlib import Path
@@ -60,16 +61,15 @@ def _name_text(value: object) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in (format(value, "g") if isinstance(value, float) else str(value)))
 
 
+@functools.cache
+def _shared_sources() -> tuple[str, ...]:
+    """What every indicator's values depend on beside its own kernel (read once per process)."""
+    return inspect.getsource(base), inspect.getsource(indicator_engine), inspect.getsource(batch), _PIPELINE_VERSION
+
+
 def code_version(spec: ResolvedSpec) -> str:
     """A digest of everything ``spec``'s values depend on; changes when its definition does."""
-    sources = [
-        inspect.getsource(spec.kind),
-        inspect.getsource(spec.kind.parameters_type),
-        inspect.getsource(base),
-        inspect.getsource(indicator_engine),
-        inspect.getsource(batch),
-        _PIPELINE_VERSION,
-    ]
+    sources = [inspect.getsource(spec.kind), inspect.getsource(spec.kind.parameters_type), *_shared_sources()]
     return hashlib.sha256("\0".join(sources).encode()).hexdigest()[:12]
 
 

@@ -7,7 +7,6 @@ and a materialisation (or a backfill of its partitions) recomputes it."""
 # No `from __future__ import annotations` here: Dagster resolves config and resource annotations when defined.
 import asyncio
 import time
-from datetime import UTC, date, timedelta
 
 import dagster as dg
 import polars as pl
@@ -20,7 +19,7 @@ from platform_assets.indicators.catalogue import (
     warmup_candles,
 )
 from platform_assets.indicators.stored_candles import day_values, read_day_candles, replace_day_values
-from platform_assets.market_data.candle_assets import CANDLE_PARTITIONS
+from platform_assets.market_data.candle_assets import CANDLE_PARTITIONS, day_and_exchange, yesterday_runs
 from platform_assets.resources.platform_servers import PostgresResource
 from platform_assets.streams.topology import table_key
 from platform_streams.processing.batch import compute_indicators
@@ -36,12 +35,6 @@ class IndicatorRecomputeConfig(dg.Config):
     instrument with stored candles that day. Only those are replaced in the partition."""
 
     symbols: list[str] = []
-
-
-def _partition(context: dg.AssetExecutionContext) -> tuple[date, str]:
-    key = context.partition_key
-    assert isinstance(key, dg.MultiPartitionKey)
-    return date.fromisoformat(key.keys_by_dimension["date"]), key.keys_by_dimension["exchange"]
 
 
 def _preview(values: pl.DataFrame) -> str:
@@ -83,7 +76,7 @@ def indicator_asset(spec: IndicatorSpec) -> dg.AssetsDefinition:
     def recompute(
         context: dg.AssetExecutionContext, config: IndicatorRecomputeConfig, postgres: PostgresResource
     ) -> dg.MaterializeResult:
-        day, exchange = _partition(context)
+        day, exchange = day_and_exchange(context)
         started = time.monotonic()
         symbols = config.symbols or None
         candles = asyncio.run(read_day_candles(postgres.url, exchange, day, resolved.interval_s, warmup, symbols))
@@ -122,10 +115,4 @@ indicators_job = dg.define_asset_job("indicators_job", selection=dg.AssetSelecti
     description="Yesterday's indicators of every exchange from the stored candles, once the day's candles closed.",
 )
 def daily_indicators(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-    yesterday = (context.scheduled_execution_time.astimezone(UTC) - timedelta(days=1)).date().isoformat()
-    return [
-        dg.RunRequest(
-            run_key=f"{yesterday}|{exchange}", partition_key=dg.MultiPartitionKey({"date": yesterday, "exchange": exchange})
-        )
-        for exchange in CANDLE_PARTITIONS.get_partitions_def_for_dimension("exchange").get_partition_keys()
-    ]
+    return yesterday_runs(context)

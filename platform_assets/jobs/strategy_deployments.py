@@ -36,7 +36,8 @@ class StopStrategyConfig(dg.Config):
     id: str
 
 
-def _operator(context: dg.OpExecutionContext) -> str:
+def run_operator(context: dg.OpExecutionContext) -> str:
+    """Who asked: the run's ``user`` tag, else the Dagster process's user."""
     return context.run.tags.get("user", "") or getpass.getuser()
 
 
@@ -53,7 +54,7 @@ def deploy_strategy_deployment(context: dg.OpExecutionContext, config: DeployStr
         kind.validate(spec.parameters)
     except (msgspec.ValidationError, UnknownStrategy, ValueError) as error:
         raise dg.Failure(f"refused: {error}", allow_retries=False) from None
-    record, before = strategy_control.deploy(kafka.bootstrap_servers, spec, host, _operator(context))
+    record, before = strategy_control.deploy(kafka.bootstrap_servers, spec, host, run_operator(context))
     try:
         strategy_control.wait_until_running(kafka.bootstrap_servers, spec.id, record.epoch, timeout_s)
     except strategy_control.NotConfirmed as error:
@@ -67,7 +68,7 @@ def deploy_strategy_deployment(context: dg.OpExecutionContext, config: DeployStr
 @dg.op(description="Stop a strategy deployment: its host stops it and risk refuses its intents.")
 def stop_strategy_deployment(context: dg.OpExecutionContext, config: StopStrategyConfig, kafka: KafkaResource) -> int:
     try:
-        stopped = strategy_control.stop(kafka.bootstrap_servers, config.id, _operator(context))
+        stopped = strategy_control.stop(kafka.bootstrap_servers, config.id, run_operator(context))
     except ValueError as error:  # ConfigError: no such deployment in ctl.strategy
         raise dg.Failure(str(error), allow_retries=False) from None
     context.add_output_metadata({"deployment": config.id, "epoch": stopped.epoch})

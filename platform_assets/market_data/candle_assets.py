@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import dagster as dg
 
-from platform_assets.market_data.candle_store import duplicate_count, partition_open_times, replace_partition
+from platform_assets.market_data.candle_store import partition_open_times, replace_partition
 from platform_assets.market_data.ohlcv_fetch import DAY_MS, INTERVAL_MS, OhlcvRow, fetch_day, missing_intervals
 from platform_assets.market_data.utc_days import day_bounds
 from platform_assets.resources.exchanges import ExchangesResource
@@ -43,7 +43,8 @@ class CandleFetchConfig(dg.Config):
     max_symbols: int = 0
 
 
-def _partition(context: dg.AssetExecutionContext) -> tuple[date, str]:
+def day_and_exchange(context: dg.AssetExecutionContext) -> tuple[date, str]:
+    """The day and exchange of a ``CANDLE_PARTITIONS`` partition."""
     key = context.partition_key
     assert isinstance(key, dg.MultiPartitionKey)
     dimensions = key.keys_by_dimension
@@ -115,7 +116,7 @@ def exchange_candles(
 ) -> dg.MaterializeResult:
     if config.interval not in INTERVAL_MS:
         raise dg.Failure(f"interval {config.interval!r} is not one of {', '.join(INTERVAL_MS)}", allow_retries=False)
-    day, exchange = _partition(context)
+    day, exchange = day_and_exchange(context)
     interval_ms = INTERVAL_MS[config.interval]
     started = time.monotonic()
 
@@ -123,7 +124,7 @@ def exchange_candles(
         symbols, rows = await _fetch_partition(context, exchanges, exchange, day, config)
         written = await replace_partition(postgres.url, exchange, day, interval_ms // 1000, rows, symbols)
         stored = await partition_open_times(postgres.url, exchange, day, interval_ms // 1000)
-        return symbols, written, stored, await duplicate_count(postgres.url, exchange, day, interval_ms // 1000)
+        return symbols, written, stored, sum(len(times) - len(set(times)) for times in stored.values())
 
     symbols, written, stored, duplicates = asyncio.run(run())
     return dg.MaterializeResult(
@@ -170,6 +171,11 @@ candles_job = dg.define_asset_job("exchange_candles_job", selection=[exchange_ca
     cron_schedule="15 0 * * *", job=candles_job, execution_timezone="UTC", description="Yesterday's candles of every exchange."
 )
 def daily_exchange_candles(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    return yesterday_runs(context)
+
+
+def yesterday_runs(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    """A run of yesterday's partition of every exchange (by ``CANDLE_PARTITIONS``), once each."""
     yesterday = (context.scheduled_execution_time.astimezone(UTC) - timedelta(days=1)).date().isoformat()
     return [
         dg.RunRequest(

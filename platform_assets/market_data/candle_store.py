@@ -51,7 +51,8 @@ async def replace_partition(
 
 
 async def partition_open_times(database_url: str, exchange: str, day: date, interval_s: int) -> dict[str, list[int]]:
-    """Per symbol, the open times (ms) of the stored candles of ``exchange`` on ``day``."""
+    """Per symbol, the open times (ms) of the stored candles of ``exchange`` on ``day``, in order (a
+    candle stored twice appears twice: the duplicate check counts them)."""
     start, end = day_bounds(day)
     connection = await asyncpg.connect(database_url)
     try:
@@ -64,19 +65,3 @@ async def partition_open_times(database_url: str, exchange: str, day: date, inte
     finally:
         await connection.close()
     return {row["symbol"]: list(row["times"]) for row in rows}
-
-
-async def duplicate_count(database_url: str, exchange: str, day: date, interval_s: int) -> int:
-    """Candles of ``exchange`` on ``day`` stored more than once for one symbol and open time."""
-    start, end = day_bounds(day)
-    connection = await asyncpg.connect(database_url)
-    try:
-        return int(
-            await connection.fetchval(
-                "SELECT count(*) - count(DISTINCT (symbol, open_time)) FROM exchange_candles"
-                " WHERE exchange = $1 AND interval_s = $2 AND open_time >= $3 AND open_time < $4",
-                exchange, interval_s, start, end,
-            )
-        )  # fmt: skip
-    finally:
-        await connection.close()

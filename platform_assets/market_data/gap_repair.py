@@ -23,7 +23,6 @@ from platform_assets.market_data.stream_gaps import StreamGap, dead_letter_gaps,
 from platform_assets.resources.platform_servers import KafkaResource, PostgresResource
 from platform_assets.resources.stream_control import PlatformStatusResource
 from platform_streams.schemas import EventDecodeError, SnapshotRequest, TypedDecoder
-from platform_streams.supervisor.status import read_statuses
 from platform_streams.topic_reading import read_to_end
 from platform_streams.topics import RESYNC_TOPIC
 
@@ -101,7 +100,7 @@ def stream_gap_repair(
     requests, positions = read_resyncs(kafka.bootstrap_servers, positions)
     letters = read_dead_letters(postgres.url, after or datetime.now(UTC) - FIRST_LOOK_BACK)
     gaps = resync_gaps(requests, EXCHANGES) + dead_letter_gaps(letters, EXCHANGES)
-    gaps += silent_feed_gaps(read_statuses(status.folder()), status.health(), time.time_ns())
+    gaps += silent_feed_gaps(*status.statuses_and_health(), time.time_ns())
     newest = max((at for _, _, at in letters), default=after)
     cursor = {"resync": positions, "dead_letters_after": newest.isoformat() if newest else None}
     return dg.SensorResult(run_requests=[repair_run(gap) for gap in gaps], cursor=json.dumps(cursor))

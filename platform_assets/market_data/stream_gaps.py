@@ -71,7 +71,7 @@ def dead_letter_gaps(rows: Iterable[tuple[str, bytes | None, datetime]], exchang
     for exchange, key, at in rows:
         if exchange not in wanted:
             continue
-        day, hour = at.astimezone(UTC).date().isoformat(), int(at.timestamp()) * 1_000_000_000 // NS_PER_HOUR
+        day, hour = _day_hour(int(at.timestamp()) * 1_000_000_000)
         text = (key or b"").decode("utf-8", "replace")
         prefix, _, symbol = text.partition(":")
         if prefix == exchange and "/" in symbol:

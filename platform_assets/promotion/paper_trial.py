@@ -12,9 +12,7 @@ from decimal import Decimal
 import asyncpg
 import msgspec
 
-from platform_streams.backtesting.performance import Performance
-
-AMOUNT_DIGITS = Decimal("0.00000001")
+from platform_streams.backtesting.performance import AMOUNT_DIGITS, Performance
 
 
 class PaperFigures(msgspec.Struct, frozen=True):

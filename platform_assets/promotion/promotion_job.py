@@ -23,7 +23,6 @@ when; a failure leaves the entry ``rejected`` (a gate) or ``failed`` (anything e
 """
 
 # No `from __future__ import annotations` here: Dagster resolves config and resource annotations when defined.
-import getpass
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -35,16 +34,17 @@ import msgspec
 from platform_assets.backtests.backtest_assets import GATE, GROUP, BacktestRangeConfig, asset_name, outcome_metadata
 from platform_assets.backtests.stored_backtest import (
     TRADING_DEPLOYMENT,
-    BacktestOutcome,
     BacktestRequest,
     run_stored_backtest,
     store_outcome,
 )
+from platform_assets.jobs.strategy_deployments import run_operator
 from platform_assets.promotion.paper_trial import DriftThresholds, drift_failures, paper_figures, stored_until
 from platform_assets.promotion.strategy_registry import StrategyRegistry
 from platform_assets.resources.platform_servers import KafkaResource, PostgresResource
 from platform_streams.backtesting.gate import GateThresholds, gate_failures
 from platform_streams.backtesting.performance import Performance
+from platform_streams.execution.daemon import PaperSettings
 from platform_streams.risk.risk_control_topic import write_control
 from platform_streams.strategy_host import strategy_control
 from platform_streams.strategy_host.strategy_deployment import StrategyDeploymentSpec, TradingMode
@@ -112,13 +112,9 @@ def paper_fees(account: str, exchange: str) -> tuple[int, int]:
         if daemon.kind == "execution" and config.get("mode") == "paper" and (config.get("account"), config.get("exchange")) == (
             account, exchange,
         ):  # fmt: skip
-            paper = config.get("paper", {})
-            return int(paper.get("maker_fee_bps", 10)), int(paper.get("taker_fee_bps", 10))
-    return 10, 10
-
-
-def _outcome_summary(outcome: BacktestOutcome) -> dict[str, Any]:
-    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in msgspec.structs.asdict(outcome.performance).items()}
+            paper = msgspec.convert(config.get("paper", {}), PaperSettings)  # as the daemon reads its config
+            return paper.maker_fee_bps, paper.taker_fee_bps
+    return PaperSettings().maker_fee_bps, PaperSettings().taker_fee_bps
 
 
 @dg.op(description="Check the strategy version and open its entry in the strategy registry.")
@@ -131,7 +127,7 @@ def register(context: dg.OpExecutionContext, config: PromotionConfig, postgres: 
         raise dg.Failure(f"register: {error}", allow_retries=False) from None
     if kind.version != config.version:
         raise dg.Failure(f"register: {config.strategy} is at version {kind.version}, not {config.version}", allow_retries=False)
-    operator = config.operator or context.run.tags.get("user", "") or getpass.getuser()
+    operator = config.operator or run_operator(context)
     entry = StrategyRegistry(postgres.url).register(
         deployment=config.deployment, strategy=config.strategy, version=config.version, parameters=config.parameters,
         instruments=config.instruments, account=config.account, host=config.host, run_id=context.run_id,
@@ -152,7 +148,7 @@ def backtest(context: dg.OpExecutionContext, candidate: Candidate, postgres: Pos
     except (LookupError, ValueError) as error:
         raise _failed(registry, candidate, "backtest", str(error), rejected=False) from None
     store_outcome(postgres.url, context.run_id, outcome)
-    found = _outcome_summary(outcome)
+    found = msgspec.to_builtins(outcome.performance)
     registry.update(candidate.entry, "backtesting", backtest_run_id=context.run_id, backtest=found)
     registry.step(candidate.entry, "backtest", "passed", candidate.operator, **found)
     yield dg.AssetMaterialization(asset_key=dg.AssetKey([GROUP, asset_name(strategy_class(c["strategy"]))]),
@@ -291,7 +287,7 @@ class RollbackConfig(dg.Config):
 @dg.op(description="Hot-deploy the deployment's previous registered version; the current one is rolled back.")
 def roll_back(context: dg.OpExecutionContext, config: RollbackConfig, kafka: KafkaResource, postgres: PostgresResource) -> int:
     registry = StrategyRegistry(postgres.url)
-    operator = config.operator or context.run.tags.get("user", "") or getpass.getuser()
+    operator = config.operator or run_operator(context)
     current, previous = registry.live(config.deployment), registry.previous(config.deployment)
     if current is None or previous is None:
         missing = "no live version" if current is None else "no earlier version"

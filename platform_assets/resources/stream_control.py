@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import dagster as dg
 
 from platform_streams.embedded.paths import state_dir
+from platform_streams.embedded.processes import pid_alive
 from platform_streams.supervisor.deployment_launcher import DeploymentLauncher, LocalDeploymentLauncher, read_health
-from platform_streams.supervisor.health import PlatformHealth
+from platform_streams.supervisor.health import PlatformHealth, evaluate
+from platform_streams.supervisor.status import DeploymentStatus, read_statuses
 
 
 def _default_status_dir() -> str:
@@ -25,6 +28,11 @@ class PlatformStatusResource(dg.ConfigurableResource):
 
     def health(self) -> PlatformHealth:
         return read_health(self.folder())
+
+    def statuses_and_health(self) -> tuple[list[DeploymentStatus], PlatformHealth]:
+        """The status files and what they say of health, from one read (the two cannot disagree)."""
+        statuses = read_statuses(self.folder())
+        return statuses, evaluate(statuses, time.time(), pid_alive)
 
 
 class DeploymentLauncherResource(dg.ConfigurableResource):

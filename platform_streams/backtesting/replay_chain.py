@@ -226,7 +226,7 @@ class ReplayChain:
         return venue.on_quote(quote) if venue else []
 
     def _on_trade(self, trade: Trade, key: str) -> list:
-        if key not in self._marks or not self.risk.exposure.mid(key):
+        if key not in self._marks or key not in self.risk.exposure.quotes:  # a trade marks only without a mid
             self._mark(key, 2 * trade.price * self._price_factor(trade.price_scale, key))
         venue = self.venues.get(trade.exchange)
         return venue.on_trade(trade) if venue else []
@@ -246,12 +246,8 @@ class ReplayChain:
         if bid < tick:
             bid = tick
         twice_mid = bid + close + half
-        mark = twice_mid * self._price_factor(scale, key)
+        self._mark(key, twice_mid * self._price_factor(scale, key))
         self._apply_mid(key, twice_mid, self._mid_denominators[scale])  # risk's mid, as a quote sets it
-        size = self._sizes.get(key)
-        if size:
-            self._marked_value += size * (mark - self._marks[key])
-        self._marks[key] = mark
         self._bar_quotes[key] = (bar, bid, close + half)
         return self._quote_bar(key, venue) if venue.resting(bar.symbol) else NOTHING
 

@@ -144,16 +144,11 @@ class PositionBook:
 
     def apply(self, fill: Fill) -> Position | None:
         """The position a fill changed, or None if that fill was applied before."""
-        state = self.fold(fill)
-        return None if state is None else state.snapshot()
-
-    def fold(self, fill: Fill) -> PositionState | None:
-        """:meth:`apply` without the record: the state a fill changed, or None if applied before."""
         key = (fill.account, fill.exchange, fill.symbol)
         state = self._positions.get(key)
         if state is None:
             state = self._positions[key] = PositionState(*key)
-        return state if state.apply(fill) else None
+        return state.snapshot() if state.apply(fill) else None
 
     def mark(self, exchange: str, symbol: str, price: int, price_scale: int) -> list[PositionState]:
         """Set the mark price of an instrument for every account holding it; the positions it moved."""

@@ -21,7 +21,7 @@ from platform_streams.schemas import (
 from platform_streams.settings import ConfigError
 from platform_streams.strategy_host.deployment_control import control_record
 from platform_streams.strategy_host.strategy_deployment import StrategyDeploymentSpec
-from platform_streams.topic_reading import latest_values
+from platform_streams.topic_reading import latest_values, read_to_end
 from platform_streams.topics import STRATEGY_CONTROL_TOPIC, STRATEGY_STATE_TOPIC
 
 _records = TypedDecoder(StrategyDeploymentControl)
@@ -79,21 +79,31 @@ def latest_snapshots(servers: str, timeout_s: float = 30.0) -> dict[str, Strateg
     """Each deployment's latest ``strat.state`` snapshot."""
     found: dict[str, StrategySnapshot] = {}
     for value in latest_values(servers, STRATEGY_STATE_TOPIC, timeout_s).values():
-        try:
-            snapshot = _snapshots.decode(value) if value else None
-        except EventDecodeError:
-            continue
+        snapshot = _snapshot_of(value)
         if snapshot is not None:
             found[snapshot.deployment] = snapshot
     return found
+
+
+def _snapshot_of(value: bytes | None) -> StrategySnapshot | None:
+    """A ``strat.state`` value as a snapshot; None for a tombstone or a record that cannot be read."""
+    try:
+        return _snapshots.decode(value) if value else None
+    except EventDecodeError:
+        return None
 
 
 def wait_until_running(servers: str, deployment: str, epoch: int, timeout_s: float, poll_s: float = 1.0) -> StrategySnapshot:
     """The first snapshot of ``deployment`` at ``epoch`` or later: its host runs that version (hosts
     snapshot every ``snapshot_interval_s``). Raises :class:`NotConfirmed` after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
-    while True:
-        snapshot = latest_snapshots(servers).get(deployment)
+    key, positions, latest = deployment.encode(), None, None
+    while True:  # each poll reads only what arrived since the one before
+        messages, positions = read_to_end(servers, STRATEGY_STATE_TOPIC, positions)
+        for message in messages:
+            if message.key() == key:
+                latest = message.value() or None
+        snapshot = _snapshot_of(latest)
         if snapshot is not None and snapshot.epoch >= epoch:
             return snapshot
         if time.monotonic() > deadline:
