@@ -35,7 +35,7 @@ class Connections(msgspec.Struct, frozen=True):
 class PlatformStack:
     """Starts what the environment does not provide; stops only what it started."""
 
-    def __init__(self, state_dir: Path, env: Mapping[str, str] | None = None, *, kafka_heap_mb: int = 512) -> None:
+    def __init__(self, state_dir: Path, env: Mapping[str, str] | None = None, *, kafka_heap_mb: int | None = None) -> None:
         self.state_dir = Path(state_dir)
         self._env = os.environ if env is None else env
         self.kafka: EmbeddedKafka | None = None
