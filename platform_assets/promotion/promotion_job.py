@@ -131,7 +131,7 @@ def register(context: dg.OpExecutionContext, config: PromotionConfig, postgres: 
     entry = StrategyRegistry(postgres.url).register(
         deployment=config.deployment, strategy=config.strategy, version=config.version, parameters=config.parameters,
         instruments=config.instruments, account=config.account, host=config.host, run_id=context.run_id,
-        requested_by=operator,
+        requested_by=operator, timer_interval_s=config.timer_interval_s,
     )  # fmt: skip
     context.log.info(f"registry entry {entry}: {config.strategy}@{config.version} for {config.deployment}, by {operator}")
     return Candidate(entry=entry, operator=operator, config=config.model_dump())
@@ -295,6 +295,7 @@ def roll_back(context: dg.OpExecutionContext, config: RollbackConfig, kafka: Kaf
     spec = StrategyDeploymentSpec(
         id=config.deployment, strategy=previous.strategy, version=previous.version, instruments=previous.instruments,
         account=previous.account, mode=TradingMode.LIVE, parameters=previous.parameters,
+        timer_interval_s=previous.timer_interval_s,
     )  # fmt: skip
     registry.step(current.id, "rollback", "started", operator, to_entry=previous.id, reason=config.reason)
     record, _ = strategy_control.deploy(kafka.bootstrap_servers, spec, previous.host, operator)

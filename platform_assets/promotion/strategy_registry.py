@@ -24,6 +24,7 @@ class RegistryEntry(msgspec.Struct, frozen=True, kw_only=True):
     strategy: str
     version: str
     parameters: dict[str, Any]
+    timer_interval_s: float
     instruments: list[str]
     account: str
     host: str
@@ -36,7 +37,8 @@ class RegistryEntry(msgspec.Struct, frozen=True, kw_only=True):
 def _entry(row: asyncpg.Record) -> RegistryEntry:
     return RegistryEntry(
         id=row["id"], deployment=row["deployment"], strategy=row["strategy"], version=row["version"],
-        parameters=json.loads(row["parameters"]), instruments=list(row["instruments"]), account=row["account"],
+        parameters=json.loads(row["parameters"]), timer_interval_s=row["timer_interval_s"],
+        instruments=list(row["instruments"]), account=row["account"],
         host=row["host"], state=row["state"], reason=row["reason"], live_epoch=row["live_epoch"],
         requested_by=row["requested_by"],
     )  # fmt: skip
@@ -61,13 +63,14 @@ class StrategyRegistry:
 
     def register(
         self, *, deployment: str, strategy: str, version: str, parameters: dict[str, Any], instruments: list[str],
-        account: str, host: str, run_id: str, requested_by: str,
+        account: str, host: str, run_id: str, requested_by: str, timer_interval_s: float = 0.0,
     ) -> int:  # fmt: skip
         """A new entry in state ``backtesting``; its id."""
         return self._run(
             lambda c: c.fetchval(
                 "INSERT INTO strategy_registry (deployment, strategy, version, parameters, instruments, account, host, state,"
-                " run_id, requested_by) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, 'backtesting', $8, $9) RETURNING id",
+                " run_id, requested_by, timer_interval_s)"
+                " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, 'backtesting', $8, $9, $10) RETURNING id",
                 deployment,
                 strategy,
                 version,
@@ -77,6 +80,7 @@ class StrategyRegistry:
                 host,
                 run_id,
                 requested_by,
+                timer_interval_s,
             )  # fmt: skip
         )
 

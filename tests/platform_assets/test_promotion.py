@@ -55,7 +55,7 @@ def run_in_background(pipeline: MarketDataPipeline, job: dg.JobDefinition, confi
     return result[0]
 
 
-def promotion(instrument: str, parameters: dict, gate: dict) -> dict:
+def promotion(instrument: str, parameters: dict, gate: dict, timer_interval_s: float = 0.0) -> dict:
     now = datetime.now(UTC)
     return {
         "ops": {
@@ -64,6 +64,7 @@ def promotion(instrument: str, parameters: dict, gate: dict) -> dict:
                     "strategy": "inventory-market-maker",
                     "version": "1.0.0",
                     "parameters": parameters,
+                    "timer_interval_s": timer_interval_s,
                     "instruments": [instrument],
                     "deployment": DEPLOYMENT,
                     "account": "sim",
@@ -109,7 +110,7 @@ def test_promotion_to_live_rollback_and_a_failing_gate(tmp_path: Path) -> None:
             second = {**first, "half_spread_bps": "8"}
 
             # 1. a passing promotion starts the deployment live
-            result = run_in_background(pipeline, promote_strategy, promotion(instrument, first, {"max_drawdown": 0.5}),
+            result = run_in_background(pipeline, promote_strategy, promotion(instrument, first, {"max_drawdown": 0.5}, 2.0),
                                        resources, instance, 600)  # fmt: skip
             assert result.success, [e.message for e in result.all_events if e.is_failure]
             (a,) = registry.entries(DEPLOYMENT)
@@ -128,7 +129,7 @@ def test_promotion_to_live_rollback_and_a_failing_gate(tmp_path: Path) -> None:
             assert paper["paper"]["orders"] > 0 and paper["backtest_of_window"]["orders"] > 0  # both quoted
             records = strategy_control.latest_records(servers)
             assert records[DEPLOYMENT].running and records[DEPLOYMENT].epoch == 1 and not records[paper_id].running
-            assert spec_of(records[DEPLOYMENT]).parameters == first
+            assert (spec_of(records[DEPLOYMENT]).parameters, spec_of(records[DEPLOYMENT]).timer_interval_s) == (first, 2.0)
             pipeline.wait_until(
                 lambda: fetch(url, "SELECT count(*) AS n FROM orders WHERE deployment = $1 AND account = 'sim'", DEPLOYMENT)[0]["n"] > 0,
                 120, "the live version's first order",
@@ -152,6 +153,7 @@ def test_promotion_to_live_rollback_and_a_failing_gate(tmp_path: Path) -> None:
             assert (a.state, a.live_epoch, b.state) == ("live", 3, "rolled_back")
             record = strategy_control.latest_records(servers)[DEPLOYMENT]
             assert record.epoch == 3 and record.running and spec_of(record).parameters == first
+            assert spec_of(record).timer_interval_s == 2.0  # the first version as it ran, its timer too
 
             # 4. a failing gate stops the run with the reason; nothing is deployed
             failing = promotion(instrument, second, {"min_sharpe": 1e9})

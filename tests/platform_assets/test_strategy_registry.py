@@ -18,18 +18,19 @@ from platform_streams.backtesting.performance import Performance
 from platform_streams.database.migrate import migrate
 
 
-def entry(registry: StrategyRegistry, half_spread: str) -> int:
+def entry(registry: StrategyRegistry, half_spread: str, timer_interval_s: float = 0.0) -> int:
     return registry.register(
         deployment="maker", strategy="inventory-market-maker", version="1.0.0",
         parameters={"quote_size": "0.05", "half_spread_bps": half_spread}, instruments=["binance:SOL/USDT"],
         account="sim", host="strategy-host", run_id=f"run-{half_spread}", requested_by="ops",
+        timer_interval_s=timer_interval_s,
     )  # fmt: skip
 
 
 def test_a_deployment_has_one_live_version_replaced_and_rolled_back_at_once(database_url: str) -> None:
     migrate(database_url)
     registry = StrategyRegistry(database_url)
-    a = entry(registry, "5")
+    a = entry(registry, "5", timer_interval_s=2.5)
     assert registry.make_live(a, 1, "ops") is None and registry.live("maker").id == a  # type: ignore[union-attr]
     b = entry(registry, "8")
     registry.step(b, "backtest", "passed", "ops", sharpe=1.5)
@@ -37,7 +38,9 @@ def test_a_deployment_has_one_live_version_replaced_and_rolled_back_at_once(data
     assert replaced is not None and replaced.id == a
     live = registry.live("maker")
     assert live is not None and (live.id, live.live_epoch, live.parameters["half_spread_bps"]) == (b, 2, "8")
-    assert registry.previous("maker").id == a  # type: ignore[union-attr]
+    previous = registry.previous("maker")
+    assert previous is not None and (previous.id, previous.timer_interval_s) == (a, 2.5)  # as it ran, for a rollback
+    assert live.timer_interval_s == 0.0
     registry.roll_back(b, a, 3, "worse fills")
     states = {e.id: (e.state, e.live_epoch, e.reason) for e in registry.entries("maker")}
     assert states == {a: ("live", 3, ""), b: ("rolled_back", 2, "worse fills")}
