@@ -65,6 +65,8 @@ def float_text(value: float) -> str:
 class CcxtIngestionDaemon(DaemonLifecycle):
     """One ccxt.pro client's trades and books into ``md.raw``."""
 
+    failed_deliveries_only = True  # it commits nothing: only a refused frame matters
+
     settings: CcxtIngestionSettings
 
     def __init__(self, settings: CcxtIngestionSettings) -> None:

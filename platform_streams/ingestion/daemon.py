@@ -76,6 +76,8 @@ class IngestionSettings(BaseSettings, kw_only=True):
 class IngestionDaemon(DaemonLifecycle):
     """Connections of one replica's shard, their frames into ``md.raw``."""
 
+    failed_deliveries_only = True  # it commits nothing: only a refused frame matters
+
     settings: IngestionSettings
 
     def __init__(self, settings: IngestionSettings) -> None:

@@ -18,13 +18,14 @@ from typing import Any
 
 import msgspec
 from confluent_kafka import Message
-from prometheus_client import Gauge, Histogram
+from prometheus_client import Gauge
 
 from platform_streams.exchanges.base import FrameError, UnknownInstrument
 from platform_streams.kafka_clients import ConsumerProfile
 from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
 from platform_streams.normalisation.normaliser import Normaliser, NormaliserTopics
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
+from platform_streams.runtime.batch_histogram import BatchHistogram
 from platform_streams.runtime.delivery import TopicPartitionKey
 from platform_streams.runtime.side_inputs import SideInput
 from platform_streams.schemas import Hop, Instrument, TypedDecoder
@@ -63,13 +64,13 @@ class NormaliserDaemon(StreamDaemon):
         self._resyncs = Gauge("platform_normalisation_resyncs", "Book resyncs", ("daemon",), registry=registry).labels(
             settings.name
         )
-        self._receive_to_produce = Histogram(
+        self._receive_to_produce = BatchHistogram(
             "platform_normalisation_receive_to_produce_seconds",
             "From a frame's receipt by ingestion to its canonical events being handed to the producer",
-            ("daemon",),
-            buckets=_LATENCY_BUCKETS,
-            registry=registry,
-        ).labels(settings.name)
+            {"daemon": settings.name},
+            _LATENCY_BUCKETS,
+            registry,
+        )
         self._batch_receive_ns: list[int] = []
         self._traced_topics = frozenset((settings.topics.trade, settings.topics.bbo))
 
@@ -112,9 +113,7 @@ class NormaliserDaemon(StreamDaemon):
     def on_batch_handed(self, messages: int, consumed_ns: int, handed_ns: int) -> None:
         super().on_batch_handed(messages, consumed_ns, handed_ns)
         now_ns = time.time_ns()
-        observe = self._receive_to_produce.observe
-        for received_ns in self._batch_receive_ns:
-            observe((now_ns - received_ns) / 1e9)
+        self._receive_to_produce.observe_many([(now_ns - received_ns) / 1e9 for received_ns in self._batch_receive_ns])
         self._batch_receive_ns.clear()
 
     def periodic(self) -> None:

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 from confluent_kafka import KafkaException
@@ -60,13 +60,19 @@ class BaseSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class DaemonLifecycle:
     """Shared plumbing of a daemon process; subclasses provide the main loop."""
 
+    failed_deliveries_only: ClassVar[bool] = False
+    """True for daemons that need only refused deliveries reported (producers that commit nothing:
+    feeds and sources), so an acknowledged record costs no Python callback."""
+
     def __init__(self, settings: BaseSettings) -> None:
         self.settings = settings
         self.bootstrap_servers = settings.resolved_bootstrap_servers()
         self.instance = settings.resolved_instance()
         self.metrics = RuntimeMetrics(settings.name)
         self.metrics_port = -1
-        self.producers = OutputProducers(self.bootstrap_servers, settings.kafka, self.instance)
+        self.producers = OutputProducers(
+            self.bootstrap_servers, settings.kafka, self.instance, failed_deliveries_only=self.failed_deliveries_only
+        )
         self._stop_requested = threading.Event()
         self._state = "starting"
         self._next_heartbeat = 0.0

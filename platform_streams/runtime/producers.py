@@ -19,10 +19,15 @@ DeliveryCallback = Callable[[object, object], None]
 class OutputProducers:
     """Routes each output to the producer tuned for its topic; creates producers lazily."""
 
-    def __init__(self, bootstrap_servers: str, overrides: KafkaOverrides, client_id: str) -> None:
+    def __init__(
+        self, bootstrap_servers: str, overrides: KafkaOverrides, client_id: str, *, failed_deliveries_only: bool = False
+    ) -> None:
         self._bootstrap_servers = bootstrap_servers
         self._overrides = overrides
         self._client_id = client_id
+        # a producer that needs only failures reported skips a Python callback (and a Message object) per
+        # acknowledged record; confluent-kafka still frees each record's callback state in C
+        self._extra: dict[str, object] = {"delivery.report.only.error": True} if failed_deliveries_only else {}
         self._producers: dict[ProducerProfile, Producer] = {}
         self._by_topic: dict[str, Producer] = {}
 
@@ -33,8 +38,9 @@ class OutputProducers:
             producer = self._producers.get(profile)
             if producer is None:
                 settings = producer_settings(
-                    self._bootstrap_servers, profile, self._overrides, **{"client.id": f"{self._client_id}-{profile.value}"}
-                )
+                    self._bootstrap_servers, profile, self._overrides,
+                    **{"client.id": f"{self._client_id}-{profile.value}", **self._extra},
+                )  # fmt: skip
                 producer = self._producers[profile] = Producer(settings)
             self._by_topic[topic] = producer
         return producer

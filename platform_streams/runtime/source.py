@@ -28,6 +28,8 @@ class SourceSettings(BaseSettings, kw_only=True):
 class SourceDaemon(DaemonLifecycle, abc.ABC):
     """Base of producing-only daemons."""
 
+    failed_deliveries_only = True  # it commits nothing: only a refused frame matters
+
     settings: SourceSettings
 
     @abc.abstractmethod
