@@ -122,7 +122,10 @@ def test_up_stops_everything_and_says_why_when_the_database_keeps_crashing(tmp_p
             )  # fmt: skip
             if up.poll() is not None:
                 break
-            os.kill(running["pid"], signal.SIGKILL)
+            try:
+                os.kill(running["pid"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # the restarted server exited by itself after the report (it counts against the budget too)
         assert 1 <= kills <= 6
         assert up.wait(timeout=120) == 1
     finally:
