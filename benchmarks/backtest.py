@@ -27,6 +27,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -189,17 +190,20 @@ def main() -> None:
     print(f"(a) events/s on one core: {spread(rates, 'events/s', 0)}", flush=True)
 
     database_url = os.environ.get("DATABASE_URL")
-    postgres = None
+    postgres, state = None, None
     if not database_url:
         from platform_streams.embedded.postgres import EmbeddedPostgres
 
-        postgres = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="bench-backtest-")) / "pg")
+        state = Path(tempfile.mkdtemp(prefix="bench-backtest-"))
+        postgres = EmbeddedPostgres(state / "pg")
         database_url = postgres.start()
     try:
         seconds = stored_backtests(database_url, args.instruments, args.days, args.runs)
     finally:
         if postgres is not None:
             postgres.stop()
+        if state is not None:
+            shutil.rmtree(state, ignore_errors=True)  # the klines' database: 1.7 GB at the issue's sizes
     print(f"(b) {args.days}-day, {args.instruments}-instrument backtest: {spread(seconds, 's', 2)}", flush=True)
     print(
         json.dumps({"events_per_s": round(statistics.median(rates)), "backtest_30d_100i_s": round(statistics.median(seconds), 2)})

@@ -23,6 +23,7 @@ over a measurement window:
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -194,6 +195,7 @@ def measure_pipeline(instruments: int, rate: float, warmup_s: float, window_s: f
     postgres = EmbeddedPostgres(state / "pg")
     simulator: subprocess.Popen[bytes] | None = None
     supervisor: Supervisor | None = None
+    keep_state = False  # kept only when a run failed, for its logs
     try:
         bootstrap = kafka.start()
         ensure_topics(bootstrap, default_partitions=6)
@@ -255,6 +257,9 @@ def measure_pipeline(instruments: int, rate: float, warmup_s: float, window_s: f
             window_s=elapsed,
             cpu_us_per_frame={name: round(seconds * 1e6 / max(frames, 1), 1) for name, seconds in sorted(cpu.items())},
         )
+    except BaseException:
+        keep_state = True
+        raise
     finally:
         if supervisor is not None:
             supervisor.stop()
@@ -266,6 +271,8 @@ def measure_pipeline(instruments: int, rate: float, warmup_s: float, window_s: f
                 simulator.kill()
         postgres.stop()
         kafka.stop()
+        if not keep_state:
+            shutil.rmtree(state, ignore_errors=True)  # the broker's log and the database: about 1 GB a run
 
 
 def _run(supervisor: Any, seconds: float) -> None:
