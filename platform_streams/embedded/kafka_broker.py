@@ -65,6 +65,13 @@ class BrokerError(ServerStartError):
 DEFAULT_HEAP_MB = 512
 
 
+def _heap_mb_from_environment() -> int:
+    text = os.environ.get("TRADEPLAT_KAFKA_HEAP_MB", str(DEFAULT_HEAP_MB))
+    if not text.isdigit() or int(text) < 64:
+        raise BrokerError(f"TRADEPLAT_KAFKA_HEAP_MB={text!r}: expected a whole number of megabytes, at least 64")
+    return int(text)
+
+
 class EmbeddedKafka:
     """A supervised ``kafka.Kafka`` child process with its files under ``home``."""
 
@@ -86,7 +93,7 @@ class EmbeddedKafka:
         self.home = Path(home)
         self.libs_dir = Path(libs_dir)
         self._requested_ports = (port, controller_port)
-        self._heap_mb = heap_mb if heap_mb is not None else int(os.environ.get("TRADEPLAT_KAFKA_HEAP_MB", DEFAULT_HEAP_MB))
+        self._heap_mb = heap_mb if heap_mb is not None else _heap_mb_from_environment()
         self._java = java
         self._partitions = partitions
         self._extra_properties = dict(properties or {})

@@ -83,7 +83,6 @@ class NormaliserDaemon(StreamDaemon):
 
     def handle(self, batch: Sequence[Message]) -> Iterable[Output]:
         outputs: list[Output] = []
-        traced_at: list[int] = []  # where the outputs strategies decide on are
         normalise, held = self.normaliser.handle, self.held_partitions
         consumed_ns, traced = time.time_ns(), self._traced_topics
         for message in batch:
@@ -92,11 +91,7 @@ class NormaliserDaemon(StreamDaemon):
             try:
                 frame = RawFrame.from_record(message.value(), message.headers())
                 self._connections_by_partition[(message.topic(), message.partition())].add(frame.connection_id)
-                produced = normalise(frame)
-                for output in produced:
-                    if output.topic in traced:
-                        traced_at.append(len(outputs))
-                    outputs.append(output)
+                outputs.extend(normalise(frame))
                 self._batch_receive_ns.append(frame.receive_ts_ns)
             except UnknownInstrument as error:
                 letter = self.hold_for_side_inputs(message, error)
@@ -104,14 +99,10 @@ class NormaliserDaemon(StreamDaemon):
                     outputs.append(letter)
             except (FrameError, RawFrameError) as error:
                 outputs.append(self.dead_letter(message, error))
-        if traced_at:
-            # the canonical hop of the latency trace: consumed with the batch, handed to the producer
-            # with it (the runtime produces a batch's outputs once handle returns); one header per batch
-            header = hops_header([Hop(CANONICAL_STAGE, consumed_ns, time.time_ns())])
-            for i in traced_at:
-                o = outputs[i]
-                outputs[i] = Output(o.topic, o.value, o.key, header)
-        return outputs
+        # the canonical hop of the latency trace, on what strategies decide on: consumed with the batch,
+        # handed to the producer with it (the runtime produces a batch's outputs once handle returns)
+        header = hops_header([Hop(CANONICAL_STAGE, consumed_ns, time.time_ns())])
+        return [o if o.topic not in traced else Output(o.topic, o.value, o.key, header) for o in outputs]
 
     def on_partitions_released(self, partitions: list[TopicPartitionKey]) -> None:
         """Another replica reads these partitions now: if they come back, their books are taken over anew."""

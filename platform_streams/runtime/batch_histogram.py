@@ -43,9 +43,6 @@ class BatchHistogram:
                 counts[place(bounds, value)] += 1  # le: the first bound >= value
                 self._sum += value
 
-    def observe(self, value: float) -> None:
-        self.observe_many((value,))
-
     def _family(self) -> HistogramMetricFamily:
         return HistogramMetricFamily(self._name, self._documentation, labels=list(self._labels))
 
