@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 #: Protocol packages by exchange name.
 PROTOCOLS: dict[str, Callable[[VenueContext], ExchangeVenue]] = {"binance": BinanceVenue, "okx": OkxVenue, "kraken": KrakenVenue}
-_MAX_CATCH_UP_QUANTA = 20  # quanta caught up in one go (each yielding to the loop between its pieces)
+_MAX_CATCH_UP_QUANTA = 20  # quanta caught up in one run (yielding to the loop between pieces, written at its end)
 _LAG_WARNING_S = 1.0
 
 T = TypeVar("T")
@@ -165,21 +165,34 @@ class Simulator:
         """Advance the world ``quanta`` quanta and publish each to the connected clients (call on the loop)."""
         for _ in range(quanta):
             deque(self._quantum(), maxlen=0)  # every piece, without yielding to the loop
+            self._flush()
 
     def _quantum(self) -> Iterator[None]:
-        """One quantum in pieces: the world steps, then each venue publishes; yields before each
-        publication, where the running clock lets the loop serve requests."""
+        """One quantum in pieces: the world steps, then each venue renders and queues its frames;
+        yields before each publication, where the running clock lets the loop serve requests."""
         self.world.step()
         now_ns = self.clock.now_ns
         for venue in self.venues.values():
             yield
             venue.publish(now_ns)
 
-    async def _step_yielding(self) -> None:
-        """One quantum, yielding to the loop between its pieces: a request (an order, a cancel) waits
-        for at most one piece of a quantum's work, not for a whole quantum, let alone a catch-up run."""
-        for _piece in self._quantum():
-            await asyncio.sleep(0)
+    def _flush(self) -> None:
+        for venue in self.venues.values():
+            venue.flush()
+
+    async def catch_up(self, quanta: int) -> None:
+        """Run ``quanta`` quanta, yielding to the loop between their pieces (a request waits for
+        one piece of work, not a whole run), and write each connection once, at the end.
+
+        The real-time clock runs one quantum at a time while on time, and up to 20 when behind:
+        those frames are late anyway and go out in one burst, as from an exchange under load,
+        rather than one write per connection and quantum (docs/operations.md, market-data
+        capacity: per-quantum writes cost Kafka and ingestion a third more per frame). A reply
+        to a request is never held: it writes its connection's queued frames with it, in order."""
+        for _ in range(quanta):
+            for _piece in self._quantum():
+                await asyncio.sleep(0)
+        self._flush()
 
     async def _drive(self) -> None:
         quantum_ns = self.clock.quantum_ns
@@ -188,8 +201,8 @@ class Simulator:
         while True:
             behind = (time.monotonic_ns() - started) // quantum_ns - done
             batch = min(behind, _MAX_CATCH_UP_QUANTA)
-            for _ in range(batch):
-                await self._step_yielding()
+            if batch > 0:
+                await self.catch_up(batch)
             done += max(batch, 0)
             lag_s = self.lag_s = (behind - batch) * quantum_ns / 1e9
             self.max_lag_s = max(self.max_lag_s, lag_s)
@@ -253,8 +266,12 @@ class SimulatorThread:
         self.call(self.simulator.step, quanta)
 
     def step(self, quanta: int = 1) -> None:
-        """Advance a manual clock by ``quanta`` quanta."""
+        """Advance a manual clock by ``quanta`` quanta, each written as it is published."""
         self.call(self.simulator.step, quanta)
+
+    def catch_up(self, quanta: int) -> None:
+        """Advance a manual clock by ``quanta`` quanta as the real-time clock catches up (written at the end)."""
+        asyncio.run_coroutine_threadsafe(self.simulator.catch_up(quanta), self._loop).result(self._timeout)
 
     @property
     def urls(self) -> dict[str, VenueUrls]:

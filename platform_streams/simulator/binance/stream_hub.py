@@ -182,7 +182,7 @@ class StreamHub:
         self._messages.extend((channel, instrument, event_id, first_id, len(listeners)))
 
     def publish(self, batch: MarketBatch, now_ns: int) -> None:
-        """Render and send everything subscribers should get for this quantum."""
+        """Render and queue everything subscribers should get for this quantum (:meth:`flush` writes it)."""
         event_ms = now_ns // 1_000_000
         self._publish_trades(batch, event_ms)
         self._accumulate_diffs(batch)
@@ -192,7 +192,6 @@ class StreamHub:
             if self._last_period.get(period, index) != index:
                 self._publish_periodic(period, event_ms)
             self._last_period[period] = index
-        self.flush()
 
     def flush(self) -> None:
         """Write every connection's queued frames, then record what went out."""

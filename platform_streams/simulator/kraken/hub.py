@@ -85,6 +85,9 @@ class KrakenHub:
             self._publish_tickers(traded, now_ns // 1_000_000)
             self._publish_ohlc(traded, now_ns)
         self.subscriptions.queue_heartbeats(now_ns)
+
+    def flush(self) -> None:
+        """Write every connection's queued frames, then record what went out."""
         self.publisher.flush()
 
     def _publish_trades(self, batch: MarketBatch) -> None:

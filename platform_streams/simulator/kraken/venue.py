@@ -94,6 +94,10 @@ class KrakenVenue:
         self.hub.publish(batch, now_ns)
         self.v2_hub.publish(batch, now_ns)
 
+    def flush(self) -> None:
+        self.hub.flush()
+        self.v2_hub.flush()
+
     def background_tasks(self) -> list[Coroutine[Any, Any, None]]:
         return []
 

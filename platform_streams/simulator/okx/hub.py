@@ -95,7 +95,7 @@ class OkxHub:
     # publication ------------------------------------------------------------------
 
     def publish(self, batch: MarketBatch, now_ns: int) -> None:
-        """Render and send everything subscribers should get for this quantum."""
+        """Render and queue everything subscribers should get for this quantum (:meth:`flush` writes it)."""
         event_ms = now_ns // 1_000_000
         self._publish_trades(batch)
         self.books.accumulate(batch.levels)
@@ -115,6 +115,9 @@ class OkxHub:
                 else:
                     self._publish_candles(event_ms)
             self._last_period[period] = index
+
+    def flush(self) -> None:
+        """Write every connection's queued frames, then record what went out."""
         self.publisher.flush()
 
     def _publish_trades(self, batch: MarketBatch) -> None:

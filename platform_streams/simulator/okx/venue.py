@@ -75,6 +75,9 @@ class OkxVenue:
     def publish(self, now_ns: int) -> None:
         self.hub.publish(self.market.take_batch(), now_ns)
 
+    def flush(self) -> None:
+        self.hub.flush()
+
     def background_tasks(self) -> list[Coroutine[Any, Any, None]]:
         return [self._endpoint.run_liveness()]
 

@@ -94,6 +94,9 @@ class KrakenV2Hub:
         if batch.levels and self._table.active[TICKER_BBO_SLOT]:
             self._publish_best_changes(batch, now_ns)
         self.subscriptions.queue_heartbeats(now_ns)
+
+    def flush(self) -> None:
+        """Write every connection's queued frames, then record what went out."""
         self.publisher.flush()
 
     def _publish_trades(self, batch: MarketBatch) -> None:
