@@ -11,10 +11,7 @@ replay in memory of a day.
 
 from __future__ import annotations
 
-import asyncio
 import heapq
-import queue
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -154,51 +151,21 @@ def prefetched_events(
     start: datetime,
     end: datetime,
     candle_source: str = "stream",
-    days_ahead: int = 2,
 ) -> Iterator[list[MarketEvent]]:
-    """:func:`stream_events` read by a thread on its own connection, up to ``days_ahead`` days
-    ahead of the caller: PostgreSQL selects and sorts the next days while the caller replays this
-    one. An error reading is raised to the caller; the caller stopping early stops the reader."""
-    days: queue.Queue[list[MarketEvent] | BaseException | None] = queue.Queue(maxsize=days_ahead)
-    stopped = threading.Event()
+    """:func:`stream_events` read by a child process (:mod:`~platform_assets.backtests.day_reader`)
+    on its own connection, a day ahead of the caller: PostgreSQL selects the next day and the
+    child builds its events while the caller replays this one, on the other core (a thread would
+    share the caller's interpreter lock, and building the events costs a fifth of a replay). A
+    day crosses the pipe as one msgpack message, decoded here in one call. An error reading is
+    raised to the caller (a :class:`StoredValueError` as itself); the caller stopping early
+    stops the reader."""
+    from platform_assets.backtests import day_reader
 
-    async def read() -> None:
-        connection = await asyncpg.connect(database_url)
-        try:
-            async for day in stream_events(connection, reference, start, end, candle_source):
-                while not stopped.is_set():
-                    try:
-                        days.put(day, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stopped.is_set():
-                    return
-        finally:
-            await connection.close()
-
-    def reader() -> None:
-        try:
-            asyncio.run(read())
-            days.put(None)
-        except BaseException as error:  # noqa: BLE001 - handed to the caller
-            days.put(error)
-
-    thread = threading.Thread(target=reader, name="backtest-reader", daemon=True)
-    thread.start()
+    reader = day_reader.start(day_reader.ReadRequest(database_url, list(reference.values()), start, end, candle_source))
     try:
-        while (item := days.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        yield from day_reader.days(reader)
     finally:
-        stopped.set()
-        while thread.is_alive():
-            try:
-                days.get(timeout=0.1)
-            except queue.Empty:
-                continue
-        thread.join()
+        day_reader.stop(reader)
 
 
 def _refuse(row: Any, keys: list[str], what: str) -> None:

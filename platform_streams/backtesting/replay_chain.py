@@ -11,7 +11,7 @@ events give the same result.
 
 Speed: a replay does per event only what the event changes — equity is an integer sum moved by
 each new mark and one fraction per sample, a bar quote reaches the venue only when an order
-needs it — and runs with the cyclic garbage collector relaxed (:func:`relaxed_gc`).
+needs it, and risk only when it decides or hears of an order — and runs with the cyclic garbage collector relaxed (:func:`relaxed_gc`).
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ class ReplayChain:
         self._price_factors = {scale: 10 ** (self._price_scale - scale) for scale in range(self._price_scale + 1)}
         self._bar_quoted = {key: (i.tick_size or 1, self.venues[i.exchange]) for key, i in self.reference.items()}
         self._mid_denominators = {scale: 2 * 10**scale for scale in range(self._price_scale + 1)}
-        self._apply_mid = self.risk.exposure.apply_mid
+        self._risk_mids: dict[str, tuple[int, int]] = {}  # instrument → the last bar's mid risk has not seen yet
         self._mark_denominator = 2 * 10**self._price_scale * 10**self._size_scale
         self._marks: dict[str, int] = {}  # instrument → mark × 2 × 10^price_scale
         self._sizes: dict[str, int] = {}  # instrument → open size × 10^size_scale, the positions not flat
@@ -184,6 +184,7 @@ class ReplayChain:
         )
 
     def finish(self) -> ReplayRecord:
+        self._risk_sees_mids()
         final = EquitySample(self._now_ns, self.equity())  # after the last event: replaces a sample taken at its time
         if self._samples and self._samples[-1].ts_ns == final.ts_ns:
             self._samples[-1] = final
@@ -216,6 +217,7 @@ class ReplayChain:
             self._next_sample_ns += self._sample_ns
 
     def _on_quote(self, quote: BestBidOffer, key: str) -> list:
+        self._risk_sees_mids()
         if key not in self._booked:
             self._booked.add(key)
             self._bar_quotes.pop(key, None)
@@ -246,10 +248,27 @@ class ReplayChain:
         if bid < tick:
             bid = tick
         twice_mid = bid + close + half
-        self._mark(key, twice_mid * self._price_factor(scale, key))
-        self._apply_mid(key, twice_mid, self._mid_denominators[scale])  # risk's mid, as a quote sets it
+        factor = self._price_factors.get(scale)
+        if factor is None:
+            factor = self._price_factor(scale, key)  # raises: finer than any instrument's
+        mark = twice_mid * factor
+        size = self._sizes.get(key)
+        if size:
+            self._marked_value += size * (mark - self._marks.get(key, 0))
+        self._marks[key] = mark
+        self._risk_mids[key] = (twice_mid, self._mid_denominators[scale])  # risk's mid, as a quote sets it
         self._bar_quotes[key] = (bar, bid, close + half)
         return self._quote_bar(key, venue) if venue.resting(bar.symbol) else NOTHING
+
+    def _risk_sees_mids(self) -> None:
+        """The bars' mids handed to risk: only the last of each instrument, and only when risk is
+        asked or told something (a decision, an order's news), as if each had been handed on."""
+        mids = self._risk_mids
+        if mids:
+            apply = self.risk.exposure.apply_mid
+            for key, (numerator, denominator) in mids.items():
+                apply(key, numerator, denominator)
+            mids.clear()
 
     def _quote_bar(self, key: str, venue: PaperVenue) -> list:
         """The bar quote of ``key`` given to the venue (only an order placed or resting needs it)."""
@@ -273,6 +292,7 @@ class ReplayChain:
 
     # -- decisions and fills ---------------------------------------------------------------------
     def _decide(self, cause_id: str, intents: Iterable[Intent]) -> list[Fill]:
+        self._risk_sees_mids()
         now, fills = self._now_ns, []
         for index, intent in enumerate(intents):
             self._intents += 1
@@ -297,6 +317,7 @@ class ReplayChain:
     def _settle(self, orders: Iterable) -> list[Fill]:
         """The venue's word on ``orders`` folded in as execution folds an exchange's: order events
         to risk, new fills to risk and the positions; the fills, for the strategy's ``on_fill``."""
+        self._risk_sees_mids()
         now, fills = self._now_ns, []
         for order in orders:
             client_order_id = order.request.client_order_id

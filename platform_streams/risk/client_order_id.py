@@ -17,6 +17,7 @@ market event (same intent id) still get different ids.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 CLIENT_ORDER_ID_LENGTH = 32
@@ -24,6 +25,7 @@ DEPLOYMENT_TAG_LENGTH = 8
 EPOCH_DIGITS = 4
 
 
+@functools.lru_cache(maxsize=4_096)  # a pure function of the name, asked for on every order
 def deployment_tag(deployment: str) -> str:
     """8 hex characters naming ``deployment`` (32 bits: unique among any realistic number of deployments)."""
     return hashlib.blake2b(deployment.encode(), digest_size=4).hexdigest()

@@ -43,14 +43,18 @@ class PositionBook:
             self.day, self.realised_day = day, ZERO
         pnl = -fee
         size = self.size
-        if size == 0 or (size > 0) == (quantity > 0):
-            self.average_price = (self.average_price * abs(size) + price * abs(quantity)) / (abs(size) + abs(quantity))
-        else:
-            closed = min(abs(quantity), abs(size))
-            pnl += closed * (price - self.average_price) * (1 if size > 0 else -1)
-            if abs(quantity) > abs(size):
+        if not size:
+            if quantity:
+                self.average_price = price
+        elif (size > 0) == (quantity > 0):  # the same sign: the average of |size| and |quantity| without abs()
+            self.average_price = (self.average_price * size + price * quantity) / (size + quantity)
+        else:  # reducing: |size| held, |quantity| traded against it
+            held, traded = (size, -quantity) if size > 0 else (-size, quantity)
+            closed = traded if traded < held else held
+            pnl += closed * (price - self.average_price if size > 0 else self.average_price - price)
+            if traded > held:
                 self.average_price = price  # flipped: the rest opens at this price
-            elif abs(quantity) == abs(size):
+            elif traded == held:
                 self.average_price = ZERO
         self.size = size + quantity
         self.realised += pnl
@@ -82,7 +86,7 @@ class OpenOrder:
     """An order that may still trade: who, where, which side and how much is left. ``request`` is
     kept when risk made it, so a replayed intent gets the very same request again."""
 
-    __slots__ = ("account", "tag", "instrument", "side", "remaining", "request")
+    __slots__ = ("account", "tag", "instrument", "side", "remaining", "request", "scopes")
 
     def __init__(
         self, account: str, tag: str, instrument: str, side: Side, remaining: Fraction, request: OrderRequest | None
@@ -93,6 +97,7 @@ class OpenOrder:
         self.side = side
         self.remaining = remaining
         self.request = request
+        self.scopes = (account, f"tag:{tag}") if tag else (account,)  # where it counts: its account, its deployment
 
 
 class ExposureView:
@@ -135,11 +140,12 @@ class ExposureView:
                 self._moved[tag].add(instrument)
 
     def apply_fill(self, fill: Fill) -> None:
-        if fill.event_id in self._fills_seen or fill.side not in (Side.BUY, Side.SELL):
+        event_id, side = fill.event_id, fill.side
+        if event_id in self._fills_seen or side not in (Side.BUY, Side.SELL):
             return
-        self._fills_seen.add(fill.event_id)
+        self._fills_seen.add(event_id)
         instrument = f"{fill.exchange}:{fill.symbol}"
-        quantity = Fraction(fill.size, 10**fill.size_scale) * (1 if fill.side is Side.BUY else -1)
+        quantity = Fraction(fill.size if side is Side.BUY else -fill.size, 10**fill.size_scale)
         price = Fraction(fill.price, 10**fill.price_scale)
         quote = fill.symbol.rpartition("/")[2]
         fee = Fraction(fill.fee, 10**fill.fee_scale) if fill.fee_asset == quote else ZERO  # other fee assets are not PnL in quote
@@ -248,11 +254,12 @@ class ExposureView:
         self._count(order, -1)
 
     def _count(self, order: OpenOrder, sign: int) -> None:
-        scopes = (order.account, f"tag:{order.tag}") if order.tag else (order.account,)
-        for scope in scopes:
-            self._open_count[scope] = self._open_count.get(scope, 0) + sign
+        counts, quantities, remaining = self._open_count, self._open_quantity, order.remaining
+        for scope in order.scopes:
+            counts[scope] = counts.get(scope, 0) + sign
             key = (scope, order.instrument, order.side)
-            self._open_quantity[key] = self._open_quantity.get(key, ZERO) + sign * order.remaining
+            held = quantities.get(key, ZERO)
+            quantities[key] = held + remaining if sign > 0 else held - remaining
 
     # -- queries ------------------------------------------------------------------------------
     def mid(self, instrument: str) -> Fraction | None:

@@ -273,3 +273,41 @@ def test_a_stored_price_finer_than_the_instrument_s_scale_is_refused_not_rounded
     assert not result.success
     message = result.get_step_failure_events()[0].step_failure_data.error.message
     assert "binance:BTC/USDT: a stored trade has more decimals than the instrument's scales" in message
+
+
+def test_the_reader_process_reads_each_day_and_stops_when_the_caller_stops(url: str) -> None:
+    from platform_assets.backtests.stored_market_data import prefetched_events, range_of
+
+    start, end = range_of("2026-11-19T18:00:00+00:00", "2026-11-20T06:00:00+00:00")  # two UTC days
+    days = prefetched_events(url, {BTC.key: BTC}, start, end)
+    first = next(days)  # the evening before: nothing stored
+    second = next(days)
+    assert first == [] and len(second) > 360 and {type(e) for e in second} == {Trade, BestBidOffer, Candle}
+    assert [e.receive_ts_ns for e in second] == sorted(e.receive_ts_ns for e in second)
+    assert next(days, None) is None  # the range's end
+
+    started = prefetched_events(url, {BTC.key: BTC}, *range_of("2026-11-20", "2026-11-22"))
+    next(started)
+    reader_pids = _reader_pids()
+    assert len(reader_pids) == 1
+    started.close()  # the caller stops after one day: the reader is stopped and waited for
+    assert _reader_pids() == []
+
+    with pytest.raises(OSError):  # the reader's error, raised in the caller as itself
+        list(prefetched_events("postgresql://nobody@127.0.0.1:1/none", {BTC.key: BTC}, start, end))
+
+
+def _reader_pids() -> list[int]:
+    """This process's reader children (other test workers may run their own)."""
+    import os
+    from pathlib import Path
+
+    found = []
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(status.read_text().rpartition(")")[2].split()[1])
+            if parent == os.getpid() and b"platform_assets.backtests.day_reader" in (status.parent / "cmdline").read_bytes():
+                found.append(int(status.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
