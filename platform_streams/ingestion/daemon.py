@@ -25,6 +25,7 @@ from platform_streams.exchanges.instruments import Instrument
 from platform_streams.exchanges.registry import venue
 from platform_streams.exchanges.venue_adapter import MarketDataFeed, UnknownVenue
 from platform_streams.ingestion.connection import ConnectionSettings, FeedConnection
+from platform_streams.ingestion.raw_partitions import raw_partition
 from platform_streams.ingestion.rest_snapshots import RestSnapshotClient
 from platform_streams.ingestion.shard_planner import plan_shards, shard_of
 from platform_streams.ingestion.snapshot_budget_client import SnapshotBudgetClient
@@ -87,6 +88,7 @@ class IngestionDaemon(DaemonLifecycle):
         self.feed: MarketDataFeed = settings.feed()
         self._budget_socket = budget_socket_path(settings.budget_socket) if settings.budget_socket else None
         self.connections: list[FeedConnection] = []
+        self._raw_partitions: dict[str, int | None] = {}  # connection id → its md.raw partition
         registry = self.metrics.registry
         self._frames = Gauge(
             "platform_ingestion_frames", "Frames received per connection", ("daemon", "connection"), registry=registry
@@ -187,7 +189,7 @@ class IngestionDaemon(DaemonLifecycle):
         await self._publish_instruments([*instruments, *await self._withdrawn(listed)])
         budget = self._budget()
         snapshots = RestSnapshotClient(self.feed.exchange, self.feed.rest_base_url, budget)
-        self.connections = self._connections(instruments, snapshots)
+        self.connections = self._connections(instruments, snapshots, await self._raw_partition_count())
         resync_stop = threading.Event()
         resync_thread = threading.Thread(target=self._listen_for_resyncs, args=(resync_stop,), name="resync", daemon=True)
         resync_thread.start()
@@ -204,8 +206,11 @@ class IngestionDaemon(DaemonLifecycle):
             await budget.close()
             resync_thread.join(timeout=5)
 
-    def _connections(self, instruments: list[Instrument], snapshots: RestSnapshotClient) -> list[FeedConnection]:
-        """This replica's share of the shard plan (every replica computes the same plan)."""
+    def _connections(
+        self, instruments: list[Instrument], snapshots: RestSnapshotClient, raw_partitions: int
+    ) -> list[FeedConnection]:
+        """This replica's share of the shard plan (every replica computes the same plan), each
+        connection's frames bound for its own ``md.raw`` partition of ``raw_partitions``."""
         channels = self.settings.channels or list(self.feed.default_channels)
         limit = self.settings.streams_per_connection or self.feed.limits.streams_per_connection or 1024
         plans = shard_of(
@@ -216,10 +221,14 @@ class IngestionDaemon(DaemonLifecycle):
         connection_settings = ConnectionSettings(
             stall_timeout_s=self.settings.stall_timeout_s, reconnect_max_s=self.settings.reconnect_max_s
         )
+        self._raw_partitions = {p.connection_id: raw_partition(p.exchange, p.index, raw_partitions) for p in plans}
         log.info(
             "ingestion shard",
-            extra={"exchange": self.feed.exchange, "connections": len(plans), "instruments": sum(len(p.symbols) for p in plans)},
-        )
+            extra={
+                "exchange": self.feed.exchange, "connections": len(plans), "instruments": sum(len(p.symbols) for p in plans),
+                "raw_partitions": self._raw_partitions,
+            },
+        )  # fmt: skip
         return [
             FeedConnection(
                 self.feed, plan.connection_id, [by_symbol[s] for s in plan.symbols], channels, self._emit, snapshots,
@@ -227,6 +236,15 @@ class IngestionDaemon(DaemonLifecycle):
             )
             for plan in plans
         ]  # fmt: skip
+
+    async def _raw_partition_count(self) -> int:
+        """``md.raw``'s partitions, or 0 (the producer's partitioner chooses) if the broker does not
+        know the topic: then the frames' deliveries fail and stop the daemon with the reason."""
+        try:
+            return await asyncio.to_thread(self.producers.partition_count, self.settings.raw_topic, 30.0)
+        except KafkaException as error:
+            log.warning("no partitions known for the raw topic", extra={"topic": self.settings.raw_topic, "error": str(error)})
+            return 0
 
     def _check_connections(self) -> None:
         """A snapshot the budget refused outright can never come: stop rather than serve that book never."""
@@ -243,7 +261,8 @@ class IngestionDaemon(DaemonLifecycle):
         return LocalSnapshotBudget({self.feed.exchange: (rest.count, rest.window_s)})
 
     def _emit(self, frame: RawFrame) -> None:
-        self.produce(Output(self.settings.raw_topic, frame.payload, frame.connection_id, frame.headers()))
+        partition = self._raw_partitions.get(frame.connection_id)
+        self.produce(Output(self.settings.raw_topic, frame.payload, frame.connection_id, frame.headers(), partition))
         self.messages_out += 1
 
     def _report(self, snapshots: RestSnapshotClient) -> None:

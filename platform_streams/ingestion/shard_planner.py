@@ -1,7 +1,8 @@
 """The shard planner: instruments → WebSocket connections → ingestion replicas ("many pipes").
 
 Each instrument's channels all go on one connection, so its trades and book updates
-stay in one ordered stream (``md.raw`` is keyed by connection). Connections hold at
+stay in one ordered stream (``md.raw`` is keyed by connection, each connection on one
+partition: :mod:`~platform_streams.ingestion.raw_partitions`). Connections hold at
 most ``streams_per_connection`` streams (the exchange's limit, or a lower one chosen
 for throughput) and are dealt round-robin to replicas. Deterministic: the same
 inputs always give the same plan, so a restarted replica finds its own shard.
@@ -20,13 +21,14 @@ class PlanError(ValueError):
 
 
 class ConnectionPlan(msgspec.Struct, frozen=True):
-    """One WebSocket connection: its id, the replica that owns it, and its instruments."""
+    """One WebSocket connection: its id, its place in the plan, the replica that owns it, and its instruments."""
 
     exchange: str
     connection_id: str
     replica: int
     symbols: tuple[str, ...]
     channels: tuple[str, ...]
+    index: int = 0
 
     @property
     def streams(self) -> int:
@@ -63,6 +65,7 @@ def plan_shards(
                 replica=index % replicas,
                 symbols=tuple(ordered[start : start + size]),
                 channels=tuple(channels),
+                index=index,
             )
         )
         start += size

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 
 from platform_streams.kafka_clients import KafkaOverrides, ProducerProfile, producer_settings
 from platform_streams.runtime.output import Output
@@ -50,10 +50,22 @@ class OutputProducers:
         producer = self._producer_for(output.topic)
         while True:
             try:
-                producer.produce(output.topic, output.value, output.key, headers=output.headers, on_delivery=on_delivery)
+                if output.partition is None:
+                    producer.produce(output.topic, output.value, output.key, headers=output.headers, on_delivery=on_delivery)
+                else:
+                    producer.produce(
+                        output.topic, output.value, output.key, output.partition, headers=output.headers, on_delivery=on_delivery
+                    )
                 return
             except BufferError:
                 producer.poll(0.05)  # local queue full: serve deliveries until there is room
+
+    def partition_count(self, topic: str, timeout_s: float) -> int:
+        """How many partitions ``topic`` has, from the broker's metadata (KafkaException if unreachable)."""
+        metadata = self._producer_for(topic).list_topics(topic, timeout=timeout_s).topics[topic]
+        if metadata.error is not None:
+            raise KafkaException(metadata.error)
+        return len(metadata.partitions)
 
     def poll(self) -> None:
         """Serve delivery callbacks without blocking."""

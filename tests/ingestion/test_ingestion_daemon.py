@@ -66,3 +66,29 @@ def test_settings_name_the_venue_and_depth_they_cannot_use() -> None:
     with pytest.raises(ConfigError, match="book_depth: okx books are as deep as their channel"):
         IngestionSettings(name="x", exchange="okx", book_depth=25)
     assert IngestionSettings(name="x", exchange="kraken", book_depth=1000).feed().book_depth == 1000  # type: ignore[attr-defined]
+
+
+@pytest.mark.e2e
+def test_each_connection_s_frames_go_to_its_own_partition_of_md_raw(kafka_bootstrap, topic_factory) -> None:
+    from platform_streams.ingestion.raw_partitions import raw_partition
+
+    raw, instruments, resync = topic_factory("raw", partitions=6), topic_factory("instr"), topic_factory("resync")
+    config = load_simulator_config({"exchanges": ["kraken"], "instruments": 6, "rate": 300, "seed": 3})
+    with SimulatorThread(config) as sim:
+        settings = IngestionSettings(
+            name="ingest-partitions", bootstrap_servers=kafka_bootstrap, metrics_port=-1, exchange="kraken",
+            rest_url=sim.urls["kraken"].rest, ws_url=sim.urls["kraken"].websocket, raw_topic=raw,
+            instrument_topic=instruments, resync_topic=resync, heartbeat_interval_s=0.5, shutdown_timeout_s=5,
+            streams_per_connection=6,  # two instruments of three channels a connection: three connections
+        )  # fmt: skip
+        daemon = IngestionDaemon(settings)
+        thread, errors = run_in_thread(daemon)
+        try:
+            frames = read_until(kafka_bootstrap, raw, lambda got: len({m.key() for m in got}) >= 3 and len(got) >= 60)
+        finally:
+            daemon.stop()
+            thread.join(30)
+        assert not errors
+        placed = {(m.key().decode(), m.partition()) for m in frames}
+        assert placed == {(f"kraken-{i:03d}", raw_partition("kraken", i, 6)) for i in range(3)}
+        assert {partition % 2 for _, partition in placed} == {0, 1}  # both members of a group of two get frames
