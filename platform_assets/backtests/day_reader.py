@@ -15,6 +15,7 @@ caller that runs threads (the Dagster run worker does).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pickle
 import subprocess
@@ -60,8 +61,9 @@ def start(request: ReadRequest) -> subprocess.Popen[bytes]:
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment,
     )  # fmt: skip
     assert reader.stdin is not None
-    reader.stdin.write(msgspec.msgpack.encode(request))
-    reader.stdin.close()
+    with contextlib.suppress(BrokenPipeError):  # it ended at once: days() says how
+        reader.stdin.write(msgspec.msgpack.encode(request))
+        reader.stdin.close()
     return reader
 
 
