@@ -1,4 +1,5 @@
-"""The reader process of a stored backtest: one UTC day of events after another, a day ahead.
+"""The reader process of a stored backtest: one UTC day of events after another, a day ahead
+(:func:`prefetched_events`).
 
 ``python -m platform_assets.backtests.day_reader`` reads a :class:`ReadRequest` (msgpack) on
 stdin, then writes each day of :func:`~platform_assets.backtests.stored_market_data.stream_events`
@@ -20,13 +21,15 @@ import os
 import pickle
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import asyncpg
 import msgspec
 
+from platform_assets.backtests.stored_market_data import stream_events
 from platform_streams.schemas import BestBidOffer, Candle, Instrument, Trade
 
 _DAY, _END, _FAILED = b"d", b"z", b"e"
@@ -52,7 +55,28 @@ class ReaderFailed(RuntimeError):
     """The reader process ended without saying why (killed, or it could not start)."""
 
 
-def start(request: ReadRequest) -> subprocess.Popen[bytes]:
+def prefetched_events(
+    database_url: str,
+    reference: Mapping[str, Instrument],
+    start: datetime,
+    end: datetime,
+    candle_source: str = "stream",
+) -> Iterator[Day]:
+    """:func:`~platform_assets.backtests.stored_market_data.stream_events` read by the reader
+    process on its own connection, a day ahead of the caller: PostgreSQL selects the next day and
+    the reader builds its events while the caller replays this one, on the other core (a thread
+    would share the caller's interpreter lock, and building the events costs a fifth of a replay).
+    A day crosses the pipe as one msgpack message, decoded here in one call. An error reading is
+    raised to the caller (a :class:`~platform_assets.backtests.stored_market_data.StoredValueError`
+    as itself); the caller stopping early stops the reader."""
+    reader = _start(ReadRequest(database_url, list(reference.values()), start, end, candle_source))
+    try:
+        yield from _days(reader)
+    finally:
+        _stop(reader)
+
+
+def _start(request: ReadRequest) -> subprocess.Popen[bytes]:
     """The reader process, started on ``request``."""
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPOSITORY), environment.get("PYTHONPATH", "")]))
@@ -61,13 +85,13 @@ def start(request: ReadRequest) -> subprocess.Popen[bytes]:
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment,
     )  # fmt: skip
     assert reader.stdin is not None
-    with contextlib.suppress(BrokenPipeError):  # it ended at once: days() says how
+    with contextlib.suppress(BrokenPipeError):  # it ended at once: _days() says how
         reader.stdin.write(msgspec.msgpack.encode(request))
         reader.stdin.close()
     return reader
 
 
-def days(reader: subprocess.Popen[bytes]) -> Iterator[Day]:
+def _days(reader: subprocess.Popen[bytes]) -> Iterator[Day]:
     """The days the reader writes, in order, until its end message; raises what it failed with."""
     assert reader.stdout is not None
     while True:
@@ -81,7 +105,7 @@ def days(reader: subprocess.Popen[bytes]) -> Iterator[Day]:
         yield _day_decoder.decode(payload)
 
 
-def stop(reader: subprocess.Popen[bytes]) -> None:
+def _stop(reader: subprocess.Popen[bytes]) -> None:
     """Stop the reader (whether it finished or not) and wait for it."""
     if reader.stdout is not None:
         reader.stdout.close()  # a reader still writing gets a broken pipe and ends
@@ -107,10 +131,6 @@ def _write_message(stream: BinaryIO, kind: bytes, payload: bytes) -> None:
 
 
 async def _read(request: ReadRequest, out: BinaryIO) -> None:
-    import asyncpg
-
-    from platform_assets.backtests.stored_market_data import stream_events
-
     connection = await asyncpg.connect(request.database_url)
     try:
         reference = {instrument.key: instrument for instrument in request.instruments}

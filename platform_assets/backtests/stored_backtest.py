@@ -14,7 +14,8 @@ import asyncpg
 import msgspec
 from quicktions import Fraction
 
-from platform_assets.backtests.stored_market_data import candle_table, prefetched_events, range_of
+from platform_assets.backtests.day_reader import prefetched_events
+from platform_assets.backtests.stored_market_data import candle_table, range_of
 from platform_streams.backtesting.equity_plot import equity_png
 from platform_streams.backtesting.performance import Performance, performance
 from platform_streams.backtesting.replay_chain import ReplayChain, ReplayRecord, relaxed_gc

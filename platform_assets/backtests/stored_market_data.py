@@ -12,7 +12,7 @@ replay in memory of a day.
 from __future__ import annotations
 
 import heapq
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -143,29 +143,6 @@ async def stream_events(
             ((t.receive_ts_ns, 2, t) for t in trades),
         )
         yield [event for _, _, event in heapq.merge(*streams, key=lambda item: (item[0], item[1]))]
-
-
-def prefetched_events(
-    database_url: str,
-    reference: Mapping[str, Instrument],
-    start: datetime,
-    end: datetime,
-    candle_source: str = "stream",
-) -> Iterator[list[MarketEvent]]:
-    """:func:`stream_events` read by a child process (:mod:`~platform_assets.backtests.day_reader`)
-    on its own connection, a day ahead of the caller: PostgreSQL selects the next day and the
-    child builds its events while the caller replays this one, on the other core (a thread would
-    share the caller's interpreter lock, and building the events costs a fifth of a replay). A
-    day crosses the pipe as one msgpack message, decoded here in one call. An error reading is
-    raised to the caller (a :class:`StoredValueError` as itself); the caller stopping early
-    stops the reader."""
-    from platform_assets.backtests import day_reader
-
-    reader = day_reader.start(day_reader.ReadRequest(database_url, list(reference.values()), start, end, candle_source))
-    try:
-        yield from day_reader.days(reader)
-    finally:
-        day_reader.stop(reader)
 
 
 def _refuse(row: Any, keys: list[str], what: str) -> None:

@@ -11,7 +11,8 @@ events give the same result.
 
 Speed: a replay does per event only what the event changes — equity is an integer sum moved by
 each new mark and one fraction per sample, a bar quote reaches the venue only when an order
-needs it, and risk only when it decides or hears of an order — and runs with the cyclic garbage collector relaxed (:func:`relaxed_gc`).
+needs it, and risk only when it decides or hears of an order — and runs with the cyclic
+garbage collector relaxed (:func:`relaxed_gc`).
 """
 
 from __future__ import annotations
@@ -251,7 +252,7 @@ class ReplayChain:
         factor = self._price_factors.get(scale)
         if factor is None:
             factor = self._price_factor(scale, key)  # raises: finer than any instrument's
-        mark = twice_mid * factor
+        mark = twice_mid * factor  # _mark inlined: once per bar, a call is 2.5 % of a replay
         size = self._sizes.get(key)
         if size:
             self._marked_value += size * (mark - self._marks.get(key, 0))

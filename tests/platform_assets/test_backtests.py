@@ -276,7 +276,8 @@ def test_a_stored_price_finer_than_the_instrument_s_scale_is_refused_not_rounded
 
 
 def test_the_reader_process_reads_each_day_and_stops_when_the_caller_stops(url: str) -> None:
-    from platform_assets.backtests.stored_market_data import prefetched_events, range_of
+    from platform_assets.backtests.day_reader import prefetched_events
+    from platform_assets.backtests.stored_market_data import range_of
 
     start, end = range_of("2026-11-19T18:00:00+00:00", "2026-11-20T06:00:00+00:00")  # two UTC days
     days = prefetched_events(url, {BTC.key: BTC}, start, end)
