@@ -140,6 +140,7 @@ class CcxtOrderEntry:
         self._client.number = str  # every number as the exchange's decimal text: exact, never a float
         self._retries = retries
         self._markets_loaded = False
+        self._markets_lock = asyncio.Lock()  # orders placed at once load the markets (and spend their weight) once
         self._answered_fills: dict[str, dict[str, Fill]] = {}  # client order id → fills from the placement's answer
         self._fetch_by_client_order_id = fetch_by_client_order_id  # the venue's own lookup, where ccxt's cannot (Kraken)
 
@@ -164,9 +165,12 @@ class CcxtOrderEntry:
         return await self._call("query", getattr(self._client, method), params)
 
     async def _markets(self) -> None:
-        if not self._markets_loaded:
-            await self._call("markets", self._client.load_markets)
-            self._markets_loaded = True
+        if self._markets_loaded:
+            return
+        async with self._markets_lock:  # a batch of concurrent first orders waits for the one load, not one each
+            if not self._markets_loaded:
+                await self._call("markets", self._client.load_markets)
+                self._markets_loaded = True
 
     async def _call(self, kind: str, method: Any, *args: Any, **kwargs: Any) -> Any:
         """One request of ``kind`` (its cost in the budget), once the budget grants it; a rate refusal

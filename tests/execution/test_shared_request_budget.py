@@ -139,6 +139,8 @@ def test_two_accounts_and_snapshots_through_one_budget_are_never_refused_and_los
     assert granted_by[("binance", "account:sim", "place")] == ORDERS_PER_ACCOUNT
     assert granted_by[("binance", "account:second", "place")] == ORDERS_PER_ACCOUNT
     assert granted_by[("binance", "ip", "snapshot")] == SNAPSHOTS
+    # a batch of first orders loads the markets (weight 20) once per account, not once per order
+    assert granted_by[("binance", "account:sim", "markets")] == granted_by[("binance", "account:second", "markets")] == 1
     labels = 'daemon="budget",exchange="binance",kind="place",scope="account:second"'
     assert f"platform_request_budget_grants_total{{{labels}}} {ORDERS_PER_ACCOUNT}.0" in service_metrics
     assert f"platform_request_budget_wait_seconds_count{{{labels}}} {ORDERS_PER_ACCOUNT}.0" in service_metrics
