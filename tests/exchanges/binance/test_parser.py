@@ -202,6 +202,12 @@ def test_subscription_reply_is_a_control_frame(parser: BinanceParser) -> None:
         (b'{"e":"trade","E":1,"s":"FOOBAZ","t":1,"p":"1.00","q":"0.1","T":1,"m":true}', UnknownInstrument, "FOOBAZ"),
         (b"[1,2,3]", MalformedFrame, "Expected `object`"),
         (b"", MalformedFrame, "truncated"),
+        (
+            b'{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"1.0","B":"1.0","a":"x","A":"1.0"}}',
+            MalformedFrame,
+            "not plain decimal",
+        ),
+        (b'{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"1.0"}}', MalformedFrame, "missing required field"),
     ],
 )
 def test_bad_frames_raise_a_specific_error_with_a_reason(frame: bytes, error: type[Exception], reason: str) -> None:
@@ -223,3 +229,17 @@ def test_partial_depth_and_other_frame_shapes(parser: BinanceParser) -> None:
     assert parser.parse(msgspec.json.encode(data), 5) == combined  # raw stream, starts with {"u":
     reordered = msgspec.json.encode({"data": data, "stream": "btcusdt@bookTicker"})
     assert parser.parse(reordered, 5) == combined  # not the usual key order: the slow path
+    # a stream named like bookTicker that carries another event is parsed as what it carries
+    depth = first_frame(BTCUSDT_2024, b"@depth")
+    renamed = depth.frame.replace(b"@depth@100ms", b"@bookTicker", 1)
+    assert renamed != depth.frame and parser.parse_frame(renamed, 5).events == parser.parse(depth.frame, 5)
+
+
+def test_parse_frame_maps_a_trade_the_fast_path_was_not_asked_for_as_the_fast_path_does(parser: BinanceParser) -> None:
+    """The normaliser tries the native trade path first and gives parse_frame the rest; a caller that
+    skips it still gets the same trade (respelled and mapped by the same native code)."""
+    for capture, channel in ((BTCUSDT_2024, b"@trade"), (TEN_SYMBOLS, b"@aggTrade")):
+        record = first_frame(capture, channel)
+        fast = parser.parse_trade_fast(record.frame, 7)
+        assert fast is not None
+        assert [encode(event) for event in parser.parse_frame(record.frame, 7).events] == [fast[1]]
