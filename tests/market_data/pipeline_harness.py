@@ -25,7 +25,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from confluent_kafka import Consumer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from platform_streams.books.order_book import OrderBook
 from platform_streams.database.migrate import migrate
@@ -328,17 +328,27 @@ class MarketDataPipeline:
             reader.close()
 
     def dead_letters(self) -> list[DeadLetter]:
+        """Every dead letter written so far: the topic read to the ends its partitions had when asked,
+        then on until a poll brings nothing more (letters on their way in as well)."""
+        topic = self.topics.dead
         consumer = Consumer(consumer_settings(self.bootstrap, f"dead-{time.time_ns()}"))
-        consumer.subscribe([self.topics.dead])
         letters: list[DeadLetter] = []
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         decoder = TypedDecoder(DeadLetter)
         try:
-            while time.monotonic() < deadline:
+            partitions = sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+            ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+            consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+            read = dict.fromkeys(partitions, 0)
+            while True:
+                assert time.monotonic() < deadline, f"{topic} not read to its end within 30 s"
                 batch = consumer.consume(1000, 0.5)
-                if not batch and letters:
+                for message in batch:
+                    if message.error() is None:
+                        read[message.partition()] = message.offset() + 1
+                        letters.append(decoder.decode(message.value()))
+                if not batch and all(read[p] >= ends[p] for p in partitions):
                     break
-                letters += [decoder.decode(m.value()) for m in batch if m.error() is None]
         finally:
             consumer.close()
         return letters

@@ -1,5 +1,5 @@
 """The market-data path through a ``kill -9`` of the broker, then of the database, each held down
-``OUTAGE_S`` (30 s by default, 60 s with ``TRADEPLAT_TEST_OUTAGE_S=60``) by the supervision
+``OUTAGE_S`` (20 s by default, 60 s with ``TRADEPLAT_TEST_OUTAGE_S=60``) by the supervision
 ``tradeplat up`` runs (its ServiceSupervisor restarts them on the same address with the same data). Afterwards every trade the simulator sent is stored exactly once, the
 books equal the simulator's, nothing was dead-lettered, and the health that ``tradeplat status``
 reports went bad (server restarting, daemons silent or blocked) and came back to healthy."""
@@ -23,9 +23,10 @@ from platform_streams.supervisor.stack_services import server_services
 from platform_streams.topics import ensure_topics
 from tests.market_data.pipeline_harness import MarketDataPipeline
 
-# the supervisor restarts a crashed server no sooner than this: every daemon rides out the outage. 30 s in
-# the default run (the issue asks ≥ 20 s); TRADEPLAT_TEST_OUTAGE_S=60 shows a minute is ridden out too.
-OUTAGE_S = float(os.environ.get("TRADEPLAT_TEST_OUTAGE_S", "30"))
+# the supervisor restarts a crashed server no sooner than this: every daemon rides out the outage. 20 s in
+# the default run (the issue asks ≥ 20 s; ride_out asserts it); TRADEPLAT_TEST_OUTAGE_S=60 shows a minute is
+# ridden out too.
+OUTAGE_S = float(os.environ.get("TRADEPLAT_TEST_OUTAGE_S", "20"))
 INSTRUMENTS = 100  # per exchange, on Binance, OKX and Kraken
 
 
