@@ -76,7 +76,7 @@ def promotion(instrument: str, parameters: dict, gate: dict, timer_interval_s: f
                         "sample_interval_s": 1,
                     },
                     "gate": gate,
-                    "paper_seconds": 12,
+                    "paper_seconds": 8,
                     "confirm_timeout_s": 90,
                     "settle_timeout_s": 90,
                     "drift": {"max_fill_rate_drift": 1.0, "max_pnl_drift": 0.01},

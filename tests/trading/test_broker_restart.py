@@ -25,7 +25,7 @@ from tests.trading.trading_harness import (
     trading_pipeline,
 )
 
-RESTART_DELAY_S = 10.0  # the broker stays down this long: orders are in flight when it goes
+RESTART_DELAY_S = 5.0  # the broker stays down this long: orders are in flight when it goes, and queue up meanwhile
 
 
 @pytest.mark.e2e

@@ -117,6 +117,13 @@ class RealTimeMarket(MarketDataPipeline):
         self.supervisor.tick()
         time.sleep(quanta / 100)
 
+    def run_market(self, seconds: float) -> None:
+        """``seconds`` of market, which here are as many seconds of wall time (counting steps, as the
+        pipeline does, would run it longer by every step's overhead)."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.step(5)
+
 
 def trading_pipeline(
     connections: Connections, services: ServiceSupervisor, folder: Path, instruments: int = 100
