@@ -18,6 +18,24 @@ class BinanceTradeParser:
     def __len__(self) -> int:
         """How many exchange symbols have their scales remembered."""
 
+class KrakenBookUpdates:
+    """Kraken v1 book updates applied to attached live books → ``(key, encoded canonical BookDelta)``.
+
+    ``resolve_symbol(pair, price_text, size_text)`` returns ``(symbol, price_scale, size_scale,
+    remember)`` as the parser resolves the pair. An update is taken only when its book is attached,
+    its sync rule still has it live at the frame's depth, the frame comes from the attached
+    connection at the parser's scales, and it applies with a matching checksum and an uncrossed book;
+    otherwise None, with the book untouched."""
+
+    def __init__(self, exchange: str, resolve_symbol: Callable[[str, str, str], tuple[str, int, int, bool]]) -> None: ...
+    def attach(self, symbol: str, sync: object, connection_id: str) -> None:
+        """Let updates of ``symbol`` apply to ``sync.book`` (``sync``: a ``BookSync``, given ``last_sequence``)."""
+    def detach(self, symbol: str) -> None: ...
+    def apply(self, frame: bytes, receive_ts_ns: int, connection_id: str) -> tuple[str, bytes] | None:
+        """``(key, encoded BookDelta)`` of an update applied and verified, or None (the book untouched)."""
+    def __len__(self) -> int:
+        """How many books are attached."""
+
 class InvalidLevel(ValueError):
     """A level with a negative price or size."""
 

@@ -14,9 +14,13 @@ mod binance_messages;
 mod binance_trade;
 mod book_checksum;
 mod book_side;
+mod canonical_book_delta;
 mod canonical_trade;
 mod crc32;
 mod decimal_text;
+mod kraken_book_messages;
+mod kraken_book_updates;
+mod msgpack_wire;
 mod order_book;
 
 use std::collections::HashMap;
@@ -125,6 +129,8 @@ impl SymbolEntry {
 mod tradeplat_native {
     #[pymodule_export]
     use super::{BinanceTradeParser, MalformedTrade};
+    #[pymodule_export]
+    use crate::kraken_book_updates::KrakenBookUpdates;
     #[pymodule_export]
     use crate::order_book::{InvalidLevel, LevelTextError, OrderBook};
 }

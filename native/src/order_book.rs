@@ -169,6 +169,78 @@ impl OrderBook {
 }
 
 /// How many levels a depth keeps: a depth of 0 or less keeps none, as slicing did in Python.
+/// What [`OrderBook::apply_verified`] did with an update.
+pub(crate) enum VerifiedUpdate {
+    /// Applied and verified: the prices truncation dropped (bids, asks), worst first.
+    Applied(Vec<i128>, Vec<i128>),
+    /// Not applied: the checksum failed, the book crossed, or a level could not be written for the
+    /// checksum. The book is exactly as it was; the sync rule in Python decides what that means.
+    Refused,
+}
+
+impl OrderBook {
+    pub(crate) fn scales(&self) -> (i64, i64) {
+        (self.price_scale, self.size_scale)
+    }
+
+    /// Kraken's rule for one update, all or nothing: apply the levels in order, keep the best
+    /// `depth` a side, then require Kraken's checksum at `text_scales` to equal `checksum` and
+    /// the book not to be crossed. On any failure every change is undone.
+    pub(crate) fn apply_verified(
+        &mut self,
+        bids: &[Level],
+        asks: &[Level],
+        depth: usize,
+        text_scales: (i64, i64),
+        checksum: u32,
+    ) -> VerifiedUpdate {
+        let mut undo: Vec<(SideKind, Level)> = Vec::with_capacity(bids.len() + asks.len());
+        for (kind, levels) in [(SideKind::Bids, bids), (SideKind::Asks, asks)] {
+            for level in levels {
+                let side = self.side_mut(kind);
+                let before = Level { price: level.price, size: side.size(level.price) };
+                if side.set(level.price, level.size).is_err() {
+                    self.undo(&undo, [].as_slice(), [].as_slice());
+                    return VerifiedUpdate::Refused;
+                }
+                undo.push((kind, before));
+            }
+        }
+        let beyond = |side: &BookSide| side.top(side.len()).skip(depth).collect::<Vec<Level>>();
+        let (dropped_bids, dropped_asks) = (beyond(&self.bids), beyond(&self.asks));
+        self.bids.truncate(depth);
+        self.asks.truncate(depth);
+        let verified = book_checksum::kraken_checksum(&self.bids, &self.asks, self.scales(), text_scales)
+            .is_ok_and(|computed| computed == checksum)
+            && !self.is_crossed();
+        if !verified {
+            self.undo(&undo, &dropped_bids, &dropped_asks);
+            return VerifiedUpdate::Refused;
+        }
+        let worst_first = |dropped: Vec<Level>| dropped.into_iter().rev().map(|level| level.price).collect();
+        VerifiedUpdate::Applied(worst_first(dropped_bids), worst_first(dropped_asks))
+    }
+
+    fn side_mut(&mut self, kind: SideKind) -> &mut BookSide {
+        match kind {
+            SideKind::Bids => &mut self.bids,
+            SideKind::Asks => &mut self.asks,
+        }
+    }
+
+    /// Puts back the levels truncation dropped, then each changed level's earlier size, newest change first.
+    fn undo(&mut self, changed: &[(SideKind, Level)], dropped_bids: &[Level], dropped_asks: &[Level]) {
+        for (side, dropped) in [(&mut self.bids, dropped_bids), (&mut self.asks, dropped_asks)] {
+            for level in dropped {
+                side.set(level.price, level.size).expect("a level the book held is not negative");
+            }
+        }
+        for (kind, before) in changed.iter().rev() {
+            self.side_mut(*kind).set(before.price, before.size).expect("a level the book held is not negative");
+        }
+    }
+}
+
 fn kept_depth(depth: isize) -> usize {
     usize::try_from(depth).unwrap_or(0)
 }

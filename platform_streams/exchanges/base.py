@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
+from typing import Protocol
 
 import msgspec
 
-from platform_streams.books.sync import BookChecksum
+from platform_streams.books.sync import BookChecksum, BookSync
 from platform_streams.schemas.events import BestBidOffer, BookDelta, BookSnapshot, Candle, Trade
 
 MarketEvent = Trade | BookSnapshot | BookDelta | BestBidOffer | Candle
@@ -84,6 +85,21 @@ class ParsedFrame(msgspec.Struct, gc=False):
     subscriptions: tuple[BookSubscription, ...] = ()
 
 
+class BookFastPath(Protocol):
+    """A native way to apply a book update frame to its instrument's live book and get what the
+    normaliser publishes, ``(key, encoded BookDelta)``, without building events. It takes a frame only
+    when the book is attached, still live at the frame's depth, fed by the same connection, and the
+    update verifies; otherwise it returns None with the book untouched and the frame goes through
+    :meth:`ExchangeParser.parse_frame` and the sync rule as usual."""
+
+    def apply(self, frame: bytes, receive_ts_ns: int, connection_id: str) -> tuple[str, bytes] | None: ...
+
+    def attach(self, symbol: str, sync: BookSync, connection_id: str) -> None:
+        """Let the fast path update ``symbol``'s book (kept by ``sync``) while ``connection_id`` feeds it."""
+
+    def detach(self, symbol: str) -> None: ...
+
+
 TradeFastPath = Callable[[bytes, int], "tuple[str, bytes] | None"]
 """``(frame, receive_ts_ns)`` → ``(key, encoded Trade)``, or None for a frame that is not a trade
 (hand it to :meth:`ExchangeParser.parse_frame`). Raises like the parser."""
@@ -122,4 +138,9 @@ class ExchangeParser(abc.ABC):
     def trade_fast_path(self) -> TradeFastPath | None:
         """A faster way to the encoded trade of a trade frame, tried before :meth:`parse_frame`; None
         where there is none. Asked once per parser, never per frame."""
+        return None
+
+    def book_fast_path(self) -> BookFastPath | None:
+        """A faster way to apply book updates to live books (:class:`BookFastPath`), tried before
+        :meth:`parse_frame`; None where there is none. Asked once per parser, never per frame."""
         return None

@@ -91,3 +91,13 @@ class SymbolScalesCache:
         if cache is None:
             cache = self._text_caches[scale] = DecimalTextCache(scale)
         return cache
+
+
+def native_symbol_entry(
+    scales: SymbolScalesCache, exchange_symbol: str, price_text: str, size_text: str
+) -> tuple[str, int, int, bool]:
+    """What native fast paths ask once per exchange symbol: its normalised name and scales (by the
+    rules of :class:`SymbolScalesCache`), and whether they hold for its later frames. Pass it bound
+    with ``functools.partial`` (not a parser's method: the native object must not hold the parser)."""
+    resolved = scales.resolve(exchange_symbol, price_text, size_text)
+    return resolved.symbol, resolved.price_scale, resolved.size_scale, exchange_symbol in scales.resolved

@@ -5,7 +5,10 @@ Per frame: control records (a connection opened or was lost) reset the books of 
 symbols; REST bodies and WebSocket frames go through the venue's parser (a REST body is
 a book snapshot fetched for the connection); a parser with a native trade fast path
 (Binance) is tried first, which gives the key and the encoded trade without building the
-event. Trades, top of book and candles pass straight to their topics; book events go
+event; so is a parser's native book fast path (Kraken v1), which applies an update to a live
+book the sync rule attached to it and gives the key and the encoded delta, or declines and
+leaves the frame, and the book, to the parser and the sync rule. Trades, top of book and
+candles pass straight to their topics; book events go
 through the instrument's sync rule, at the depth of the subscription the frames state,
 and only what it applies is published. A resync publishes a :class:`BookResync` on
 ``md.book`` and asks ingestion (on ``ctl.resync``) for a new snapshot, repeated while the
@@ -23,6 +26,7 @@ import msgspec
 
 from platform_streams.books.sync import BookChecksum, BookSync, SyncResult, SyncStatus
 from platform_streams.exchanges.base import (
+    BookFastPath,
     BookSubscription,
     ExchangeParser,
     FrameError,
@@ -55,13 +59,14 @@ class UnsupportedExchange(FrameError):
 
 class _VenueReader:
     """What the normaliser uses of one exchange's adapter: its parser (built once per set of
-    instruments), the parser's trade fast path, and the book rule per symbol."""
+    instruments), the parser's trade and book fast paths, and the book rule per symbol."""
 
-    __slots__ = ("parser", "trade_fast_path", "book_sync")
+    __slots__ = ("parser", "trade_fast_path", "book_fast_path", "book_sync")
 
     def __init__(self, parser: ExchangeParser, book_sync: Callable[[str], BookSync]) -> None:
         self.parser = parser
         self.trade_fast_path: TradeFastPath | None = parser.trade_fast_path()
+        self.book_fast_path: BookFastPath | None = parser.book_fast_path()
         self.book_sync = book_sync
 
 
@@ -148,6 +153,11 @@ class Normaliser:
             trade = parse_trade_fast(frame.payload, frame.receive_ts_ns)
             if trade is not None:
                 return [Output(self.topics.trade, trade[1], trade[0])]
+        book_fast = reader.book_fast_path
+        if book_fast is not None:
+            delta = book_fast.apply(frame.payload, frame.receive_ts_ns, frame.connection_id)
+            if delta is not None:
+                return [Output(self.topics.book, delta[1], delta[0])]
         try:
             parsed = reader.parser.parse_frame(frame.payload, frame.receive_ts_ns)
         except UnicodeDecodeError as exc:  # msgspec's error for text that is not UTF-8
@@ -189,9 +199,19 @@ class Normaliser:
             state = self._books[key] = _BookState(sync, frame.connection_id, exchange_symbol)
             self._books_by_venue_symbol[(event.exchange, exchange_symbol)] = state
             if isinstance(event, BookDelta) and frame.connection_id not in self._sessions_seen:
-                return self._take_over(state, frame, event, checksum)
+                return self._attached(reader, state, self._take_over(state, frame, event, checksum))
         state.connection_id = frame.connection_id
-        return self._publish(state, state.sync.on_event(event, checksum), frame.receive_ts_ns)
+        return self._attached(reader, state, self._publish(state, state.sync.on_event(event, checksum), frame.receive_ts_ns))
+
+    def _attached(self, reader: _VenueReader, state: _BookState, outputs: list[Output]) -> list[Output]:
+        """After the sync rule had an event: a live book's next updates may take the venue's fast path."""
+        fast = reader.book_fast_path
+        if fast is not None:
+            if state.sync.live:
+                fast.attach(state.sync.symbol, state.sync, state.connection_id)
+            else:
+                fast.detach(state.sync.symbol)
+        return outputs
 
     def _take_over(self, state: _BookState, frame: RawFrame, delta: BookDelta, checksum: BookChecksum | None) -> list[Output]:
         """A delta of a book this normaliser never had, mid-session: its partition came from another
@@ -250,6 +270,10 @@ class Normaliser:
         gone = set(connection_ids)
         self._sessions_seen -= gone
         for key in [key for key, state in self._books.items() if state.connection_id in gone]:
+            reader = self._readers.get(key[0])
+            fast = reader.book_fast_path if reader is not None else None
+            if fast is not None:
+                fast.detach(key[1])
             del self._books[key]
 
     # -- time-driven ------------------------------------------------------------------------------

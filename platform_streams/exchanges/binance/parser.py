@@ -46,7 +46,7 @@ from platform_streams.exchanges.binance import messages
 from platform_streams.exchanges.binance.instruments import EXCHANGE, symbol_without_metadata
 from platform_streams.exchanges.decimal_text import mantissa_at_scale
 from platform_streams.exchanges.instruments import InstrumentRegistry
-from platform_streams.exchanges.symbol_scales import SymbolScales, SymbolScalesCache
+from platform_streams.exchanges.symbol_scales import SymbolScales, SymbolScalesCache, native_symbol_entry
 from platform_streams.schemas.events import BestBidOffer, BookDelta, BookSnapshot, Candle, Level, Trade
 from platform_streams.schemas.fixed_point import FixedPointError
 
@@ -86,15 +86,6 @@ def _symbol_or_unknown(exchange_symbol: str) -> str:
         raise UnknownInstrument(EXCHANGE, str(exc)) from None
 
 
-def _native_symbol(
-    scales: SymbolScalesCache, exchange_symbol: str, price_text: str, size_text: str
-) -> tuple[str, int, int, bool]:
-    """What the native trade path asks once per symbol: its normalised name and scales (by the
-    rules of :class:`SymbolScalesCache`), and whether they hold for its later frames."""
-    resolved = scales.resolve(exchange_symbol, price_text, size_text)
-    return resolved.symbol, resolved.price_scale, resolved.size_scale, exchange_symbol in scales.resolved
-
-
 class BinanceParser(ExchangeParser):
     """Parses Binance spot frames; ``instruments`` gives the scales (without it, the text's own 8 decimals)."""
 
@@ -105,8 +96,7 @@ class BinanceParser(ExchangeParser):
         # live normaliser requires metadata, since a split can be wrong (``ADAEUR``: ``AD/AEUR``?)
         self._scales = SymbolScalesCache(EXCHANGE, instruments, None if require_metadata else _symbol_or_unknown)
         self._resolved = self._scales.resolved
-        # a partial of the scales cache, not a bound method: the native object must not hold the parser (a cycle)
-        self._native_trades = NativeTradeParser(EXCHANGE, partial(_native_symbol, self._scales))
+        self._native_trades = NativeTradeParser(EXCHANGE, partial(native_symbol_entry, self._scales))
 
     def trade_fast_path(self) -> TradeFastPath | None:
         return self.parse_trade_fast

@@ -17,10 +17,14 @@ decimals of its text (fixed per pair on v1).
 
 from __future__ import annotations
 
+from functools import partial
+
 import msgspec
+from tradeplat_native import KrakenBookUpdates
 
 from platform_streams.books.sync import BookChecksum
 from platform_streams.exchanges.base import (
+    BookFastPath,
     BookSubscription,
     ExchangeErrorFrame,
     FrameError,
@@ -30,11 +34,12 @@ from platform_streams.exchanges.base import (
     UnknownChannel,
 )
 from platform_streams.exchanges.decimal_text import mantissa_at_scale, text_scale
+from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.exchanges.kraken import messages
 from platform_streams.exchanges.kraken.endpoints import BOOK_DEPTHS
 from platform_streams.exchanges.kraken.instruments import EXCHANGE
 from platform_streams.exchanges.kraken_websocket import KrakenWebSocketParser
-from platform_streams.exchanges.symbol_scales import SymbolScales
+from platform_streams.exchanges.symbol_scales import SymbolScales, native_symbol_entry
 from platform_streams.exchanges.timestamps import TimestampError, seconds_text_to_ns
 from platform_streams.schemas.events import BestBidOffer, BookDelta, BookSnapshot, Candle, Level, Side, Trade
 from platform_streams.schemas.fixed_point import FixedPointError
@@ -55,9 +60,17 @@ _SIDES = {"b": Side.BUY, "s": Side.SELL}
 
 
 class KrakenParser(KrakenWebSocketParser):
-    """Parses Kraken v1 frames; ``instruments`` (from AssetPairs) gives the scales."""
+    """Parses Kraken v1 frames; ``instruments`` (from AssetPairs) gives the scales. Book updates
+    of live books have a native fast path (:meth:`book_fast_path`, ``native/src/kraken_book_updates.rs``)."""
 
     exchange = EXCHANGE
+
+    def __init__(self, instruments: InstrumentRegistry | None = None, require_metadata: bool = False) -> None:
+        super().__init__(instruments, require_metadata)
+        self._book_updates = KrakenBookUpdates(EXCHANGE, partial(native_symbol_entry, self._scales))
+
+    def book_fast_path(self) -> BookFastPath:
+        return self._book_updates
 
     def parse_frame(self, frame: bytes, receive_ts_ns: int) -> ParsedFrame:
         """Events of one frame, with a book update's checksum; raises ``FrameError`` subclasses."""
