@@ -68,15 +68,17 @@ browser:
 	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # Two workers (pytest-xdist), each with its own embedded broker and database: most tests wait on
-# servers and processes, so two at a time roughly halve the wall time on 2 cores.
+# servers and processes, so two at a time roughly halve the wall time on 2 cores. Work stealing: a
+# worker that runs out takes half of the other's queue (the slow e2e tests are collected first, see
+# tests/conftest.py), so the run does not end on one long test while the other worker idles.
 TEST_WORKERS ?= 2
 
 test: setup browser
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # the suite without the slow end-to-end and fault tests (marked e2e)
 test-fast: setup browser
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not e2e"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not e2e"
 
 # the Dagster UI screenshots in docs/ (docs/images/dagster-*.png), taken again by the browser test
 doc-screenshots: setup browser

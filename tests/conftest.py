@@ -107,3 +107,17 @@ def repo_root() -> Path:
 def wait_until() -> waiting.WaitUntil:
     """Poll a condition until it holds, failing with what did not happen (see tests/waiting.py)."""
     return waiting.wait_until
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow end-to-end tests (marked ``e2e``) run first, those given the longest time-outs first,
+    then the rest in collection order: on two workers (``--dist worksteal``) the short tests fill
+    the end of the run instead of one long test started last leaving the other worker idle."""
+
+    def rank(item: pytest.Item) -> tuple[int, float]:
+        if item.get_closest_marker("e2e") is None:
+            return (1, 0.0)
+        timeout = item.get_closest_marker("timeout")
+        return (0, -float(timeout.args[0]) if timeout is not None and timeout.args else 0.0)
+
+    items.sort(key=rank)  # stable: ties keep their collection order
