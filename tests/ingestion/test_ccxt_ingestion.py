@@ -247,7 +247,7 @@ def test_a_frame_the_broker_refuses_stops_ccxt_ingestion(kafka_bootstrap, topic_
                 name="ccxt-refused", bootstrap_servers=kafka_bootstrap, metrics_port=-1, ccxt_exchange="binance",
                 symbols=list(listed_symbols(rest))[:4], ccxt_config=local_ccxt_config(rest, websocket),
                 raw_topic=f"test.missing.{time.time_ns()}", instrument_topic=instruments,
-                kafka=KafkaOverrides(latency_producer={"message.timeout.ms": 5_000}), shutdown_timeout_s=5,
+                kafka=KafkaOverrides(latency_producer={"message.timeout.ms": 2_000}), shutdown_timeout_s=2,
             )
         )  # fmt: skip
         runner = DaemonThread(ingestion)

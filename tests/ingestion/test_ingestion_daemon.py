@@ -43,7 +43,7 @@ def test_a_raw_frame_the_broker_refuses_stops_ingestion(kafka_bootstrap, topic_f
             rest_url=sim.urls["kraken"].rest, ws_url=sim.urls["kraken"].websocket,
             raw_topic=f"test.missing.{uuid.uuid4().hex[:10]}",  # never created, and the broker creates none
             instrument_topic=instruments, resync_topic=resync, heartbeat_interval_s=0.5,
-            kafka=KafkaOverrides(latency_producer={"message.timeout.ms": 5_000}), shutdown_timeout_s=5,
+            kafka=KafkaOverrides(latency_producer={"message.timeout.ms": 2_000}), shutdown_timeout_s=2,
         )  # fmt: skip
         daemon = IngestionDaemon(settings)
         thread, errors = run_in_thread(daemon)
