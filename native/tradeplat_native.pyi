@@ -36,6 +36,18 @@ class KrakenBookUpdates:
     def __len__(self) -> int:
         """How many books are attached."""
 
+class OkxBookUpdates:
+    """OKX ``books``/``books-l2-tbt``/``books50-l2-tbt`` update pushes applied to attached live books →
+    ``(key, encoded canonical BookDelta)``; as :class:`KrakenBookUpdates`, with OKX's rule: the push must
+    continue the book (``prevSeqId``), carry a checksum the sync rule verifies, and apply with it
+    matching and the book uncrossed. Otherwise None, with the book untouched."""
+
+    def __init__(self, exchange: str, resolve_symbol: Callable[[str, str, str], tuple[str, int, int, bool]]) -> None: ...
+    def attach(self, symbol: str, sync: object, connection_id: str) -> None: ...
+    def detach(self, symbol: str) -> None: ...
+    def apply(self, frame: bytes, receive_ts_ns: int, connection_id: str) -> tuple[str, bytes] | None: ...
+    def __len__(self) -> int: ...
+
 class InvalidLevel(ValueError):
     """A level with a negative price or size."""
 

@@ -9,18 +9,16 @@
 //! untouched, and the Python path handles the frame as it always has: resyncs and dead letters
 //! keep one definition.
 
-use std::collections::HashMap;
-
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::PyBytes;
 
+use crate::attached_books::{AttachedBooks, mantissa_levels};
 use crate::book_side::Level;
 use crate::canonical_book_delta::{self, CanonicalBookDelta};
-use crate::decimal_text::mantissa_at_scale;
-use crate::kraken_book_messages::{TextLevel, book_update, seconds_text_to_ns, text_scale};
+use crate::kraken_book_messages::{BookUpdate, TextLevel, book_update, seconds_text_to_ns, text_scale};
 use crate::msgpack_wire::MAX_WIRE_INT;
-use crate::order_book::{OrderBook, VerifiedUpdate};
+use crate::order_book::{Verification, VerifiedUpdate};
 
 /// Kraken v1 book updates → `(key, encoded BookDelta)` for attached books; one per parser.
 ///
@@ -28,56 +26,27 @@ use crate::order_book::{OrderBook, VerifiedUpdate};
 /// remember)` as the parser resolves the pair; an exception from it leaves the frame to Python.
 #[pyclass(module = "tradeplat_native")]
 pub struct KrakenBookUpdates {
-    exchange: String,
-    resolve_symbol: Py<PyAny>,
-    pairs: HashMap<Box<str>, PairScales>,
-    books: HashMap<Box<str>, AttachedBook>,
+    books: AttachedBooks,
 }
 
-/// A pair's normalised symbol and the scales its text is read at.
-struct PairScales {
-    symbol: Box<str>,
-    price_scale: u32,
-    size_scale: u32,
-}
-
-/// A live book the fast path may update: its sync rule (read for `live`, `depth` and `book`, and
-/// given `last_sequence`), the book itself, and what every event of it shares.
-struct AttachedBook {
-    sync: Py<PyAny>,
-    book: Py<OrderBook>,
-    connection_id: Box<str>,
-    key: Py<PyString>,
-    event_prefix: Vec<u8>,
-}
-
-type KeyAndEvent<'py> = (Py<PyString>, Bound<'py, PyBytes>);
+type KeyAndEvent<'py> = (Py<pyo3::types::PyString>, Bound<'py, PyBytes>);
 
 #[pymethods]
 impl KrakenBookUpdates {
     #[new]
     fn new(exchange: String, resolve_symbol: Py<PyAny>) -> Self {
-        Self { exchange, resolve_symbol, pairs: HashMap::new(), books: HashMap::new() }
+        Self { books: AttachedBooks::new(exchange, resolve_symbol) }
     }
 
     /// Let the fast path update `symbol`'s book, kept by `sync` (a `BookSync`), while its frames
     /// come from `connection_id`; replaces an earlier attachment.
     fn attach(&mut self, py: Python<'_>, symbol: &str, sync: Bound<'_, PyAny>, connection_id: &str) -> PyResult<()> {
-        let book = sync.getattr(intern!(py, "book"))?.cast_into::<OrderBook>()?.unbind();
-        let attached = AttachedBook {
-            sync: sync.unbind(),
-            book,
-            connection_id: connection_id.into(),
-            key: PyString::new(py, &format!("{}:{symbol}", self.exchange)).unbind(),
-            event_prefix: canonical_book_delta::event_prefix(&self.exchange, symbol),
-        };
-        self.books.insert(symbol.into(), attached);
-        Ok(())
+        self.books.attach(py, symbol, sync, connection_id)
     }
 
     /// Stop updating `symbol`'s book here (its frames go to the Python path).
     fn detach(&mut self, symbol: &str) {
-        self.books.remove(symbol);
+        self.books.detach(symbol);
     }
 
     /// `(key, encoded BookDelta)` of an update applied to its attached book, or None (book untouched).
@@ -91,15 +60,13 @@ impl KrakenBookUpdates {
         let Some(update) = book_update(frame) else {
             return Ok(None);
         };
-        let Some(scales) =
-            pair_scales(&mut self.pairs, self.resolve_symbol.bind(py), update.pair, first_level(&update))
+        let first = first_level(&update);
+        let Some((scales, attached)) =
+            self.books.live_book(py, update.pair, (first.price, first.volume), connection_id)?
         else {
             return Ok(None);
         };
-        let Some(attached) = self.books.get(scales.symbol.as_ref()) else {
-            return Ok(None);
-        };
-        if attached.connection_id.as_ref() != connection_id || !attached.is_current(py, update.depth)? {
+        if attached.sync_value::<usize>(py, intern!(py, "depth"))? != Some(update.depth) {
             return Ok(None);
         }
         let (Some(bids), Some(asks)) = (
@@ -111,16 +78,18 @@ impl KrakenBookUpdates {
         let Some(newest_ns) = newest_time(&update) else {
             return Ok(None);
         };
-        let first = first_level(&update);
-        let text_scales = (text_scale(first.price), text_scale(first.volume));
         let Ok(mut book) = attached.book.bind(py).try_borrow_mut() else {
             return Ok(None);
         };
         if book.scales() != (i64::from(scales.price_scale), i64::from(scales.size_scale)) {
             return Ok(None);
         }
-        let VerifiedUpdate::Applied(dropped_bids, dropped_asks) =
-            book.apply_verified(&bids, &asks, update.depth, text_scales, update.checksum)
+        let verification = Verification::Kraken {
+            depth: update.depth,
+            text_scales: (text_scale(first.price), text_scale(first.volume)),
+            checksum: update.checksum,
+        };
+        let VerifiedUpdate::Applied(dropped_bids, dropped_asks) = book.apply_verified(&bids, &asks, verification)
         else {
             return Ok(None);
         };
@@ -148,50 +117,16 @@ impl KrakenBookUpdates {
     }
 }
 
-/// The pair's symbol and scales, asked of Python once per pair (each time while it says not to remember).
-fn pair_scales<'m>(
-    pairs: &'m mut HashMap<Box<str>, PairScales>,
-    resolve_symbol: &Bound<'_, PyAny>,
-    pair: &str,
-    first: TextLevel<'_>,
-) -> Option<&'m PairScales> {
-    if !pairs.contains_key(pair) {
-        let resolved = resolve_symbol.call1((pair, first.price, first.volume)).ok()?;
-        let (symbol, price_scale, size_scale, remember): (String, u32, u32, bool) = resolved.extract().ok()?;
-        if !remember {
-            return None; // scales read off this frame's text: the Python path reads it
-        }
-        pairs.insert(pair.into(), PairScales { symbol: symbol.into(), price_scale, size_scale });
-    }
-    pairs.get(pair)
-}
-
-impl AttachedBook {
-    /// Whether the sync rule still serves this book live, at `depth`.
-    fn is_current(&self, py: Python<'_>, depth: usize) -> PyResult<bool> {
-        let sync = self.sync.bind(py);
-        Ok(sync.getattr(intern!(py, "live"))?.is_truthy()?
-            && sync.getattr(intern!(py, "depth"))?.extract::<usize>().is_ok_and(|kept| kept == depth)
-            && sync.getattr(intern!(py, "book"))?.is(self.book.bind(py)))
-    }
-}
-
-fn first_level<'a>(update: &crate::kraken_book_messages::BookUpdate<'a>) -> TextLevel<'a> {
+fn first_level<'a>(update: &BookUpdate<'a>) -> TextLevel<'a> {
     *update.bids.first().or(update.asks.first()).expect("an update has at least one level")
 }
 
 fn levels(text: &[TextLevel<'_>], price_scale: u32, size_scale: u32) -> Option<Vec<Level>> {
-    text.iter()
-        .map(|level| {
-            let price = mantissa_at_scale(level.price, price_scale).ok()?;
-            let size = mantissa_at_scale(level.volume, size_scale).ok()?;
-            Some(Level { price: price.into(), size: size.into() })
-        })
-        .collect()
+    mantissa_levels(text.iter().map(|level| (level.price, level.volume)), price_scale, size_scale)
 }
 
 /// The newest level time (every time validated), within what the wire format carries.
-fn newest_time(update: &crate::kraken_book_messages::BookUpdate<'_>) -> Option<i128> {
+fn newest_time(update: &BookUpdate<'_>) -> Option<i128> {
     let mut newest = 0u128;
     for level in update.bids.iter().chain(&update.asks) {
         newest = newest.max(seconds_text_to_ns(level.time)?);

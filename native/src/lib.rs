@@ -9,6 +9,7 @@
 //! and go to the Python parser. Symbols and scales come from the Python side (the instrument
 //! registry and its rules), asked once per exchange symbol through `resolve_symbol`.
 
+mod attached_books;
 mod binance_layout;
 mod binance_messages;
 mod binance_trade;
@@ -21,6 +22,8 @@ mod decimal_text;
 mod kraken_book_messages;
 mod kraken_book_updates;
 mod msgpack_wire;
+mod okx_book_messages;
+mod okx_book_updates;
 mod order_book;
 
 use std::collections::HashMap;
@@ -131,6 +134,8 @@ mod tradeplat_native {
     use super::{BinanceTradeParser, MalformedTrade};
     #[pymodule_export]
     use crate::kraken_book_updates::KrakenBookUpdates;
+    #[pymodule_export]
+    use crate::okx_book_updates::OkxBookUpdates;
     #[pymodule_export]
     use crate::order_book::{InvalidLevel, LevelTextError, OrderBook};
 }

@@ -169,6 +169,15 @@ impl OrderBook {
 }
 
 /// How many levels a depth keeps: a depth of 0 or less keeps none, as slicing did in Python.
+/// The exchange rule an update is verified by.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Verification {
+    /// Truncate to `depth` levels a side; Kraken's CRC32 of the text at `text_scales` must equal `checksum`.
+    Kraken { depth: usize, text_scales: (i64, i64), checksum: u32 },
+    /// OKX's signed CRC32 of the best 25 levels must equal `checksum`.
+    Okx { checksum: i32 },
+}
+
 /// What [`OrderBook::apply_verified`] did with an update.
 pub(crate) enum VerifiedUpdate {
     /// Applied and verified: the prices truncation dropped (bids, asks), worst first.
@@ -183,17 +192,19 @@ impl OrderBook {
         (self.price_scale, self.size_scale)
     }
 
-    /// Kraken's rule for one update, all or nothing: apply the levels in order, keep the best
-    /// `depth` a side, then require Kraken's checksum at `text_scales` to equal `checksum` and
-    /// the book not to be crossed. On any failure every change is undone.
+    /// One update, all or nothing: apply the levels in order, keep the best levels the
+    /// exchange's rule keeps, then require its checksum to match and the book not to be crossed.
+    /// On any failure every change is undone.
     pub(crate) fn apply_verified(
         &mut self,
         bids: &[Level],
         asks: &[Level],
-        depth: usize,
-        text_scales: (i64, i64),
-        checksum: u32,
+        verification: Verification,
     ) -> VerifiedUpdate {
+        let depth = match verification {
+            Verification::Kraken { depth, .. } => depth,
+            Verification::Okx { .. } => usize::MAX,
+        };
         let mut undo: Vec<(SideKind, Level)> = Vec::with_capacity(bids.len() + asks.len());
         for (kind, levels) in [(SideKind::Bids, bids), (SideKind::Asks, asks)] {
             for level in levels {
@@ -210,9 +221,17 @@ impl OrderBook {
         let (dropped_bids, dropped_asks) = (beyond(&self.bids), beyond(&self.asks));
         self.bids.truncate(depth);
         self.asks.truncate(depth);
-        let verified = book_checksum::kraken_checksum(&self.bids, &self.asks, self.scales(), text_scales)
-            .is_ok_and(|computed| computed == checksum)
-            && !self.is_crossed();
+        let checksum_matches = match verification {
+            Verification::Kraken { text_scales, checksum, .. } => {
+                book_checksum::kraken_checksum(&self.bids, &self.asks, self.scales(), text_scales)
+                    .is_ok_and(|computed| computed == checksum)
+            }
+            Verification::Okx { checksum } => {
+                book_checksum::okx_checksum(&self.bids, &self.asks, self.price_scale, self.size_scale)
+                    .is_ok_and(|computed| computed == checksum)
+            }
+        };
+        let verified = checksum_matches && !self.is_crossed();
         if !verified {
             self.undo(&undo, &dropped_bids, &dropped_asks);
             return VerifiedUpdate::Refused;

@@ -1,6 +1,7 @@
-"""Kraken v1's native book-update fast path (``native/src/kraken_book_updates.rs``): byte for byte
-what the Python parser, sync rule and encoder publish, on the recorded books and on the same frames
-with faults put in; a refused update leaves the book as it was, for the Python path to judge."""
+"""The native book-update fast paths of Kraken v1 and OKX (``native/src/kraken_book_updates.rs``,
+``okx_book_updates.rs``): byte for byte what the Python parser, sync rule and encoder publish, on
+the recorded books and on the same frames with faults put in; a declined update leaves the book
+as it was, for the Python path to judge."""
 
 from __future__ import annotations
 
@@ -16,12 +17,26 @@ from platform_streams.exchanges.base import FrameError
 from platform_streams.exchanges.kraken.book_sync import KrakenBookSync
 from platform_streams.exchanges.kraken.instruments import registry_from_asset_pairs
 from platform_streams.exchanges.kraken.parser import KrakenParser
+from platform_streams.exchanges.okx.book_sync import OkxBookSync
+from platform_streams.exchanges.okx.instruments import registry_from_instruments
+from platform_streams.exchanges.okx.parser import OkxParser
 from platform_streams.normalisation.normaliser import Normaliser
 from platform_streams.schemas import BookSnapshot, decode
 from platform_streams.schemas.raw_frames import ConnectionEvent, FrameKind, RawFrame
 from platform_streams.topics import BOOK_TOPIC
 from tests.exchanges.captures import rest_bodies
-from tests.normalisation.test_normaliser import KRAKEN_ASSET_PAIRS, KRAKEN_BOOK, raw_frames
+from tests.normalisation.test_normaliser import KRAKEN_ASSET_PAIRS, KRAKEN_BOOK, OKX_BOOKS, raw_frames
+
+OKX_INSTRUMENTS = "okx/2022-05-13_cryptofeed_instruments.rest.jsonl"
+OKX_L2_TBT = "okx/2022-02-27_cryptofeed_v5_books-l2-tbt.ws.jsonl"
+OKX_L2_TBT_INSTRUMENTS = "okx/2022-02-27_cryptofeed_instruments.rest.jsonl"
+
+
+def registry(exchange: str, capture: str) -> Any:
+    if exchange == "kraken":
+        return registry_from_asset_pairs(rest_bodies(KRAKEN_ASSET_PAIRS)[0].frame)
+    instruments = OKX_INSTRUMENTS if capture == OKX_BOOKS else OKX_L2_TBT_INSTRUMENTS
+    return registry_from_instruments([body.frame for body in rest_bodies(instruments)])
 
 
 class CountingFastPath:
@@ -43,9 +58,9 @@ class CountingFastPath:
         self.fast.detach(symbol)
 
 
-def normaliser(fast: bool, first: RawFrame) -> tuple[Normaliser, CountingFastPath | None]:
+def normaliser(fast: bool, first: RawFrame, capture: str) -> tuple[Normaliser, CountingFastPath | None]:
     built = Normaliser()
-    built.set_instruments("kraken", registry_from_asset_pairs(rest_bodies(KRAKEN_ASSET_PAIRS)[0].frame))
+    built.set_instruments(first.exchange, registry(first.exchange, capture))
     reader = built._reader(first)
     counting = CountingFastPath(reader.book_fast_path) if fast else None
     reader.book_fast_path = counting
@@ -76,9 +91,9 @@ def books(built: Normaliser) -> dict[tuple[str, str], tuple[Any, ...]]:
     }
 
 
-def assert_fast_equals_python(frames: list[RawFrame]) -> tuple[list[tuple[Any, ...]], int, Normaliser]:
-    fast, counting = normaliser(True, frames[0])
-    python, _ = normaliser(False, frames[0])
+def assert_fast_equals_python(frames: list[RawFrame], capture: str) -> tuple[list[tuple[Any, ...]], int, Normaliser]:
+    fast, counting = normaliser(True, frames[0], capture)
+    python, _ = normaliser(False, frames[0], capture)
     fast_outcomes, python_outcomes = outcomes(fast, frames), outcomes(python, frames)
     assert len(fast_outcomes) == len(python_outcomes)
     assert fast_outcomes == python_outcomes
@@ -88,16 +103,30 @@ def assert_fast_equals_python(frames: list[RawFrame]) -> tuple[list[tuple[Any, .
     return fast_outcomes, counting.taken, fast
 
 
-def test_on_the_recorded_books_the_fast_path_publishes_what_the_python_path_publishes() -> None:
+def test_on_the_recorded_kraken_books_the_fast_path_publishes_what_the_python_path_publishes() -> None:
     frames = raw_frames(KRAKEN_BOOK, "kraken")
-    published, taken, built = assert_fast_equals_python(frames)
+    published, taken, built = assert_fast_equals_python(frames, KRAKEN_BOOK)
     updates = sum(1 for frame in frames if frame.payload.endswith(b'"]') and b'"c":"' in frame.payload)
     assert built.resyncs == 0 and updates > 4_000
     assert taken >= updates - 10  # every update but the first of each of the 10 books (it attaches them)
     assert sum(1 for topic, *_ in published if topic == BOOK_TOPIC) == 4_269 + 10
 
 
+@pytest.mark.parametrize("capture", [OKX_BOOKS, OKX_L2_TBT])
+def test_on_the_recorded_okx_books_the_fast_path_publishes_what_the_python_path_publishes(capture: str) -> None:
+    frames = raw_frames(capture, "okx")
+    published, taken, built = assert_fast_equals_python(frames, capture)
+    updates = sum(1 for frame in frames if b'"action":"update"' in frame.payload)
+    books_seen = len(built.books())
+    assert built.resyncs == 0 and updates > 100 and books_seen >= 1
+    assert taken >= updates - books_seen  # every update but the first of each book (it attaches them)
+    snapshots = sum(1 for frame in frames if b'"action":"snapshot"' in frame.payload)
+    assert sum(1 for topic, *_ in published if topic == BOOK_TOPIC) == updates + snapshots
+
+
 def _with_checksum(frame: bytes, checksum: str) -> bytes:
+    if frame.startswith(b"{"):  # OKX: a signed integer
+        return re.sub(rb'"checksum":-?[0-9]+', b'"checksum":' + checksum.encode(), frame)
     return re.sub(rb'"c":"[0-9]+"', b'"c":"' + checksum.encode() + b'"', frame)
 
 
@@ -109,7 +138,11 @@ def faulted(frames: list[RawFrame], seed: int) -> list[RawFrame]:
     for index, frame in enumerate(frames):
         payload = frame.payload
         # in the second half only, rarely: a resynced book stays down (a capture brings no new snapshot)
-        is_update = frame.kind is FrameKind.WEBSOCKET and b'"c":"' in payload and index > len(frames) // 2
+        is_update = (
+            frame.kind is FrameKind.WEBSOCKET
+            and (b'"c":"' in payload or b'"action":"update"' in payload)
+            and index > len(frames) // 2
+        )
         roll = rng.random() * 5 if is_update else 1.0
         if roll < 0.01:
             payload = _with_checksum(payload, str(rng.randrange(2**32)))
@@ -121,6 +154,8 @@ def faulted(frames: list[RawFrame], seed: int) -> list[RawFrame]:
             payload = payload.replace(b'"]', b'\\/"]', 1) if b"/" in payload[-20:] else payload
         elif roll < 0.035:
             payload = re.sub(rb'\[\["([0-9.]+)"', rb'[["1e5"', payload, count=1)
+        elif roll < 0.037:
+            payload = payload.replace(b'"instId":"', b'"instId":"\\u0042', 1)  # escaped text: another instrument
         elif roll < 0.04:
             out.append(msgspec.structs.replace(frame, connection_id="conn-2"))
             continue
@@ -133,11 +168,16 @@ def faulted(frames: list[RawFrame], seed: int) -> list[RawFrame]:
     return out
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_with_faults_put_in_the_fast_path_declines_and_the_python_path_publishes_the_same(seed: int) -> None:
-    frames = faulted(raw_frames(KRAKEN_BOOK, "kraken"), seed)
-    published, taken, built = assert_fast_equals_python(frames)
-    assert built.resyncs > 0 and taken > 2_000
+@pytest.mark.parametrize(
+    ("exchange", "capture", "seed"),
+    [("kraken", KRAKEN_BOOK, seed) for seed in (1, 2, 3)] + [("okx", OKX_L2_TBT, seed) for seed in (1, 2, 3)],
+)
+def test_with_faults_put_in_the_fast_path_declines_and_the_python_path_publishes_the_same(
+    exchange: str, capture: str, seed: int
+) -> None:
+    frames = faulted(raw_frames(capture, exchange), seed)
+    published, taken, built = assert_fast_equals_python(frames, capture)
+    assert built.resyncs > 0 and taken > 100
     assert any(entry[0] == "refused" for entry in published)  # malformed levels were dead-lettered alike
 
 
@@ -213,4 +253,78 @@ def test_a_declined_update_leaves_the_book_as_it_was(case: str) -> None:
     else:
         fast.detach("BTC/USD")
     assert fast.apply(frame, 7, connection) is None
+    assert (sync.book.bids(), sync.book.asks(), sync.last_sequence) == before
+
+
+def _okx_push(action: str, bids: list[tuple[str, str]], asks: list[tuple[str, str]], **fields: Any) -> bytes:
+    entry = {
+        "asks": [[p, s, "0", "1"] for p, s in asks],
+        "bids": [[p, s, "0", "1"] for p, s in bids],
+        "ts": "1652400000123",
+        **fields,
+    }
+    return msgspec.json.encode({"arg": {"channel": "books", "instId": "BTC-USDT"}, "action": action, "data": [entry]})
+
+
+def _okx_checksum(book: Any, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> int:
+    """OKX's checksum of ``book`` after the change, from a copy (the real book is left alone)."""
+    copy = type(book)(book.price_scale, book.size_scale)
+    copy.load(book.bids(), book.asks())
+    copy.apply(bids, asks)
+    return copy.okx_checksum()
+
+
+def _attached_okx_book() -> tuple[Any, OkxBookSync, OkxParser]:
+    parser = OkxParser(registry("okx", OKX_BOOKS))
+    sync = OkxBookSync("BTC/USDT")
+    bids = [(f"{30000 - i}", "1") for i in range(30)]
+    asks = [(f"{30001 + i}", "2") for i in range(30)]
+    snapshot = parser.parse_frame(_okx_push("snapshot", bids, asks, seqId=100), 1)
+    assert sync.on_event(snapshot.events[0]).applied and sync.last_sequence == 100
+    fast = parser.book_fast_path()
+    fast.attach("BTC/USDT", sync, "conn-1")
+    return fast, sync, parser
+
+
+def test_an_okx_update_that_continues_and_verifies_is_applied_and_published() -> None:
+    fast, sync, _ = _attached_okx_book()
+    change_bids, change_asks = [(300005, 300_000_000), (299990, 0)], [(300010, 500_000_000)]
+    checksum = _okx_checksum(sync.book, change_bids, change_asks)
+    frame = _okx_push("update", [("30000.5", "3"), ("29999", "0")], [("30001", "5")], checksum=checksum, prevSeqId=100, seqId=101)
+    result = fast.apply(frame, 7, "conn-1")
+    assert result is not None
+    key, value = result
+    delta = decode(value)
+    assert key == "okx:BTC/USDT" and (delta.sequence, delta.first_sequence, delta.prev_sequence) == (101, 101, 100)
+    assert delta.bids == change_bids and delta.asks == change_asks and delta.exchange_ts_ns == 1_652_400_000_123_000_000
+    assert (
+        sync.last_sequence == 101 and sync.book.best_bid() == (300005, 300_000_000) and sync.book.ask_size(300010) == 500_000_000
+    )
+
+
+@pytest.mark.parametrize(
+    "case", ["wrong checksum", "no checksum", "gap in seqId", "crossing", "not verifying", "other connection", "snapshot"]
+)
+def test_a_declined_okx_update_leaves_the_book_as_it_was(case: str) -> None:
+    fast, sync, _ = _attached_okx_book()
+    before = (sync.book.bids(), sync.book.asks(), sync.last_sequence)
+    change = [(300005, 300_000_000)]
+    fields: dict[str, Any] = {"checksum": _okx_checksum(sync.book, change, []), "prevSeqId": 100, "seqId": 101}
+    bids, connection, action = [("30000.5", "3")], "conn-1", "update"
+    if case == "wrong checksum":
+        fields["checksum"] ^= 1
+    elif case == "no checksum":
+        del fields["checksum"]
+    elif case == "gap in seqId":
+        fields["prevSeqId"] = 99
+    elif case == "crossing":
+        bids = [("30002", "3")]
+        fields["checksum"] = _okx_checksum(sync.book, [(300020, 300_000_000)], [])
+    elif case == "not verifying":
+        sync.verify_checksums = False
+    elif case == "other connection":
+        connection = "conn-2"
+    else:
+        action = "snapshot"
+    assert fast.apply(_okx_push(action, bids, [], **fields), 7, connection) is None
     assert (sync.book.bids(), sync.book.asks(), sync.last_sequence) == before

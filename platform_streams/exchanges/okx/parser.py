@@ -14,10 +14,14 @@ raise :class:`ExchangeErrorFrame`. Prices and sizes need the instrument metadata
 
 from __future__ import annotations
 
+from functools import partial
+
 import msgspec
+from tradeplat_native import OkxBookUpdates
 
 from platform_streams.books.sync import BookChecksum
 from platform_streams.exchanges.base import (
+    BookFastPath,
     ExchangeErrorFrame,
     ExchangeParser,
     FrameError,
@@ -29,7 +33,7 @@ from platform_streams.exchanges.decimal_text import mantissa_at_scale
 from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.exchanges.okx import messages
 from platform_streams.exchanges.okx.instruments import EXCHANGE
-from platform_streams.exchanges.symbol_scales import SymbolScales, SymbolScalesCache
+from platform_streams.exchanges.symbol_scales import SymbolScales, SymbolScalesCache, native_symbol_entry
 from platform_streams.exchanges.timestamps import TimestampError, milliseconds_text_to_ns
 from platform_streams.schemas.events import BestBidOffer, BookDelta, BookSnapshot, Candle, Level, Side, Trade
 from platform_streams.schemas.fixed_point import FixedPointError
@@ -57,12 +61,18 @@ _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 
 
 class OkxParser(ExchangeParser):
-    """Parses OKX v5 public frames at the scales of ``instruments`` (unknown instIds raise ``UnknownInstrument``)."""
+    """Parses OKX v5 public frames at the scales of ``instruments`` (unknown instIds raise
+    ``UnknownInstrument``). Book updates of live books have a native fast path
+    (:meth:`book_fast_path`, ``native/src/okx_book_updates.rs``)."""
 
     exchange = EXCHANGE
 
     def __init__(self, instruments: InstrumentRegistry) -> None:
         self._scales = SymbolScalesCache(EXCHANGE, instruments, None)
+        self._book_updates = OkxBookUpdates(EXCHANGE, partial(native_symbol_entry, self._scales))
+
+    def book_fast_path(self) -> BookFastPath:
+        return self._book_updates
 
     def venue_symbol(self, symbol: str) -> str:
         return self._scales.venue_symbol(symbol)

@@ -1,0 +1,138 @@
+//! What the native book fast paths share: the live books the normaliser attached to them (each
+//! with its Python sync rule, read for `live` and `book`), and each pair's symbol and scales, asked
+//! of Python once.
+
+use std::collections::HashMap;
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use crate::book_side::Level;
+use crate::canonical_book_delta;
+use crate::decimal_text::mantissa_at_scale;
+use crate::order_book::OrderBook;
+
+/// A pair's normalised symbol and the scales its text is read at.
+pub struct PairScales {
+    pub symbol: Box<str>,
+    pub price_scale: u32,
+    pub size_scale: u32,
+}
+
+/// A live book a fast path may update: its sync rule, the book itself, the connection feeding it,
+/// and what every event of it shares.
+pub struct AttachedBook {
+    pub sync: Py<PyAny>,
+    pub book: Py<OrderBook>,
+    pub connection_id: Box<str>,
+    pub key: Py<PyString>,
+    pub event_prefix: Vec<u8>,
+}
+
+/// One exchange's attached books and pair scales.
+pub struct AttachedBooks {
+    exchange: String,
+    resolve_symbol: Py<PyAny>,
+    pairs: HashMap<Box<str>, PairScales>,
+    books: HashMap<Box<str>, AttachedBook>,
+}
+
+impl AttachedBooks {
+    /// `resolve_symbol(pair, price_text, size_text)` returns `(symbol, price_scale, size_scale, remember)`.
+    pub fn new(exchange: String, resolve_symbol: Py<PyAny>) -> Self {
+        Self { exchange, resolve_symbol, pairs: HashMap::new(), books: HashMap::new() }
+    }
+
+    pub fn attach(
+        &mut self,
+        py: Python<'_>,
+        symbol: &str,
+        sync: Bound<'_, PyAny>,
+        connection_id: &str,
+    ) -> PyResult<()> {
+        let book = sync.getattr(intern!(py, "book"))?.cast_into::<OrderBook>()?.unbind();
+        let attached = AttachedBook {
+            sync: sync.unbind(),
+            book,
+            connection_id: connection_id.into(),
+            key: PyString::new(py, &format!("{}:{symbol}", self.exchange)).unbind(),
+            event_prefix: canonical_book_delta::event_prefix(&self.exchange, symbol),
+        };
+        self.books.insert(symbol.into(), attached);
+        Ok(())
+    }
+
+    pub fn detach(&mut self, symbol: &str) {
+        self.books.remove(symbol);
+    }
+
+    pub fn len(&self) -> usize {
+        self.books.len()
+    }
+
+    /// The pair's scales and its attached book when the book is fed by `connection_id` and its
+    /// sync rule still has it live; None otherwise (also when Python cannot resolve the pair:
+    /// the Python path then reports it).
+    pub fn live_book(
+        &mut self,
+        py: Python<'_>,
+        pair: &str,
+        texts: (&str, &str),
+        connection_id: &str,
+    ) -> PyResult<Option<(&PairScales, &AttachedBook)>> {
+        if !self.pairs.contains_key(pair) {
+            let Ok(resolved) = self.resolve_symbol.bind(py).call1((pair, texts.0, texts.1)) else {
+                return Ok(None);
+            };
+            let Ok((symbol, price_scale, size_scale, remember)) = resolved.extract::<(String, u32, u32, bool)>() else {
+                return Ok(None);
+            };
+            if !remember {
+                return Ok(None); // scales read off this frame's text: the Python path reads it
+            }
+            self.pairs.insert(pair.into(), PairScales { symbol: symbol.into(), price_scale, size_scale });
+        }
+        let scales = &self.pairs[pair];
+        let Some(attached) = self.books.get(scales.symbol.as_ref()) else {
+            return Ok(None);
+        };
+        if attached.connection_id.as_ref() != connection_id || !attached.is_live(py)? {
+            return Ok(None);
+        }
+        Ok(Some((scales, attached)))
+    }
+}
+
+impl AttachedBook {
+    /// Whether the sync rule still serves this very book live.
+    fn is_live(&self, py: Python<'_>) -> PyResult<bool> {
+        let sync = self.sync.bind(py);
+        Ok(sync.getattr(intern!(py, "live"))?.is_truthy()? && sync.getattr(intern!(py, "book"))?.is(self.book.bind(py)))
+    }
+
+    /// An attribute of the sync rule (`depth`, `last_sequence`, ...), None when it is not of type `T`.
+    pub fn sync_value<'py, T: FromPyObjectOwned<'py>>(
+        &self,
+        py: Python<'py>,
+        name: &Bound<'py, PyString>,
+    ) -> PyResult<Option<T>> {
+        Ok(self.sync.bind(py).getattr(name)?.extract::<T>().ok())
+    }
+}
+
+/// `(price, size)` texts as levels at the pair's scales; None when a text has no exact mantissa
+/// (the Python path then reports the frame).
+pub fn mantissa_levels<'a>(
+    texts: impl Iterator<Item = (&'a str, &'a str)>,
+    price_scale: u32,
+    size_scale: u32,
+) -> Option<Vec<Level>> {
+    texts
+        .map(|(price, size)| {
+            let price = mantissa_at_scale(price, price_scale).ok()?;
+            let size = mantissa_at_scale(size, size_scale).ok()?;
+            Some(Level { price: price.into(), size: size.into() })
+        })
+        .collect()
+}

@@ -1,0 +1,110 @@
+//! The OKX book-update fast path: an `update` push of a `books`/`books-l2-tbt`/`books50-l2-tbt`
+//! channel applied to its instrument's live book and turned into the Kafka key and the encoded
+//! canonical `BookDelta`, byte for byte what the Python parser, `OkxBookSync` and the encoder give.
+//!
+//! Taken only when nothing is in doubt: the book is attached, its sync rule still has it live and
+//! verifies checksums, the push comes from the attached connection, continues the book
+//! (`prevSeqId`), carries a checksum, and applies with that checksum matching and the book
+//! uncrossed. Anything else returns None with the book untouched, for the Python path.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+
+use crate::attached_books::{AttachedBooks, mantissa_levels};
+use crate::canonical_book_delta::{self, CanonicalBookDelta};
+use crate::msgpack_wire::MAX_WIRE_INT;
+use crate::okx_book_messages::book_update;
+use crate::order_book::{Verification, VerifiedUpdate};
+
+const NS_PER_MS: u128 = 1_000_000;
+
+/// OKX book updates → `(key, encoded BookDelta)` for attached books; one per parser.
+#[pyclass(module = "tradeplat_native")]
+pub struct OkxBookUpdates {
+    books: AttachedBooks,
+}
+
+type KeyAndEvent<'py> = (Py<PyString>, Bound<'py, PyBytes>);
+
+#[pymethods]
+impl OkxBookUpdates {
+    #[new]
+    fn new(exchange: String, resolve_symbol: Py<PyAny>) -> Self {
+        Self { books: AttachedBooks::new(exchange, resolve_symbol) }
+    }
+
+    fn attach(&mut self, py: Python<'_>, symbol: &str, sync: Bound<'_, PyAny>, connection_id: &str) -> PyResult<()> {
+        self.books.attach(py, symbol, sync, connection_id)
+    }
+
+    fn detach(&mut self, symbol: &str) {
+        self.books.detach(symbol);
+    }
+
+    /// `(key, encoded BookDelta)` of an update applied to its attached book, or None (book untouched).
+    fn apply<'py>(
+        &mut self,
+        py: Python<'py>,
+        frame: &[u8],
+        receive_ts_ns: i64,
+        connection_id: &str,
+    ) -> PyResult<Option<KeyAndEvent<'py>>> {
+        let Some(update) = book_update(frame) else {
+            return Ok(None);
+        };
+        let Some(checksum) = update.checksum.and_then(|checksum| i32::try_from(checksum).ok()) else {
+            return Ok(None);
+        };
+        let Some((scales, attached)) = self.books.live_book(py, update.inst_id, ("", ""), connection_id)? else {
+            return Ok(None);
+        };
+        if attached.sync_value::<bool>(py, intern!(py, "verify_checksums"))? != Some(true) {
+            return Ok(None);
+        }
+        let prev_sequence = i128::from(update.prev_seq_id.unwrap_or(0));
+        if prev_sequence != 0 && attached.sync_value::<i128>(py, intern!(py, "last_sequence"))? != Some(prev_sequence) {
+            return Ok(None);
+        }
+        let (Some(bids), Some(asks)) = (
+            mantissa_levels(update.bids.iter().copied(), scales.price_scale, scales.size_scale),
+            mantissa_levels(update.asks.iter().copied(), scales.price_scale, scales.size_scale),
+        ) else {
+            return Ok(None);
+        };
+        let exchange_ts_ns = u128::from(update.ts_ms) * NS_PER_MS;
+        let Some(exchange_ts_ns) = i128::try_from(exchange_ts_ns).ok().filter(|&ns| ns <= MAX_WIRE_INT) else {
+            return Ok(None);
+        };
+        let Ok(mut book) = attached.book.bind(py).try_borrow_mut() else {
+            return Ok(None);
+        };
+        if book.scales() != (i64::from(scales.price_scale), i64::from(scales.size_scale)) {
+            return Ok(None);
+        }
+        let VerifiedUpdate::Applied(..) = book.apply_verified(&bids, &asks, Verification::Okx { checksum }) else {
+            return Ok(None);
+        };
+        drop(book);
+        let sequence = update.seq_id.map_or(i128::from(receive_ts_ns), i128::from);
+        let delta = CanonicalBookDelta {
+            exchange_ts_ns,
+            receive_ts_ns: i128::from(receive_ts_ns),
+            sequence,
+            first_sequence: sequence,
+            prev_sequence,
+            bids,
+            asks,
+            price_scale: scales.price_scale,
+            size_scale: scales.size_scale,
+        };
+        attached.sync.bind(py).setattr(intern!(py, "last_sequence"), sequence)?;
+        let event = canonical_book_delta::encode(&attached.event_prefix, &delta);
+        Ok(Some((attached.key.clone_ref(py), PyBytes::new(py, &event))))
+    }
+
+    /// How many books are attached.
+    fn __len__(&self) -> usize {
+        self.books.len()
+    }
+}
