@@ -117,12 +117,12 @@ def test_a_429_storm_delays_orders_loses_none_and_never_earns_a_418(
     spent by someone it does not see), so the storm comes."""
     migrate(database_url)
     # 30 weight per 10 s: the test's own look at the market (25) fits, the daemon's (20) does not, and
-    # 60 orders (1 each) take 2 windows at least: a storm at any pace above 3 orders a second, however loaded the machine
+    # 40 orders (1 each) take 2 windows at least: a storm at any pace above 3 orders a second, however loaded the machine
     limits = {"rest": {"request_weight": 30, "request_weight_interval_s": 10, "rejections_before_ban": 3}}
     with SimulatorThread(make_config(exchanges=["binance"], binance=limits)) as sim:
         symbol, price_scale, size_scale, _, size = requests_for(sim)
         requests = topic_factory("req", 1)
-        orders = [order(f"storm-{i}", symbol, price_scale, size_scale, None, size) for i in range(60)]
+        orders = [order(f"storm-{i}", symbol, price_scale, size_scale, None, size) for i in range(40)]
         settings = ExecutionSettings(
             name="exec-storm", bootstrap_servers=kafka_bootstrap, metrics_port=-1, inputs=[requests], account="sim",
             exchange="binance", rest_url=sim.urls["binance"].rest, simulator_keys=True, database_url=database_url,
