@@ -10,6 +10,8 @@
 //! registry and its rules), asked once per exchange symbol through `resolve_symbol`.
 
 mod attached_books;
+mod binance_depth_messages;
+mod binance_depth_updates;
 mod binance_layout;
 mod binance_messages;
 mod binance_trade;
@@ -132,6 +134,8 @@ impl SymbolEntry {
 mod tradeplat_native {
     #[pymodule_export]
     use super::{BinanceTradeParser, MalformedTrade};
+    #[pymodule_export]
+    use crate::binance_depth_updates::BinanceDepthUpdates;
     #[pymodule_export]
     use crate::kraken_book_updates::KrakenBookUpdates;
     #[pymodule_export]

@@ -176,6 +176,8 @@ pub(crate) enum Verification {
     Kraken { depth: usize, text_scales: (i64, i64), checksum: u32 },
     /// OKX's signed CRC32 of the best 25 levels must equal `checksum`.
     Okx { checksum: i32 },
+    /// No checksum (Binance): the book must only not be crossed.
+    Uncrossed,
 }
 
 /// What [`OrderBook::apply_verified`] did with an update.
@@ -203,7 +205,7 @@ impl OrderBook {
     ) -> VerifiedUpdate {
         let depth = match verification {
             Verification::Kraken { depth, .. } => depth,
-            Verification::Okx { .. } => usize::MAX,
+            Verification::Okx { .. } | Verification::Uncrossed => usize::MAX,
         };
         let mut undo: Vec<(SideKind, Level)> = Vec::with_capacity(bids.len() + asks.len());
         for (kind, levels) in [(SideKind::Bids, bids), (SideKind::Asks, asks)] {
@@ -226,6 +228,7 @@ impl OrderBook {
                 book_checksum::kraken_checksum(&self.bids, &self.asks, self.scales(), text_scales)
                     .is_ok_and(|computed| computed == checksum)
             }
+            Verification::Uncrossed => true,
             Verification::Okx { checksum } => {
                 book_checksum::okx_checksum(&self.bids, &self.asks, self.price_scale, self.size_scale)
                     .is_ok_and(|computed| computed == checksum)

@@ -5,7 +5,7 @@ Per frame: control records (a connection opened or was lost) reset the books of 
 symbols; REST bodies and WebSocket frames go through the venue's parser (a REST body is
 a book snapshot fetched for the connection); a parser with a native trade fast path
 (Binance) is tried first, which gives the key and the encoded trade without building the
-event; so is a parser's native book fast path (Kraken v1, OKX), which applies an update to a live
+event; so is a parser's native book fast path (Kraken v1, OKX, Binance), which applies an update to a live
 book the sync rule attached to it and gives the key and the encoded delta, or declines and
 leaves the frame, and the book, to the parser and the sync rule. Trades, top of book and
 candles pass straight to their topics; book events go

@@ -1,5 +1,5 @@
-"""The native book-update fast paths of Kraken v1 and OKX (``native/src/kraken_book_updates.rs``,
-``okx_book_updates.rs``): byte for byte what the Python parser, sync rule and encoder publish, on
+"""The native book-update fast paths of Kraken v1, OKX and Binance (``native/src/kraken_book_updates.rs``,
+``okx_book_updates.rs``, ``binance_depth_updates.rs``): byte for byte what the Python parser, sync rule and encoder publish, on
 the recorded books and on the same frames with faults put in; a declined update leaves the book
 as it was, for the Python path to judge."""
 
@@ -14,6 +14,8 @@ import msgspec
 import pytest
 
 from platform_streams.exchanges.base import FrameError
+from platform_streams.exchanges.binance.book_sync import BinanceBookSync
+from platform_streams.exchanges.binance.parser import BinanceParser
 from platform_streams.exchanges.kraken.book_sync import KrakenBookSync
 from platform_streams.exchanges.kraken.instruments import registry_from_asset_pairs
 from platform_streams.exchanges.kraken.parser import KrakenParser
@@ -25,14 +27,19 @@ from platform_streams.schemas import BookSnapshot, decode
 from platform_streams.schemas.raw_frames import ConnectionEvent, FrameKind, RawFrame
 from platform_streams.topics import BOOK_TOPIC
 from tests.exchanges.captures import rest_bodies
-from tests.normalisation.test_normaliser import KRAKEN_ASSET_PAIRS, KRAKEN_BOOK, OKX_BOOKS, raw_frames
+from tests.normalisation.test_normaliser import BINANCE_2024, KRAKEN_ASSET_PAIRS, KRAKEN_BOOK, OKX_BOOKS, raw_frames
 
 OKX_INSTRUMENTS = "okx/2022-05-13_cryptofeed_instruments.rest.jsonl"
 OKX_L2_TBT = "okx/2022-02-27_cryptofeed_v5_books-l2-tbt.ws.jsonl"
 OKX_L2_TBT_INSTRUMENTS = "okx/2022-02-27_cryptofeed_instruments.rest.jsonl"
 
 
+BINANCE_SNAPSHOT_PATH = "/api/v3/depth?symbol=BTCUSDT&limit=1000"
+
+
 def registry(exchange: str, capture: str) -> Any:
+    if exchange == "binance":
+        return None  # the capture comes without exchangeInfo: scales from the text, as replays read it
     if exchange == "kraken":
         return registry_from_asset_pairs(rest_bodies(KRAKEN_ASSET_PAIRS)[0].frame)
     instruments = OKX_INSTRUMENTS if capture == OKX_BOOKS else OKX_L2_TBT_INSTRUMENTS
@@ -60,7 +67,9 @@ class CountingFastPath:
 
 def normaliser(fast: bool, first: RawFrame, capture: str) -> tuple[Normaliser, CountingFastPath | None]:
     built = Normaliser()
-    built.set_instruments(first.exchange, registry(first.exchange, capture))
+    instruments = registry(first.exchange, capture)
+    if instruments is not None:
+        built.set_instruments(first.exchange, instruments)
     reader = built._reader(first)
     counting = CountingFastPath(reader.book_fast_path) if fast else None
     reader.book_fast_path = counting
@@ -124,6 +133,14 @@ def test_on_the_recorded_okx_books_the_fast_path_publishes_what_the_python_path_
     assert sum(1 for topic, *_ in published if topic == BOOK_TOPIC) == updates + snapshots
 
 
+def test_on_the_recorded_binance_depth_diffs_the_fast_path_publishes_what_the_python_path_publishes() -> None:
+    frames = raw_frames(BINANCE_2024, "binance", BINANCE_SNAPSHOT_PATH)
+    published, taken, built = assert_fast_equals_python(frames, BINANCE_2024)
+    assert built.resyncs == 0
+    assert taken >= 6_493 - 2  # the bridging diff and the one after it go through the sync rule, then all
+    assert sum(1 for topic, *_ in published if topic == BOOK_TOPIC) == 1 + 6_493  # the snapshot and every diff applied
+
+
 def _with_checksum(frame: bytes, checksum: str) -> bytes:
     if frame.startswith(b"{"):  # OKX: a signed integer
         return re.sub(rb'"checksum":-?[0-9]+', b'"checksum":' + checksum.encode(), frame)
@@ -140,7 +157,7 @@ def faulted(frames: list[RawFrame], seed: int) -> list[RawFrame]:
         # in the second half only, rarely: a resynced book stays down (a capture brings no new snapshot)
         is_update = (
             frame.kind is FrameKind.WEBSOCKET
-            and (b'"c":"' in payload or b'"action":"update"' in payload)
+            and (b'"c":"' in payload or b'"action":"update"' in payload or b'"depthUpdate"' in payload)
             and index > len(frames) // 2
         )
         roll = rng.random() * 5 if is_update else 1.0
@@ -159,6 +176,8 @@ def faulted(frames: list[RawFrame], seed: int) -> list[RawFrame]:
         elif roll < 0.04:
             out.append(msgspec.structs.replace(frame, connection_id="conn-2"))
             continue
+        elif roll < 0.041:
+            out.append(frame)  # sent twice: the second is stale (Binance drops it) or repeats the same levels
         elif roll < 0.042:
             event = ConnectionEvent("disconnected", [], "test reconnect")
             out.append(
@@ -327,4 +346,61 @@ def test_a_declined_okx_update_leaves_the_book_as_it_was(case: str) -> None:
     else:
         action = "snapshot"
     assert fast.apply(_okx_push(action, bids, [], **fields), 7, connection) is None
+    assert (sync.book.bids(), sync.book.asks(), sync.last_sequence) == before
+
+
+def _binance_diff(first: int, last: int, bids: list[tuple[str, str]], previous: int | None = None) -> bytes:
+    data: dict[str, Any] = {"e": "depthUpdate", "E": 1723161254089, "s": "BTCUSDT", "U": first, "u": last, "b": bids, "a": []}
+    if previous is not None:
+        data["pu"] = previous
+    return msgspec.json.encode({"stream": "btcusdt@depth@100ms", "data": data})
+
+
+def _attached_binance_book() -> tuple[Any, Any]:
+    parser = BinanceParser()
+    sync = BinanceBookSync("BTC/USDT")
+    body = msgspec.json.encode(
+        {
+            "lastUpdateId": 100,
+            "bids": [[f"{60000 - i}.00000000", "1.00000000"] for i in range(5)],
+            "asks": [["60001.00000000", "2.00000000"]],
+        }
+    )
+    assert sync.on_event(parser.parse_depth_snapshot(body, "BTCUSDT", 1)).applied
+    bridge = parser.parse(_binance_diff(100, 101, [("59999.00000000", "0.00000000")]), 2)[0]
+    assert sync.on_event(bridge).applied and sync.bridged and sync.last_sequence == 101
+    fast = parser.book_fast_path()
+    fast.attach("BTC/USDT", sync, "conn-1")
+    return fast, sync
+
+
+def test_a_binance_diff_that_continues_the_book_is_applied_and_published() -> None:
+    fast, sync = _attached_binance_book()
+    result = fast.apply(_binance_diff(102, 104, [("60000.50000000", "3.00000000")], previous=101), 7, "conn-1")
+    assert result is not None
+    key, value = result
+    delta = decode(value)
+    assert key == "binance:BTC/USDT" and (delta.first_sequence, delta.sequence, delta.prev_sequence) == (102, 104, 101)
+    assert delta.bids == [(6_000_050_000_000, 300_000_000)] and delta.exchange_ts_ns == 1_723_161_254_089_000_000
+    assert sync.last_sequence == 104 and sync.book.best_bid() == (6_000_050_000_000, 300_000_000)
+
+
+@pytest.mark.parametrize("case", ["stale", "gap", "pu not the last u", "crossing", "not bridged", "other connection"])
+def test_a_declined_binance_diff_leaves_the_book_as_it_was(case: str) -> None:
+    fast, sync = _attached_binance_book()
+    before = (sync.book.bids(), sync.book.asks(), sync.last_sequence)
+    first, last, bids, previous, connection = 102, 104, [("60000.50000000", "3.00000000")], None, "conn-1"
+    if case == "stale":
+        first, last = 100, 101
+    elif case == "gap":
+        first = 103
+    elif case == "pu not the last u":
+        previous = 100
+    elif case == "crossing":
+        bids = [("60002.00000000", "3.00000000")]
+    elif case == "not bridged":
+        sync.bridged = False
+    else:
+        connection = "conn-2"
+    assert fast.apply(_binance_diff(first, last, bids, previous), 7, connection) is None
     assert (sync.book.bids(), sync.book.asks(), sync.last_sequence) == before

@@ -28,10 +28,11 @@ from functools import partial
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
+from tradeplat_native import BinanceDepthUpdates, MalformedTrade
 from tradeplat_native import BinanceTradeParser as NativeTradeParser
-from tradeplat_native import MalformedTrade
 
 from platform_streams.exchanges.base import (
+    BookFastPath,
     ExchangeErrorFrame,
     ExchangeParser,
     FrameError,
@@ -97,9 +98,14 @@ class BinanceParser(ExchangeParser):
         self._scales = SymbolScalesCache(EXCHANGE, instruments, None if require_metadata else _symbol_or_unknown)
         self._resolved = self._scales.resolved
         self._native_trades = NativeTradeParser(EXCHANGE, partial(native_symbol_entry, self._scales))
+        self._depth_updates = BinanceDepthUpdates(EXCHANGE, partial(native_symbol_entry, self._scales))
 
     def trade_fast_path(self) -> TradeFastPath | None:
         return self.parse_trade_fast
+
+    def book_fast_path(self) -> BookFastPath:
+        """Depth diffs of live, bridged books (``native/src/binance_depth_updates.rs``)."""
+        return self._depth_updates
 
     def venue_symbol(self, symbol: str) -> str:
         return self._scales.venue_symbol(symbol)
