@@ -251,12 +251,17 @@ class MarketDataPipeline:
                 self.sim.stop()
 
     # -- driving --------------------------------------------------------------------------------------
+    _paced_until = 0.0
+
     def step(self, quanta: int = 5) -> None:
-        """Advance the market ``quanta`` × 10 ms and pause as long, so it runs at about real time."""
+        """Advance the market ``quanta`` × 10 ms and pause until as long has passed since the last step
+        (the step's own work counted in), so it runs at real time; a step that came late is not made up."""
         assert self.sim is not None and self.supervisor is not None
         self.sim.step(quanta)
         self.supervisor.tick()
-        time.sleep(quanta / 100)
+        now = time.monotonic()
+        self._paced_until = max(self._paced_until + quanta / 100, now)
+        time.sleep(self._paced_until - now)
 
     def run_market(self, seconds: float) -> None:
         for _ in range(int(seconds * 20)):
