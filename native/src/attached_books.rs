@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyBytes, PyString};
 
 use crate::book_side::Level;
-use crate::canonical_book_delta;
+use crate::canonical_book_delta::{self, CanonicalBookDelta};
 use crate::decimal_text::mantissa_at_scale;
 use crate::order_book::OrderBook;
 
@@ -104,7 +104,23 @@ impl AttachedBooks {
     }
 }
 
+/// What a fast path returns for a frame it took: the Kafka key and the encoded event.
+pub type KeyAndEvent<'py> = (Py<PyString>, Bound<'py, PyBytes>);
+
 impl AttachedBook {
+    /// The key and encoded `delta` of an update applied to this book, whose sync rule now has
+    /// `last_sequence`.
+    pub fn publish<'py>(
+        &self,
+        py: Python<'py>,
+        delta: &CanonicalBookDelta,
+        last_sequence: i128,
+    ) -> PyResult<KeyAndEvent<'py>> {
+        self.sync.bind(py).setattr(intern!(py, "last_sequence"), last_sequence)?;
+        let event = canonical_book_delta::encode(&self.event_prefix, delta);
+        Ok((self.key.clone_ref(py), PyBytes::new(py, &event)))
+    }
+
     /// Whether the sync rule still serves this very book live.
     fn is_live(&self, py: Python<'_>) -> PyResult<bool> {
         let sync = self.sync.bind(py);
@@ -136,3 +152,53 @@ pub fn mantissa_levels<'a>(
         })
         .collect()
 }
+
+/// The Python class of a venue's book fast path: a struct with `books: AttachedBooks` and an
+/// `update(py, frame, receive_ts_ns, connection_id)` that applies its venue's rule.
+macro_rules! book_fast_path_class {
+    ($name:ident) => {
+        #[pyo3::pymethods]
+        impl $name {
+            /// `resolve_symbol(pair, price_text, size_text)` returns `(symbol, price_scale, size_scale,
+            /// remember)` as the parser resolves the pair; an exception from it leaves the frame to Python.
+            #[new]
+            fn new(exchange: String, resolve_symbol: pyo3::Py<pyo3::PyAny>) -> Self {
+                Self { books: $crate::attached_books::AttachedBooks::new(exchange, resolve_symbol) }
+            }
+
+            /// Let the fast path update `symbol`'s book, kept by `sync` (a `BookSync`), while its
+            /// frames come from `connection_id`; replaces an earlier attachment.
+            fn attach(
+                &mut self,
+                py: pyo3::Python<'_>,
+                symbol: &str,
+                sync: pyo3::Bound<'_, pyo3::PyAny>,
+                connection_id: &str,
+            ) -> pyo3::PyResult<()> {
+                self.books.attach(py, symbol, sync, connection_id)
+            }
+
+            /// Stop updating `symbol`'s book here (its frames go to the Python path).
+            fn detach(&mut self, symbol: &str) {
+                self.books.detach(symbol);
+            }
+
+            /// `(key, encoded BookDelta)` of an update applied to its attached book, or None (book untouched).
+            fn apply<'py>(
+                &mut self,
+                py: pyo3::Python<'py>,
+                frame: &[u8],
+                receive_ts_ns: i64,
+                connection_id: &str,
+            ) -> pyo3::PyResult<Option<$crate::attached_books::KeyAndEvent<'py>>> {
+                self.update(py, frame, receive_ts_ns, connection_id)
+            }
+
+            /// How many books are attached.
+            fn __len__(&self) -> usize {
+                self.books.len()
+            }
+        }
+    };
+}
+pub(crate) use book_fast_path_class;

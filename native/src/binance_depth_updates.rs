@@ -10,11 +10,10 @@
 
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
 
-use crate::attached_books::{AttachedBooks, mantissa_levels};
+use crate::attached_books::{AttachedBooks, KeyAndEvent, book_fast_path_class, mantissa_levels};
 use crate::binance_depth_messages::depth_diff;
-use crate::canonical_book_delta::{self, CanonicalBookDelta};
+use crate::canonical_book_delta::CanonicalBookDelta;
 use crate::msgpack_wire::MAX_WIRE_INT;
 use crate::order_book::{Verification, VerifiedUpdate};
 
@@ -26,25 +25,11 @@ pub struct BinanceDepthUpdates {
     books: AttachedBooks,
 }
 
-type KeyAndEvent<'py> = (Py<PyString>, Bound<'py, PyBytes>);
+book_fast_path_class!(BinanceDepthUpdates);
 
-#[pymethods]
 impl BinanceDepthUpdates {
-    #[new]
-    fn new(exchange: String, resolve_symbol: Py<PyAny>) -> Self {
-        Self { books: AttachedBooks::new(exchange, resolve_symbol) }
-    }
-
-    fn attach(&mut self, py: Python<'_>, symbol: &str, sync: Bound<'_, PyAny>, connection_id: &str) -> PyResult<()> {
-        self.books.attach(py, symbol, sync, connection_id)
-    }
-
-    fn detach(&mut self, symbol: &str) {
-        self.books.detach(symbol);
-    }
-
     /// `(key, encoded BookDelta)` of a diff applied to its attached book, or None (book untouched).
-    fn apply<'py>(
+    fn update<'py>(
         &mut self,
         py: Python<'py>,
         frame: &[u8],
@@ -102,13 +87,6 @@ impl BinanceDepthUpdates {
             price_scale: scales.price_scale,
             size_scale: scales.size_scale,
         };
-        attached.sync.bind(py).setattr(intern!(py, "last_sequence"), diff.final_update_id)?;
-        let event = canonical_book_delta::encode(&attached.event_prefix, &delta);
-        Ok(Some((attached.key.clone_ref(py), PyBytes::new(py, &event))))
-    }
-
-    /// How many books are attached.
-    fn __len__(&self) -> usize {
-        self.books.len()
+        attached.publish(py, &delta, i128::from(diff.final_update_id)).map(Some)
     }
 }

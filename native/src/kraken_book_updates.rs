@@ -11,11 +11,10 @@
 
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 
-use crate::attached_books::{AttachedBooks, mantissa_levels};
+use crate::attached_books::{AttachedBooks, KeyAndEvent, book_fast_path_class, mantissa_levels};
 use crate::book_side::Level;
-use crate::canonical_book_delta::{self, CanonicalBookDelta};
+use crate::canonical_book_delta::CanonicalBookDelta;
 use crate::kraken_book_messages::{BookUpdate, TextLevel, book_update, seconds_text_to_ns, text_scale};
 use crate::msgpack_wire::MAX_WIRE_INT;
 use crate::order_book::{Verification, VerifiedUpdate};
@@ -29,28 +28,11 @@ pub struct KrakenBookUpdates {
     books: AttachedBooks,
 }
 
-type KeyAndEvent<'py> = (Py<pyo3::types::PyString>, Bound<'py, PyBytes>);
+book_fast_path_class!(KrakenBookUpdates);
 
-#[pymethods]
 impl KrakenBookUpdates {
-    #[new]
-    fn new(exchange: String, resolve_symbol: Py<PyAny>) -> Self {
-        Self { books: AttachedBooks::new(exchange, resolve_symbol) }
-    }
-
-    /// Let the fast path update `symbol`'s book, kept by `sync` (a `BookSync`), while its frames
-    /// come from `connection_id`; replaces an earlier attachment.
-    fn attach(&mut self, py: Python<'_>, symbol: &str, sync: Bound<'_, PyAny>, connection_id: &str) -> PyResult<()> {
-        self.books.attach(py, symbol, sync, connection_id)
-    }
-
-    /// Stop updating `symbol`'s book here (its frames go to the Python path).
-    fn detach(&mut self, symbol: &str) {
-        self.books.detach(symbol);
-    }
-
     /// `(key, encoded BookDelta)` of an update applied to its attached book, or None (book untouched).
-    fn apply<'py>(
+    fn update<'py>(
         &mut self,
         py: Python<'py>,
         frame: &[u8],
@@ -106,14 +88,7 @@ impl KrakenBookUpdates {
             price_scale: scales.price_scale,
             size_scale: scales.size_scale,
         };
-        attached.sync.bind(py).setattr(intern!(py, "last_sequence"), receive_ts_ns)?;
-        let event = canonical_book_delta::encode(&attached.event_prefix, &delta);
-        Ok(Some((attached.key.clone_ref(py), PyBytes::new(py, &event))))
-    }
-
-    /// How many books are attached.
-    fn __len__(&self) -> usize {
-        self.books.len()
+        attached.publish(py, &delta, receive).map(Some)
     }
 }
 
