@@ -30,18 +30,45 @@ pub struct AttachedBook {
     pub event_prefix: Vec<u8>,
 }
 
+/// Each pair's symbol and scales, asked of Python once per pair (each time while Python says not
+/// to remember them: scales read off one frame's text).
+pub struct PairTable {
+    resolve_symbol: Py<PyAny>,
+    pairs: HashMap<Box<str>, PairScales>,
+}
+
+impl PairTable {
+    /// `resolve_symbol(pair, price_text, size_text)` returns `(symbol, price_scale, size_scale, remember)`.
+    pub fn new(resolve_symbol: Py<PyAny>) -> Self {
+        Self { resolve_symbol, pairs: HashMap::new() }
+    }
+
+    /// The pair's scales; None when Python cannot resolve it (the Python path then reports the frame)
+    /// or resolved it from this frame's text only.
+    pub fn resolve(&mut self, py: Python<'_>, pair: &str, texts: (&str, &str)) -> Option<&PairScales> {
+        if !self.pairs.contains_key(pair) {
+            let resolved = self.resolve_symbol.bind(py).call1((pair, texts.0, texts.1)).ok()?;
+            let (symbol, price_scale, size_scale, remember) = resolved.extract::<(String, u32, u32, bool)>().ok()?;
+            if !remember {
+                return None;
+            }
+            self.pairs.insert(pair.into(), PairScales { symbol: symbol.into(), price_scale, size_scale });
+        }
+        self.pairs.get(pair)
+    }
+}
+
 /// One exchange's attached books and pair scales.
 pub struct AttachedBooks {
     exchange: String,
-    resolve_symbol: Py<PyAny>,
-    pairs: HashMap<Box<str>, PairScales>,
+    pairs: PairTable,
     books: HashMap<Box<str>, AttachedBook>,
 }
 
 impl AttachedBooks {
     /// `resolve_symbol(pair, price_text, size_text)` returns `(symbol, price_scale, size_scale, remember)`.
     pub fn new(exchange: String, resolve_symbol: Py<PyAny>) -> Self {
-        Self { exchange, resolve_symbol, pairs: HashMap::new(), books: HashMap::new() }
+        Self { exchange, pairs: PairTable::new(resolve_symbol), books: HashMap::new() }
     }
 
     pub fn attach(
@@ -81,19 +108,9 @@ impl AttachedBooks {
         texts: (&str, &str),
         connection_id: &str,
     ) -> PyResult<Option<(&PairScales, &AttachedBook)>> {
-        if !self.pairs.contains_key(pair) {
-            let Ok(resolved) = self.resolve_symbol.bind(py).call1((pair, texts.0, texts.1)) else {
-                return Ok(None);
-            };
-            let Ok((symbol, price_scale, size_scale, remember)) = resolved.extract::<(String, u32, u32, bool)>() else {
-                return Ok(None);
-            };
-            if !remember {
-                return Ok(None); // scales read off this frame's text: the Python path reads it
-            }
-            self.pairs.insert(pair.into(), PairScales { symbol: symbol.into(), price_scale, size_scale });
-        }
-        let scales = &self.pairs[pair];
+        let Some(scales) = self.pairs.resolve(py, pair, texts) else {
+            return Ok(None);
+        };
         let Some(attached) = self.books.get(scales.symbol.as_ref()) else {
             return Ok(None);
         };

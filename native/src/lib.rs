@@ -14,10 +14,12 @@ mod binance_depth_messages;
 mod binance_depth_updates;
 mod binance_layout;
 mod binance_messages;
+mod binance_top_of_book;
 mod binance_trade;
 mod book_checksum;
 mod book_side;
 mod canonical_book_delta;
+mod canonical_top_of_book;
 mod canonical_trade;
 mod crc32;
 mod decimal_text;
@@ -136,6 +138,8 @@ mod tradeplat_native {
     use super::{BinanceTradeParser, MalformedTrade};
     #[pymodule_export]
     use crate::binance_depth_updates::BinanceDepthUpdates;
+    #[pymodule_export]
+    use crate::binance_top_of_book::BinanceTopOfBook;
     #[pymodule_export]
     use crate::kraken_book_updates::KrakenBookUpdates;
     #[pymodule_export]

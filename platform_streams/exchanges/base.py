@@ -102,7 +102,8 @@ class BookFastPath(Protocol):
 
 TradeFastPath = Callable[[bytes, int], "tuple[str, bytes] | None"]
 """``(frame, receive_ts_ns)`` → ``(key, encoded Trade)``, or None for a frame that is not a trade
-(hand it to :meth:`ExchangeParser.parse_frame`). Raises like the parser."""
+(hand it to :meth:`ExchangeParser.parse_frame`). Raises like the parser. The top-of-book fast
+path has the same shape, with an encoded ``BestBidOffer``."""
 
 
 class ExchangeParser(abc.ABC):
@@ -138,6 +139,10 @@ class ExchangeParser(abc.ABC):
     def trade_fast_path(self) -> TradeFastPath | None:
         """A faster way to the encoded trade of a trade frame, tried before :meth:`parse_frame`; None
         where there is none. Asked once per parser, never per frame."""
+        return None
+
+    def top_of_book_fast_path(self) -> TradeFastPath | None:
+        """As :meth:`trade_fast_path`, for top-of-book frames: ``(key, encoded BestBidOffer)`` or None."""
         return None
 
     def book_fast_path(self) -> BookFastPath | None:

@@ -3,14 +3,13 @@ named: each frame's venue adapter (``platform_streams.exchanges.registry``) pars
 
 Per frame: control records (a connection opened or was lost) reset the books of its
 symbols; REST bodies and WebSocket frames go through the venue's parser (a REST body is
-a book snapshot fetched for the connection); a parser with a native trade fast path
-(Binance) is tried first, which gives the key and the encoded trade without building the
-event; so is a parser's native book fast path (Kraken v1, OKX, Binance), which applies an update to a live
-book the sync rule attached to it and gives the key and the encoded delta, or declines and
-leaves the frame, and the book, to the parser and the sync rule. Trades, top of book and
-candles pass straight to their topics; book events go
-through the instrument's sync rule, at the depth of the subscription the frames state,
-and only what it applies is published. A resync publishes a :class:`BookResync` on
+a book snapshot fetched for the connection). A parser's native fast paths are tried first:
+trades and tops of book (Binance) give the key and the encoded event without building it;
+book updates (Kraken v1, OKX, Binance) are applied to a live book the sync rule attached to
+the fast path, giving the key and the encoded delta, or declined, leaving the frame and the
+book to the parser and the sync rule. Trades, top of book and candles pass straight to their
+topics; book events go through the instrument's sync rule, at the depth of the subscription
+the frames state, and only what it applies is published. A resync publishes a :class:`BookResync` on
 ``md.book`` and asks ingestion (on ``ctl.resync``) for a new snapshot, repeated while the
 book stays down. So does a delta of a book this normaliser never had, from a session
 whose start it did not read: its partition was handed over by another replica, whose
@@ -59,13 +58,14 @@ class UnsupportedExchange(FrameError):
 
 class _VenueReader:
     """What the normaliser uses of one exchange's adapter: its parser (built once per set of
-    instruments), the parser's trade and book fast paths, and the book rule per symbol."""
+    instruments), the parser's trade, top-of-book and book fast paths, and the book rule per symbol."""
 
-    __slots__ = ("parser", "trade_fast_path", "book_fast_path", "book_sync")
+    __slots__ = ("parser", "trade_fast_path", "top_of_book_fast_path", "book_fast_path", "book_sync")
 
     def __init__(self, parser: ExchangeParser, book_sync: Callable[[str], BookSync]) -> None:
         self.parser = parser
         self.trade_fast_path: TradeFastPath | None = parser.trade_fast_path()
+        self.top_of_book_fast_path: TradeFastPath | None = parser.top_of_book_fast_path()
         self.book_fast_path: BookFastPath | None = parser.book_fast_path()
         self.book_sync = book_sync
 
@@ -153,6 +153,11 @@ class Normaliser:
             trade = parse_trade_fast(frame.payload, frame.receive_ts_ns)
             if trade is not None:
                 return [Output(self.topics.trade, trade[1], trade[0])]
+        parse_top_fast = reader.top_of_book_fast_path
+        if parse_top_fast is not None:
+            top = parse_top_fast(frame.payload, frame.receive_ts_ns)
+            if top is not None:
+                return [Output(self.topics.bbo, top[1], top[0])]
         book_fast = reader.book_fast_path
         if book_fast is not None:
             delta = book_fast.apply(frame.payload, frame.receive_ts_ns, frame.connection_id)

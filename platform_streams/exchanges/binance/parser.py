@@ -28,7 +28,7 @@ from functools import partial
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
-from tradeplat_native import BinanceDepthUpdates, MalformedTrade
+from tradeplat_native import BinanceDepthUpdates, BinanceTopOfBook, MalformedTrade
 from tradeplat_native import BinanceTradeParser as NativeTradeParser
 
 from platform_streams.exchanges.base import (
@@ -99,9 +99,15 @@ class BinanceParser(ExchangeParser):
         self._resolved = self._scales.resolved
         self._native_trades = NativeTradeParser(EXCHANGE, partial(native_symbol_entry, self._scales))
         self._depth_updates = BinanceDepthUpdates(EXCHANGE, partial(native_symbol_entry, self._scales))
+        self._native_tops = BinanceTopOfBook(EXCHANGE, partial(native_symbol_entry, self._scales))
 
     def trade_fast_path(self) -> TradeFastPath | None:
         return self.parse_trade_fast
+
+    def top_of_book_fast_path(self) -> TradeFastPath | None:
+        """Combined-stream bookTicker frames (``native/src/binance_top_of_book.rs``); None for any
+        it cannot map exactly, which :meth:`parse_frame` then reports."""
+        return self._native_tops.parse
 
     def book_fast_path(self) -> BookFastPath:
         """Depth diffs of live, bridged books (``native/src/binance_depth_updates.rs``)."""

@@ -7,7 +7,7 @@ import collections
 import msgspec
 import pytest
 
-from platform_streams.exchanges.base import ExchangeErrorFrame, MalformedFrame, UnknownChannel, UnknownInstrument
+from platform_streams.exchanges.base import ExchangeErrorFrame, FrameError, MalformedFrame, UnknownChannel, UnknownInstrument
 from platform_streams.exchanges.binance.parser import BinanceParser
 from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.schemas import BestBidOffer, BookDelta, BookSnapshot, Candle, Side, Trade, decode, encode
@@ -243,3 +243,39 @@ def test_parse_frame_maps_a_trade_the_fast_path_was_not_asked_for_as_the_fast_pa
         fast = parser.parse_trade_fast(record.frame, 7)
         assert fast is not None
         assert [encode(event) for event in parser.parse_frame(record.frame, 7).events] == [fast[1]]
+
+
+@pytest.mark.parametrize("capture", [BTCUSDT_2024, TEN_SYMBOLS])
+def test_the_native_top_of_book_path_gives_what_the_parser_and_encoder_give_on_every_recorded_book_ticker(
+    parser: BinanceParser, capture: str
+) -> None:
+    top_of_book = parser.top_of_book_fast_path()
+    assert top_of_book is not None
+    taken = 0
+    for record in received_frames(capture):
+        if b"@bookTicker" not in record.frame[:64]:
+            continue
+        fast = top_of_book(record.frame, record.receive_ts_ns)
+        (event,) = parser.parse(record.frame, record.receive_ts_ns)
+        assert fast == (event.key, encode(event))
+        taken += 1
+    assert taken > 1_000
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b'{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"1e5","B":"1.0","a":"2.0","A":"1.0"}}',
+        b'{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"1.0"}}',
+        b'{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"FOOBAZ","b":"1.0","B":"1.0","a":"2.0","A":"1.0"}}',
+        b'{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTC\\u0055SDT","b":"1.0","B":"1.0","a":"2.0","A":"1.0"}}',
+        b'{"u":1,"s":"BTCUSDT","b":"1.0","B":"1.0","a":"2.0","A":"1.0"}',
+    ],
+)
+def test_the_native_top_of_book_path_leaves_what_it_cannot_map_to_the_parser(parser: BinanceParser, frame: bytes) -> None:
+    top_of_book = parser.top_of_book_fast_path()
+    assert top_of_book is not None and top_of_book(frame, 5) is None
+    try:
+        parser.parse_frame(frame, 5)  # the parser reads it (raw streams, escapes) or reports what is wrong
+    except FrameError as error:
+        assert error.reason and error.frame == frame
