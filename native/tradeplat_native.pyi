@@ -68,6 +68,13 @@ class BinanceTopOfBook:
     def __init__(self, exchange: str, resolve_symbol: Callable[[str, str, str], tuple[str, int, int, bool]]) -> None: ...
     def parse(self, frame: bytes, receive_ts_ns: int) -> tuple[str, bytes] | None: ...
 
+class OkxTopOfBook:
+    """OKX ``bbo-tbt`` pushes of one entry → ``(key, encoded canonical BestBidOffer)``; None for any other
+    frame and for any it cannot map exactly (the Python parser then reads or reports it)."""
+
+    def __init__(self, exchange: str, resolve_symbol: Callable[[str, str, str], tuple[str, int, int, bool]]) -> None: ...
+    def parse(self, frame: bytes, receive_ts_ns: int) -> tuple[str, bytes] | None: ...
+
 class InvalidLevel(ValueError):
     """A level with a negative price or size."""
 

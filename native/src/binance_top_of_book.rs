@@ -4,14 +4,11 @@
 //! Python parser and encoder give. Any other frame, and any bookTicker this path cannot map
 //! exactly, returns None for the Python parser, which reports what is wrong.
 
-use std::collections::HashMap;
-
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
 use serde::Deserialize;
 
 use crate::attached_books::{KeyAndEvent, PairTable};
-use crate::canonical_top_of_book::{self, CanonicalTopOfBook};
+use crate::canonical_top_of_book::{CanonicalTopOfBook, TopOfBookEvents};
 use crate::decimal_text::mantissa_at_scale;
 use crate::msgpack_wire::MAX_WIRE_INT;
 
@@ -49,18 +46,11 @@ fn book_ticker(frame: &[u8]) -> Option<BookTicker<'_>> {
     serde_json::from_slice::<Combined<'_>>(frame).ok().map(|combined| combined.data)
 }
 
-/// What every top of book of one symbol shares.
-struct SymbolEvents {
-    key: Py<PyString>,
-    event_prefix: Vec<u8>,
-}
-
 /// Binance bookTicker frames → `(key, encoded BestBidOffer)`; one per parser.
 #[pyclass(module = "tradeplat_native")]
 pub struct BinanceTopOfBook {
-    exchange: String,
     pairs: PairTable,
-    events: HashMap<Box<str>, SymbolEvents>,
+    events: TopOfBookEvents,
 }
 
 #[pymethods]
@@ -68,7 +58,7 @@ impl BinanceTopOfBook {
     /// `resolve_symbol(exchange_symbol, price_text, size_text)` as for the other fast paths.
     #[new]
     fn new(exchange: String, resolve_symbol: Py<PyAny>) -> Self {
-        Self { exchange, pairs: PairTable::new(resolve_symbol), events: HashMap::new() }
+        Self { pairs: PairTable::new(resolve_symbol), events: TopOfBookEvents::new(exchange) }
     }
 
     /// `(key, encoded BestBidOffer)` of a bookTicker frame, or None (the Python parser takes it).
@@ -102,13 +92,7 @@ impl BinanceTopOfBook {
             price_scale: scales.price_scale,
             size_scale: scales.size_scale,
         };
-        let exchange = &self.exchange;
-        let events = self.events.entry(scales.symbol.clone()).or_insert_with(|| SymbolEvents {
-            key: PyString::new(py, &format!("{exchange}:{}", scales.symbol)).unbind(),
-            event_prefix: canonical_top_of_book::event_prefix(exchange, &scales.symbol),
-        });
-        let event = canonical_top_of_book::encode(&events.event_prefix, &top);
-        Ok(Some((events.key.clone_ref(py), PyBytes::new(py, &event))))
+        Ok(Some(self.events.key_and_event(py, &scales.symbol, &top)))
     }
 }
 

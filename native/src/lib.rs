@@ -28,6 +28,7 @@ mod kraken_book_updates;
 mod msgpack_wire;
 mod okx_book_messages;
 mod okx_book_updates;
+mod okx_top_of_book;
 mod order_book;
 
 use std::collections::HashMap;
@@ -144,6 +145,8 @@ mod tradeplat_native {
     use crate::kraken_book_updates::KrakenBookUpdates;
     #[pymodule_export]
     use crate::okx_book_updates::OkxBookUpdates;
+    #[pymodule_export]
+    use crate::okx_top_of_book::OkxTopOfBook;
     #[pymodule_export]
     use crate::order_book::{InvalidLevel, LevelTextError, OrderBook};
 }

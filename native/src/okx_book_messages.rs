@@ -74,19 +74,55 @@ pub fn book_update(frame: &[u8]) -> Option<BookUpdate<'_>> {
         return None;
     }
     let [entry] = <[Entry<'_>; 1]>::try_from(push.data).ok()?;
-    let inst_id = entry.inst_id.filter(|id| !id.is_empty()).or(push.arg.inst_id)?;
-    if entry.ts.is_empty() || !entry.ts.bytes().all(|byte| byte.is_ascii_digit()) {
-        return None;
-    }
+    let (inst_id, ts_ms) = entry_identity(&entry, push.arg.inst_id)?;
     Some(BookUpdate {
         inst_id,
         bids: entry.bids.iter().map(|level| price_and_size(level)).collect::<Option<_>>()?,
         asks: entry.asks.iter().map(|level| price_and_size(level)).collect::<Option<_>>()?,
-        ts_ms: entry.ts.parse().ok()?,
+        ts_ms,
         checksum: entry.checksum,
         seq_id: entry.seq_id,
         prev_seq_id: entry.prev_seq_id,
     })
+}
+
+/// The top of book of a `bbo-tbt` push: its best levels (`("0", "0")` for an empty side, as the
+/// Python parser reads them), time and sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopOfBook<'a> {
+    pub inst_id: &'a str,
+    pub bid: (&'a str, &'a str),
+    pub ask: (&'a str, &'a str),
+    pub ts_ms: u64,
+    pub seq_id: Option<i64>,
+}
+
+const EMPTY_SIDE: (&str, &str) = ("0", "0");
+
+/// The top of book in a `bbo-tbt` push of one entry, or None for any other frame.
+pub fn top_of_book<'a>(frame: &'a [u8]) -> Option<TopOfBook<'a>> {
+    if !frame.starts_with(br#"{"arg":{"channel":"bbo-tbt""#) {
+        return None;
+    }
+    let push: Push<'a> = serde_json::from_slice(frame).ok()?;
+    if push.event.is_some() || push.arg.channel != "bbo-tbt" {
+        return None;
+    }
+    let [entry] = <[Entry<'a>; 1]>::try_from(push.data).ok()?;
+    let (inst_id, ts_ms) = entry_identity(&entry, push.arg.inst_id)?;
+    let best = |levels: &[Vec<&'a str>]| levels.first().map_or(Some(EMPTY_SIDE), |level| price_and_size(level));
+    // every level is read, as the Python parser validates each
+    entry.bids.iter().chain(&entry.asks).try_for_each(|level| price_and_size(level).map(drop))?;
+    Some(TopOfBook { inst_id, bid: best(&entry.bids)?, ask: best(&entry.asks)?, ts_ms, seq_id: entry.seq_id })
+}
+
+/// The entry's instrument (its own `instId`, else the push's) and its time, if both are readable.
+fn entry_identity<'a>(entry: &Entry<'a>, push_inst_id: Option<&'a str>) -> Option<(&'a str, u64)> {
+    let inst_id = entry.inst_id.filter(|id| !id.is_empty()).or(push_inst_id)?;
+    if entry.ts.is_empty() || !entry.ts.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    Some((inst_id, entry.ts.parse().ok()?))
 }
 
 /// `[px, sz]` plus the optional liquidated-orders and orders counts.
@@ -126,5 +162,30 @@ mod tests {
         for frame in frames {
             assert_eq!(book_update(frame), None, "{}", String::from_utf8_lossy(frame));
         }
+    }
+}
+
+#[cfg(test)]
+mod top_of_book_tests {
+    use super::*;
+
+    #[test]
+    fn a_bbo_push_gives_its_best_levels_and_an_empty_side_reads_as_zero() {
+        let frame = br#"{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT"},"data":[{"asks":[["8476.98","415","0","13"]],"bids":[],"ts":"1597026383085","seqId":7}]}"#;
+        let top = top_of_book(frame).expect("a top of book");
+        assert_eq!(
+            (top.inst_id, top.bid, top.ask, top.ts_ms, top.seq_id),
+            ("BTC-USDT", ("0", "0"), ("8476.98", "415"), 1_597_026_383_085, Some(7))
+        );
+        assert!(
+            top_of_book(
+                br#"{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT"},"data":[{"asks":[["1"]],"bids":[],"ts":"1"}]}"#
+            )
+            .is_none()
+        );
+        assert!(
+            top_of_book(br#"{"arg":{"channel":"books","instId":"BTC-USDT"},"data":[{"asks":[],"bids":[],"ts":"1"}]}"#)
+                .is_none()
+        );
     }
 }

@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import partial
 
 import msgspec
-from tradeplat_native import OkxBookUpdates
+from tradeplat_native import OkxBookUpdates, OkxTopOfBook
 
 from platform_streams.books.sync import BookChecksum
 from platform_streams.exchanges.base import (
@@ -27,6 +27,7 @@ from platform_streams.exchanges.base import (
     FrameError,
     MalformedFrame,
     ParsedFrame,
+    TradeFastPath,
     UnknownChannel,
 )
 from platform_streams.exchanges.decimal_text import mantissa_at_scale
@@ -62,14 +63,19 @@ _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 
 class OkxParser(ExchangeParser):
     """Parses OKX v5 public frames at the scales of ``instruments`` (unknown instIds raise
-    ``UnknownInstrument``). Book updates of live books have a native fast path
-    (:meth:`book_fast_path`, ``native/src/okx_book_updates.rs``)."""
+    ``UnknownInstrument``). Book updates of live books and bbo-tbt pushes have native fast paths
+    (:meth:`book_fast_path`, :meth:`top_of_book_fast_path`)."""
 
     exchange = EXCHANGE
 
     def __init__(self, instruments: InstrumentRegistry) -> None:
         self._scales = SymbolScalesCache(EXCHANGE, instruments, None)
         self._book_updates = OkxBookUpdates(EXCHANGE, partial(native_symbol_entry, self._scales))
+        self._native_tops = OkxTopOfBook(EXCHANGE, partial(native_symbol_entry, self._scales))
+
+    def top_of_book_fast_path(self) -> TradeFastPath | None:
+        """bbo-tbt pushes (``native/src/okx_top_of_book.rs``); None for any it cannot map exactly."""
+        return self._native_tops.parse
 
     def book_fast_path(self) -> BookFastPath:
         return self._book_updates

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import collections
 
+import msgspec
 import pytest
 
 from platform_streams.books.sync import BookChecksum
 from platform_streams.exchanges.base import ExchangeErrorFrame, MalformedFrame, UnknownChannel, UnknownInstrument
 from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.exchanges.okx.parser import OkxParser
-from platform_streams.schemas import BestBidOffer, BookDelta, BookSnapshot, Candle, Side, Trade
+from platform_streams.schemas import BestBidOffer, BookDelta, BookSnapshot, Candle, Side, Trade, encode
 from tests.exchanges.captures import first_frame, received_frames
 from tests.exchanges.okx.conftest import BOOKS, BOOKS_L2_TBT
 
@@ -209,3 +210,70 @@ def test_bad_frames_raise_a_specific_error_with_a_reason(
         parser.parse(frame, 0)
     assert raised.value.exchange == "okx"  # type: ignore[attr-defined]
     assert raised.value.frame == frame  # type: ignore[attr-defined]
+
+
+def _as_bbo_tbt(frame: bytes) -> bytes | None:
+    """A recorded books push respelled as the bbo-tbt push OKX sends for the same book: the channel,
+    no action, and each side cut to its best level (bbo-tbt pushes have the books push's shape)."""
+    push = msgspec.json.decode(frame)
+    if "data" not in push or push.get("arg", {}).get("channel") not in ("books", "books-l2-tbt"):
+        return None
+    entry = push["data"][0]
+    bbo = {key: value for key, value in entry.items() if key not in ("asks", "bids", "checksum")}
+    bbo["asks"], bbo["bids"] = entry["asks"][:1], entry["bids"][:1]
+    return msgspec.json.encode({"arg": {**push["arg"], "channel": "bbo-tbt"}, "data": [bbo]})
+
+
+@pytest.mark.parametrize("capture", [BOOKS, BOOKS_L2_TBT])
+def test_the_native_top_of_book_path_gives_what_the_parser_and_encoder_give_on_recorded_books(
+    okx_instruments: dict[str, InstrumentRegistry], capture: str
+) -> None:
+    parser = OkxParser(okx_instruments[capture])
+    top_of_book = parser.top_of_book_fast_path()
+    assert top_of_book is not None
+    taken = 0
+    for record in received_frames(capture):
+        frame = _as_bbo_tbt(record.frame)
+        if frame is None:
+            continue
+        (event,) = parser.parse(frame, record.receive_ts_ns)
+        assert top_of_book(frame, record.receive_ts_ns) == (event.key, encode(event))
+        taken += 1
+    assert taken > 250
+
+
+@pytest.mark.parametrize(
+    ("frame", "expected"),
+    [
+        (
+            b'{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT"},"data":[{"asks":[],"bids":[["30000.1","2","0","1"]],"ts":"1652400000123","seqId":9}]}',
+            "empty side",
+        ),
+        (
+            b'{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT"},"data":[{"asks":[["1e5","1"]],"bids":[],"ts":"1652400000123"}]}',
+            MalformedFrame,
+        ),
+        (
+            b'{"arg":{"channel":"bbo-tbt","instId":"FOO-BAZ"},"data":[{"asks":[],"bids":[],"ts":"1652400000123"}]}',
+            UnknownInstrument,
+        ),
+        (
+            b'{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT"},"data":[{"asks":[["1"]],"bids":[],"ts":"1652400000123"}]}',
+            MalformedFrame,
+        ),
+        (b'{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT"},"data":[{"asks":[],"bids":[],"ts":"16524.5"}]}', MalformedFrame),
+    ],
+)
+def test_the_native_top_of_book_path_maps_an_empty_side_and_leaves_bad_pushes_to_the_parser(
+    parser: OkxParser, frame: bytes, expected: str | type[Exception]
+) -> None:
+    top_of_book = parser.top_of_book_fast_path()
+    assert top_of_book is not None
+    if expected == "empty side":
+        (event,) = parser.parse(frame, 5)
+        assert top_of_book(frame, 5) == (event.key, encode(event))
+        assert (event.ask_price, event.ask_size, event.sequence) == (0, 0, 9)
+        return
+    assert top_of_book(frame, 5) is None
+    with pytest.raises(expected):  # type: ignore[call-overload]
+        parser.parse_frame(frame, 5)
