@@ -75,6 +75,13 @@ class OkxTopOfBook:
     def __init__(self, exchange: str, resolve_symbol: Callable[[str, str, str], tuple[str, int, int, bool]]) -> None: ...
     def parse(self, frame: bytes, receive_ts_ns: int) -> tuple[str, bytes] | None: ...
 
+class OkxTradeParser:
+    """OKX ``trades`` pushes of one trade → ``(key, encoded canonical Trade)``; None for any other frame
+    and for any it cannot map exactly (the Python parser then reads or reports it)."""
+
+    def __init__(self, exchange: str, resolve_symbol: Callable[[str, str, str], tuple[str, int, int, bool]]) -> None: ...
+    def parse(self, frame: bytes, receive_ts_ns: int) -> tuple[str, bytes] | None: ...
+
 class InvalidLevel(ValueError):
     """A level with a negative price or size."""
 

@@ -8,8 +8,9 @@ use pyo3::prelude::*;
 use serde::Deserialize;
 
 use crate::attached_books::{KeyAndEvent, PairTable};
-use crate::canonical_top_of_book::{CanonicalTopOfBook, TopOfBookEvents};
+use crate::canonical_top_of_book::{self, CanonicalTopOfBook};
 use crate::decimal_text::mantissa_at_scale;
+use crate::event_keys::EventKeys;
 use crate::msgpack_wire::MAX_WIRE_INT;
 
 const NS_PER_MS: i128 = 1_000_000;
@@ -50,7 +51,7 @@ fn book_ticker(frame: &[u8]) -> Option<BookTicker<'_>> {
 #[pyclass(module = "tradeplat_native")]
 pub struct BinanceTopOfBook {
     pairs: PairTable,
-    events: TopOfBookEvents,
+    events: EventKeys,
 }
 
 #[pymethods]
@@ -58,7 +59,10 @@ impl BinanceTopOfBook {
     /// `resolve_symbol(exchange_symbol, price_text, size_text)` as for the other fast paths.
     #[new]
     fn new(exchange: String, resolve_symbol: Py<PyAny>) -> Self {
-        Self { pairs: PairTable::new(resolve_symbol), events: TopOfBookEvents::new(exchange) }
+        Self {
+            pairs: PairTable::new(resolve_symbol),
+            events: EventKeys::new(exchange, canonical_top_of_book::event_prefix),
+        }
     }
 
     /// `(key, encoded BestBidOffer)` of a bookTicker frame, or None (the Python parser takes it).
@@ -92,7 +96,7 @@ impl BinanceTopOfBook {
             price_scale: scales.price_scale,
             size_scale: scales.size_scale,
         };
-        Ok(Some(self.events.key_and_event(py, &scales.symbol, &top)))
+        Ok(Some(self.events.key_and_event(py, &scales.symbol, |prefix| canonical_top_of_book::encode(prefix, &top))))
     }
 }
 

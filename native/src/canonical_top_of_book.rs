@@ -1,11 +1,6 @@
 //! The canonical `BestBidOffer` event (`platform_streams.schemas.events.BestBidOffer`, tag `"bbo.1"`)
 //! in its wire form: a msgpack array, tag first, written as msgspec writes it.
 
-use std::collections::HashMap;
-
-use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
-
 use crate::msgpack_wire::{write_array_header, write_int, write_str};
 
 /// The fields after the tag, exchange and symbol, in wire order.
@@ -48,32 +43,6 @@ pub fn encode(prefix: &[u8], top: &CanonicalTopOfBook) -> Vec<u8> {
     write_int(&mut event, i128::from(top.price_scale));
     write_int(&mut event, i128::from(top.size_scale));
     event
-}
-
-/// Each symbol's Kafka key and event prefix, made once: what a top-of-book fast path returns.
-pub struct TopOfBookEvents {
-    exchange: String,
-    symbols: HashMap<Box<str>, (Py<PyString>, Vec<u8>)>,
-}
-
-impl TopOfBookEvents {
-    pub fn new(exchange: String) -> Self {
-        Self { exchange, symbols: HashMap::new() }
-    }
-
-    /// `(key, encoded BestBidOffer)` of `top` for `symbol`.
-    pub fn key_and_event<'py>(
-        &mut self,
-        py: Python<'py>,
-        symbol: &str,
-        top: &CanonicalTopOfBook,
-    ) -> (Py<PyString>, Bound<'py, PyBytes>) {
-        let exchange = &self.exchange;
-        let (key, prefix) = self.symbols.entry(symbol.into()).or_insert_with(|| {
-            (PyString::new(py, &format!("{exchange}:{symbol}")).unbind(), event_prefix(exchange, symbol))
-        });
-        (key.clone_ref(py), PyBytes::new(py, &encode(prefix, top)))
-    }
 }
 
 #[cfg(test)]

@@ -23,12 +23,14 @@ mod canonical_top_of_book;
 mod canonical_trade;
 mod crc32;
 mod decimal_text;
+mod event_keys;
 mod kraken_book_messages;
 mod kraken_book_updates;
 mod msgpack_wire;
 mod okx_book_messages;
 mod okx_book_updates;
 mod okx_top_of_book;
+mod okx_trades;
 mod order_book;
 
 use std::collections::HashMap;
@@ -147,6 +149,8 @@ mod tradeplat_native {
     use crate::okx_book_updates::OkxBookUpdates;
     #[pymodule_export]
     use crate::okx_top_of_book::OkxTopOfBook;
+    #[pymodule_export]
+    use crate::okx_trades::OkxTradeParser;
     #[pymodule_export]
     use crate::order_book::{InvalidLevel, LevelTextError, OrderBook};
 }

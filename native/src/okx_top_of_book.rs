@@ -5,8 +5,9 @@
 use pyo3::prelude::*;
 
 use crate::attached_books::{KeyAndEvent, PairTable};
-use crate::canonical_top_of_book::{CanonicalTopOfBook, TopOfBookEvents};
+use crate::canonical_top_of_book::{self, CanonicalTopOfBook};
 use crate::decimal_text::mantissa_at_scale;
+use crate::event_keys::EventKeys;
 use crate::msgpack_wire::MAX_WIRE_INT;
 use crate::okx_book_messages::top_of_book;
 
@@ -16,7 +17,7 @@ const NS_PER_MS: i128 = 1_000_000;
 #[pyclass(module = "tradeplat_native")]
 pub struct OkxTopOfBook {
     pairs: PairTable,
-    events: TopOfBookEvents,
+    events: EventKeys,
 }
 
 #[pymethods]
@@ -24,7 +25,10 @@ impl OkxTopOfBook {
     /// `resolve_symbol(inst_id, price_text, size_text)` as for the other fast paths.
     #[new]
     fn new(exchange: String, resolve_symbol: Py<PyAny>) -> Self {
-        Self { pairs: PairTable::new(resolve_symbol), events: TopOfBookEvents::new(exchange) }
+        Self {
+            pairs: PairTable::new(resolve_symbol),
+            events: EventKeys::new(exchange, canonical_top_of_book::event_prefix),
+        }
     }
 
     /// `(key, encoded BestBidOffer)` of a bbo-tbt push, or None (the Python parser takes it).
@@ -58,6 +62,6 @@ impl OkxTopOfBook {
             price_scale: scales.price_scale,
             size_scale: scales.size_scale,
         };
-        Ok(Some(self.events.key_and_event(py, &scales.symbol, &event)))
+        Ok(Some(self.events.key_and_event(py, &scales.symbol, |prefix| canonical_top_of_book::encode(prefix, &event))))
     }
 }

@@ -4,7 +4,7 @@ named: each frame's venue adapter (``platform_streams.exchanges.registry``) pars
 Per frame: control records (a connection opened or was lost) reset the books of its
 symbols; REST bodies and WebSocket frames go through the venue's parser (a REST body is
 a book snapshot fetched for the connection). A parser's native fast paths are tried first:
-trades (Binance) and tops of book (Binance, OKX) give the key and the encoded event without
+trades and tops of book (Binance, OKX) give the key and the encoded event without
 building it; book updates (Kraken v1, OKX, Binance) are applied to a live book the sync rule attached to
 the fast path, giving the key and the encoded delta, or declined, leaving the frame and the
 book to the parser and the sync rule. Trades, top of book and candles pass straight to their

@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import partial
 
 import msgspec
-from tradeplat_native import OkxBookUpdates, OkxTopOfBook
+from tradeplat_native import OkxBookUpdates, OkxTopOfBook, OkxTradeParser
 
 from platform_streams.books.sync import BookChecksum
 from platform_streams.exchanges.base import (
@@ -63,8 +63,8 @@ _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 
 class OkxParser(ExchangeParser):
     """Parses OKX v5 public frames at the scales of ``instruments`` (unknown instIds raise
-    ``UnknownInstrument``). Book updates of live books and bbo-tbt pushes have native fast paths
-    (:meth:`book_fast_path`, :meth:`top_of_book_fast_path`)."""
+    ``UnknownInstrument``). Trades, bbo-tbt pushes and book updates of live books have native
+    fast paths (:meth:`trade_fast_path`, :meth:`top_of_book_fast_path`, :meth:`book_fast_path`)."""
 
     exchange = EXCHANGE
 
@@ -72,6 +72,11 @@ class OkxParser(ExchangeParser):
         self._scales = SymbolScalesCache(EXCHANGE, instruments, None)
         self._book_updates = OkxBookUpdates(EXCHANGE, partial(native_symbol_entry, self._scales))
         self._native_tops = OkxTopOfBook(EXCHANGE, partial(native_symbol_entry, self._scales))
+        self._native_trades = OkxTradeParser(EXCHANGE, partial(native_symbol_entry, self._scales))
+
+    def trade_fast_path(self) -> TradeFastPath | None:
+        """Pushes of one trade (``native/src/okx_trades.rs``); None for any it cannot map exactly."""
+        return self._native_trades.parse
 
     def top_of_book_fast_path(self) -> TradeFastPath | None:
         """bbo-tbt pushes (``native/src/okx_top_of_book.rs``); None for any it cannot map exactly."""

@@ -277,3 +277,46 @@ def test_the_native_top_of_book_path_maps_an_empty_side_and_leaves_bad_pushes_to
     assert top_of_book(frame, 5) is None
     with pytest.raises(expected):  # type: ignore[call-overload]
         parser.parse_frame(frame, 5)
+
+
+def test_the_native_trade_path_gives_what_the_parser_and_encoder_give_on_every_recorded_trade(parser: OkxParser) -> None:
+    trade_fast = parser.trade_fast_path()
+    assert trade_fast is not None
+    taken = 0
+    for record in received_frames(BOOKS):
+        if b'"channel":"trades"' not in record.frame[:40]:
+            continue
+        events = parser.parse(record.frame, record.receive_ts_ns)
+        fast = trade_fast(record.frame, record.receive_ts_ns)
+        if len(events) == 1:
+            assert fast == (events[0].key, encode(events[0]))
+            taken += 1
+        else:
+            assert fast is None  # several trades in one push: the parser's
+    assert taken > 50
+
+
+@pytest.mark.parametrize(
+    ("trade", "expected"),
+    [
+        ('"tradeId":"abc","px":"30000.1","sz":"2","side":"sell"', "sequence 0"),
+        ('"tradeId":"1","px":"30000.1","sz":"2","side":"short"', MalformedFrame),
+        ('"tradeId":"1","px":"3e4","sz":"2","side":"buy"', MalformedFrame),
+        ('"tradeId":"1","px":"30000.12","sz":"2","side":"buy"', MalformedFrame),
+    ],
+)
+def test_the_native_trade_path_maps_odd_ids_and_leaves_bad_trades_to_the_parser(
+    parser: OkxParser, trade: str, expected: str | type[Exception]
+) -> None:
+    frame = (
+        '{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT",' + trade + ',"ts":"1652400000123"}]}'
+    ).encode()
+    trade_fast = parser.trade_fast_path()
+    assert trade_fast is not None
+    if expected == "sequence 0":
+        (event,) = parser.parse(frame, 5)
+        assert trade_fast(frame, 5) == (event.key, encode(event)) and event.sequence == 0
+        return
+    assert trade_fast(frame, 5) is None
+    with pytest.raises(expected):  # type: ignore[call-overload]
+        parser.parse_frame(frame, 5)
