@@ -114,10 +114,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     then the rest in collection order: on two workers (``--dist worksteal``) the short tests fill
     the end of the run instead of one long test started last leaving the other worker idle."""
 
+    default_timeout = float(config.getini("timeout") or 0)  # pytest-timeout's, for a test that sets none
+
     def rank(item: pytest.Item) -> tuple[int, float]:
         if item.get_closest_marker("e2e") is None:
             return (1, 0.0)
         timeout = item.get_closest_marker("timeout")
-        return (0, -float(timeout.args[0]) if timeout is not None and timeout.args else 0.0)
+        return (0, -(float(timeout.args[0]) if timeout is not None and timeout.args else default_timeout))
 
     items.sort(key=rank)  # stable: ties keep their collection order
