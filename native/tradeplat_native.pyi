@@ -82,6 +82,20 @@ class OkxTradeParser:
     def __init__(self, exchange: str, resolve_symbol: Callable[[str, str, str], tuple[str, int, int, bool]]) -> None: ...
     def parse(self, frame: bytes, receive_ts_ns: int) -> tuple[str, bytes] | None: ...
 
+class KrakenTradeParser:
+    """Kraken v1 ``trade`` frames → ``(key, [encoded canonical Trade, ...])`` in frame order; None for any
+    other frame and for any frame with a trade it cannot map exactly (the parser then reports it)."""
+
+    def __init__(self, exchange: str, resolve_symbol: Callable[[str, str, str], tuple[str, int, int, bool]]) -> None: ...
+    def parse(self, frame: bytes, receive_ts_ns: int) -> tuple[str, list[bytes]] | None: ...
+
+class KrakenTopOfBook:
+    """Kraken v1 ``ticker`` frames → ``(key, encoded canonical BestBidOffer)``; None for any other frame
+    and for any it cannot map exactly."""
+
+    def __init__(self, exchange: str, resolve_symbol: Callable[[str, str, str], tuple[str, int, int, bool]]) -> None: ...
+    def parse(self, frame: bytes, receive_ts_ns: int) -> tuple[str, bytes] | None: ...
+
 class InvalidLevel(ValueError):
     """A level with a negative price or size."""
 

@@ -26,6 +26,9 @@ mod decimal_text;
 mod event_keys;
 mod kraken_book_messages;
 mod kraken_book_updates;
+mod kraken_messages;
+mod kraken_top_of_book;
+mod kraken_trades;
 mod msgpack_wire;
 mod okx_book_messages;
 mod okx_book_updates;
@@ -145,6 +148,10 @@ mod tradeplat_native {
     use crate::binance_top_of_book::BinanceTopOfBook;
     #[pymodule_export]
     use crate::kraken_book_updates::KrakenBookUpdates;
+    #[pymodule_export]
+    use crate::kraken_top_of_book::KrakenTopOfBook;
+    #[pymodule_export]
+    use crate::kraken_trades::KrakenTradeParser;
     #[pymodule_export]
     use crate::okx_book_updates::OkxBookUpdates;
     #[pymodule_export]

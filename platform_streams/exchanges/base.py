@@ -100,9 +100,10 @@ class BookFastPath(Protocol):
     def detach(self, symbol: str) -> None: ...
 
 
-TradeFastPath = Callable[[bytes, int], "tuple[str, bytes] | None"]
-"""``(frame, receive_ts_ns)`` → ``(key, encoded Trade)``, or None for a frame that is not a trade
-(hand it to :meth:`ExchangeParser.parse_frame`). Raises like the parser. The top-of-book fast
+TradeFastPath = Callable[[bytes, int], "tuple[str, bytes | list[bytes]] | None"]
+"""``(frame, receive_ts_ns)`` → ``(key, encoded Trade)`` (or ``(key, [encoded Trade, ...])`` for a
+frame of several trades of one instrument, in frame order), or None for a frame it does not take
+(hand it to :meth:`ExchangeParser.parse_frame`, which reports a bad one). The top-of-book fast
 path has the same shape, with an encoded ``BestBidOffer``."""
 
 

@@ -4,10 +4,10 @@ named: each frame's venue adapter (``platform_streams.exchanges.registry``) pars
 Per frame: control records (a connection opened or was lost) reset the books of its
 symbols; REST bodies and WebSocket frames go through the venue's parser (a REST body is
 a book snapshot fetched for the connection). A parser's native fast paths are tried first:
-trades and tops of book (Binance, OKX) give the key and the encoded event without
-building it; book updates (Kraken v1, OKX, Binance) are applied to a live book the sync rule attached to
-the fast path, giving the key and the encoded delta, or declined, leaving the frame and the
-book to the parser and the sync rule. Trades, top of book and candles pass straight to their
+trades and tops of book (Binance, OKX, Kraken v1) give the key and the encoded events without
+building them; book updates (Kraken v1, OKX, Binance) are applied to a live book the sync rule
+attached to the fast path, giving the key and the encoded delta, or declined, leaving the
+frame and the book to the parser and the sync rule. Trades, top of book and candles pass straight to their
 topics; book events go through the instrument's sync rule, at the depth of the subscription
 the frames state, and only what it applies is published. A resync publishes a :class:`BookResync` on
 ``md.book`` and asks ingestion (on ``ctl.resync``) for a new snapshot, repeated while the
@@ -152,7 +152,10 @@ class Normaliser:
         if parse_trade_fast is not None:
             trade = parse_trade_fast(frame.payload, frame.receive_ts_ns)
             if trade is not None:
-                return [Output(self.topics.trade, trade[1], trade[0])]
+                key, value = trade
+                if type(value) is bytes:
+                    return [Output(self.topics.trade, value, key)]
+                return [Output(self.topics.trade, event, key) for event in value]
         parse_top_fast = reader.top_of_book_fast_path
         if parse_top_fast is not None:
             top = parse_top_fast(frame.payload, frame.receive_ts_ns)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from functools import partial
 
 import msgspec
-from tradeplat_native import KrakenBookUpdates
+from tradeplat_native import KrakenBookUpdates, KrakenTopOfBook, KrakenTradeParser
 
 from platform_streams.books.sync import BookChecksum
 from platform_streams.exchanges.base import (
@@ -31,6 +31,7 @@ from platform_streams.exchanges.base import (
     MalformedFrame,
     MarketEvent,
     ParsedFrame,
+    TradeFastPath,
     UnknownChannel,
 )
 from platform_streams.exchanges.decimal_text import mantissa_at_scale, text_scale
@@ -60,14 +61,26 @@ _SIDES = {"b": Side.BUY, "s": Side.SELL}
 
 
 class KrakenParser(KrakenWebSocketParser):
-    """Parses Kraken v1 frames; ``instruments`` (from AssetPairs) gives the scales. Book updates
-    of live books have a native fast path (:meth:`book_fast_path`, ``native/src/kraken_book_updates.rs``)."""
+    """Parses Kraken v1 frames; ``instruments`` (from AssetPairs) gives the scales. Trades, tickers
+    and book updates of live books have native fast paths (:meth:`trade_fast_path`,
+    :meth:`top_of_book_fast_path`, :meth:`book_fast_path`)."""
 
     exchange = EXCHANGE
 
     def __init__(self, instruments: InstrumentRegistry | None = None, require_metadata: bool = False) -> None:
         super().__init__(instruments, require_metadata)
-        self._book_updates = KrakenBookUpdates(EXCHANGE, partial(native_symbol_entry, self._scales))
+        resolve = partial(native_symbol_entry, self._scales)
+        self._book_updates = KrakenBookUpdates(EXCHANGE, resolve)
+        self._native_trades = KrakenTradeParser(EXCHANGE, resolve)
+        self._native_tops = KrakenTopOfBook(EXCHANGE, resolve)
+
+    def trade_fast_path(self) -> TradeFastPath | None:
+        """Trade frames (``native/src/kraken_trades.rs``): every trade of the frame, or None."""
+        return self._native_trades.parse
+
+    def top_of_book_fast_path(self) -> TradeFastPath | None:
+        """Ticker frames (``native/src/kraken_top_of_book.rs``); None for any it cannot map exactly."""
+        return self._native_tops.parse
 
     def book_fast_path(self) -> BookFastPath:
         return self._book_updates

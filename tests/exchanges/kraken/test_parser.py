@@ -7,10 +7,10 @@ import collections
 import pytest
 
 from platform_streams.books.sync import BookChecksum
-from platform_streams.exchanges.base import BookSubscription, ExchangeErrorFrame, MalformedFrame, UnknownChannel
+from platform_streams.exchanges.base import BookSubscription, ExchangeErrorFrame, FrameError, MalformedFrame, UnknownChannel
 from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.exchanges.kraken.parser import KrakenParser
-from platform_streams.schemas import BestBidOffer, BookDelta, BookSnapshot, Candle, Side, Trade
+from platform_streams.schemas import BestBidOffer, BookDelta, BookSnapshot, Candle, Side, Trade, encode
 from tests.exchanges.captures import first_frame, received_frames
 from tests.exchanges.kraken.conftest import BOOK, TICKER, TRADE
 
@@ -202,3 +202,54 @@ def test_bad_frames_raise_a_specific_error_with_a_reason(
         parser.parse(frame, 0)
     assert raised.value.exchange == "kraken"  # type: ignore[attr-defined]
     assert raised.value.frame == frame  # type: ignore[attr-defined]
+
+
+def test_the_native_trade_path_gives_what_the_parser_and_encoder_give_on_every_recorded_trade_frame(
+    parser: KrakenParser,
+) -> None:
+    trade_fast = parser.trade_fast_path()
+    assert trade_fast is not None
+    frames, trades = 0, 0
+    for record in received_frames(TRADE):
+        if not record.frame.endswith(b'"]') or b'"trade"' not in record.frame[-40:]:
+            continue
+        events = parser.parse(record.frame, record.receive_ts_ns)
+        assert trade_fast(record.frame, record.receive_ts_ns) == (events[0].key, [encode(event) for event in events])
+        frames, trades = frames + 1, trades + len(events)
+    assert frames >= 8 and trades > frames  # frames of several trades among them
+
+
+def test_the_native_top_of_book_path_gives_what_the_parser_and_encoder_give_on_every_recorded_ticker(
+    parser: KrakenParser,
+) -> None:
+    top_of_book = parser.top_of_book_fast_path()
+    assert top_of_book is not None
+    taken = 0
+    for record in received_frames(TICKER):
+        if not record.frame.endswith(b'"]') or b'"ticker"' not in record.frame[-40:]:
+            continue
+        (event,) = parser.parse(record.frame, record.receive_ts_ns)
+        assert top_of_book(record.frame, record.receive_ts_ns) == (event.key, encode(event))
+        taken += 1
+    assert taken >= 18
+
+
+@pytest.mark.parametrize(
+    ("frame", "path"),
+    [
+        (b'[0,[["5541.20000","0.15850568","1534614057.321597","x","l",""]],"trade","XBT/USD"]', "trade"),
+        (b'[0,[["5541.2e3","0.15850568","1534614057.321597","b","l",""]],"trade","XBT/USD"]', "trade"),
+        (b'[0,[["5541.20000","0.15850568","-1534614057.321597","b","l",""]],"trade","XBT/USD"]', "trade"),
+        (b'[0,[],"trade","XBT/USD"]', "trade"),
+        (b'[340,{"a":["5525.40000",1.5,"1.000"],"b":["5525.10000",1,"1.000"]},"ticker","XBT/USD"]', "top"),
+        (b'[340,{"a":["5525.40000",1,"1.000"]},"ticker","XBT/USD"]', "top"),
+    ],
+)
+def test_the_native_trade_and_top_of_book_paths_leave_bad_frames_to_the_parser(
+    parser: KrakenParser, frame: bytes, path: str
+) -> None:
+    fast = parser.trade_fast_path() if path == "trade" else parser.top_of_book_fast_path()
+    assert fast is not None and fast(frame, 5) is None
+    with pytest.raises(FrameError) as raised:
+        parser.parse_frame(frame, 5)
+    assert raised.value.reason and raised.value.frame == frame
