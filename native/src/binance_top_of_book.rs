@@ -7,11 +7,8 @@
 use pyo3::prelude::*;
 use serde::Deserialize;
 
-use crate::attached_books::{KeyAndEvent, PairTable};
-use crate::canonical_top_of_book::{self, CanonicalTopOfBook};
-use crate::decimal_text::mantissa_at_scale;
-use crate::event_keys::EventKeys;
-use crate::msgpack_wire::MAX_WIRE_INT;
+use crate::attached_books::KeyAndEvent;
+use crate::top_of_book_path::{QuotedTop, TopOfBookPath};
 
 const NS_PER_MS: i128 = 1_000_000;
 
@@ -50,8 +47,7 @@ fn book_ticker(frame: &[u8]) -> Option<BookTicker<'_>> {
 /// Binance bookTicker frames → `(key, encoded BestBidOffer)`; one per parser.
 #[pyclass(module = "tradeplat_native")]
 pub struct BinanceTopOfBook {
-    pairs: PairTable,
-    events: EventKeys,
+    path: TopOfBookPath,
 }
 
 #[pymethods]
@@ -59,44 +55,20 @@ impl BinanceTopOfBook {
     /// `resolve_symbol(exchange_symbol, price_text, size_text)` as for the other fast paths.
     #[new]
     fn new(exchange: String, resolve_symbol: Py<PyAny>) -> Self {
-        Self {
-            pairs: PairTable::new(resolve_symbol),
-            events: EventKeys::new(exchange, canonical_top_of_book::event_prefix),
-        }
+        Self { path: TopOfBookPath::new(exchange, resolve_symbol) }
     }
 
     /// `(key, encoded BestBidOffer)` of a bookTicker frame, or None (the Python parser takes it).
-    fn parse<'py>(&mut self, py: Python<'py>, frame: &[u8], receive_ts_ns: i64) -> PyResult<Option<KeyAndEvent<'py>>> {
-        let Some(ticker) = book_ticker(frame) else {
-            return Ok(None);
+    fn parse<'py>(&mut self, py: Python<'py>, frame: &[u8], receive_ts_ns: i64) -> Option<KeyAndEvent<'py>> {
+        let ticker = book_ticker(frame)?;
+        let top = QuotedTop {
+            bid: (ticker.b, ticker.bid_quantity),
+            ask: (ticker.a, ticker.ask_quantity),
+            // spot bookTicker carries no time: the receive time, as the parser gives it
+            exchange_ts_ns: (ticker.event_time != 0).then(|| i128::from(ticker.event_time) * NS_PER_MS),
+            sequence: Some(i128::from(ticker.u)),
         };
-        let Some(scales) = self.pairs.resolve(py, ticker.s, (ticker.b, ticker.bid_quantity)) else {
-            return Ok(None);
-        };
-        let prices = |text| mantissa_at_scale(text, scales.price_scale).ok();
-        let sizes = |text| mantissa_at_scale(text, scales.size_scale).ok();
-        let (Some(bid_price), Some(bid_size), Some(ask_price), Some(ask_size)) =
-            (prices(ticker.b), sizes(ticker.bid_quantity), prices(ticker.a), sizes(ticker.ask_quantity))
-        else {
-            return Ok(None);
-        };
-        let receive = i128::from(receive_ts_ns);
-        let exchange_ts_ns = if ticker.event_time != 0 { i128::from(ticker.event_time) * NS_PER_MS } else { receive };
-        if !(i128::from(i64::MIN)..=MAX_WIRE_INT).contains(&exchange_ts_ns) {
-            return Ok(None);
-        }
-        let top = CanonicalTopOfBook {
-            exchange_ts_ns,
-            receive_ts_ns: receive,
-            sequence: i128::from(ticker.u),
-            bid_price,
-            bid_size,
-            ask_price,
-            ask_size,
-            price_scale: scales.price_scale,
-            size_scale: scales.size_scale,
-        };
-        Ok(Some(self.events.key_and_event(py, &scales.symbol, |prefix| canonical_top_of_book::encode(prefix, &top))))
+        self.path.event(py, ticker.s, (ticker.b, ticker.bid_quantity), &top, receive_ts_ns)
     }
 }
 

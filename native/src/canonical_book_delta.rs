@@ -2,7 +2,7 @@
 //! `"book_delta.1"`) in its wire form: a msgpack array, tag first, written as msgspec writes it.
 
 use crate::book_side::Level;
-use crate::msgpack_wire::{write_array_header, write_int, write_str};
+use crate::msgpack_wire::{self, write_array_header, write_int};
 
 /// The fields after the tag, exchange and symbol, in wire order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,12 +23,7 @@ const FIELD_COUNT: usize = 12;
 
 /// The bytes every delta of one instrument starts with: array header, tag, exchange, symbol.
 pub fn event_prefix(exchange: &str, symbol: &str) -> Vec<u8> {
-    let mut prefix = Vec::with_capacity(3 + TAG.len() + exchange.len() + symbol.len());
-    write_array_header(&mut prefix, FIELD_COUNT);
-    write_str(&mut prefix, TAG);
-    write_str(&mut prefix, exchange);
-    write_str(&mut prefix, symbol);
-    prefix
+    msgpack_wire::event_prefix(TAG, FIELD_COUNT, exchange, symbol)
 }
 
 /// The encoded event: `prefix` (from [`event_prefix`]) and the delta's own fields. Integers must be

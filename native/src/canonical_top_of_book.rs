@@ -1,7 +1,7 @@
 //! The canonical `BestBidOffer` event (`platform_streams.schemas.events.BestBidOffer`, tag `"bbo.1"`)
 //! in its wire form: a msgpack array, tag first, written as msgspec writes it.
 
-use crate::msgpack_wire::{write_array_header, write_int, write_str};
+use crate::msgpack_wire::{self, write_int};
 
 /// The fields after the tag, exchange and symbol, in wire order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,12 +22,7 @@ const FIELD_COUNT: usize = 12;
 
 /// The bytes every top of book of one instrument starts with: array header, tag, exchange, symbol.
 pub fn event_prefix(exchange: &str, symbol: &str) -> Vec<u8> {
-    let mut prefix = Vec::with_capacity(3 + TAG.len() + exchange.len() + symbol.len());
-    write_array_header(&mut prefix, FIELD_COUNT);
-    write_str(&mut prefix, TAG);
-    write_str(&mut prefix, exchange);
-    write_str(&mut prefix, symbol);
-    prefix
+    msgpack_wire::event_prefix(TAG, FIELD_COUNT, exchange, symbol)
 }
 
 /// The encoded event; integers must be within the wire range (callers check).

@@ -33,21 +33,15 @@ impl Side {
     }
 }
 
+use crate::msgpack_wire::{self, write_int, write_str};
 pub use crate::msgpack_wire::{MAX_WIRE_INT, MIN_WIRE_INT};
-use crate::msgpack_wire::{write_int, write_str};
 
 const TAG: &str = "trade.1";
-const FIELD_COUNT: u8 = 12;
-const FIXARRAY: u8 = 0x90;
+const FIELD_COUNT: usize = 12;
 
 /// The bytes every trade of one instrument starts with: array header, tag, exchange, symbol.
 pub fn event_prefix(exchange: &str, symbol: &str) -> Vec<u8> {
-    let mut prefix = Vec::with_capacity(3 + TAG.len() + exchange.len() + symbol.len());
-    prefix.push(FIXARRAY | FIELD_COUNT);
-    write_str(&mut prefix, TAG);
-    write_str(&mut prefix, exchange);
-    write_str(&mut prefix, symbol);
-    prefix
+    msgpack_wire::event_prefix(TAG, FIELD_COUNT, exchange, symbol)
 }
 
 /// The encoded event: `prefix` (from [`event_prefix`]) followed by the trade's own fields.

@@ -5,11 +5,20 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+/// A v1 channel as it stands in a frame: its name, and its name quoted (found near the frame's end
+/// before any parsing).
+pub struct Channel {
+    name: &'static str,
+    quoted: &'static [u8],
+}
+
+pub const TICKER: Channel = Channel { name: "ticker", quoted: b"\"ticker\"" };
+pub const TRADE: Channel = Channel { name: "trade", quoted: b"\"trade\"" };
+
 /// The payload and pair of a frame of `channel` (one payload), or None.
-pub fn channel_payload<'a>(frame: &'a [u8], channel: &str) -> Option<(&'a RawValue, &'a str)> {
+pub fn channel_payload<'a>(frame: &'a [u8], channel: Channel) -> Option<(&'a RawValue, &'a str)> {
     let tail = &frame[frame.len().saturating_sub(48)..];
-    let quoted = format!("\"{channel}\"");
-    if !frame.starts_with(b"[") || !tail.windows(quoted.len()).any(|window| window == quoted.as_bytes()) {
+    if !frame.starts_with(b"[") || !tail.windows(channel.quoted.len()).any(|window| window == channel.quoted) {
         return None;
     }
     let parts: Vec<&'a RawValue> = serde_json::from_slice(frame).ok()?;
@@ -17,7 +26,7 @@ pub fn channel_payload<'a>(frame: &'a [u8], channel: &str) -> Option<(&'a RawVal
         return None;
     };
     let name: &str = serde_json::from_str(name.get()).ok()?;
-    (name == channel).then_some(())?;
+    (name == channel.name).then_some(())?;
     Some((*payload, serde_json::from_str(pair.get()).ok()?))
 }
 
@@ -75,16 +84,16 @@ mod tests {
     #[test]
     fn ticker_and_trade_frames_are_split_and_read() {
         let ticker = br#"[340,{"a":["5525.40000",1,"1.000"],"b":["5525.10000",1,"1.000"],"c":["5525.10000","0.00398963"]},"ticker","XBT/USD"]"#;
-        let (payload, pair) = channel_payload(ticker, "ticker").expect("a ticker");
+        let (payload, pair) = channel_payload(ticker, TICKER).expect("a ticker");
         let read: Ticker<'_> = serde_json::from_str(payload.get()).expect("its sides");
         assert_eq!((pair, read.a.0, read.b.2), ("XBT/USD", "5525.40000", "1.000"));
         let trade = br#"[0,[["5541.20000","0.15850568","1534614057.321597","s","l",""],["6060.00000","0.02455000","1534614057.324998","b","l",""]],"trade","XBT/USD"]"#;
-        let (payload, _) = channel_payload(trade, "trade").expect("a trade frame");
+        let (payload, _) = channel_payload(trade, TRADE).expect("a trade frame");
         let entries = trade_entries(payload).expect("two trades");
         assert_eq!((entries.len(), entries[1].side, entries[0].time), (2, "b", "1534614057.321597"));
-        assert!(channel_payload(trade, "ticker").is_none());
+        assert!(channel_payload(trade, TICKER).is_none());
         let float_volume = br#"[340,{"a":["5525.40000",1.5,"1.000"],"b":["5525.10000",1,"1.000"]},"ticker","XBT/USD"]"#;
-        let (payload, _) = channel_payload(float_volume, "ticker").expect("a ticker frame");
+        let (payload, _) = channel_payload(float_volume, TICKER).expect("a ticker frame");
         assert!(serde_json::from_str::<Ticker<'_>>(payload.get()).is_err());
     }
 }

@@ -11,7 +11,7 @@ use crate::canonical_trade::{self, CanonicalTrade, MAX_WIRE_INT, Side};
 use crate::decimal_text::mantissa_at_scale;
 use crate::event_keys::EventKeys;
 use crate::kraken_book_messages::seconds_text_to_ns;
-use crate::kraken_messages::{TradeEntry, channel_payload, trade_entries};
+use crate::kraken_messages::{TRADE, TradeEntry, channel_payload, trade_entries};
 
 /// Kraken v1 trade frames → `(key, [encoded Trade, ...])`; one per parser.
 #[pyclass(module = "tradeplat_native")]
@@ -32,7 +32,7 @@ impl KrakenTradeParser {
 
     /// `(key, [encoded Trade, ...])` of a trade frame, or None (the Python parser takes it).
     fn parse<'py>(&mut self, py: Python<'py>, frame: &[u8], receive_ts_ns: i64) -> PyResult<Option<KeyAndEvents<'py>>> {
-        let Some((payload, pair)) = channel_payload(frame, "trade") else {
+        let Some((payload, pair)) = channel_payload(frame, TRADE) else {
             return Ok(None);
         };
         let Some(entries) = trade_entries(payload).filter(|entries| !entries.is_empty()) else {

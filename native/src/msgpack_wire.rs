@@ -5,6 +5,17 @@
 pub const MIN_WIRE_INT: i128 = i64::MIN as i128;
 pub const MAX_WIRE_INT: i128 = u64::MAX as i128;
 
+/// The bytes every canonical event of one instrument starts with: the header of its array of
+/// `field_count` items, its tag, exchange and symbol (msgspec's array-like structs, tag first).
+pub fn event_prefix(tag: &str, field_count: usize, exchange: &str, symbol: &str) -> Vec<u8> {
+    let mut prefix = Vec::with_capacity(3 + tag.len() + exchange.len() + symbol.len());
+    write_array_header(&mut prefix, field_count);
+    write_str(&mut prefix, tag);
+    write_str(&mut prefix, exchange);
+    write_str(&mut prefix, symbol);
+    prefix
+}
+
 /// An array header for `length` items.
 pub fn write_array_header(out: &mut Vec<u8>, length: usize) {
     if length < 16 {
