@@ -26,7 +26,12 @@ from platform_streams.supervisor.health import STATUS_SCHEMA
 from platform_streams.supervisor.process_supervisor import Supervisor
 from platform_streams.supervisor.services import ServiceSupervisor
 from platform_streams.supervisor.spec import DeploymentSpec, combine_specs, load_spec
-from platform_streams.supervisor.stack_services import dagster_services, server_services
+from platform_streams.supervisor.stack_services import (
+    DEFAULT_SERVER_RESTARTS,
+    SERVER_RESTART_WINDOW_S,
+    dagster_services,
+    server_services,
+)
 from platform_streams.supervisor.status import remove_stale
 from platform_streams.supervisor.status_render import as_json, render
 from platform_streams.topics import DEFAULT_PARTITIONS, TOPICS, ensure_topics
@@ -56,6 +61,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="for outage drills: restart a crashed broker or database no sooner than this (default: backoff from 1s)",
     )
+    up.add_argument(
+        "--server-restarts",
+        type=_non_negative_int,
+        default=os.environ.get("TRADEPLAT_SERVER_RESTARTS", str(DEFAULT_SERVER_RESTARTS)),  # argparse applies the type
+        metavar="N",
+        help=f"restart a crashed broker or database at most N times within {SERVER_RESTART_WINDOW_S / 60:.0f} minutes, "
+        f"then stop everything (default {DEFAULT_SERVER_RESTARTS})",
+    )
     up.set_defaults(run=run_up)
     down = sub.add_parser("down", help="stop what `tradeplat up` started")
     down.set_defaults(run=run_down)
@@ -65,6 +78,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     status.add_argument("--json", action="store_true", help=f"the health report as JSON (schema {STATUS_SCHEMA})")
     status.set_defaults(run=run_status)
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of restarts, 0 or more, not {text!r}")
+    return value
 
 
 def _log_to_file(path: Path) -> None:
@@ -145,7 +168,9 @@ def _start_servers(stack: PlatformStack, args: argparse.Namespace) -> tuple[Conn
     _say(f"  kafka       {connections.kafka_bootstrap_servers}  ({kafka_note})")
     _say(f"  postgres    {connections.database_url}  ({pg_note})")
     services = ServiceSupervisor(
-        server_services(stack, connections), restart_delay_s=args.restart_delay, announce=lambda text: _say(f"  ! {text}")
+        server_services(stack, connections, args.server_restarts),
+        restart_delay_s=args.restart_delay,
+        announce=lambda text: _say(f"  ! {text}"),
     )
     created = ensure_topics(connections.kafka_bootstrap_servers, default_partitions=args.partitions)
     _say(f"  topics      {len(TOPICS)} registered, {len(created)} created now ({args.partitions} partitions by default)")

@@ -9,27 +9,33 @@ from platform_streams.embedded.dagster_ui import DagsterUI
 from platform_streams.embedded.kafka_broker import EmbeddedKafka
 from platform_streams.embedded.postgres import EmbeddedPostgres
 from platform_streams.embedded.stack import Connections, PlatformStack
+from platform_streams.supervisor.backoff import RestartBudget
 from platform_streams.supervisor.probes import HttpProbe, KafkaProbe, PostgresProbe, ProbeLoop
 from platform_streams.supervisor.services import Service
 
+SERVER_RESTART_WINDOW_S = 600.0
+DEFAULT_SERVER_RESTARTS = 5  # within SERVER_RESTART_WINDOW_S: a server crashing more often is broken
 
-def server_services(stack: PlatformStack, connections: Connections) -> list[Service]:
-    """Kafka and PostgreSQL: supervised processes if embedded, probed either way (both critical)."""
+
+def server_services(stack: PlatformStack, connections: Connections, max_restarts: int = DEFAULT_SERVER_RESTARTS) -> list[Service]:
+    """Kafka and PostgreSQL: supervised processes if embedded, probed either way (both critical),
+    each restarted at most ``max_restarts`` times within ten minutes."""
     return [
-        kafka_service(connections.kafka_bootstrap_servers, stack.kafka),
-        postgres_service(connections.database_url, stack.postgres),
+        kafka_service(connections.kafka_bootstrap_servers, stack.kafka, RestartBudget(max_restarts, SERVER_RESTART_WINDOW_S)),
+        postgres_service(connections.database_url, stack.postgres, RestartBudget(max_restarts, SERVER_RESTART_WINDOW_S)),
     ]
 
 
-def kafka_service(bootstrap_servers: str, embedded: EmbeddedKafka | None = None) -> Service:
+def kafka_service(bootstrap_servers: str, embedded: EmbeddedKafka | None = None, budget: RestartBudget | None = None) -> Service:
     description = embedded.description if embedded is not None else "external Kafka"
-    return Service("kafka", description, bootstrap_servers, ProbeLoop("kafka", KafkaProbe(bootstrap_servers)), embedded)
+    probe = ProbeLoop("kafka", KafkaProbe(bootstrap_servers))
+    return Service("kafka", description, bootstrap_servers, probe, embedded, budget=budget)
 
 
-def postgres_service(database_url: str, embedded: EmbeddedPostgres | None = None) -> Service:
+def postgres_service(database_url: str, embedded: EmbeddedPostgres | None = None, budget: RestartBudget | None = None) -> Service:
     description = embedded.description if embedded is not None else "external PostgreSQL"
     probe = ProbeLoop("postgres", PostgresProbe(database_url))
-    return Service("postgres", description, without_password(database_url), probe, embedded)
+    return Service("postgres", description, without_password(database_url), probe, embedded, budget=budget)
 
 
 def dagster_services(ui: DagsterUI) -> list[Service]:
