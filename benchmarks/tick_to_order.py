@@ -335,7 +335,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.smoke:
         args.instruments, args.rate, args.runs, args.normalisers = 30, 300.0, 1, 1
-        args.warmup_s, args.window_s, args.max_eps_rates, args.max_eps_step_s = 15.0, 10.0, "300,600", 4.0
+        args.warmup_s, args.window_s, args.max_eps_rates, args.max_eps_step_s = 8.0, 6.0, "300,600", 3.0
     os.sched_setaffinity(0, range(os.cpu_count() or 1))
     print(
         f"tick to order: 3 x {args.instruments:,} instruments at {args.rate:g} order-flow events/s, "

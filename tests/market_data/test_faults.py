@@ -124,7 +124,7 @@ def test_a_429_during_snapshot_fetches_is_honoured_with_backoff(
     """The simulated Binance meters far less REST weight than the platform's budget assumes
     (someone else on the host spends the rest): snapshots are refused with 429 and Retry-After,
     ingestion backs off until then, is never banned (418), and every book still comes back."""
-    tight = {"binance": {"rest": {"request_weight": 150, "request_weight_interval_s": 5}}}
+    tight = {"binance": {"rest": {"request_weight": 100, "request_weight_interval_s": 1}}}
     with MarketDataPipeline(
         kafka_bootstrap, database_url, tmp_path, topic_factory, exchanges=("binance",), instruments=INSTRUMENTS,
         simulator_settings=tight,

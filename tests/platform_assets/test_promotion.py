@@ -76,7 +76,7 @@ def promotion(instrument: str, parameters: dict, gate: dict, timer_interval_s: f
                         "sample_interval_s": 1,
                     },
                     "gate": gate,
-                    "paper_seconds": 8,
+                    "paper_seconds": 5,
                     "confirm_timeout_s": 90,
                     "settle_timeout_s": 90,
                     "drift": {"max_fill_rate_drift": 1.0, "max_pnl_drift": 0.01},
@@ -102,7 +102,7 @@ def test_promotion_to_live_rollback_and_a_failing_gate(tmp_path: Path) -> None:
             assert INSTRUMENT.partition(":")[2] in listed
             instrument = INSTRUMENT
             pipeline.wait_until(lambda: stored_until(url, [instrument]) is not None, 240, f"stored tops of book of {instrument}")
-            pipeline.run_market(20)  # some history for the backtest
+            pipeline.run_market(8)  # some history for the backtest
             resources = {"kafka": KafkaResource(bootstrap_servers=servers), "postgres": PostgresResource(url=url)}
             instance = dg.DagsterInstance.ephemeral()
             registry = StrategyRegistry(url)
