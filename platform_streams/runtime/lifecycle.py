@@ -31,6 +31,8 @@ from platform_streams.topics import DEADLETTER_TOPIC, HEARTBEAT_TOPIC
 
 log = logging.getLogger(__name__)
 
+EXIT_SHUTDOWN_ABANDONED = 75  # sysexits' EX_TEMPFAIL: stopped without its last commit (the broker was unreachable)
+
 
 class BaseSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Settings every daemon shares; a stage's settings struct extends this one."""
@@ -44,7 +46,8 @@ class BaseSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     metrics_port_fallback: bool = False  # the port was picked for us (the supervisor): if taken since, any free one
     deadletter_topic: str = DEADLETTER_TOPIC
     heartbeat_topic: str = HEARTBEAT_TOPIC
-    shutdown_timeout_s: float = 30.0
+    shutdown_timeout_s: float = 30.0  # to deliver what is in flight and commit, once stopped
+    shutdown_grace_s: float = 15.0  # beyond that, for the rest of a stop asked by a signal (then the process exits)
     kafka: KafkaOverrides = msgspec.field(default_factory=KafkaOverrides)
 
     def resolved_bootstrap_servers(self) -> str:
@@ -74,6 +77,7 @@ class DaemonLifecycle:
             self.bootstrap_servers, settings.kafka, self.instance, failed_deliveries_only=self.failed_deliveries_only
         )
         self._stop_requested = threading.Event()
+        self._shutdown_bound: threading.Timer | None = None
         self._state = "starting"
         self._next_heartbeat = 0.0
         self._delivery_failure: object | None = None
@@ -95,7 +99,28 @@ class DaemonLifecycle:
     def install_signal_handlers(self) -> None:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda _signum, _frame: self.stop())
+                signal.signal(sig, self._on_stop_signal)
+
+    def _on_stop_signal(self, _signum: int, _frame: object) -> None:
+        """A stop asked of the process (its supervisor, Ctrl-C, its parent's death): it ends within a
+        bound. With the broker gone, the last commit would wait for it forever; the process exits
+        without it after ``shutdown_timeout_s`` + ``shutdown_grace_s``, and the next owner of its
+        partitions reads the uncommitted input again (at least once; downstream dedupes)."""
+        self.stop()
+        if self._shutdown_bound is None:
+            limit = self.settings.shutdown_timeout_s + self.settings.shutdown_grace_s
+            self._shutdown_bound = threading.Timer(limit, self._abandon_shutdown, args=(limit,))
+            self._shutdown_bound.daemon = True
+            self._shutdown_bound.start()
+
+    def _abandon_shutdown(self, limit_s: float) -> None:
+        log.error(
+            f"shutdown did not finish within {limit_s:.0f}s; exiting without it",
+            extra={"state": self._state, "uncommitted_input": "read again by the next owner of its partitions"},
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(EXIT_SHUTDOWN_ABANDONED)
 
     def run_event_loop(self, main: Callable[[], Coroutine[Any, Any, None]]) -> int:
         """The whole life of a daemon whose loop is a coroutine: signals and metrics, ``main()`` on a
