@@ -276,15 +276,23 @@ class MarketDataPipeline:
         )
 
     def wait_books_live(self, timeout_s: float = 240, settle_s: float = 3.0) -> None:
-        """Until every book is live and no resync came for ``settle_s`` (a normaliser that joins its group
-        late takes partitions over and resyncs their books: that must be over before a test starts)."""
-        assert self.books is not None
-        books, wanted = self.books, self.instruments * len(self.exchanges)
-        seen = {"resyncs": -1, "since": 0.0}
+        """Until every process of the deployment has been heard, every book is live and no resync came
+        for ``settle_s``: a normaliser that joins its group late (a slow start on a loaded machine)
+        takes partitions over and resyncs their books, and that must be over before a test starts
+        (a fault put in meanwhile would be healed by the takeover's fresh book, not seen)."""
+        assert self.books is not None and self.supervisor is not None
+        books, wanted, supervisor = self.books, self.instruments * len(self.exchanges), self.supervisor
+        seen = {"resyncs": -1, "since": 0.0, "all_heard": False, "asked": 0.0}
+
+        def all_heard(now: float) -> bool:
+            if not seen["all_heard"] and now - seen["asked"] >= 0.25:  # the status is not free: a few times a second
+                seen["asked"] = now
+                seen["all_heard"] = all(r.heartbeat_at is not None for r in supervisor.status().replicas)
+            return bool(seen["all_heard"])
 
         def settled() -> bool:
             now, resyncs = time.monotonic(), len(books.resyncs)
-            if books.live() < wanted or resyncs != seen["resyncs"]:
+            if not all_heard(now) or books.live() < wanted or resyncs != seen["resyncs"]:
                 seen.update(resyncs=resyncs, since=now)
                 return False
             return now - seen["since"] >= settle_s
