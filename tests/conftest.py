@@ -111,8 +111,8 @@ def wait_until() -> waiting.WaitUntil:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The slow end-to-end tests (marked ``e2e``) run first, those given the longest time-outs first,
-    then the rest in collection order: on two workers (``--dist worksteal``) the short tests fill
-    the end of the run instead of one long test started last leaving the other worker idle."""
+    then the rest in collection order: on several workers (``--dist worksteal``) the short tests fill
+    the end of the run instead of one long test started last leaving the others idle."""
 
     default_timeout = float(config.getini("timeout") or 0)  # pytest-timeout's, for a test that sets none
 
