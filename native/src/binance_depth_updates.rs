@@ -16,8 +16,7 @@ use crate::binance_depth_messages::depth_diff;
 use crate::canonical_book_delta::CanonicalBookDelta;
 use crate::msgpack_wire::MAX_WIRE_INT;
 use crate::order_book::{Verification, VerifiedUpdate};
-
-const NS_PER_MS: i128 = 1_000_000;
+use crate::timestamps::NS_PER_MS;
 
 /// Binance depth diffs → `(key, encoded BookDelta)` for attached books; one per parser.
 #[pyclass(module = "tradeplat_native")]

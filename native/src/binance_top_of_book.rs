@@ -8,9 +8,8 @@ use pyo3::prelude::*;
 use serde::Deserialize;
 
 use crate::attached_books::KeyAndEvent;
+use crate::timestamps::NS_PER_MS;
 use crate::top_of_book_path::{QuotedTop, TopOfBookPath};
-
-const NS_PER_MS: i128 = 1_000_000;
 
 #[derive(Deserialize)]
 struct Combined<'a> {

@@ -9,8 +9,7 @@ use std::fmt;
 use crate::binance_messages::{JsonInteger, TradeFields};
 use crate::canonical_trade::{CanonicalTrade, MAX_WIRE_INT, MIN_WIRE_INT, Side};
 use crate::decimal_text::{DecimalTextError, mantissa_at_scale};
-
-const NS_PER_MS: i128 = 1_000_000;
+use crate::timestamps::NS_PER_MS;
 
 /// A trade frame whose values have no canonical form.
 #[derive(Debug, Clone, PartialEq, Eq)]

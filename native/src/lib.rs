@@ -35,6 +35,7 @@ mod okx_book_updates;
 mod okx_top_of_book;
 mod okx_trades;
 mod order_book;
+mod timestamps;
 mod top_of_book_path;
 
 use std::collections::HashMap;

@@ -15,8 +15,7 @@ use crate::canonical_book_delta::CanonicalBookDelta;
 use crate::msgpack_wire::MAX_WIRE_INT;
 use crate::okx_book_messages::book_update;
 use crate::order_book::{Verification, VerifiedUpdate};
-
-const NS_PER_MS: u128 = 1_000_000;
+use crate::timestamps::NS_PER_MS;
 
 /// OKX book updates → `(key, encoded BookDelta)` for attached books; one per parser.
 #[pyclass(module = "tradeplat_native")]
@@ -57,7 +56,7 @@ impl OkxBookUpdates {
         ) else {
             return Ok(None);
         };
-        let exchange_ts_ns = u128::from(update.ts_ms) * NS_PER_MS;
+        let exchange_ts_ns = u128::from(update.ts_ms) * NS_PER_MS.unsigned_abs();
         let Some(exchange_ts_ns) = i128::try_from(exchange_ts_ns).ok().filter(|&ns| ns <= MAX_WIRE_INT) else {
             return Ok(None);
         };

@@ -6,9 +6,8 @@ use pyo3::prelude::*;
 
 use crate::attached_books::KeyAndEvent;
 use crate::okx_book_messages::top_of_book;
+use crate::timestamps::NS_PER_MS;
 use crate::top_of_book_path::{QuotedTop, TopOfBookPath};
-
-const NS_PER_MS: i128 = 1_000_000;
 
 /// OKX bbo-tbt pushes → `(key, encoded BestBidOffer)`; one per parser.
 #[pyclass(module = "tradeplat_native")]

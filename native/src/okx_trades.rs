@@ -12,8 +12,7 @@ use crate::attached_books::{KeyAndEvent, PairTable};
 use crate::canonical_trade::{self, CanonicalTrade, MAX_WIRE_INT, Side};
 use crate::decimal_text::mantissa_at_scale;
 use crate::event_keys::EventKeys;
-
-const NS_PER_MS: i128 = 1_000_000;
+use crate::timestamps::NS_PER_MS;
 
 #[derive(Deserialize)]
 struct Push<'a> {

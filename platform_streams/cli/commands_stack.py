@@ -24,14 +24,9 @@ from platform_streams.structured_logging import JsonFormatter
 from platform_streams.supervisor.deployment_launcher import read_health
 from platform_streams.supervisor.health import STATUS_SCHEMA
 from platform_streams.supervisor.process_supervisor import Supervisor
-from platform_streams.supervisor.services import ServiceSupervisor
+from platform_streams.supervisor.services import DEFAULT_SERVER_RESTARTS, SERVER_RESTART_WINDOW_S, ServiceSupervisor
 from platform_streams.supervisor.spec import DeploymentSpec, combine_specs, load_spec
-from platform_streams.supervisor.stack_services import (
-    DEFAULT_SERVER_RESTARTS,
-    SERVER_RESTART_WINDOW_S,
-    dagster_services,
-    server_services,
-)
+from platform_streams.supervisor.stack_services import dagster_services, server_services
 from platform_streams.supervisor.status import remove_stale
 from platform_streams.supervisor.status_render import as_json, render
 from platform_streams.topics import DEFAULT_PARTITIONS, TOPICS, ensure_topics

@@ -29,6 +29,10 @@ from platform_streams.supervisor.status import ServerStatus
 log = logging.getLogger(__name__)
 
 
+SERVER_RESTART_WINDOW_S = 600.0
+DEFAULT_SERVER_RESTARTS = 5  # within SERVER_RESTART_WINDOW_S: a server crashing more often is broken
+
+
 class ServerProcess(Protocol):
     """What the supervisor needs of an embedded server (``EmbeddedKafka``, ``EmbeddedPostgres``, …)."""
 
@@ -66,7 +70,7 @@ class Service:
         self.probe = probe
         self.process = process
         self.critical = critical
-        self.budget = budget or RestartBudget(5, 600.0)
+        self.budget = budget or RestartBudget(DEFAULT_SERVER_RESTARTS, SERVER_RESTART_WINDOW_S)
         self.backoff = backoff or RestartBackoff(initial_s=1.0, max_s=30.0, stable_s=60.0)
         self.state = "running" if process is not None else "external"
         self.restarts = 0

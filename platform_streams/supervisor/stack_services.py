@@ -11,10 +11,7 @@ from platform_streams.embedded.postgres import EmbeddedPostgres
 from platform_streams.embedded.stack import Connections, PlatformStack
 from platform_streams.supervisor.backoff import RestartBudget
 from platform_streams.supervisor.probes import HttpProbe, KafkaProbe, PostgresProbe, ProbeLoop
-from platform_streams.supervisor.services import Service
-
-SERVER_RESTART_WINDOW_S = 600.0
-DEFAULT_SERVER_RESTARTS = 5  # within SERVER_RESTART_WINDOW_S: a server crashing more often is broken
+from platform_streams.supervisor.services import DEFAULT_SERVER_RESTARTS, SERVER_RESTART_WINDOW_S, Service
 
 
 def server_services(stack: PlatformStack, connections: Connections, max_restarts: int = DEFAULT_SERVER_RESTARTS) -> list[Service]:
