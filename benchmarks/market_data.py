@@ -385,12 +385,12 @@ def measure_books(
 # -- (b) the whole pipeline ---------------------------------------------------------------------------------
 
 
-def measure_pipeline(instruments_per_exchange: int, rate: float, warmup_s: float, window_s: float) -> Any:
+def measure_pipeline(instruments_per_exchange: int, rate: float, warmup_s: float, window_s: float, normalisers: int) -> Any:
     """Part (b), in :mod:`benchmarks.market_data_pipeline` (it starts the embedded stack, the simulator and the deployment)."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from market_data_pipeline import measure_pipeline as measure
 
-    figures = measure(instruments_per_exchange, rate, warmup_s, window_s)
+    figures = measure(instruments_per_exchange, rate, warmup_s, window_s, normalisers)
     print(
         f"pipeline: {figures.events_per_second:,.0f} canonical events/s from {figures.frames_per_second:,.0f} raw frames/s "
         f"over {figures.window_s:.0f} s; {figures.stored_trades_per_second:,.0f} trades/s stored; normaliser lag "
@@ -437,6 +437,9 @@ def main() -> None:
     options.add_argument("--warmup", type=float, default=60, help="seconds before measuring (part b)")
     options.add_argument("--window", type=float, default=60, help="seconds measured (part b)")
     options.add_argument("--pipeline-only", action="store_true", help="measure part (b) only")
+    options.add_argument(
+        "--normalisers", type=int, default=2, help="normaliser daemons (part b); 0: the normaliser chained into ingestion"
+    )
     options.add_argument("--cryptofeed-worker", type=Path, help=argparse.SUPPRESS)
     arguments = options.parse_args()
     if arguments.cryptofeed_worker is not None:
@@ -448,7 +451,9 @@ def main() -> None:
     if not arguments.pipeline_only:
         results = measure_parsing(arguments)
     pipeline = (
-        measure_pipeline(arguments.instruments_per_exchange, arguments.rate, arguments.warmup, arguments.window)
+        measure_pipeline(
+            arguments.instruments_per_exchange, arguments.rate, arguments.warmup, arguments.window, arguments.normalisers
+        )
         if arguments.pipeline or arguments.pipeline_only
         else None
     )

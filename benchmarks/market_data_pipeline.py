@@ -163,10 +163,15 @@ def _deployment(ports: dict[str, int], database_url: str, instruments: int, norm
     from platform_streams.topics import BBO_TOPIC, TRADE_TOPIC
 
     daemons = ingestion_daemons(ports, instruments, budget)
-    daemons.append({
-        "name": "normaliser", "kind": "normaliser", "replicas": normalisers, "restart": "always",
-        "config": {"heartbeat_interval_s": 2},
-    })  # fmt: skip
+    if normalisers:
+        daemons.append({
+            "name": "normaliser", "kind": "normaliser", "replicas": normalisers, "restart": "always",
+            "config": {"heartbeat_interval_s": 2},
+        })  # fmt: skip
+    else:  # the normaliser chained into each ingestion
+        for daemon in daemons:
+            if daemon["kind"] == "ingestion":
+                daemon["config"]["normalise"] = True
     daemons.append({
         "name": "sink", "kind": "postgres-sink", "restart": "always",
         "config": {"inputs": [TRADE_TOPIC, BBO_TOPIC], "database_url": database_url, "heartbeat_interval_s": 2},
@@ -175,7 +180,8 @@ def _deployment(ports: dict[str, int], database_url: str, instruments: int, norm
 
 
 def measure_pipeline(instruments: int, rate: float, warmup_s: float, window_s: float, normalisers: int = 2) -> PipelineFigures:
-    """Runs the whole path and measures it; every process it starts is stopped before it returns."""
+    """Runs the whole path and measures it; every process it starts is stopped before it returns.
+    ``normalisers`` 0 chains the normaliser into each ingestion instead of running normaliser daemons."""
     import asyncio
 
     import asyncpg
@@ -211,7 +217,8 @@ def measure_pipeline(instruments: int, rate: float, warmup_s: float, window_s: f
         supervisor.start()
         print(f"pipeline: 3 x {instruments:,} instruments at {rate:g} order-flow events/s; warming up {warmup_s:g} s", flush=True)
         _run(supervisor, warmup_s)
-        normaliser_ports = [r.metrics_port for r in supervisor.status().replicas if r.name == "normaliser"]
+        normalising = "normaliser" if normalisers else "ingestion"  # the kind whose processes normalise
+        normaliser_ports = [r.metrics_port for r in supervisor.status().replicas if r.kind == normalising]
 
         def scrape_all() -> Samples:
             return _scrape([port for port in normaliser_ports if port])

@@ -1,7 +1,8 @@
 """Tick-to-order benchmark: the exchange simulator → the whole trading path → orders at the simulator.
 
 The simulator (3 exchanges × ``--instruments``, ``--rate`` order-flow events/s, its own process),
-ingestion, normalisers, processing (1 s candles of the bar strategies' instruments), the
+ingestion with the normaliser chained in (``--normalisers N``: N normaliser daemons on ``md.raw``
+instead), processing (1 s candles of the bar strategies' instruments), the
 ``trading-chain`` (``--strategies`` deployments of the four strategies, risk chained in) and one
 execution daemon per exchange run under the supervisor against an embedded Kafka and PostgreSQL,
 as a deployment runs them. Binance and OKX trade live against the simulator; Kraken on paper
@@ -86,6 +87,7 @@ class Stack:
         self.simulator: subprocess.Popen[bytes] | None = None
         self.baseline: subprocess.Popen[bytes] | None = None
         self.supervisor: Any = None
+        self._watermarks: Any = None
 
     def start(self) -> None:
         from platform_streams.database.migrate import migrate
@@ -108,8 +110,9 @@ class Stack:
         control_port = free_port()
         config_file = self.state / "simulator.json"  # JSON is YAML
         self.plan = deployment_spec(
-            args.instruments, args.strategies, ports, self.database_url, self.state / "budget.sock", args.normalisers
-        )
+            args.instruments, args.strategies, ports, self.database_url, self.state / "budget.sock", args.normalisers,
+            args.canonical_profile,
+        )  # fmt: skip
         config_file.write_text(json.dumps(simulator_config(control_port, self.plan.base_balances)))
         command = [sys.executable, "-m", "platform_streams.cli.main", "simulate", "--exchanges", ",".join(EXCHANGES),
                    "--instruments", str(args.instruments), "--rate", str(args.rate), "--seed", "7",
@@ -156,7 +159,20 @@ class Stack:
         return sum(r.lag or 0 for r in self.replicas() if r.kind in _LAGGING_KINDS)
 
     def canonical_events(self) -> int:
-        return sum(r.messages_out for r in self.replicas("normaliser"))
+        """Canonical events published so far (trades, book events, tops of book), from the broker's
+        high watermarks: the same count whether normaliser daemons or chained normalisers made them."""
+        from confluent_kafka import Consumer, TopicPartition
+
+        from platform_streams.kafka_clients import consumer_settings
+        from platform_streams.topics import BBO_TOPIC, BOOK_TOPIC, TRADE_TOPIC
+
+        if self._watermarks is None:
+            self._watermarks = Consumer(consumer_settings(self.bootstrap, "bench-watermarks"))
+        total = 0
+        for topic in (TRADE_TOPIC, BOOK_TOPIC, BBO_TOPIC):
+            for partition in self._watermarks.list_topics(topic, timeout=10).topics[topic].partitions:
+                total += self._watermarks.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
+        return total
 
     def start_baseline_chain(self) -> None:
         """A chain with no deployments, reading what the real one reads: the RSS baseline."""
@@ -194,6 +210,8 @@ class Stack:
         removed unless ``keep_state`` (a failed run keeps it to be read)."""
         if self.baseline is not None:
             _stop(self.baseline)
+        if self._watermarks is not None:
+            self._watermarks.close()
         if self.supervisor is not None:
             self.supervisor.stop()
         if self.simulator is not None:
@@ -318,7 +336,13 @@ def main() -> int:
     parser.add_argument(
         "--strategies", type=int, default=4, help="strategy deployments in the chain (the four strategies in turn)"
     )
-    parser.add_argument("--normalisers", type=int, default=2)
+    parser.add_argument(
+        "--normalisers", type=int, default=0, help="normaliser daemons on md.raw; 0: the normaliser chained into ingestion"
+    )
+    parser.add_argument(
+        "--canonical-profile", choices=("stream", "latency"), default="stream",
+        help="with the normaliser chained: the producer profile of md.bbo and md.trade",
+    )  # fmt: skip
     parser.add_argument("--partitions", type=int, default=6, help="partitions of every topic not declared with its own count")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--warmup-s", type=float, default=90.0)
@@ -334,7 +358,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="a tiny run: 30 instruments, 300 events/s, one short window")
     args = parser.parse_args()
     if args.smoke:
-        args.instruments, args.rate, args.runs, args.normalisers = 30, 300.0, 1, 1
+        args.instruments, args.rate, args.runs, args.normalisers = 30, 300.0, 1, min(args.normalisers, 1)
         args.warmup_s, args.window_s, args.max_eps_rates, args.max_eps_step_s = 8.0, 6.0, "300,600", 3.0
     os.sched_setaffinity(0, range(os.cpu_count() or 1))
     print(

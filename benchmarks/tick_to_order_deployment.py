@@ -110,9 +110,19 @@ def _strategy_deployments(count: int, listings: dict[str, _Listing], balances: d
 
 
 def deployment_spec(
-    instruments: int, strategies: int, ports: dict[str, int], database_url: str, budget: Path, normalisers: int
+    instruments: int,
+    strategies: int,
+    ports: dict[str, int],
+    database_url: str,
+    budget: Path,
+    normalisers: int,
+    canonical_profile: str = "stream",
 ) -> DeploymentPlan:
+    """``normalisers``: normaliser daemons reading ``md.raw``; 0 chains the normaliser into each
+    ingestion instead (canonical events one broker hop sooner), its trades and tops of book produced
+    at ``canonical_profile`` (``latency``: no linger)."""
     from platform_streams.simulator.market.universe import build_universe
+    from platform_streams.topics import BBO_TOPIC, TRADE_TOPIC
 
     universe = build_universe(7, dict.fromkeys(EXCHANGES, instruments))
     listings = {exchange: _Listing(exchange, universe.listings[exchange]) for exchange in EXCHANGES}
@@ -127,6 +137,12 @@ def deployment_spec(
     }  # fmt: skip
     # as the market-data benchmark: Binance in two shards from 500 instruments
     daemons = ingestion_daemons(ports, instruments, budget, binance_replicas=2 if instruments >= 500 else 1)
+    if not normalisers:
+        for daemon in daemons:
+            if daemon["kind"] == "ingestion":
+                daemon["config"].update(
+                    normalise=True, kafka={"topic_profiles": dict.fromkeys((BBO_TOPIC, TRADE_TOPIC), canonical_profile)}
+                )
     for exchange in EXCHANGES:
         base = f"http://127.0.0.1:{ports[exchange]}"
         execution: dict[str, Any] = {
@@ -141,9 +157,10 @@ def deployment_spec(
         else:
             execution.update(mode="paper")
         daemons.append({"name": f"exec-{exchange}", "kind": "execution", "restart": "always", "config": execution})
+    if normalisers:
+        daemons.append({"name": "normaliser", "kind": "normaliser", "replicas": normalisers, "restart": "always",
+                        "config": {"heartbeat_interval_s": 2}})  # fmt: skip
     daemons += [
-        {"name": "normaliser", "kind": "normaliser", "replicas": normalisers, "restart": "always",
-         "config": {"heartbeat_interval_s": 2}},
         {"name": "processing", "kind": "processing", "restart": "always",
          "config": {"candle_intervals_s": [1], "instruments": bar_instruments or ["none:none"], "heartbeat_interval_s": 2}},
         {"name": "chain", "kind": "trading-chain", "restart": "always", "config": chain_config},

@@ -125,6 +125,9 @@ class KafkaOverrides(msgspec.Struct, forbid_unknown_fields=True):
     latency_producer: dict[str, Any] = {}
     stream_producer: dict[str, Any] = {}
     bulk_producer: dict[str, Any] = {}
+    topic_profiles: dict[str, ProducerProfile] = {}
+    """Topics produced with another profile than the registry's: ``md.bbo: latency`` where a process
+    chained ahead of a trading chain publishes what the chain decides on."""
 
     def producer(self, profile: ProducerProfile) -> dict[str, Any]:
         """The overrides of one producer profile."""

@@ -6,7 +6,10 @@ longer lists as inactive: :mod:`platform_streams.reference.listing`), plans the 
 (the same plan in every replica), and keeps its own connections open. It listens on
 ``ctl.resync`` for normalisers' snapshot requests about its connections. REST snapshots
 go through the host's snapshot budget service (``budget_socket``) or a budget of its own.
-Frames are produced unmodified; a delivery that fails after the producer's retries stops
+Frames are produced unmodified. With ``normalise`` the normaliser is chained in
+(:mod:`platform_streams.ingestion.chained_normaliser`): each frame's canonical events are produced
+as it arrives, one broker hop sooner than a normalisation daemon reading ``md.raw`` would, and a
+frame it cannot handle is dead-lettered once ``md.raw`` has acknowledged it. A delivery that fails after the producer's retries stops
 the daemon (the supervisor restarts it, and the new sessions resync every book), as does
 a snapshot the budget refuses outright (no retry could bring that book back).
 """
@@ -16,14 +19,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
+from functools import partial
 
 import aiohttp
-from confluent_kafka import Consumer, KafkaException
+import msgspec
+from confluent_kafka import Consumer, KafkaException, Message
 from prometheus_client import Counter, Gauge
 
 from platform_streams.exchanges.instruments import Instrument
 from platform_streams.exchanges.registry import venue
 from platform_streams.exchanges.venue_adapter import MarketDataFeed, UnknownVenue
+from platform_streams.ingestion.chained_normaliser import ChainedNormaliser
 from platform_streams.ingestion.connection import ConnectionSettings, FeedConnection
 from platform_streams.ingestion.raw_partitions import raw_partition
 from platform_streams.ingestion.rest_snapshots import RestSnapshotClient
@@ -31,6 +38,8 @@ from platform_streams.ingestion.shard_planner import plan_shards, shard_of
 from platform_streams.ingestion.snapshot_budget_client import SnapshotBudgetClient
 from platform_streams.ingestion.snapshot_budget_service import LocalSnapshotBudget, budget_socket_path
 from platform_streams.kafka_clients import consumer_settings
+from platform_streams.normalisation.metrics import NormaliserMetrics
+from platform_streams.normalisation.normaliser import NormaliserTopics
 from platform_streams.reference.listing import read_published_instruments, withdrawn_instruments
 from platform_streams.runtime.lifecycle import BaseSettings, DaemonLifecycle
 from platform_streams.runtime.output import Output
@@ -60,6 +69,9 @@ class IngestionSettings(BaseSettings, kw_only=True):
     resync_topic: str = RESYNC_TOPIC
     stall_timeout_s: float = 30.0
     reconnect_max_s: float = 30.0
+    normalise: bool = False  # chain the normaliser: canonical events from here (no normaliser may read these frames)
+    normaliser_topics: NormaliserTopics = msgspec.field(default_factory=NormaliserTopics)
+    resync_retry_s: float = 30.0  # chained normaliser: how often a book still down asks for a snapshot again
 
     def __post_init__(self) -> None:
         self.feed()  # an unknown venue or a depth it does not offer fails when the deployment spec is loaded
@@ -82,6 +94,8 @@ class IngestionDaemon(DaemonLifecycle):
     settings: IngestionSettings
 
     def __init__(self, settings: IngestionSettings) -> None:
+        if settings.normalise:  # a refused frame's dead letter waits for the frame's delivery report
+            self.failed_deliveries_only = False  # type: ignore[misc]
         super().__init__(settings)
         if not 0 <= settings.replica < settings.replicas:
             raise ConfigError(f"{settings.name}: replica {settings.replica} is not in 0..{settings.replicas - 1}")
@@ -115,6 +129,10 @@ class IngestionDaemon(DaemonLifecycle):
             "platform_ingestion_resync_requests", "Snapshot requests served", ("daemon",), registry=registry
         ).labels(settings.name)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.normaliser: ChainedNormaliser | None = None
+        self._normaliser_metrics = NormaliserMetrics(settings.name, registry) if settings.normalise else None
+        self._receive_to_produce_s: list[float] = []  # chained normaliser: per frame, until the next report
+        self._counted = (0, 0)  # chained normaliser: frames and canonical outputs in the runtime counters so far
 
     # -- start-up -----------------------------------------------------------------------
     async def _load_instruments(self) -> list[Instrument]:
@@ -187,6 +205,10 @@ class IngestionDaemon(DaemonLifecycle):
         if self.stopping:
             return
         await self._publish_instruments([*instruments, *await self._withdrawn(listed)])
+        if self.settings.normalise:
+            self.normaliser = ChainedNormaliser(
+                self.settings.normaliser_topics, int(self.settings.resync_retry_s * 1e9), instruments
+            )
         budget = self._budget()
         snapshots = RestSnapshotClient(self.feed.exchange, self.feed.rest_base_url, budget)
         self.connections = self._connections(instruments, snapshots, await self._raw_partition_count())
@@ -262,8 +284,26 @@ class IngestionDaemon(DaemonLifecycle):
 
     def _emit(self, frame: RawFrame) -> None:
         partition = self._raw_partitions.get(frame.connection_id)
-        self.produce(Output(self.settings.raw_topic, frame.payload, frame.connection_id, frame.headers(), partition))
+        raw = Output(self.settings.raw_topic, frame.payload, frame.connection_id, frame.headers(), partition)
         self.messages_out += 1
+        if self.normaliser is None:
+            self.produce(raw)
+            return
+        outputs, refused = self.normaliser.handle(frame)
+        if refused is None:
+            self.produce(raw)
+        else:
+            self.producers.produce(raw, partial(self._dead_letter_when_delivered, refused))
+        for output in outputs:
+            self.produce(output)
+        self.messages_out += len(outputs)
+        self._receive_to_produce_s.append((time.time_ns() - frame.receive_ts_ns) / 1e9)
+
+    def _dead_letter_when_delivered(self, refused: Exception, error: object | None, message: Message) -> None:
+        """A frame the chained normaliser refused, in ``md.raw`` now: its dead letter names the record."""
+        self._on_delivery(error, message)
+        if error is None:
+            self.produce(self.dead_letter(message, refused))
 
     def _report(self, snapshots: RestSnapshotClient) -> None:
         for connection in self.connections:
@@ -273,7 +313,23 @@ class IngestionDaemon(DaemonLifecycle):
         self._rate_limited.set(snapshots.rate_limited)
         self._banned.set(snapshots.banned)
         self._budget_unavailable.set(snapshots.budget_unavailable)
+        if self.normaliser is not None and self._normaliser_metrics is not None:
+            self._report_normaliser(self.normaliser, self._normaliser_metrics)
         self.send_heartbeat([])
+
+    def _report_normaliser(self, normaliser: ChainedNormaliser, metrics: NormaliserMetrics) -> None:
+        """The chained normaliser's repeated snapshot requests and metrics; the runtime's counters
+        count the frames it took in and the canonical events it made, as a normaliser's would."""
+        for request in normaliser.overdue_snapshot_requests(time.time_ns()):
+            self.produce(request)
+        metrics.books.set(normaliser.books)
+        metrics.resyncs.set(normaliser.resyncs)
+        observed, self._receive_to_produce_s = self._receive_to_produce_s, []
+        metrics.receive_to_produce.observe_many(observed)
+        frames, outputs = self._counted
+        self.metrics.messages_in.inc(normaliser.frames - frames)
+        self.metrics.messages_out.inc(normaliser.outputs - outputs)
+        self._counted = (normaliser.frames, normaliser.outputs)
 
     # -- resync requests ----------------------------------------------------------------------
     def _listen_for_resyncs(self, stop: threading.Event) -> None:

@@ -18,26 +18,19 @@ from typing import Any
 
 import msgspec
 from confluent_kafka import Message
-from prometheus_client import Gauge
 
 from platform_streams.exchanges.base import FrameError, UnknownInstrument
 from platform_streams.kafka_clients import ConsumerProfile
 from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
-from platform_streams.normalisation.normaliser import Normaliser, NormaliserTopics
+from platform_streams.normalisation.metrics import NormaliserMetrics
+from platform_streams.normalisation.normaliser import CANONICAL_STAGE, Normaliser, NormaliserTopics
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
-from platform_streams.runtime.batch_histogram import BatchHistogram
 from platform_streams.runtime.delivery import TopicPartitionKey
 from platform_streams.runtime.side_inputs import SideInput
 from platform_streams.schemas import Hop, Instrument, TypedDecoder
 from platform_streams.schemas.hop_trace import hops_header
 from platform_streams.schemas.raw_frames import RawFrame, RawFrameError
 from platform_streams.topics import INSTRUMENT_TOPIC, RAW_TOPIC
-
-CANONICAL_STAGE = "canonical"
-
-_LATENCY_BUCKETS = tuple(
-    b / 1000 for b in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 250, 500, 1000, 5000)
-)
 
 
 class NormaliserSettings(DaemonSettings, kw_only=True):
@@ -59,18 +52,7 @@ class NormaliserDaemon(StreamDaemon):
         self._catalog = InstrumentCatalog()
         self._next_check = 0.0
         self._connections_by_partition: dict[TopicPartitionKey, set[str]] = defaultdict(set)
-        registry = self.metrics.registry
-        self._books = Gauge("platform_normalisation_books", "Books kept", ("daemon",), registry=registry).labels(settings.name)
-        self._resyncs = Gauge("platform_normalisation_resyncs", "Book resyncs", ("daemon",), registry=registry).labels(
-            settings.name
-        )
-        self._receive_to_produce = BatchHistogram(
-            "platform_normalisation_receive_to_produce_seconds",
-            "From a frame's receipt by ingestion to its canonical events being handed to the producer",
-            {"daemon": settings.name},
-            _LATENCY_BUCKETS,
-            registry,
-        )
+        self._normaliser_metrics = NormaliserMetrics(settings.name, self.metrics.registry)
         self._batch_receive_ns: list[int] = []
         self._traced_topics = frozenset((settings.topics.trade, settings.topics.bbo))
 
@@ -112,7 +94,9 @@ class NormaliserDaemon(StreamDaemon):
     def on_batch_handed(self, messages: int, consumed_ns: int, handed_ns: int) -> None:
         super().on_batch_handed(messages, consumed_ns, handed_ns)
         now_ns = time.time_ns()
-        self._receive_to_produce.observe_many([(now_ns - received_ns) / 1e9 for received_ns in self._batch_receive_ns])
+        self._normaliser_metrics.receive_to_produce.observe_many(
+            [(now_ns - received_ns) / 1e9 for received_ns in self._batch_receive_ns]
+        )
         self._batch_receive_ns.clear()
 
     def periodic(self) -> None:
@@ -122,5 +106,5 @@ class NormaliserDaemon(StreamDaemon):
         self._next_check = now + 1.0
         for output in self.normaliser.overdue_snapshot_requests(time.time_ns()):
             self.producers.produce(output)
-        self._books.set(len(self.normaliser.books()))
-        self._resyncs.set(self.normaliser.resyncs)
+        self._normaliser_metrics.books.set(len(self.normaliser.books()))
+        self._normaliser_metrics.resyncs.set(self.normaliser.resyncs)

@@ -42,6 +42,8 @@ from platform_streams.schemas.raw_frames import CONNECTION_EVENT_DECODER, FrameK
 from platform_streams.topics import BBO_TOPIC, BOOK_TOPIC, EXCHANGE_CANDLE_TOPIC, RESYNC_TOPIC, TRADE_TOPIC
 
 TAKEOVER_REASON = "book taken over mid-session by this normaliser"
+CANONICAL_STAGE = "canonical"
+"""The latency trace's hop of normalisation (:mod:`platform_streams.schemas.hop_trace`)."""
 
 
 class NormaliserTopics(msgspec.Struct, frozen=True):

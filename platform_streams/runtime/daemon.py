@@ -37,7 +37,7 @@ from platform_streams.runtime.side_inputs import SideInput, SideInputReader, Sid
 from platform_streams.runtime.storage import split_records, store_isolating_failures
 from platform_streams.runtime.watchdog import StallWatchdog
 from platform_streams.runtime.watermarks import WatermarkPoller
-from platform_streams.schemas import DeadLetter, PartitionLag, encode
+from platform_streams.schemas import PartitionLag
 
 log = logging.getLogger(__name__)
 
@@ -263,32 +263,6 @@ class StreamDaemon(DaemonLifecycle, abc.ABC):
             if now >= deadline:
                 return
             time.sleep(min(0.25, deadline - now))
-
-    def dead_letter(self, message: Message, error: Exception, note: str = "") -> Output:
-        """The ``md.deadletter`` record of a message that ``error`` made unhandleable (``note`` adds
-        to the reason). A stateful stage calls it from ``handle`` for input it rejects before
-        touching its state, rather than raising (which would make the runtime replay the batch
-        message by message)."""
-        self.error_count += 1
-        self.metrics.dead_letters.inc()
-        self.last_error, self.last_error_ns = f"dead letter: {type(error).__name__}: {error}"[:500], time.time_ns()
-        log.warning(
-            "message dead-lettered",
-            extra={"topic": message.topic(), "partition": message.partition(), "offset": message.offset(), "reason": str(error)},
-        )
-        record = DeadLetter(
-            source_topic=message.topic() or "",
-            source_partition=message.partition() or 0,
-            source_offset=message.offset() or 0,
-            key=message.key(),
-            payload=message.value() or b"",
-            reason=f"{type(error).__name__}: {error}" + (f" ({note})" if note else ""),
-            error_type=type(error).__name__,
-            daemon=self.settings.name,
-            exchange=getattr(error, "exchange", ""),
-            ts_ns=time.time_ns(),
-        )
-        return Output(self.settings.deadletter_topic, encode(record), message.key())
 
     def _consumer_error(self, error: KafkaError) -> None:
         self.record_error("consumer", error.str())

@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ClassVar
 
 import msgspec
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaException, Message
 
 from platform_streams.kafka_clients import KafkaOverrides
 from platform_streams.runtime import event_loop
@@ -25,7 +25,7 @@ from platform_streams.runtime.delivery import DeliveryFailed
 from platform_streams.runtime.metrics import RuntimeMetrics
 from platform_streams.runtime.output import Output
 from platform_streams.runtime.producers import OutputProducers
-from platform_streams.schemas import Heartbeat, PartitionLag
+from platform_streams.schemas import DeadLetter, Heartbeat, PartitionLag, encode
 from platform_streams.settings import ConfigError
 from platform_streams.topics import DEADLETTER_TOPIC, HEARTBEAT_TOPIC
 
@@ -182,6 +182,33 @@ class DaemonLifecycle:
         self.raise_on_delivery_failure()
 
     # -- metrics and heartbeats ------------------------------------------------------
+    def dead_letter(self, message: Message, error: Exception, note: str = "") -> Output:
+        """The ``md.deadletter`` record of a message that ``error`` made unhandleable (``note`` adds
+        to the reason). A stateful stage calls it from ``handle`` for input it rejects before
+        touching its state, rather than raising (which would make the runtime replay the batch
+        message by message); a daemon that publishes the input itself calls it with the record's
+        delivery report."""
+        self.error_count += 1
+        self.metrics.dead_letters.inc()
+        self.last_error, self.last_error_ns = f"dead letter: {type(error).__name__}: {error}"[:500], time.time_ns()
+        log.warning(
+            "message dead-lettered",
+            extra={"topic": message.topic(), "partition": message.partition(), "offset": message.offset(), "reason": str(error)},
+        )
+        record = DeadLetter(
+            source_topic=message.topic() or "",
+            source_partition=message.partition() or 0,
+            source_offset=message.offset() or 0,
+            key=message.key(),
+            payload=message.value() or b"",
+            reason=f"{type(error).__name__}: {error}" + (f" ({note})" if note else ""),
+            error_type=type(error).__name__,
+            daemon=self.settings.name,
+            exchange=getattr(error, "exchange", ""),
+            ts_ns=time.time_ns(),
+        )
+        return Output(self.settings.deadletter_topic, encode(record), message.key())
+
     def record_error(self, kind: str, error: object) -> None:
         """Count an error of ``kind`` and keep it as the last error, which heartbeats carry to ``tradeplat status``."""
         self.metrics.error(kind)

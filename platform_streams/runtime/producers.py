@@ -34,7 +34,7 @@ class OutputProducers:
     def _producer_for(self, topic: str) -> Producer:
         producer = self._by_topic.get(topic)
         if producer is None:
-            profile = profile_of(topic)
+            profile = self._overrides.topic_profiles.get(topic) or profile_of(topic)
             producer = self._producers.get(profile)
             if producer is None:
                 settings = producer_settings(

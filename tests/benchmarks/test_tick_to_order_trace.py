@@ -80,3 +80,25 @@ def test_the_benchmark_deploys_the_four_strategies_on_disjoint_instruments_and_t
     balances = simulator_config(1, plan.base_balances)["accounts"][0]["balances"]
     assert Decimal(balances["BTC"]) >= 10 and all(Decimal(balances[asset]) > 0 for asset in plan.base_balances)
     assert plan.native_symbols[("binance", "BTC/USDT")] == "BTCUSDT" and plan.native_symbols[("okx", "BTC/USDT")] == "BTC-USDT"
+
+
+def test_with_no_normaliser_daemons_every_ingestion_normalises_its_own_frames() -> None:
+    from tick_to_order_deployment import deployment_spec
+
+    from platform_streams.ingestion.daemon import IngestionSettings
+    from platform_streams.kafka_clients import ProducerProfile
+    from platform_streams.supervisor.spec import parse_spec
+    from platform_streams.topics import BBO_TOPIC
+
+    ports = {"binance": 1, "okx": 2, "kraken": 3}
+    chained = deployment_spec(1000, 4, ports, "postgresql://db", Path("/tmp/b.sock"), 0, "latency").spec
+    separate = deployment_spec(1000, 4, ports, "postgresql://db", Path("/tmp/b.sock"), 2).spec
+    for spec, normalisers in ((chained, 0), (separate, 2)):
+        parse_spec(spec)
+        assert sum(d.get("replicas", 1) for d in spec["daemons"] if d["kind"] == "normaliser") == normalisers
+    ingestion = [d for d in chained["daemons"] if d["kind"] == "ingestion"]
+    assert {d["config"]["exchange"] for d in ingestion} == set(ports)
+    for daemon in ingestion:
+        settings = msgspec.convert({**daemon["config"], "name": daemon["name"]}, IngestionSettings)
+        assert settings.normalise and settings.kafka.topic_profiles[BBO_TOPIC] is ProducerProfile.LATENCY
+    assert not any(d["config"].get("normalise") for d in separate["daemons"] if d["kind"] == "ingestion")

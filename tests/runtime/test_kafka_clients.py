@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import msgspec
+import pytest
+
 from platform_streams.kafka_clients import (
     ConsumerProfile,
     KafkaOverrides,
@@ -72,3 +75,18 @@ def test_daemon_kinds_declare_their_consumer_profile() -> None:
     assert NormaliserDaemon.consumer_profile is ConsumerProfile.STREAM
     assert PostgresSinkDaemon.consumer_profile is ConsumerProfile.BATCH
     assert RawArchiveDaemon.consumer_profile is ConsumerProfile.BATCH
+
+
+def test_a_topic_can_be_produced_with_another_profile_than_the_registry_s() -> None:
+    from platform_streams.runtime.output import Output
+    from platform_streams.runtime.producers import OutputProducers
+
+    assert profile_of(BBO_TOPIC) is profile_of(TRADE_TOPIC) is ProducerProfile.STREAM
+    overrides = msgspec.convert({"topic_profiles": {BBO_TOPIC: "latency"}}, KafkaOverrides)
+    producers = OutputProducers("127.0.0.1:1", overrides, "test")  # nothing is sent: the records stay queued
+    producers.produce(Output(BBO_TOPIC, b"top", b"k"))
+    assert set(producers._producers) == {ProducerProfile.LATENCY}
+    producers.produce(Output(TRADE_TOPIC, b"trade", b"k"))
+    assert set(producers._producers) == {ProducerProfile.LATENCY, ProducerProfile.STREAM}
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert({"topic_profiles": {BBO_TOPIC: "fastest"}}, KafkaOverrides)
