@@ -28,16 +28,17 @@ class TopicNode(msgspec.Struct, frozen=True):
 
 
 _MARKET = (t.TRADE_TOPIC, t.BBO_TOPIC)
+_NORMALISER = "the normaliser (chained into ingestion, or a normaliser daemon on md.raw)"
 _DECISIONS = (t.TRADE_TOPIC, t.BBO_TOPIC, t.CANDLE_TOPIC, t.INDICATOR_TOPIC)
 
 TOPIC_GRAPH: Mapping[str, TopicNode] = {
     t.RAW_TOPIC: TopicNode("ingestion (exchange WebSockets)", continuous=True),
     t.INSTRUMENT_TOPIC: TopicNode("ingestion (exchange instrument lists)"),
-    t.TRADE_TOPIC: TopicNode("normaliser", (t.RAW_TOPIC,), continuous=True),
-    t.BOOK_TOPIC: TopicNode("normaliser", (t.RAW_TOPIC,), continuous=True),
-    t.BBO_TOPIC: TopicNode("normaliser", (t.RAW_TOPIC,), continuous=True),
-    t.EXCHANGE_CANDLE_TOPIC: TopicNode("normaliser", (t.RAW_TOPIC,)),
-    t.RESYNC_TOPIC: TopicNode("normaliser (book resyncs)", (t.RAW_TOPIC,)),
+    t.TRADE_TOPIC: TopicNode(_NORMALISER, (t.RAW_TOPIC,), continuous=True),
+    t.BOOK_TOPIC: TopicNode(_NORMALISER, (t.RAW_TOPIC,), continuous=True),
+    t.BBO_TOPIC: TopicNode(_NORMALISER, (t.RAW_TOPIC,), continuous=True),
+    t.EXCHANGE_CANDLE_TOPIC: TopicNode(_NORMALISER, (t.RAW_TOPIC,)),
+    t.RESYNC_TOPIC: TopicNode(f"{_NORMALISER}: book resyncs", (t.RAW_TOPIC,)),
     t.DEADLETTER_TOPIC: TopicNode("any stage (records it could not process)", (t.RAW_TOPIC,)),
     t.CANDLE_TOPIC: TopicNode("processing", _MARKET, continuous=True),
     t.INDICATOR_TOPIC: TopicNode("processing", _MARKET),
