@@ -214,42 +214,66 @@ class AccountExecutor:
     async def dispatch(self, requests: Sequence[OrderRequest | CancelRequest]) -> list[asyncio.Task[list[ExecutionEvent]]]:
         """Record each of the account's requests and start it, in order, without waiting for the
         exchange's answers; the operations started (their events also go to the outbox). Returns
-        once every new order is recorded, so a request handed back as done is never lost."""
+        once every new order is recorded, so a request handed back as done is never lost. The new
+        orders between two cancels are recorded in one round trip (as many as have a slot)."""
         started: list[asyncio.Task[list[ExecutionEvent]]] = []
+        waiting: list[OrderRequest] = []  # orders holding a slot, to be recorded together
+
+        async def record_waiting() -> None:
+            if waiting:
+                started.extend(await self._record_and_launch(waiting))
+                waiting.clear()
+
         for request in requests:
             if request.account != self.entry.account or request.exchange != self.entry.exchange:
                 continue
-            client_order_id = request.client_order_id
             if isinstance(request, CancelRequest):
-                started.append(await self._start(client_order_id, self._cancelling(client_order_id)))
+                await record_waiting()  # what came before the cancel starts before it
+                started.append(await self._start(request.client_order_id, self._cancelling(request.client_order_id)))
                 continue
+            if self._window is not None and self._window.locked():
+                await record_waiting()  # no slot free: the orders holding one must start to free any
             await self._acquire()  # a slot first: the kill switch and the record are as of the send
-            try:
-                operation = await self._recorded(request)
-            except BaseException:
-                assert self._window is not None
-                self._window.release()
-                raise
-            started.append(self._launch(client_order_id, operation))
+            waiting.append(request)
+        await record_waiting()
         return started
 
-    async def _recorded(self, request: OrderRequest) -> Operation:
-        """Record a request (a slot is held) and say what is to be done with it: refuse, place or reconcile."""
-        client_order_id = request.client_order_id
-        refusal = self.gate(request) if self.gate is not None else None
-        if refusal is not None:
-            if await self.store.record(request):
-                tracked = TrackedOrder(request)
-                return lambda: self._until_done(client_order_id, lambda: self._refuse(tracked, refusal))
-        else:
-            sent_ns = self._now()
-            if await self.store.record(request, sent_ns):  # recorded with its send time: one round trip before sending
-                tracked = TrackedOrder(request)
-                self.open_orders[client_order_id] = tracked  # followed from now: the stream may speak before REST answers
-                return lambda: self._until_done(
-                    client_order_id, lambda: self._place(tracked, sent_ns), refused=functools.partial(self._send, tracked)
-                )
-        return lambda: self._until_done(client_order_id, lambda: self._reconcile_stored(client_order_id))
+    async def _record_and_launch(self, requests: list[OrderRequest]) -> list[asyncio.Task[list[ExecutionEvent]]]:
+        """Record orders that each hold a slot, in one round trip, and start what each needs."""
+        try:
+            operations = await self._recorded(requests)
+        except BaseException:
+            assert self._window is not None
+            for _ in requests:
+                self._window.release()
+            raise
+        return [self._launch(request.client_order_id, op) for request, op in zip(requests, operations, strict=True)]
+
+    async def _recorded(self, requests: list[OrderRequest]) -> list[Operation]:
+        """Record requests (each holds a slot) and say what is to be done with each: refuse, place or
+        reconcile. A request recorded before (a replay, or the same id again in this batch) is reconciled."""
+        sent_ns = self._now()
+        refusals = [self.gate(request) if self.gate is not None else None for request in requests]
+        new = await self.store.record_many(
+            [(request, None if refusal is not None else sent_ns) for request, refusal in zip(requests, refusals, strict=True)]
+        )
+        until_done, partial = self._until_done, functools.partial
+        operations: list[Operation] = []
+        for request, refusal in zip(requests, refusals, strict=True):
+            client_order_id = request.client_order_id
+            if client_order_id not in new:
+                operations.append(partial(until_done, client_order_id, partial(self._reconcile_stored, client_order_id)))
+                continue
+            new.discard(client_order_id)  # the same id again in this batch is reconciled after this one
+            tracked = TrackedOrder(request)
+            if refusal is not None:
+                operations.append(partial(until_done, client_order_id, partial(self._refuse, tracked, refusal)))
+                continue
+            self.open_orders[client_order_id] = tracked  # followed from now: the stream may speak before REST answers
+            operations.append(
+                partial(until_done, client_order_id, partial(self._place, tracked, sent_ns), refused=partial(self._send, tracked))
+            )
+        return operations
 
     async def submit(self, requests: Sequence[OrderRequest | CancelRequest]) -> list[ExecutionEvent]:
         """Execute a batch of orders and cancels (started in order, as :meth:`dispatch`) and wait

@@ -53,6 +53,30 @@ ON CONFLICT (client_order_id) DO NOTHING
 RETURNING client_order_id
 """
 
+_INSERT_ORDERS = """
+INSERT INTO orders (client_order_id, account, exchange, symbol, side, order_type, time_in_force, price, size,
+                    price_scale, size_scale, strategy, intent_id, created_ts_ns, market_receive_ts_ns, hops, sent_ts_ns,
+                    deployment)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::numeric[],
+                     $9::numeric[], $10::smallint[], $11::smallint[], $12::text[], $13::text[], $14::bigint[],
+                     $15::bigint[], $16::jsonb[], $17::bigint[], $18::text[])
+ON CONFLICT (client_order_id) DO NOTHING
+RETURNING client_order_id
+"""
+
+
+def _order_row(request: OrderRequest, sent_ts_ns: int | None) -> tuple[object, ...]:
+    """The values of an order's row, in the order of ``_INSERT_ORDER``'s parameters."""
+    return (
+        request.client_order_id, request.account, request.exchange, request.symbol, request.side.value,
+        request.order_type.value, request.time_in_force.value,
+        None if request.price is None else to_decimal(request.price, request.price_scale),
+        to_decimal(request.size, request.size_scale), request.price_scale, request.size_scale, request.strategy,
+        request.intent_id, request.created_ts_ns, request.market_receive_ts_ns,
+        json.dumps([[hop.stage, hop.in_ts_ns, hop.out_ts_ns] for hop in request.hops]), sent_ts_ns, request.deployment,
+    )  # fmt: skip
+
+
 _APPLY_EVENT = """
 WITH event AS (
     INSERT INTO order_events (client_order_id, sequence, status, exchange_order_id, filled_size, reason,
@@ -111,17 +135,15 @@ class OrderStore:
         """Write the order before it is sent (with the time it is about to be sent, if given: one
         round trip instead of two on the order's path); True if it is new (send it), False if it
         was recorded before (the row, its send time included, stays as it was)."""
-        inserted = await self._pool.fetchval(
-            _INSERT_ORDER,
-            request.client_order_id, request.account, request.exchange, request.symbol, request.side.value,
-            request.order_type.value, request.time_in_force.value,
-            None if request.price is None else to_decimal(request.price, request.price_scale),
-            to_decimal(request.size, request.size_scale), request.price_scale, request.size_scale, request.strategy,
-            request.intent_id, request.created_ts_ns, request.market_receive_ts_ns,
-            json.dumps([[hop.stage, hop.in_ts_ns, hop.out_ts_ns] for hop in request.hops]), sent_ts_ns,
-            request.deployment,
-        )  # fmt: skip
-        return inserted is not None
+        return await self._pool.fetchval(_INSERT_ORDER, *_order_row(request, sent_ts_ns)) is not None
+
+    async def record_many(self, requests: Sequence[tuple[OrderRequest, int | None]]) -> set[str]:
+        """:meth:`record` for several orders in one round trip (each with its send time or None);
+        the client order ids that are new (send those)."""
+        if not requests:
+            return set()
+        columns = [list(column) for column in zip(*(_order_row(r, sent) for r, sent in requests), strict=True)]
+        return {row["client_order_id"] for row in await self._pool.fetch(_INSERT_ORDERS, *columns)}
 
     async def mark_sent(self, client_order_id: str, sent_ts_ns: int) -> None:
         await self._pool.execute(

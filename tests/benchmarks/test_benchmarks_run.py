@@ -57,3 +57,11 @@ def test_the_backtest_benchmark_runs_tiny_against_a_real_postgresql(database_url
     figures = last_json([str(BENCHMARKS / "backtest.py"), "--smoke"], 300, {"DATABASE_URL": database_url})
     assert list(figures) == ["events_per_s", "backtest_30d_100i_s"]
     assert figures["events_per_s"] > 0 and figures["backtest_30d_100i_s"] > 0
+
+
+def test_the_order_records_benchmark_runs_tiny_against_a_real_postgresql(database_url: str) -> None:
+    figures = last_json(
+        [str(BENCHMARKS / "order_records.py"), "--orders", "5", "--runs", "2"], 120, {"DATABASE_URL": database_url}
+    )
+    assert list(figures) == ["one_each_ms", "record_many_ms", "ratio"]
+    assert figures["one_each_ms"] > 0 and figures["record_many_ms"] > 0 and figures["ratio"] > 0

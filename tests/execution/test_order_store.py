@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import msgspec
 
@@ -147,6 +148,28 @@ def test_a_position_is_kept_only_if_newer(database_url: str) -> None:
                 row = await connection.fetchrow("SELECT size::text, realized_pnl::text, version, fees FROM positions")
             assert (row["size"], row["realized_pnl"], row["version"]) == ("0.0500", "-0.000012", 2)
             assert json.loads(row["fees"]) == [{"asset": "USDT", "amount": "0.00003256"}]
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_orders_recorded_together_are_new_once_and_keep_their_send_times(database_url: str) -> None:
+    migrate(database_url)
+
+    async def scenario() -> None:
+        store = await OrderStore.connect(database_url)
+        one, two, three = (f"m{n}-{time.time_ns()}" for n in (1, 2, 3))
+        try:
+            assert await store.record(request(one)) is True  # recorded before: not new again
+            new = await store.record_many([(request(one), 5), (request(two), 6), (request(three, price=None), None)])
+            assert new == {two, three}
+            assert await store.record_many([]) == set()
+            assert await store.record_many([(request(two), 7)]) == set()  # a replayed batch sends nothing twice
+            stored = [await store.get(c) for c in (one, two, three)]
+            assert [s.sent_ts_ns for s in stored if s is not None] == [None, 6, None]
+            assert stored[1] is not None and stored[1].request == request(two)
+            assert stored[2] is not None and stored[2].request.price is None
         finally:
             await store.close()
 

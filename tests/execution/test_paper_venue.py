@@ -84,6 +84,9 @@ def test_the_executor_runs_on_paper_as_on_a_venue() -> None:
             self.recorded.add(r.client_order_id)
             return new
 
+        async def record_many(self, requests: list[tuple[OrderRequest, int | None]]) -> set[str]:
+            return {r.client_order_id for r, sent in requests if await self.record(r, sent)}
+
         async def mark_sent(self, *_: object) -> None: ...
         async def apply(self, _: object) -> None: ...
         async def record_fill(self, _: object) -> bool:
@@ -103,6 +106,13 @@ def test_the_executor_runs_on_paper_as_on_a_venue() -> None:
         assert [getattr(e, "status", None) for e in events][0] is OrderStatus.FILLED and executor.open_orders == {}
         position = executor.positions.get("paper", "binance", "BTC/USDT")
         assert position is not None and position.snapshot().size == 500  # bought 1.000, sold 0.500
+        # one batch: the same id twice and a third order: one placement each, recorded in one round trip
+        placed = venue.place
+        calls: list[str] = []
+        venue.place = lambda r: (calls.append(r.client_order_id), placed(r))[1]  # type: ignore[method-assign]
+        again = request("p3", Side.SELL, 10_040, 100)
+        await executor.submit([again, again, request("p4", Side.SELL, 10_050, 100)])
+        assert calls == ["p3", "p4"] and set(executor.open_orders) == {"p3", "p4"}
 
     asyncio.run(scenario())
 
