@@ -154,21 +154,25 @@ def _deployment(
         "name": "snapshot-budget", "kind": "snapshot-budget", "restart": "always",
         "config": {"exchanges": list(venues), "socket": str(budget_socket), "heartbeat_interval_s": 1},
     }]  # fmt: skip
+    # normalisers 0: each ingestion normalises its own frames (the normaliser chained in, as `make up` runs it)
+    chained = {"normalise": True, "normaliser_topics": normaliser_topics, "deadletter_topic": topics.dead,
+               "resync_retry_s": 5} if not normalisers else {}  # fmt: skip
     daemons += [
         {
             "name": f"ingest-{exchange}", "kind": "ingestion", "restart": "always",
             "config": {"exchange": exchange, "rest_url": urls[simulated(exchange)].rest, "ws_url": urls[simulated(exchange)].websocket, "raw_topic": topics.raw,
                        "instrument_topic": topics.instrument, "resync_topic": topics.resync, "heartbeat_interval_s": 1,
                        "stall_timeout_s": 120,  # the quiesced market sends nothing while books are compared
-                       "reconnect_max_s": 2, "budget_socket": str(budget_socket)},
+                       "reconnect_max_s": 2, "budget_socket": str(budget_socket), **chained},
         }
         for exchange in venues
     ]  # fmt: skip
-    daemons.append({
-        "name": "normaliser", "kind": "normaliser", "replicas": normalisers, "restart": "always",
-        "config": {"inputs": [topics.raw], "topics": normaliser_topics, "instrument_topic": topics.instrument,
-                   "group": f"norm-{group}", "heartbeat_interval_s": 1, "deadletter_topic": topics.dead, "resync_retry_s": 5},
-    })  # fmt: skip
+    if normalisers:
+        daemons.append({
+            "name": "normaliser", "kind": "normaliser", "replicas": normalisers, "restart": "always",
+            "config": {"inputs": [topics.raw], "topics": normaliser_topics, "instrument_topic": topics.instrument,
+                       "group": f"norm-{group}", "heartbeat_interval_s": 1, "deadletter_topic": topics.dead, "resync_retry_s": 5},
+        })  # fmt: skip
     daemons.append({
         "name": "sink", "kind": "postgres-sink", "restart": "always",
         "config": {"inputs": [topics.trade, topics.bbo, topics.instrument], "database_url": database_url,

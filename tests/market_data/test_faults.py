@@ -52,8 +52,11 @@ def test_forced_disconnects_mid_stream(kafka_bootstrap, topic_factory, database_
 
 
 @pytest.mark.timeout(900)
-def test_sequence_gaps_resync_books(kafka_bootstrap, topic_factory, database_url, tmp_path: Path) -> None:
-    with MarketDataPipeline(kafka_bootstrap, database_url, tmp_path, topic_factory, instruments=INSTRUMENTS) as pipeline:
+@pytest.mark.parametrize("normalisers", [2, 0], ids=["normaliser-daemons", "chained-into-ingestion"])
+def test_sequence_gaps_resync_books(kafka_bootstrap, topic_factory, database_url, tmp_path: Path, normalisers: int) -> None:
+    with MarketDataPipeline(
+        kafka_bootstrap, database_url, tmp_path, topic_factory, instruments=INSTRUMENTS, normalisers=normalisers
+    ) as pipeline:
         pipeline.wait_books_live()
         pipeline.run_market(1)
         for exchange in EXCHANGES:
