@@ -9,9 +9,10 @@ go through the host's snapshot budget service (``budget_socket``) or a budget of
 Frames are produced unmodified. With ``normalise`` the normaliser is chained in
 (:mod:`platform_streams.ingestion.chained_normaliser`): each frame's canonical events are produced
 as it arrives, one broker hop sooner than a normalisation daemon reading ``md.raw`` would, and a
-frame it cannot handle is dead-lettered once ``md.raw`` has acknowledged it. A delivery that fails after the producer's retries stops
-the daemon (the supervisor restarts it, and the new sessions resync every book), as does
-a snapshot the budget refuses outright (no retry could bring that book back).
+frame it cannot handle is dead-lettered once ``md.raw`` has acknowledged it. A delivery that fails
+after the producer's retries stops the daemon (the supervisor restarts it, and the new sessions
+resync every book), as does a snapshot the budget refuses outright (no retry could bring that
+book back).
 """
 
 from __future__ import annotations
