@@ -19,10 +19,8 @@ from collections.abc import Iterable
 from platform_streams.exchanges.base import FrameError
 from platform_streams.exchanges.instruments import Instrument
 from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
-from platform_streams.normalisation.normaliser import CANONICAL_STAGE, Normaliser, NormaliserTopics
+from platform_streams.normalisation.normaliser import Normaliser, NormaliserTopics
 from platform_streams.runtime.output import Output
-from platform_streams.schemas import Hop
-from platform_streams.schemas.hop_trace import hops_header
 from platform_streams.schemas.raw_frames import RawFrame
 
 
@@ -34,7 +32,6 @@ class ChainedNormaliser:
         catalog = InstrumentCatalog()
         for exchange in catalog.apply(instruments):
             self.normaliser.set_instruments(exchange, catalog.registries[exchange])
-        self._traced_topics = frozenset((topics.trade, topics.bbo))
         self.frames = 0
         self.outputs = 0
         self.refused = 0
@@ -47,10 +44,7 @@ class ChainedNormaliser:
         except FrameError as error:
             self.refused += 1
             return [], error
-        traced = self._traced_topics
-        if any(output.topic in traced for output in outputs):
-            header = hops_header([Hop(CANONICAL_STAGE, frame.receive_ts_ns, time.time_ns())])
-            outputs = [o if o.topic not in traced else Output(o.topic, o.value, o.key, header) for o in outputs]
+        outputs = self.normaliser.with_canonical_hop(outputs, frame.receive_ts_ns, time.time_ns())
         self.outputs += len(outputs)
         return outputs, None
 

@@ -323,8 +323,7 @@ class IngestionDaemon(DaemonLifecycle):
         count the frames it took in and the canonical events it made, as a normaliser's would."""
         for request in normaliser.overdue_snapshot_requests(time.time_ns()):
             self.produce(request)
-        metrics.books.set(normaliser.books)
-        metrics.resyncs.set(normaliser.resyncs)
+        metrics.update(normaliser.normaliser)
         observed, self._receive_to_produce_s = self._receive_to_produce_s, []
         metrics.receive_to_produce.observe_many(observed)
         frames, outputs = self._counted

@@ -23,12 +23,11 @@ from platform_streams.exchanges.base import FrameError, UnknownInstrument
 from platform_streams.kafka_clients import ConsumerProfile
 from platform_streams.normalisation.instrument_catalog import InstrumentCatalog
 from platform_streams.normalisation.metrics import NormaliserMetrics
-from platform_streams.normalisation.normaliser import CANONICAL_STAGE, Normaliser, NormaliserTopics
+from platform_streams.normalisation.normaliser import Normaliser, NormaliserTopics
 from platform_streams.runtime import DaemonSettings, Output, StreamDaemon
 from platform_streams.runtime.delivery import TopicPartitionKey
 from platform_streams.runtime.side_inputs import SideInput
-from platform_streams.schemas import Hop, Instrument, TypedDecoder
-from platform_streams.schemas.hop_trace import hops_header
+from platform_streams.schemas import Instrument, TypedDecoder
 from platform_streams.schemas.raw_frames import RawFrame, RawFrameError
 from platform_streams.topics import INSTRUMENT_TOPIC, RAW_TOPIC
 
@@ -54,7 +53,6 @@ class NormaliserDaemon(StreamDaemon):
         self._connections_by_partition: dict[TopicPartitionKey, set[str]] = defaultdict(set)
         self._normaliser_metrics = NormaliserMetrics(settings.name, self.metrics.registry)
         self._batch_receive_ns: list[int] = []
-        self._traced_topics = frozenset((settings.topics.trade, settings.topics.bbo))
 
     def side_inputs(self) -> Sequence[SideInput]:
         return [SideInput(self.settings.instrument_topic, TypedDecoder(Instrument).decode)]
@@ -66,7 +64,7 @@ class NormaliserDaemon(StreamDaemon):
     def handle(self, batch: Sequence[Message]) -> Iterable[Output]:
         outputs: list[Output] = []
         normalise, held = self.normaliser.handle, self.held_partitions
-        consumed_ns, traced = time.time_ns(), self._traced_topics
+        consumed_ns = time.time_ns()
         for message in batch:
             if held and (message.topic(), message.partition()) in held:
                 continue  # its partition waits for ref.instrument: it comes back in order
@@ -81,10 +79,9 @@ class NormaliserDaemon(StreamDaemon):
                     outputs.append(letter)
             except (FrameError, RawFrameError) as error:
                 outputs.append(self.dead_letter(message, error))
-        # the canonical hop of the latency trace, on what strategies decide on: consumed with the batch,
-        # handed to the producer with it (the runtime produces a batch's outputs once handle returns)
-        header = hops_header([Hop(CANONICAL_STAGE, consumed_ns, time.time_ns())])
-        return [o if o.topic not in traced else Output(o.topic, o.value, o.key, header) for o in outputs]
+        # the canonical hop of the latency trace: consumed with the batch, handed to the producer with
+        # it (the runtime produces a batch's outputs once handle returns)
+        return self.normaliser.with_canonical_hop(outputs, consumed_ns, time.time_ns())
 
     def on_partitions_released(self, partitions: list[TopicPartitionKey]) -> None:
         """Another replica reads these partitions now: if they come back, their books are taken over anew."""
@@ -106,5 +103,4 @@ class NormaliserDaemon(StreamDaemon):
         self._next_check = now + 1.0
         for output in self.normaliser.overdue_snapshot_requests(time.time_ns()):
             self.producers.produce(output)
-        self._normaliser_metrics.books.set(len(self.normaliser.books()))
-        self._normaliser_metrics.resyncs.set(self.normaliser.resyncs)
+        self._normaliser_metrics.update(self.normaliser)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Gauge
 
+from platform_streams.normalisation.normaliser import Normaliser
 from platform_streams.runtime.batch_histogram import BatchHistogram
 
 _LATENCY_BUCKETS = tuple(
@@ -25,3 +26,8 @@ class NormaliserMetrics:
             _LATENCY_BUCKETS,
             registry,
         )
+
+    def update(self, normaliser: Normaliser) -> None:
+        """The books the normaliser keeps and the resyncs it made, now."""
+        self.books.set(len(normaliser.books()))
+        self.resyncs.set(normaliser.resyncs)

@@ -37,7 +37,8 @@ from platform_streams.exchanges.instruments import InstrumentRegistry
 from platform_streams.exchanges.registry import frame_format, venue
 from platform_streams.exchanges.venue_adapter import UnknownVenue
 from platform_streams.runtime.output import Output
-from platform_streams.schemas import BestBidOffer, BookDelta, BookSnapshot, Candle, SnapshotRequest, Trade, encode
+from platform_streams.schemas import BestBidOffer, BookDelta, BookSnapshot, Candle, Hop, SnapshotRequest, Trade, encode
+from platform_streams.schemas.hop_trace import hops_header
 from platform_streams.schemas.raw_frames import CONNECTION_EVENT_DECODER, FrameKind, RawFrame
 from platform_streams.topics import BBO_TOPIC, BOOK_TOPIC, EXCHANGE_CANDLE_TOPIC, RESYNC_TOPIC, TRADE_TOPIC
 
@@ -96,6 +97,7 @@ class Normaliser:
         self, topics: NormaliserTopics | None = None, resync_retry_ns: int = 30_000_000_000, require_metadata: bool = False
     ) -> None:
         self.topics = topics or NormaliserTopics()
+        self._traced_topics = frozenset((self.topics.trade, self.topics.bbo))
         self._registries: dict[str, InstrumentRegistry] = {}
         self._readers: dict[str, _VenueReader] = {}  # by exchange, for frames in the venue's own format
         self._format_readers: dict[tuple[str, str], _VenueReader] = {}  # by (format, exchange)
@@ -285,6 +287,16 @@ class Normaliser:
             if fast is not None:
                 fast.detach(key[1])
             del self._books[key]
+
+    # -- the latency trace ----------------------------------------------------------------------
+    def with_canonical_hop(self, outputs: list[Output], in_ns: int, out_ns: int) -> list[Output]:
+        """``outputs`` with the trace's ``canonical`` hop (``in_ns`` → ``out_ns``) in the header of those
+        strategies decide on (trades, tops of book); one header, shared, and none if none is traced."""
+        traced = self._traced_topics
+        if not any(output.topic in traced for output in outputs):
+            return outputs
+        header = hops_header([Hop(CANONICAL_STAGE, in_ns, out_ns)])
+        return [o if o.topic not in traced else Output(o.topic, o.value, o.key, header) for o in outputs]
 
     # -- time-driven ------------------------------------------------------------------------------
     def overdue_snapshot_requests(self, now_ns: int) -> list[Output]:
